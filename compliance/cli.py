@@ -1,0 +1,265 @@
+"""The ``compliance`` command. It parses arguments and renders; the work is in library calls.
+
+Every path out of :func:`main` ends in an exit code from :mod:`compliance.exitcodes`: user errors
+(one :class:`ComplianceError` family) print one line per problem; anything unexpected is an
+internal error. Nothing but a passing review exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from compliance import __version__
+from compliance.decision import DEFAULT_THRESHOLD, exit_code
+from compliance.errors import ComplianceError, UsageError
+from compliance.exitcodes import ExitCode
+from compliance.intake import read_proposals
+from compliance.model import Proposal
+from compliance.report_text import render
+from compliance.review import ENGINES, EngineName, Reviewer
+from compliance.ruleload import builtin_rules_dir, load_rules
+from compliance.ruleset import RuleSet
+from compliance.rulespec import Severity
+from compliance.ruletest import run_examples
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SEVERITY_CHOICE = click.Choice([s.value for s in Severity], case_sensitive=False)
+
+
+def _rules_option(func: F) -> F:
+    return click.option(
+        "--rules",
+        "rule_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="A directory of extra rule files, loaded after the built-in rules (repeatable).",
+    )(func)
+
+
+def _write(text: str, output: Path | None) -> None:
+    """Write to ``output`` atomically (a reader never sees half a report), or to stdout."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    directory = output.parent if str(output.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, output)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
+
+
+def _load(rule_dirs: Sequence[Path]) -> RuleSet:
+    return load_rules(list(rule_dirs))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="compliance")
+def cli() -> None:
+    """Check partnership proposals against compliance and ethics rules.
+
+    Exit codes: 0 passed, 2 invalid input or usage, 3 blocked (reject), 4 needs information,
+    5 rule set error, 6 internal error.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--fail-on",
+    type=SEVERITY_CHOICE,
+    default=DEFAULT_THRESHOLD.value,
+    show_default=True,
+    help="Gate threshold: a violation at or above this severity rejects the proposal.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(list(ENGINES)),
+    default="durable",
+    show_default=True,
+    help="What decides which rules fire: durable_rules, or the plain-Python reference evaluator.",
+)
+@_rules_option
+def review(
+    paths: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+    engine: EngineName,
+    rule_dirs: tuple[Path, ...],
+) -> int:
+    """Review proposals (JSON, a JSON list, or JSON Lines; - for stdin) and gate on the result.
+
+    Exit code 0 when every proposal is approved (with or without conditions), 3 when any is
+    rejected, 4 when any needs information.
+    """
+    ruleset = _load(rule_dirs)
+    loaded = read_proposals(list(paths))
+    with Reviewer(ruleset, engine=engine, threshold=Severity(fail_on.lower())) as reviewer:
+        reviews = [reviewer.review(item.proposal, item.source_map) for item in loaded]
+        report = reviewer.report(reviews)
+    if fmt == "json":
+        text = report.model_dump_json(indent=2) + "\n"
+    else:
+        text = render(report, ruleset.domain_title)
+    _write(text, output)
+    return int(exit_code(r.decision for r in reviews))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+def validate(paths: tuple[str, ...]) -> int:
+    """Check that proposals are valid under the intake contract, without reviewing them."""
+    loaded = read_proposals(list(paths))
+    click.echo(f"{len(loaded)} proposal{'s' if len(loaded) != 1 else ''} valid")
+    return int(ExitCode.PASSED)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file.",
+)
+def schema(output: Path | None) -> int:
+    """Print the JSON Schema of a proposal, generated from the models."""
+    _write(json.dumps(proposal_schema(), indent=2, ensure_ascii=False) + "\n", output)
+    return int(ExitCode.PASSED)
+
+
+def proposal_schema() -> dict[str, Any]:
+    body = Proposal.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **body}
+
+
+@cli.group()
+def rules() -> None:
+    """Inspect and test the rule set."""
+
+
+@rules.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_rules_option
+def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> int:
+    """List the loaded rules."""
+    ruleset = _load(rule_dirs)
+    if fmt == "json":
+        payload = {
+            "rule_set": ruleset.identity(),
+            "rules": [rule_summary(rule, ruleset) for rule in ruleset.rules],
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return int(ExitCode.PASSED)
+    width = max((len(r.id) for r in ruleset.rules), default=2)
+    for rule in ruleset.rules:
+        click.echo(f"{rule.id:<{width}}  {rule.severity.value:<7}  {rule.domain:<24}  {rule.title}")
+    click.echo(f"{len(ruleset.rules)} rules ({ruleset.name} {ruleset.version})")
+    return int(ExitCode.PASSED)
+
+
+def rule_summary(rule: Any, ruleset: RuleSet) -> dict[str, Any]:
+    counts = {"fires": 0, "passes": 0, "needs_information": 0}
+    for example in rule.examples:
+        counts[example.kind] += 1
+    return {
+        "id": rule.id,
+        "title": rule.title,
+        "domain": rule.domain,
+        "domain_title": ruleset.domain_title(rule.domain),
+        "severity": rule.severity.value,
+        "for_each": rule.for_each,
+        "when_unanswered": rule.when_unanswered,
+        "fields": rule.fields,
+        "message": rule.message,
+        "remediation": rule.remediation,
+        "references": [r.to_dict() for r in rule.references],
+        "examples": counts,
+        "source": rule.source,
+    }
+
+
+@rules.command("test")
+@click.argument("directories", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+def rules_test(directories: tuple[Path, ...]) -> int:
+    """Run every rule's examples (default: the built-in rules) with both engines."""
+    ruleset = load_rules(list(directories), builtin=not directories)
+    results = run_examples(ruleset)
+    failed = [r for r in results if r.problem]
+    for result in failed:
+        click.echo(f"FAIL {result.label}: {result.problem}")
+    where = ", ".join(str(d) for d in directories) or str(builtin_rules_dir().name)
+    click.echo(
+        f"{len(ruleset.rules)} rules, {len(results)} examples in {where}: "
+        + (f"{len(failed)} failed" if failed else "all passed")
+    )
+    return int(ExitCode.RULES_ERROR if failed else ExitCode.PASSED)
+
+
+def _debug() -> bool:
+    return os.environ.get("COMPLIANCE_DEBUG", "") not in ("", "0")
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point: run the command and exit with its code, failing closed on any error."""
+    try:
+        code = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="compliance",
+            standalone_mode=False,
+        )
+    except click.exceptions.Exit as exc:  # --help, --version
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(int(ExitCode.INVALID_INPUT))
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
+    except ComplianceError as exc:
+        for line in exc.problems:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(int(exc.exit_code))
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
+    except Exception as exc:
+        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        if _debug():
+            traceback.print_exc()
+        else:
+            click.echo("(set COMPLIANCE_DEBUG=1 for the traceback)", err=True)
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
+    if not isinstance(code, int):
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
+    sys.exit(code)

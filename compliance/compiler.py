@@ -1,0 +1,581 @@
+"""Compile rules to durable_rules rulesets (as JSON data), and proposals to engine facts.
+
+This module does not import durable_rules; :mod:`compliance.durable_engine` does, and only it.
+
+Three-valued logic on a two-valued engine
+-----------------------------------------
+durable_rules conditions are true or false. Each rule becomes two engine rules over the same fact:
+
+- ``T``: the rule is certainly violated (``applies_when AND violated_when`` is TRUE);
+- ``P``: the rule is possibly violated (the same is TRUE or UNKNOWN).
+
+``T`` fired means a violation; ``P`` without ``T`` means information is needed. Unanswered fields
+are left out of the fact, so a test on one is false; its ``P`` form adds "or the field is absent"
+(``$nex``). Negation is pushed down to the tests (``NOT T(x) = P(NOT x)``), so no engine rule ever
+negates. Dates become day numbers and text is never sent (only whether it was answered): the
+engine compares loosely typed values and mishandles strings of 64 KiB or more.
+
+Limits of the engine this respects (see docs/ENGINE.md)
+------------------------------------------------------
+- Every rule is anchored on ``#doc == 1``, a key only documents have, so rules never match the
+  session state the engine re-asserts after each action.
+- When matching a fact the engine keeps at most 64 pending condition nodes (error 303, after which
+  the session must not be touched). Rules are packed into groups under a per-group marker key, at
+  most ``GROUP_BUDGET`` potentially matching nodes per group and ``MAX_GROUPS`` groups per ruleset,
+  so the pending nodes can never exceed ``MAX_GROUPS - 1 + GROUP_BUDGET`` < 64.
+- At most 254 properties in one fact (error 302): the plan counts them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from compliance import conditions as c
+from compliance.errors import RuleError
+from compliance.fields import Kind, catalogue
+from compliance.ruleset import Rule, RuleSet
+
+GROUP_BUDGET = 48
+MAX_GROUPS = 12
+MAX_EXPRESSIONS = 31
+MAX_FACT_PROPERTIES = 240
+
+ANCHOR = "#doc"
+PHANTOM = "#ph"
+EACH = "#each"
+COUNT = "#n"
+
+_OPS = {
+    c.CompareOp.NE: "$neq",
+    c.CompareOp.GT: "$gt",
+    c.CompareOp.GE: "$gte",
+    c.CompareOp.LT: "$lt",
+    c.CompareOp.LE: "$lte",
+}
+
+
+def key_of(path: str) -> str:
+    """Engine key of a root field: ``a.b`` -> ``/a/b``."""
+    return "/" + path.replace(".", "/")
+
+
+def engine_value(value: Any) -> Any:
+    """A value as the engine compares it: dates as day numbers, everything else unchanged."""
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    return value
+
+
+# --------------------------------------------------------------------------- forms
+
+
+@dataclass(frozen=True)
+class Form:
+    """A compiled engine condition with its costs in the engine.
+
+    ``m`` bounds how many paths through it can match one fact at once (an ``$or`` whose branches
+    exclude each other counts as one), ``length`` how many condition nodes a path holds (an
+    ``$or`` adds the merge node it compiles to), and ``exprs`` how many entries it adds to the
+    rule's expression sequence (two per ``$and``/``$or``, one per field reference; at most
+    ``MAX_EXPRESSIONS`` per rule, error 113).
+    """
+
+    cond: dict[str, Any]
+    m: int = 1
+    length: int = 1
+    exprs: int = 0
+
+    @property
+    def cost(self) -> int:
+        return self.m * self.length
+
+
+def _and(forms: list[Form]) -> Form:
+    if len(forms) == 1:
+        return forms[0]
+    parts: list[dict[str, Any]] = []
+    for f in forms:
+        parts.extend(f.cond["$and"] if set(f.cond) == {"$and"} else [f.cond])
+    flattened = sum(1 for f in forms if set(f.cond) == {"$and"})
+    return Form(
+        {"$and": parts},
+        m=math.prod(f.m for f in forms),
+        length=sum(f.length for f in forms),
+        exprs=2 + sum(f.exprs for f in forms) - 2 * flattened,
+    )
+
+
+def _or(forms: list[Form], *, exclusive: bool) -> Form:
+    """Disjunction; ``exclusive`` when at most one branch can be true for any fact."""
+    if len(forms) == 1:
+        return forms[0]
+    return Form(
+        {"$or": [f.cond for f in forms]},
+        m=max(f.m for f in forms) if exclusive else sum(f.m for f in forms),
+        length=max(f.length for f in forms) + 1,
+        exprs=2 + sum(f.exprs for f in forms),
+    )
+
+
+def _node(cond: dict[str, Any], exprs: int = 0) -> Form:
+    return Form(cond, exprs=exprs)
+
+
+# Always true on an item of a list of objects / of a list of choices: the item has no key "#end";
+# a choice is never this string (choices are lower_snake_case).
+_TRUE_ON_OBJECT = {"$nex": {"$i.#end": 1}}
+_TRUE_ON_SCALAR = {"$neq": {"$i": "#end"}}
+
+
+def _array(op: str, key: str, inner: Form, *, scalar_items: bool = False) -> Form:
+    """An ``$iany``/``$iall`` node over ``key``: one node on the stack, whatever ``inner`` holds.
+
+    durable_rules reads an uninitialised field of the merge node an ``$or`` compiles to when that
+    ``$or`` is the last condition inside an array operator, and then fails at random with error
+    102 (rete.c: createForwardAlpha never sets ``right.type``; createAlpha's $iany branch reads it).
+    So an inner condition never ends with an ``$or``: an always-true test is appended.
+    """
+    cond = inner.cond
+    exprs = inner.exprs
+    last = cond["$and"][-1] if set(cond) == {"$and"} else cond
+    if set(last) == {"$or"}:
+        sentinel = _TRUE_ON_SCALAR if scalar_items else _TRUE_ON_OBJECT
+        if set(cond) == {"$and"}:
+            cond = {"$and": [*cond["$and"], sentinel]}
+        else:
+            cond = {"$and": [cond, sentinel]}
+            exprs += 2
+    return Form({op: {key: cond}}, exprs=exprs)
+
+
+# Internal tests, the complements of user tests that the language has no name for.
+
+
+@dataclass(frozen=True)
+class _NotOneOf:
+    path: str
+    values: tuple[c.Scalar, ...]
+
+
+@dataclass(frozen=True)
+class _NoneOf:
+    """A list of choices holds none of ``values``."""
+
+    path: str
+    values: tuple[c.Scalar, ...]
+
+
+_Test = Any  # a condition node or one of the internal tests above
+
+
+def _complement(node: _Test) -> _Test:
+    """The test true exactly where ``node`` is false, on answered fields."""
+    if isinstance(node, c.Compare):
+        return c.Compare(node.path, c.COMPLEMENT[node.op], node.value)
+    if isinstance(node, c.Count):
+        return c.Count(node.path, c.COMPLEMENT[node.op], node.value)
+    if isinstance(node, c.OneOf):
+        return _NotOneOf(node.path, node.values)
+    if isinstance(node, _NotOneOf):
+        return c.OneOf(node.path, node.values)
+    if isinstance(node, c.Answered):
+        return c.Answered(node.path, not node.expected)
+    if isinstance(node, c.Contains):
+        if node.mode == "any":
+            return _NoneOf(node.path, node.values)
+        parts: tuple[Any, ...] = tuple(_NoneOf(node.path, (v,)) for v in node.values)
+        return c.AnyOf(parts)
+    if isinstance(node, _NoneOf):
+        return c.Contains(node.path, node.values, "any")
+    if isinstance(node, c.Quantified):
+        return c.Quantified(node.path, "all" if node.mode == "any" else "any", c.Not(node.where))
+    raise TypeError(f"cannot complement {node!r}")
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """Where a condition is compiled: at the fact's root or inside the items of a list."""
+
+    item_list: str | None = None
+    copies_root: bool = False
+    """Inside for_each items, root fields are read from copies made in each item."""
+
+    def key(self, path: str) -> str:
+        if self.item_list is not None and path.startswith(self.item_list + "[]."):
+            return "$i./" + path[len(self.item_list) + 3 :].replace(".", "/")
+        if self.copies_root:
+            return "$i.^" + key_of(path)
+        return key_of(path)
+
+    def count_key(self, path: str) -> str:
+        return self.key(path) + COUNT
+
+
+def _present(k: str) -> Form:
+    return _node({"$ex": {k: 1}})
+
+
+def _absent(k: str) -> Form:
+    return _node({"$nex": {k: 1}})
+
+
+def _cmp(op: c.CompareOp, k: str, value: Any) -> Form:
+    if op is c.CompareOp.EQ:
+        return _node({k: value})
+    return _node({_OPS[op]: {k: value}})
+
+
+def _maybe(k: str, form: Form) -> Form:
+    """P form of a test on key ``k``: the field is absent, or the test holds."""
+    return _or([_absent(k), form], exclusive=True)
+
+
+class _Compiler:
+    def __init__(self, rule_id: str) -> None:
+        self.rule_id = rule_id
+
+    def form(self, node: _Test, want_t: bool, negated: bool, ctx: _Ctx) -> Form:
+        if isinstance(node, c.All):
+            parts = [self.form(i, want_t, negated, ctx) for i in node.items]
+            return _or(parts, exclusive=False) if negated else _and(parts)
+        if isinstance(node, c.AnyOf):
+            parts = [self.form(i, want_t, negated, ctx) for i in node.items]
+            return _and(parts) if negated else _or(parts, exclusive=False)
+        if isinstance(node, c.Not):
+            # T(NOT x) = NOT P(x);  P(NOT x) = NOT T(x)
+            return self.form(node.item, not want_t, not negated, ctx)
+        if negated:
+            # NOT T(test) = P(complement);  NOT P(test) = T(complement)
+            return self.form(_complement(node), not want_t, False, ctx)
+        return self.test(node, want_t, ctx)
+
+    def test(self, node: _Test, want_t: bool, ctx: _Ctx) -> Form:
+        if isinstance(node, c.Answered):
+            k = ctx.count_key(node.path) if _is_list(node.path) else ctx.key(node.path)
+            return _present(k) if node.expected else _absent(k)
+        if isinstance(node, c.Compare):
+            k = ctx.key(node.path)
+            if isinstance(node.value, c.FieldRef):
+                ref = node.value.path
+                ref_present = ctx.key(ref)
+                # Only gt/gte/lt/lte take a field reference (and their complements are the same).
+                test = _node({_OPS[node.op]: {k: {"$m": key_of(ref)}}}, exprs=1)
+                certain = _and([_present(k), _present(ref_present), test])
+                if want_t:
+                    return certain
+                return _or(
+                    [_absent(k), _and([_present(k), _absent(ref_present)]), certain],
+                    exclusive=True,
+                )
+            test = _cmp(node.op, k, engine_value(node.value))
+            return test if want_t else _maybe(k, test)
+        if isinstance(node, c.Count):
+            k = ctx.count_key(node.path)
+            test = _cmp(node.op, k, node.value)
+            return test if want_t else _maybe(k, test)
+        if isinstance(node, c.OneOf):
+            k = ctx.key(node.path)
+            test = _or([_node({k: engine_value(v)}) for v in node.values], exclusive=True)
+            return test if want_t else _maybe(k, test)
+        if isinstance(node, _NotOneOf):
+            k = ctx.key(node.path)
+            test = _and([_node({"$neq": {k: engine_value(v)}}) for v in node.values])
+            return test if want_t else _maybe(k, test)
+        if isinstance(node, c.Contains):
+            k = ctx.key(node.path)
+            tests = [_node({"$iany": {k: {"$i": v}}}) for v in node.values]
+            if node.mode == "any" and len(tests) > 1:
+                choices = _or([_node({"$i": v}) for v in node.values], exclusive=True)
+                test = _array("$iany", k, choices, scalar_items=True)
+            else:
+                test = _and(tests)
+            return test if want_t else _maybe(ctx.count_key(node.path), test)
+        if isinstance(node, _NoneOf):
+            k = ctx.key(node.path)
+            inner: dict[str, Any] = (
+                {"$neq": {"$i": node.values[0]}}
+                if len(node.values) == 1
+                else {"$and": [{"$neq": {"$i": v}} for v in node.values]}
+            )
+            empty = _node({ctx.count_key(node.path): 0})
+            every = _array(
+                "$iall", k, Form(inner, exprs=0 if len(node.values) == 1 else 2), scalar_items=True
+            )
+            test = _or([empty, every], exclusive=True)
+            return test if want_t else _maybe(ctx.count_key(node.path), test)
+        if isinstance(node, c.Quantified):
+            item_ctx = _Ctx(item_list=node.path)
+            inner_form = self.form(node.where, want_t, False, item_ctx)
+            k = ctx.key(node.path)
+            n = ctx.count_key(node.path)
+            if node.mode == "any":
+                test = _array("$iany", k, inner_form)
+                return test if want_t else _maybe(n, test)
+            everything = _array("$iall", k, inner_form)
+            test = _or([_node({n: 0}), everything], exclusive=True)
+            return test if want_t else _maybe(n, test)
+        raise TypeError(f"rule {self.rule_id}: cannot compile {node!r}")
+
+
+def _is_list(path: str) -> bool:
+    spec = catalogue()[path]
+    return spec.kind in (Kind.ENUM_LIST, Kind.TEXT_LIST, Kind.OBJECT_LIST)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule_id: str
+    certain: dict[str, Any]
+    possible: dict[str, Any]
+    cost: int
+
+
+def compile_rule(rule: Rule) -> CompiledRule:
+    comp = _Compiler(rule.id)
+    if rule.for_each is None:
+        ctx = _Ctx()
+        forms = {}
+        for want_t in (True, False):
+            parts = [comp.form(rule.violated_when, want_t, False, ctx)]
+            if rule.applies_when is not None:
+                parts.insert(0, comp.form(rule.applies_when, want_t, False, ctx))
+            forms[want_t] = _and(parts)
+    else:
+        ctx = _Ctx(item_list=rule.for_each, copies_root=True)
+        each = key_of(rule.for_each) + EACH
+        forms = {}
+        for want_t in (True, False):
+            parts = [comp.form(rule.violated_when, want_t, False, ctx)]
+            if rule.applies_when is not None:
+                parts.insert(0, comp.form(rule.applies_when, want_t, False, ctx))
+            if want_t:
+                parts.insert(0, _absent("$i." + PHANTOM))
+            inner = _and(parts)
+            forms[want_t] = _array("$iany", each, inner)
+    for form in forms.values():
+        exprs = _and([_node({ANCHOR: 1}), _node({"#g": 1}), form]).exprs
+        if exprs > MAX_EXPRESSIONS:
+            raise RuleError(
+                f"rule {rule.id}: too complex for the rule engine ({exprs} and/or nodes once "
+                f"compiled; at most {MAX_EXPRESSIONS}); split it into several rules"
+            )
+    cost = forms[True].cost + forms[False].cost
+    if cost > GROUP_BUDGET:
+        raise RuleError(
+            f"rule {rule.id}: too complex for the rule engine (up to {cost} condition nodes can "
+            f"match at once; at most {GROUP_BUDGET}); split it into several rules or shorten "
+            "its any: lists"
+        )
+    return CompiledRule(rule.id, forms[True].cond, forms[False].cond, cost)
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass
+class _ListPlan:
+    item_keys: dict[str, str] = field(default_factory=dict)  # relative item path -> key
+    root_copies: dict[str, str] = field(default_factory=dict)  # root path -> key
+
+
+@dataclass
+class FactPlan:
+    """Which fields go into the engine fact, under which keys."""
+
+    root: dict[str, str] = field(default_factory=dict)
+    """Root field path -> key (lists also get ``key#n``)."""
+    quantified: dict[str, _ListPlan] = field(default_factory=dict)
+    """Lists of objects tested by quantifiers: item fields sent."""
+    each: dict[str, _ListPlan] = field(default_factory=dict)
+    """Lists of objects that for_each rules run over: item fields and root copies sent."""
+
+    def property_count(self, groups: int) -> int:
+        count = 1 + groups  # anchor and group markers
+        for path in self.root:
+            count += 2 if _is_list(path) else 1
+        for path in self.quantified:
+            if path not in self.root:
+                count += 2
+        return count + len(self.each)
+
+    def build(self, view: dict[str, Any]) -> dict[str, Any]:
+        """The engine fact for a proposal (``view`` as from ``evaluator.proposal_view``)."""
+        fact: dict[str, Any] = {}
+        for path, key in self.root.items():
+            _put(fact, key, catalogue()[path].kind, _get(view, path))
+        for path, plan in self.quantified.items():
+            items = _get(view, path)
+            if items is not None:
+                fact[key_of(path)] = [_item(item, plan, view) for item in items]
+                fact[key_of(path) + COUNT] = len(items)
+        for path, plan in self.each.items():
+            items = _get(view, path)
+            if items is None:
+                phantom = _item({}, plan, view)
+                phantom[PHANTOM] = 1
+                fact[key_of(path) + EACH] = [phantom]
+            else:
+                fact[key_of(path) + EACH] = [_item(item, plan, view) for item in items]
+        return fact
+
+
+def _get(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if data is None:
+            return None
+        data = data.get(part)
+    return data
+
+
+def _put(target: dict[str, Any], key: str, kind: Kind, value: Any) -> None:
+    if value is None:
+        return
+    if kind is Kind.TEXT:
+        target[key] = True
+    elif kind in (Kind.ENUM_LIST, Kind.TEXT_LIST, Kind.OBJECT_LIST):
+        if kind is Kind.ENUM_LIST:
+            target[key] = [getattr(v, "value", v) for v in value]
+        target[key + COUNT] = len(value)
+    else:
+        target[key] = engine_value(getattr(value, "value", value))
+
+
+def _item(item: dict[str, Any], plan: _ListPlan, view: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for rel, key in plan.item_keys.items():
+        _put(out, key, catalogue()[rel].kind, _get(item, rel.rsplit("[].", 1)[1]))
+    for path, key in plan.root_copies.items():
+        _put(out, key, catalogue()[path].kind, _get(view, path))
+    return out
+
+
+def _walk_tests(cond: c.Condition) -> Iterator[tuple[Any, str | None]]:
+    """Every test with the quantified list it sits in (None at the root)."""
+    stack: list[tuple[c.Condition, str | None]] = [(cond, None)]
+    while stack:
+        node, within = stack.pop()
+        if isinstance(node, (c.All, c.AnyOf)):
+            stack.extend((i, within) for i in node.items)
+        elif isinstance(node, c.Not):
+            stack.append((node.item, within))
+        elif isinstance(node, c.Quantified):
+            yield node, within
+            stack.append((node.where, node.path))
+        else:
+            yield node, within
+
+
+def _item_key(path: str) -> str:
+    return "/" + path.rsplit("[].", 1)[1].replace(".", "/")
+
+
+def fact_plan(rules: list[Rule]) -> FactPlan:
+    """Collect every field the rules read and where in the fact it must go."""
+    plan = FactPlan()
+    for rule in rules:
+        each = plan.each.setdefault(rule.for_each, _ListPlan()) if rule.for_each else None
+        for cond in (rule.applies_when, rule.violated_when):
+            if cond is None:
+                continue
+            for node, within in _walk_tests(cond):
+                if isinstance(node, c.Quantified):
+                    plan.quantified.setdefault(node.path, _ListPlan())
+                    continue
+                refs = (
+                    [node.value.path]
+                    if isinstance(node, c.Compare) and isinstance(node.value, c.FieldRef)
+                    else []
+                )
+                for path in [node.path, *refs]:
+                    if within is not None:
+                        plan.quantified[within].item_keys[path] = _item_key(path)
+                    elif each is not None:
+                        if catalogue()[path].list_path == rule.for_each:
+                            each.item_keys[path] = _item_key(path)
+                        else:
+                            each.root_copies[path] = "^" + key_of(path)
+                            if path in refs:  # the comparison reads it with $m at the root
+                                plan.root[path] = key_of(path)
+                    else:
+                        plan.root[path] = key_of(path)
+    return plan
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One durable_rules ruleset: groups of rules, each group under its own marker key."""
+
+    name: str
+    groups: tuple[tuple[CompiledRule, ...], ...]
+
+    def definition(self) -> dict[str, dict[str, Any]]:
+        """The ruleset as durable_rules JSON, without actions (``run`` is added by the engine)."""
+        rules: dict[str, dict[str, Any]] = {}
+        for g, group in enumerate(self.groups):
+            marker = {f"#g{g}": 1}
+            for compiled in group:
+                for suffix, cond in (("T", compiled.certain), ("P", compiled.possible)):
+                    parts = [{ANCHOR: 1}, marker]
+                    parts.extend(cond["$and"] if set(cond) == {"$and"} else [cond])
+                    rules[f"{compiled.rule_id}#{suffix}"] = {"all": [{"m": {"$and": parts}}]}
+        # Lowest priority, always fires: every session runs an action, so deleting it is safe.
+        rules["#catch-all"] = {"all": [{"m": {ANCHOR: 1}}], "pri": 1_000_000}
+        return rules
+
+
+@dataclass(frozen=True)
+class Plan:
+    shards: tuple[Shard, ...]
+    facts: FactPlan
+    groups: int
+
+    def fact(self, view: dict[str, Any]) -> dict[str, Any]:
+        fact = self.facts.build(view)
+        fact[ANCHOR] = 1
+        for g in range(self.groups):
+            fact[f"#g{g}"] = 1
+        return fact
+
+
+def compile_ruleset(ruleset: RuleSet) -> Plan:
+    """Compile every rule and pack them into shards that stay inside the engine's limits."""
+    problems: list[str] = []
+    compiled: list[CompiledRule] = []
+    for rule in ruleset.rules:
+        try:
+            compiled.append(compile_rule(rule))
+        except RuleError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise RuleError(problems)
+    shards: list[list[list[CompiledRule]]] = [[[]]]
+    for item in compiled:
+        groups = shards[-1]
+        if sum(r.cost for r in groups[-1]) + item.cost > GROUP_BUDGET:
+            if len(groups) == MAX_GROUPS:
+                shards.append([[]])
+            else:
+                groups.append([])
+        shards[-1][-1].append(item)
+    plan_shards = tuple(
+        Shard(f"s{i}", tuple(tuple(g) for g in groups if g)) for i, groups in enumerate(shards)
+    )
+    facts = fact_plan(list(ruleset.rules))
+    group_count = max(len(s.groups) for s in plan_shards)
+    count = facts.property_count(group_count)
+    if count > MAX_FACT_PROPERTIES:
+        raise RuleError(
+            f"the rule set reads {count} fields at once; the rule engine takes at most "
+            f"{MAX_FACT_PROPERTIES}"
+        )
+    return Plan(plan_shards, facts, group_count)

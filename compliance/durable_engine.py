@@ -1,0 +1,145 @@
+"""The durable_rules engine, behind one class. The only module that imports durable_rules.
+
+What this wrapper guarantees (each point answers a measured behaviour of durable_rules 2.0.28,
+recorded in docs/ENGINE.md):
+
+- a private host without the library's two background timer threads, independent of the
+  module-level host in ``durable.lang``;
+- one session per proposal, always deleted afterwards (live sessions are capped at 1024 and leak
+  otherwise); a catch-all rule makes sure every session ran an action, so deleting it is safe;
+- facts, not events, so every matching rule fires; firings are de-duplicated per rule;
+- errors stored by the engine in the session state are raised, never ignored;
+- after an engine error the engine refuses further work (touching a session after error 303 can
+  crash the process) and the caller gets :class:`EngineError`;
+- calls are serialised with a lock (the C extension is not thread-safe);
+- ``close()`` deletes the compiled rulesets, freeing their memory.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from compliance.compiler import Plan
+from compliance.errors import EngineError
+from compliance.evaluator import TV
+
+try:  # pragma: no cover - exercised by whichever Python runs the tests
+    import durable_rules_engine as _native
+    from durable import engine as _durable
+except ImportError as exc:  # pragma: no cover
+    _IMPORT_ERROR: ImportError | None = exc
+else:
+    _IMPORT_ERROR = None
+
+
+def available() -> bool:
+    return _IMPORT_ERROR is None
+
+
+class _QuietHost(_durable.Host if _IMPORT_ERROR is None else object):  # type: ignore[misc]
+    """A host that never starts the dispatch and timer threads a synchronous checker needs not."""
+
+    def _run(self) -> None:
+        return None
+
+
+class DurableEngine:
+    """A compiled rule set on durable_rules. Build once per rule set, reuse for every proposal."""
+
+    name = "durable"
+
+    def __init__(self, plan: Plan) -> None:
+        if _IMPORT_ERROR is not None:
+            raise EngineError(
+                f"the durable_rules engine cannot be loaded on this Python ({_IMPORT_ERROR}); "
+                "use Python 3.10-3.12, or --engine reference"
+            )
+        self._plan = plan
+        self._lock = threading.Lock()
+        self._fired: set[str] = set()
+        self._sids = itertools.count(1)
+        self._broken: str | None = None
+        self._closed = False
+        self._host = _QuietHost()
+        definitions: dict[str, dict[str, Any]] = {}
+        for shard in plan.shards:
+            rules = copy.deepcopy(shard.definition())  # registering mutates the dict
+            for name, rule in rules.items():
+                rule["run"] = self._action(name)
+            definitions[shard.name] = rules
+        try:
+            self._host.register_rulesets(definitions)
+        except Exception as exc:
+            raise EngineError(f"the rule engine refused the compiled rules: {exc}") from exc
+        self._names = [shard.name for shard in plan.shards]
+
+    def _action(self, name: str) -> Callable[[Any], None]:
+        fired = self._fired
+
+        def run(closure: Any) -> None:  # one parameter: a synchronous action
+            fired.add(name)
+
+        return run
+
+    def results(self, view: dict[str, Any]) -> dict[str, TV]:
+        """Certain (TRUE) and possible (UNKNOWN) violations of every rule for one proposal.
+
+        Rules absent from the result are not violated. ``view`` is the proposal as plain dicts.
+        """
+        fact = self._plan.fact(view)
+        with self._lock:
+            if self._closed:
+                raise EngineError("the rule engine was closed")
+            if self._broken is not None:
+                raise EngineError(f"the rule engine failed earlier and was stopped: {self._broken}")
+            self._fired.clear()
+            for name in self._names:
+                sid = str(next(self._sids))
+                try:
+                    state = self._host.assert_fact(name, {**fact, "sid": sid})
+                except Exception as exc:
+                    self._broken = f"{type(exc).__name__}: {exc}"
+                    raise EngineError(f"the rule engine failed on a proposal: {exc}") from exc
+                try:
+                    self._host.delete_state(name, sid)
+                except Exception as exc:
+                    self._broken = f"{type(exc).__name__}: {exc}"
+                    raise EngineError(f"the rule engine could not clean up: {exc}") from exc
+                if isinstance(state, dict) and "exception" in state:
+                    self._broken = str(state["exception"])
+                    raise EngineError(f"a rule engine action failed: {state['exception']}")
+            fired = set(self._fired)
+            self._fired.clear()
+        if "#catch-all" not in fired:
+            raise EngineError("the rule engine did not run its catch-all rule")
+        out: dict[str, TV] = {}
+        for name in fired:
+            rule_id, _, kind = name.rpartition("#")
+            if not rule_id:
+                continue
+            value = TV.TRUE if kind == "T" else TV.UNKNOWN
+            out[rule_id] = max(out.get(rule_id, TV.FALSE), value)
+        return out
+
+    def close(self) -> None:
+        """Delete the compiled rulesets from the C engine. The engine cannot be used after."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for name in self._names:
+                try:
+                    ruleset = self._host.get_ruleset(name)
+                    _native.delete_ruleset(ruleset._handle)
+                except Exception:
+                    pass
+
+    def __enter__(self) -> DurableEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,304 @@
+"""The reference evaluator: a plain-Python interpreter of the condition language.
+
+It has two jobs. It explains: for every rule that fires it computes the evidence, which fields and
+which list items made it fire and what values they held. And it is the oracle: the durable_rules
+engine must reach exactly the same result for every rule on every proposal (the differential tests
+check this), and the review refuses to report a finding the two disagree on.
+
+Logic is three-valued (Kleene): TRUE, FALSE, UNKNOWN. A test on an unanswered field is UNKNOWN;
+``and`` is the minimum, ``or`` the maximum, ``not`` swaps TRUE and FALSE. A rule's result is
+``applies_when AND violated_when``: TRUE is a violation, UNKNOWN means information is needed.
+
+A rule with ``for_each`` is judged once per item of its list. When the list itself is unanswered
+it is judged once against a placeholder item whose fields are all unanswered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+from typing import Any
+
+from compliance import conditions as c
+from compliance.fields import Kind, catalogue
+from compliance.model import Proposal
+from compliance.ruleset import Rule, RuleSet
+
+
+class TV(IntEnum):
+    """A three-valued truth value; the order makes ``min`` AND and ``max`` OR."""
+
+    FALSE = 0
+    UNKNOWN = 1
+    TRUE = 2
+
+    def __invert__(self) -> TV:
+        return TV(2 - self.value)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A field a conclusion rests on: its concrete path and the value found (None: unanswered)."""
+
+    path: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one rule concluded about one subject (the proposal, or one item for ``for_each``)."""
+
+    rule: Rule
+    result: TV
+    subject: str | None
+    """The list item judged (``data_sharing.flows[1]``), or None for the whole proposal."""
+    violation: tuple[Seen, ...]
+    """The fields that make the violation condition true (or unknown)."""
+    context: tuple[Seen, ...]
+    """The fields that made the rule apply."""
+    item: dict[str, Any] | None = None
+
+    @property
+    def unanswered(self) -> tuple[str, ...]:
+        """Paths of the unanswered fields behind an UNKNOWN result, first seen first."""
+        out: dict[str, None] = {}
+        for seen in self.violation + self.context:
+            if seen.value is None:
+                out.setdefault(seen.path, None)
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    root: dict[str, Any]
+    item: dict[str, Any] | None = None
+    item_list: str | None = None
+    item_prefix: str | None = None
+    """Concrete path of the current item; None for the placeholder of an unanswered list."""
+
+
+_Result = tuple[TV, list[Seen]]
+
+
+def plain(value: Any) -> Any:
+    """Python value of a field as rules see it: enumerations as their string values."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _get(data: dict[str, Any] | None, dotted: str) -> Any:
+    current: Any = data
+    for part in dotted.split("."):
+        if current is None:
+            return None
+        current = current.get(part)
+    return current
+
+
+def _lookup(path: str, scope: _Scope) -> tuple[str, Any]:
+    """(concrete path, value) of a generic path in the current scope."""
+    if scope.item_list is not None and path.startswith(scope.item_list + "[]."):
+        rest = path[len(scope.item_list) + 3 :]
+        if scope.item_prefix is None:
+            return scope.item_list, None
+        return f"{scope.item_prefix}.{rest}", plain(_get(scope.item, rest))
+    return path, plain(_get(scope.root, path))
+
+
+def _shown(path: str, value: Any) -> Any:
+    """Evidence value: a table (list of objects) is shown as its number of rows."""
+    if isinstance(value, list) and catalogue()[path].kind is Kind.OBJECT_LIST:
+        return len(value)
+    return value
+
+
+def _compare(op: c.CompareOp, left: Any, right: Any) -> bool:
+    if op is c.CompareOp.EQ:
+        return bool(left == right)
+    if op is c.CompareOp.NE:
+        return bool(left != right)
+    if op is c.CompareOp.GT:
+        return bool(left > right)
+    if op is c.CompareOp.GE:
+        return bool(left >= right)
+    if op is c.CompareOp.LT:
+        return bool(left < right)
+    return bool(left <= right)
+
+
+def _truth(value: bool) -> TV:
+    return TV.TRUE if value else TV.FALSE
+
+
+def evaluate(cond: c.Condition, scope: _Scope) -> _Result:
+    """The truth value of ``cond`` and the fields that explain it."""
+    if isinstance(cond, c.All):
+        return _combine([evaluate(i, scope) for i in cond.items], conjunction=True)
+    if isinstance(cond, c.AnyOf):
+        return _combine([evaluate(i, scope) for i in cond.items], conjunction=False)
+    if isinstance(cond, c.Not):
+        value, seen = evaluate(cond.item, scope)
+        return ~value, seen
+    if isinstance(cond, c.Quantified):
+        return _quantified(cond, scope)
+    path, value = _lookup(cond.path, scope)
+    seen = [Seen(path, _shown(cond.path, value))]
+    if isinstance(cond, c.Answered):
+        return _truth((value is not None) == cond.expected), seen
+    if value is None:
+        return TV.UNKNOWN, seen
+    if isinstance(cond, c.Compare):
+        right = cond.value
+        if isinstance(right, c.FieldRef):
+            right_path, right = _lookup(right.path, scope)
+            seen.append(Seen(right_path, right))
+            if right is None:
+                return TV.UNKNOWN, seen
+        return _truth(_compare(cond.op, value, right)), seen
+    if isinstance(cond, c.OneOf):
+        return _truth(value in cond.values), seen
+    if isinstance(cond, c.Contains):
+        hits = [v in value for v in cond.values]
+        return _truth(any(hits) if cond.mode == "any" else all(hits)), seen
+    assert isinstance(cond, c.Count)
+    return _truth(_compare(cond.op, len(value), cond.value)), seen
+
+
+def _combine(results: list[_Result], *, conjunction: bool) -> _Result:
+    """AND (``conjunction``) or OR of ``results``, with the parts that explain the outcome.
+
+    A TRUE AND and a FALSE OR rest on every part; otherwise only the parts with the outcome's own
+    value decided it (the FALSE parts of a FALSE AND, the UNKNOWN parts of an UNKNOWN result).
+    """
+    values = [v for v, _ in results]
+    value = min(values) if conjunction else max(values)
+    if value is not TV.UNKNOWN and (value is TV.TRUE) == conjunction:
+        chosen = results
+    else:
+        chosen = [r for r in results if r[0] is value]
+    seen: list[Seen] = []
+    for _, part in chosen:
+        seen.extend(part)
+    return value, seen
+
+
+def _quantified(cond: c.Quantified, scope: _Scope) -> _Result:
+    path, items = _lookup(cond.path, scope)
+    if items is None:
+        return TV.UNKNOWN, [Seen(path, None)]
+    raw_items = _get(scope.root, cond.path) or []
+    results = [
+        evaluate(
+            cond.where,
+            _Scope(scope.root, item, cond.path, f"{cond.path}[{i}]"),
+        )
+        for i, item in enumerate(raw_items)
+    ]
+    if not results:
+        return (TV.FALSE if cond.mode == "any" else TV.TRUE), [Seen(path, 0)]
+    return _combine(results, conjunction=cond.mode == "all")
+
+
+def _dedupe(seen: Sequence[Seen]) -> tuple[Seen, ...]:
+    out: dict[str, Seen] = {}
+    for s in seen:
+        out.setdefault(s.path, s)
+    return tuple(out.values())
+
+
+def judge(rule: Rule, scope: _Scope, subject: str | None) -> Outcome:
+    """Apply one rule to one subject."""
+    if rule.applies_when is not None:
+        applies, context = evaluate(rule.applies_when, scope)
+    else:
+        applies, context = TV.TRUE, []
+    if applies is TV.FALSE:
+        return Outcome(rule, TV.FALSE, subject, (), _dedupe(context), scope.item)
+    violated, violation = evaluate(rule.violated_when, scope)
+    result = min(applies, violated)
+    if scope.item_list is not None and scope.item_prefix is None and result is not TV.FALSE:
+        # The placeholder of an unanswered list: nothing is certain, the list itself is needed.
+        result = TV.UNKNOWN
+        context = [Seen(scope.item_list, None), *context]
+    return Outcome(rule, result, subject, _dedupe(violation), _dedupe(context), scope.item)
+
+
+def subjects(rule: Rule, root: dict[str, Any]) -> list[_Scope]:
+    """The scopes a rule is judged in: the proposal, or each item of its ``for_each`` list."""
+    if rule.for_each is None:
+        return [_Scope(root)]
+    items = _get(root, rule.for_each)
+    if items is None:
+        return [_Scope(root, {}, rule.for_each, None)]
+    return [
+        _Scope(root, item, rule.for_each, f"{rule.for_each}[{i}]") for i, item in enumerate(items)
+    ]
+
+
+def proposal_view(proposal: Proposal) -> dict[str, Any]:
+    """The proposal as plain nested dicts, the form both evaluators read."""
+    return proposal.model_dump()
+
+
+class ReferenceEvaluator:
+    """Evaluates a whole rule set on a proposal, in plain Python.
+
+    Methods take the proposal as plain dicts (:func:`proposal_view`), converted once per review.
+    """
+
+    name = "reference"
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+
+    def outcomes(self, view: dict[str, Any], rules: Sequence[Rule] | None = None) -> list[Outcome]:
+        """Every non-FALSE outcome of ``rules`` (default: all), in rule order."""
+        out: list[Outcome] = []
+        for rule in self.ruleset.rules if rules is None else rules:
+            for scope in subjects(rule, view):
+                outcome = judge(rule, scope, scope.item_prefix)
+                if outcome.result is not TV.FALSE:
+                    out.append(outcome)
+        return out
+
+    def results(self, view: dict[str, Any]) -> dict[str, TV]:
+        """The rule-level result of every rule that is not FALSE: the worst over its subjects."""
+        out: dict[str, TV] = {}
+        for outcome in self.outcomes(view):
+            out[outcome.rule.id] = max(out.get(outcome.rule.id, TV.FALSE), outcome.result)
+        return out
+
+
+def render_value(value: Any) -> str:
+    """A field value as a person reads it in a message."""
+    value = plain(value)
+    if value is None:
+        return "(not answered)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(render_value(v) for v in value) if value else "(none)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def lookup_for_template(root: dict[str, Any], outcome: Outcome) -> Callable[[str], Any]:
+    """Resolve template placeholders against the proposal and the outcome's item."""
+    rule = outcome.rule
+
+    def get(path: str) -> Any:
+        if rule.for_each and path.startswith(rule.for_each + "[]."):
+            if outcome.item is None:
+                return None
+            return _get(outcome.item, path[len(rule.for_each) + 3 :])
+        return _get(root, path)
+
+    return get

@@ -1,0 +1,127 @@
+"""Findings, reviews and the JSON report: a public, versioned contract.
+
+These pydantic models are the contract's single source of truth: the CLI serialises them, and
+``docs/report.schema.json`` is generated from them (a test fails when it is stale). Any change to
+their shape changes ``REPORT_VERSION``: the minor number for additions, the major for anything a
+consumer could trip over (a removed or renamed field, a changed meaning).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from compliance.rulespec import Severity
+from compliance.sourcemap import Location
+
+REPORT_VERSION = "1.0"
+
+
+class Decision(str, Enum):
+    approve = "approve"
+    approve_with_conditions = "approve_with_conditions"
+    needs_information = "needs_information"
+    reject = "reject"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Evidence(_Out):
+    path: str = Field(description="Concrete field path, e.g. data_sharing.flows[1].lawful_basis.")
+    value: Any = Field(description="The value seen; null when the field is not answered.")
+    role: Literal["violation", "context", "unanswered"] = Field(
+        description="violation: the answer that breaks the rule; context: an answer that made "
+        "the rule apply; unanswered: a question whose answer the rule needs."
+    )
+    location: Location | None = Field(
+        None, description="Where the answer is in the input (null when reviewed as a library)."
+    )
+
+
+class ReferenceOut(_Out):
+    instrument: str
+    provision: str
+    url: str
+    binding: Literal["required", "good_practice"] = Field(
+        description="required: the source binds (law, binding policy); good_practice: it does not."
+    )
+
+
+class Finding(_Out):
+    rule_id: str
+    outcome: Literal["violation", "needs_information"]
+    domain: str
+    severity: Severity
+    title: str
+    message: str
+    subject: str | None = Field(
+        None, description="The list item judged by a for_each rule, e.g. security_units[0]."
+    )
+    evidence: list[Evidence]
+    remediation: str
+    references: list[ReferenceOut]
+
+
+class UnansweredField(_Out):
+    path: str
+    question: str
+    rules: list[str] = Field(description="Ids of the rules that need the answer.")
+    location: Location | None = None
+
+
+class Counts(_Out):
+    violations: dict[Severity, int]
+    needs_information: dict[Severity, int]
+
+
+class Review(_Out):
+    proposal_id: str
+    title: str
+    source: str | None = Field(None, description="The input file the proposal came from.")
+    decision: Decision
+    counts: Counts
+    findings: list[Finding]
+    unanswered: list[UnansweredField]
+
+
+class RuleSourceOut(_Out):
+    name: str
+    version: str
+    hash: str
+    rule_count: int
+
+
+class RuleSetOut(_Out):
+    name: str
+    version: str
+    hash: str = Field(description="sha256 over the canonical content of every rule loaded.")
+    rule_count: int
+    sources: list[RuleSourceOut]
+
+
+class Summary(_Out):
+    proposals: int
+    decisions: dict[Decision, int]
+
+
+class Report(_Out):
+    """The JSON report of ``compliance review --format json``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="compliance review report",
+        json_schema_extra={"$comment": "Generated from compliance.findings; do not edit by hand."},
+    )
+
+    report_version: str = Field(description=f"Version of this contract ({REPORT_VERSION}).")
+    tool_version: str
+    engine: Literal["durable", "reference"]
+    rule_set: RuleSetOut
+    threshold: Severity = Field(description="Gate threshold: findings at or above it block.")
+    summary: Summary
+    reviews: list[Review]

@@ -1,0 +1,172 @@
+"""Reading proposals: JSON files holding one proposal or a list, JSON Lines, and standard input.
+
+Every proposal comes back with a :class:`SourceMap` so that validation errors and findings can
+point at the line (and later the sheet and cell) an answer came from. All problems of all inputs
+are collected and reported together as one :class:`InputError`, one line each.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compliance.errors import InputError
+from compliance.model import Proposal
+from compliance.sourcemap import JsonText, SourceMap
+from compliance.validation import ValidationProblems, validate_proposal
+
+JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LoadedProposal:
+    proposal: Proposal
+    source_map: SourceMap
+
+    @property
+    def source(self) -> str:
+        return self.source_map.source
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _decode(raw: bytes, source: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{source}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+def _read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{path}: is a directory; give the proposal files inside it")
+    try:
+        with p.open("rb") as handle:
+            return handle.read(MAX_INPUT_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def _json_error(source: str, exc: Exception, line_offset: int = 0) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{source}:{exc.lineno + line_offset}:{exc.colno}: not valid JSON: {exc.msg}"
+    if isinstance(exc, RecursionError):
+        return f"{source}: not accepted: JSON nested too deeply"
+    return f"{source}: not valid JSON: {exc}"
+
+
+def _documents(source: str, text: str, json_lines: bool) -> list[tuple[Any, SourceMap, str]]:
+    """Split ``text`` into proposal documents: (data, source map, label)."""
+    holder = JsonText(source, text)
+    if not json_lines:
+        try:
+            data = _loads(text)
+        except (ValueError, RecursionError) as exc:
+            is_extra = isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data"
+            if not is_extra:
+                raise InputError(_json_error(source, exc)) from None
+            json_lines = True  # several values one after the other: read it as JSON Lines
+        else:
+            segment = holder.add_segment(0, len(text))
+            if isinstance(data, list):
+                if not data:
+                    raise InputError(f"{source}: the list of proposals is empty")
+                return [
+                    (item, SourceMap.for_json(holder, segment, f"/{i}"), f"proposal #{i + 1}")
+                    for i, item in enumerate(data)
+                ]
+            return [(data, SourceMap.for_json(holder, segment), "proposal")]
+    docs: list[tuple[Any, SourceMap, str]] = []
+    problems: list[str] = []
+    start = 0
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        end = start + len(line)
+        if line.strip():
+            try:
+                data = _loads(line)
+            except (ValueError, RecursionError) as exc:
+                problems.append(_json_error(source, exc, number - 1))
+            else:
+                segment = holder.add_segment(start, end)
+                docs.append((data, SourceMap.for_json(holder, segment), f"line {number}"))
+        start = end
+    if problems:
+        raise InputError(problems)
+    if not docs:
+        raise InputError(f"{source}: holds no proposals")
+    return docs
+
+
+def read_source(path: str) -> list[LoadedProposal]:
+    """Read and validate every proposal in one file (or ``-`` for standard input)."""
+    suffix = Path(path).suffix.lower() if path != "-" else ""
+    if suffix in WORKBOOK_SUFFIXES:
+        raise InputError(f"{path}: Excel workbooks are not supported yet; give JSON or JSON Lines")
+    raw = _read_bytes(path)
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+    text = _decode(raw, path)
+    if not text.strip():
+        raise InputError(f"{path}: is empty")
+    loaded: list[LoadedProposal] = []
+    problems: list[str] = []
+    for data, source_map, position in _documents(path, text, suffix in JSON_LINES_SUFFIXES):
+        has_id = isinstance(data, dict) and isinstance(data.get("id"), str)
+        label = data["id"] if has_id else position
+        try:
+            proposal = validate_proposal(data, source_map, label)
+        except ValidationProblems as exc:
+            problems.extend(exc.lines)
+        else:
+            loaded.append(LoadedProposal(proposal, source_map))
+    if problems:
+        raise InputError(problems)
+    return loaded
+
+
+def read_proposals(paths: list[str]) -> list[LoadedProposal]:
+    """Read every proposal from every path; report all problems of all files at once.
+
+    Proposal ids must be unique within the batch, so findings and decisions can be told apart.
+    """
+    if not paths:
+        raise InputError("no input given: name one or more proposal files, or - for stdin")
+    if paths.count("-") > 1:
+        raise InputError("standard input (-) can be read only once")
+    loaded: list[LoadedProposal] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            loaded.extend(read_source(path))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    seen: dict[str, LoadedProposal] = {}
+    for item in loaded:
+        first = seen.setdefault(item.proposal.id, item)
+        if first is not item:
+            where = item.source_map.locate("id")
+            problems.append(
+                f"{where}: {item.proposal.id}: id: duplicate proposal id (first seen at "
+                f"{first.source_map.locate('id')})"
+            )
+    if problems:
+        raise InputError(problems)
+    return loaded

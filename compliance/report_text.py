@@ -1,0 +1,131 @@
+"""The text report: what a reviewer at a terminal reads.
+
+Per proposal: the decision first, then findings grouped by domain (the domain with the worst
+finding first), worst findings first within a domain, each with what was seen, where, how to fix
+it and the source it rests on; then the questions left to answer.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable
+
+from compliance.findings import Evidence, Finding, Report, Review
+from compliance.rulespec import Severity
+
+WIDTH = 100
+_SEVERITIES = list(Severity)
+_BINDING = {"required": "required by", "good_practice": "good practice per"}
+
+
+def _value(e: Evidence) -> str:
+    if e.value is None:
+        return "(not answered)"
+    if isinstance(e.value, bool):
+        return "yes" if e.value else "no"
+    if isinstance(e.value, str):
+        text = e.value if len(e.value) <= 80 else e.value[:79] + "…"
+        return json.dumps(text, ensure_ascii=False)
+    return json.dumps(e.value, ensure_ascii=False, default=str)
+
+
+def _block(label: str, text: str, indent: str) -> list[str]:
+    head = f"{indent}{label:<10} "
+    return textwrap.wrap(
+        text,
+        width=WIDTH,
+        initial_indent=head,
+        subsequent_indent=" " * len(head),
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [head.rstrip()]
+
+
+def _counts(review: Review) -> str:
+    def part(counts: dict[Severity, int], noun: str) -> str | None:
+        total = sum(counts.values())
+        if not total:
+            return None
+        detail = ", ".join(f"{n} {s.value}" for s in _SEVERITIES if (n := counts[s]))
+        return f"{total} {noun} ({detail})"
+
+    parts = [
+        part(
+            review.counts.violations,
+            "violation" + ("s" if sum(review.counts.violations.values()) != 1 else ""),
+        ),
+        part(review.counts.needs_information, "need information"),
+    ]
+    shown = [p for p in parts if p]
+    return ", ".join(shown) if shown else "none"
+
+
+def _finding(f: Finding) -> list[str]:
+    marker = "VIOLATION" if f.outcome == "violation" else "NEEDS INFORMATION"
+    lines = [f"  [{f.severity.value.upper()}] {f.rule_id}  {f.title}  ({marker})"]
+    indent = "    "
+    if f.subject:
+        lines += _block("item:", f.subject, indent)
+    lines += _block("finding:", f.message, indent)
+    label = "evidence:"
+    for e in f.evidence:
+        where = f"  ({e.location})" if e.location is not None else ""
+        role = "" if e.role == "violation" else f"[{e.role}] "
+        lines += _block(label, f"{role}{e.path} = {_value(e)}{where}", indent)
+        label = ""
+    lines += _block("fix:", f.remediation, indent)
+    label = "source:"
+    for r in f.references:
+        lines += _block(label, f"{_BINDING[r.binding]} {r.instrument}, {r.provision}", indent)
+        lines += _block("", r.url, indent)
+        label = ""
+    return lines
+
+
+def render_review(review: Review, domain_title: Callable[[str], str]) -> list[str]:
+    lines = [f"{review.proposal_id}  {review.title}"]
+    lines.append(f"  decision: {review.decision.value.upper()}")
+    if review.source:
+        lines.append(f"  source:   {review.source}")
+    lines.append(f"  findings: {_counts(review)}")
+    by_domain: dict[str, list[Finding]] = {}
+    for f in review.findings:
+        by_domain.setdefault(f.domain, []).append(f)
+
+    def domain_key(item: tuple[str, list[Finding]]) -> tuple[int, int, str]:
+        domain, findings = item
+        worst = max(f.severity.rank for f in findings)
+        violations = sum(f.outcome == "violation" for f in findings)
+        return (-worst, -violations, domain)
+
+    for domain, findings in sorted(by_domain.items(), key=domain_key):
+        lines.append("")
+        lines.append(f"  {domain_title(domain).upper()}")
+        for f in findings:
+            lines.extend(_finding(f))
+    if review.unanswered:
+        lines.append("")
+        lines.append("  QUESTIONS TO ANSWER")
+        for u in review.unanswered:
+            where = f"  ({u.location})" if u.location is not None else ""
+            lines += _block("-", f"{u.path}: {u.question}{where}", "   ")
+            lines += _block("", f"needed by {', '.join(u.rules)}", "   ")
+    return lines
+
+
+def render(report: Report, domain_title: Callable[[str], str]) -> str:
+    rs = report.rule_set
+    lines = [
+        f"compliance {report.tool_version}: rules {rs.name} {rs.version} "
+        f"({rs.rule_count} rules, {rs.hash[:19]}), engine {report.engine}, "
+        f"threshold {report.threshold.value}",
+    ]
+    for review in report.reviews:
+        lines.append("")
+        lines.extend(render_review(review, domain_title))
+    decisions = ", ".join(f"{n} {d.value}" for d, n in report.summary.decisions.items() if n)
+    lines.append("")
+    proposals = report.summary.proposals
+    lines.append(f"{proposals} proposal{'s' if proposals != 1 else ''} reviewed: {decisions}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,264 @@
+"""The review: a proposal and a rule set in, findings and a decision out. A plain library call.
+
+>>> from compliance import Reviewer, load_rules
+>>> with Reviewer(load_rules()) as reviewer:          # compile once per rule set
+...     review = reviewer.review(proposal)            # any number of times
+
+The durable_rules engine decides which rules fire; the reference evaluator then explains each
+firing (its evidence). The two must agree on every rule that fired: if they do not, the review
+fails with :class:`EngineError` rather than report a result nobody can explain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from compliance import __version__
+from compliance.compiler import compile_ruleset
+from compliance.decision import DEFAULT_THRESHOLD, decide
+from compliance.durable_engine import DurableEngine
+from compliance.errors import EngineError
+from compliance.evaluator import (
+    TV,
+    Outcome,
+    ReferenceEvaluator,
+    lookup_for_template,
+    plain,
+    proposal_view,
+    render_value,
+)
+from compliance.fields import catalogue, generic_path
+from compliance.findings import (
+    REPORT_VERSION,
+    Counts,
+    Decision,
+    Evidence,
+    Finding,
+    ReferenceOut,
+    Report,
+    Review,
+    RuleSetOut,
+    RuleSourceOut,
+    Summary,
+    UnansweredField,
+)
+from compliance.model import Proposal
+from compliance.ruleset import Rule, RuleSet
+from compliance.rulespec import Severity
+from compliance.sourcemap import SourceMap
+
+EngineName = Literal["durable", "reference"]
+ENGINES: tuple[EngineName, ...] = ("durable", "reference")
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+def render_template(text: str, lookup: Any) -> str:
+    """Fill ``{field.path}`` placeholders; ``{{`` and ``}}`` are literal braces."""
+
+    def fill(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        return render_value(lookup(match.group(1)))
+
+    return _PLACEHOLDER.sub(fill, text)
+
+
+def question_of(path: str) -> str:
+    spec = catalogue().get(generic_path(path))
+    return spec.question if spec is not None else path
+
+
+class Reviewer:
+    """A rule set compiled once, ready to review any number of proposals.
+
+    ``engine`` picks what decides which rules fire: ``durable`` (durable_rules, the default) or
+    ``reference`` (the plain-Python evaluator alone). Reviews leave no state behind.
+    """
+
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        *,
+        engine: EngineName = "durable",
+        threshold: Severity = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.ruleset = ruleset
+        self.engine = engine
+        self.threshold = threshold
+        self._reference = ReferenceEvaluator(ruleset)
+        self._durable = None
+        if engine == "durable":
+            self._durable = DurableEngine(compile_ruleset(ruleset))
+        elif engine != "reference":
+            raise ValueError(f"unknown engine {engine!r}")
+
+    # ------------------------------------------------------------------ evaluation
+
+    def outcomes(self, proposal: Proposal) -> list[Outcome]:
+        """Every rule outcome that is not a pass, explained, for one proposal."""
+        return self._outcomes(proposal_view(proposal), proposal.id)
+
+    def _outcomes(self, view: dict[str, Any], proposal_id: str) -> list[Outcome]:
+        if self._durable is None:
+            return self._reference.outcomes(view)
+        fired = self._durable.results(view)
+        rules = [rule for rule in self.ruleset.rules if rule.id in fired]
+        outcomes = self._reference.outcomes(view, rules)
+        explained: dict[str, TV] = {}
+        for outcome in outcomes:
+            explained[outcome.rule.id] = max(
+                explained.get(outcome.rule.id, TV.FALSE), outcome.result
+            )
+        if explained != fired:
+            diff = sorted(
+                f"{rid} (engine {fired.get(rid, TV.FALSE).name}, "
+                f"reference {explained.get(rid, TV.FALSE).name})"
+                for rid in set(fired) | set(explained)
+                if fired.get(rid) != explained.get(rid)
+            )
+            raise EngineError(
+                f"{proposal_id}: the rule engine and the reference evaluator disagree on "
+                + ", ".join(diff)
+            )
+        return outcomes
+
+    # ------------------------------------------------------------------ findings
+
+    def review(self, proposal: Proposal, source_map: SourceMap | None = None) -> Review:
+        view = proposal_view(proposal)
+        findings = [
+            self._finding(outcome, view, source_map)
+            for outcome in self._outcomes(view, proposal.id)
+            if outcome.result is TV.TRUE or outcome.rule.when_unanswered == "needs_information"
+        ]
+        findings.sort(
+            key=lambda f: (-f.severity.rank, f.outcome != "violation", f.domain, f.rule_id)
+        )
+        return Review(
+            proposal_id=proposal.id,
+            title=proposal.title,
+            source=source_map.source if source_map is not None else None,
+            decision=decide(findings, self.threshold),
+            counts=_counts(findings),
+            findings=findings,
+            unanswered=_unanswered(findings),
+        )
+
+    def _finding(
+        self, outcome: Outcome, view: dict[str, Any], source_map: SourceMap | None
+    ) -> Finding:
+        rule = outcome.rule
+
+        def locate(path: str) -> Any:
+            return source_map.locate(path) if source_map is not None else None
+
+        evidence: list[Evidence] = []
+        seen_paths: set[str] = set()
+        if outcome.result is TV.TRUE:
+            outcome_kind: Literal["violation", "needs_information"] = "violation"
+            message = render_template(rule.message, lookup_for_template(view, outcome))
+            ordered = [(s, "violation") for s in outcome.violation]
+            ordered += [(s, "context") for s in outcome.context]
+        else:
+            outcome_kind = "needs_information"
+            missing = outcome.unanswered
+            questions = "; ".join(f"{question_of(p)} ({p})" for p in missing)
+            message = f"Not enough information to check this rule. Answer: {questions}"
+            everything = list(outcome.violation) + list(outcome.context)
+            ordered = [(s, "unanswered") for s in everything if s.value is None]
+            ordered += [(s, "context") for s in everything if s.value is not None]
+        for seen, role in ordered:
+            if seen.path in seen_paths:
+                continue
+            seen_paths.add(seen.path)
+            evidence.append(
+                Evidence(
+                    path=seen.path, value=plain(seen.value), role=role, location=locate(seen.path)
+                )
+            )
+        return Finding(
+            rule_id=rule.id,
+            outcome=outcome_kind,
+            domain=rule.domain,
+            severity=rule.severity,
+            title=rule.title,
+            message=message,
+            subject=outcome.subject,
+            evidence=evidence,
+            remediation=render_template(rule.remediation, lookup_for_template(view, outcome)),
+            references=[ReferenceOut(**r.to_dict()) for r in rule.references],
+        )
+
+    # ------------------------------------------------------------------ report
+
+    def report(self, reviews: list[Review]) -> Report:
+        return build_report(reviews, self.ruleset, self.engine, self.threshold)
+
+    def close(self) -> None:
+        if self._durable is not None:
+            self._durable.close()
+
+    def __enter__(self) -> Reviewer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _counts(findings: list[Finding]) -> Counts:
+    violations = dict.fromkeys(Severity, 0)
+    unknown = dict.fromkeys(Severity, 0)
+    for f in findings:
+        target = violations if f.outcome == "violation" else unknown
+        target[f.severity] += 1
+    return Counts(violations=violations, needs_information=unknown)
+
+
+def _unanswered(findings: list[Finding]) -> list[UnansweredField]:
+    found: dict[str, tuple[list[str], Any]] = {}
+    for f in findings:
+        if f.outcome != "needs_information":
+            continue
+        for e in f.evidence:
+            if e.role == "unanswered":
+                rules, _ = found.setdefault(e.path, ([], e.location))
+                if f.rule_id not in rules:
+                    rules.append(f.rule_id)
+    return [
+        UnansweredField(path=path, question=question_of(path), rules=rules, location=location)
+        for path, (rules, location) in found.items()
+    ]
+
+
+def build_report(
+    reviews: list[Review], ruleset: RuleSet, engine: EngineName, threshold: Severity
+) -> Report:
+    decisions = dict.fromkeys(Decision, 0)
+    for r in reviews:
+        decisions[r.decision] += 1
+    return Report(
+        report_version=REPORT_VERSION,
+        tool_version=__version__,
+        engine=engine,
+        rule_set=RuleSetOut(
+            name=ruleset.name,
+            version=ruleset.version,
+            hash=ruleset.hash,
+            rule_count=len(ruleset.rules),
+            sources=[RuleSourceOut.model_validate(s.to_dict()) for s in ruleset.sources],
+        ),
+        threshold=threshold,
+        summary=Summary(proposals=len(reviews), decisions=decisions),
+        reviews=reviews,
+    )
+
+
+def rules_by_id(ruleset: RuleSet, ids: Iterable[str]) -> list[Rule]:
+    index = ruleset.by_id()
+    return [index[i] for i in ids]

@@ -1,0 +1,133 @@
+"""Loaded rules: what the evaluators and reports work with once rule files have been validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from compliance.conditions import Condition, referenced_paths
+from compliance.model import Proposal
+from compliance.rulespec import Severity
+
+Binding = Literal["required", "good_practice"]
+ExampleKind = Literal["fires", "passes", "needs_information"]
+
+KNOWN_DOMAINS: dict[str, str] = {
+    "accountability": "Accountability",
+    "transparency": "Transparency",
+    "data_sharing": "Data sharing and data protection",
+    "human_rights": "Human-rights safeguards",
+    "humanitarian_principles": "Humanitarian principles and civil-military separation",
+    "financial_integrity": "Financial integrity and counter-terrorism financing",
+    "civilian_harm": "Civilian harm and protection",
+    "local_ownership": "Local ownership and community engagement",
+    "monitoring": "Monitoring, evaluation and review",
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    instrument: str
+    provision: str
+    url: str
+    binding: Binding
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "instrument": self.instrument,
+            "provision": self.provision,
+            "url": self.url,
+            "binding": self.binding,
+        }
+
+
+@dataclass(frozen=True)
+class Example:
+    kind: ExampleKind
+    note: str
+    proposal: Proposal
+    evidence: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    domain: str
+    severity: Severity
+    violated_when: Condition
+    message: str
+    remediation: str
+    references: tuple[Reference, ...]
+    source: str
+    """The rule file, relative to its rule directory."""
+    applies_when: Condition | None = None
+    for_each: str | None = None
+    when_unanswered: Literal["needs_information", "ignore"] = "needs_information"
+    examples: tuple[Example, ...] = ()
+
+    @property
+    def fields(self) -> list[str]:
+        """Every field the rule reads, applicability first."""
+        seen: dict[str, None] = {}
+        if self.for_each:
+            seen[self.for_each] = None
+        for cond in (self.applies_when, self.violated_when):
+            if cond is not None:
+                for path in referenced_paths(cond):
+                    seen.setdefault(path, None)
+        return list(seen)
+
+
+@dataclass(frozen=True)
+class RuleSource:
+    """One rule directory that was loaded: its identity and content hash."""
+
+    name: str
+    version: str
+    hash: str
+    rule_count: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "hash": self.hash,
+            "rule_count": self.rule_count,
+        }
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    sources: tuple[RuleSource, ...]
+    hash: str
+    """sha256 over the canonical content of every loaded rule, in load order."""
+    domain_titles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return "+".join(s.name for s in self.sources)
+
+    @property
+    def version(self) -> str:
+        return "+".join(s.version for s in self.sources)
+
+    def by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules}
+
+    def domain_title(self, domain: str) -> str:
+        return (
+            self.domain_titles.get(domain)
+            or KNOWN_DOMAINS.get(domain)
+            or (domain.replace("_", " ").capitalize())
+        )
+
+    def identity(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "hash": self.hash,
+            "rule_count": len(self.rules),
+            "sources": [s.to_dict() for s in self.sources],
+        }

@@ -1,0 +1,113 @@
+"""Where each answer of a proposal came from, so errors and findings can point at it.
+
+A :class:`SourceMap` maps a concrete field path (``data_sharing.flows[1].lawful_basis``) to a
+:class:`Location`: the file and, for JSON, the JSON pointer, line and column; for workbooks, the
+sheet and cell. A field that is absent maps to the nearest ancestor that is present (where the
+answer would have to be added), marked ``present=False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from compliance.fields import json_pointer
+from compliance.jsonpos import LineIndex, value_offsets
+
+
+class Location(BaseModel):
+    """Where an answer is (or, with ``present`` false, where it would have to be added)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(description="The input file as given; '-' for standard input.")
+    pointer: str | None = Field(None, description="JSON pointer of the value, for JSON input.")
+    line: int | None = Field(None, description="1-based line, for JSON input.")
+    column: int | None = Field(None, description="1-based column, for JSON input.")
+    sheet: str | None = Field(None, description="Worksheet name, for workbook input.")
+    cell: str | None = Field(None, description="Cell reference such as C14, for workbooks.")
+    present: bool = Field(
+        True,
+        description="False when the field is absent and this is where it would be added.",
+    )
+
+    def __str__(self) -> str:
+        if self.sheet is not None:
+            return f"{self.source}, {self.sheet}!{self.cell}" if self.cell else self.source
+        if self.line is not None:
+            return f"{self.source}:{self.line}:{self.column}"
+        return self.source
+
+
+class JsonText:
+    """One JSON text (a file or standard input), with lazily computed value positions.
+
+    The text holds one or more segments (one per JSON Lines record, or one for a whole document);
+    positions are computed on first use, once, for all of them.
+    """
+
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.text = text
+        self._segments: list[tuple[int, int]] = []
+        self._offsets: list[dict[str, int]] | None = None
+        self._lines: LineIndex | None = None
+
+    def add_segment(self, start: int, end: int) -> int:
+        """Declare that ``text[start:end]`` holds one JSON value; returns the segment number."""
+        self._segments.append((start, end))
+        return len(self._segments) - 1
+
+    def location(self, segment: int, pointer: str) -> Location | None:
+        if self._offsets is None:
+            self._offsets = [value_offsets(self.text, a, b) for a, b in self._segments]
+        offset = self._offsets[segment].get(pointer)
+        if offset is None:
+            return None
+        if self._lines is None:
+            self._lines = LineIndex(self.text)
+        line, column = self._lines.line_column(offset)
+        return Location(source=self.source, pointer=pointer, line=line, column=column)
+
+
+class SourceMap:
+    """Field path -> :class:`Location` for one proposal."""
+
+    def __init__(self, source: str, resolve: Callable[[str], Location | None]) -> None:
+        self.source = source
+        self._resolve = resolve
+
+    @classmethod
+    def for_json(cls, text: JsonText, segment: int, prefix: str = "") -> SourceMap:
+        """A proposal held in ``segment`` of ``text``, at JSON pointer ``prefix`` within it."""
+
+        def resolve(path: str) -> Location | None:
+            return text.location(segment, prefix + json_pointer(path))
+
+        return cls(text.source, resolve)
+
+    @classmethod
+    def for_cells(cls, source: str, cells: dict[str, Location]) -> SourceMap:
+        return cls(source, cells.get)
+
+    def locate(self, path: str) -> Location:
+        """The location of ``path``, or of its nearest present ancestor (``present=False``)."""
+        loc = self._resolve(path)
+        if loc is not None:
+            return loc
+        current = path
+        while current:
+            current = _parent(current)
+            loc = self._resolve(current)
+            if loc is not None:
+                return loc.model_copy(update={"present": False})
+        return Location(source=self.source, present=False)
+
+
+def _parent(path: str) -> str:
+    if path.endswith("]"):
+        return path[: path.rindex("[")]
+    if "." in path:
+        return path.rsplit(".", 1)[0]
+    return ""

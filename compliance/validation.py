@@ -1,0 +1,132 @@
+"""Validate one proposal and say what is wrong in words a person can act on.
+
+Pydantic's own messages name types and internal locations; here every problem becomes one line that
+names where it is (file and line, or sheet and cell), the field path, what was seen and what is
+allowed. The whole error list of a proposal is reported at once, never only the first.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from compliance.fields import Kind, catalogue, generic_path, path_from_loc
+from compliance.model import LIST_MAX, TEXT_MAX, Proposal
+from compliance.sourcemap import SourceMap
+
+_MAX_SHOWN = 60
+
+
+def shown(value: Any) -> str:
+    """A short rendering of a seen value for a message."""
+    if isinstance(value, str):
+        text = value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 1] + "…"
+        return "'" + text + "'"
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def _allowed(path: str) -> str:
+    spec = catalogue().get(generic_path(path))
+    if spec is None or not spec.values:
+        return ""
+    if spec.kind is Kind.CODE:
+        return ""
+    return ", ".join(spec.values)
+
+
+def _members(parent: str) -> list[str]:
+    if not parent:
+        return list(Proposal.model_fields)
+    spec = catalogue().get(generic_path(parent))
+    if spec is None or spec.model is None:
+        return []
+    return list(spec.model.model_fields)
+
+
+def describe(error: dict[str, Any]) -> tuple[str, str]:
+    """(field path, message) for one pydantic error."""
+    loc = tuple(error["loc"])
+    path = path_from_loc(loc)
+    kind = error["type"]
+    seen = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        parent = path_from_loc(loc[:-1])
+        allowed = ", ".join(_members(parent))
+        return path, f"unknown field (allowed here: {allowed})"
+    if kind == "missing":
+        return path, "required field is missing"
+    if kind in ("enum", "literal_error"):
+        # An item of a list of choices is reported at the item; name the list's allowed values.
+        list_path = path_from_loc(loc[:-1]) if isinstance(loc[-1], int) else path
+        allowed = _allowed(list_path) or str(ctx.get("expected", ""))
+        return path, f"{shown(seen)} is not one of {allowed}"
+    if kind == "bool_type":
+        return path, f"expected true, false or null (not answered), got {shown(seen)}"
+    if kind == "int_type":
+        return path, f"expected a whole number, got {shown(seen)}"
+    if kind == "float_type":
+        return path, f"expected a number, got {shown(seen)}"
+    if kind == "finite_number":
+        return path, "expected a finite number"
+    if kind == "string_type":
+        return path, f"expected text, got {shown(seen)}"
+    if kind == "list_type":
+        return path, f"expected a list, got {shown(seen)}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return path, f"expected an object, got {shown(seen)}"
+    if kind == "string_pattern_mismatch":
+        if path == "id":
+            return path, (
+                f"{shown(seen)} is not a valid proposal id (1-64 letters, digits, '.', '_' or '-')"
+            )
+        spec = catalogue().get(generic_path(path))
+        if spec is not None and spec.kind is Kind.CODE and len(spec.values[0]) == 2:
+            return path, f"{shown(seen)} is not an ISO 3166-1 alpha-2 country code"
+        if spec is not None and spec.kind is Kind.CODE:
+            return path, f"{shown(seen)} is not an ISO 4217 currency code"
+        return path, f"{shown(seen)} does not match {ctx.get('pattern')}"
+    if kind == "string_too_short":
+        return path, "must not be empty"
+    if kind == "string_too_long":
+        return path, f"text is longer than {TEXT_MAX} characters"
+    if kind == "too_long":
+        return path, f"has more than {LIST_MAX} items"
+    if kind in ("greater_than_equal", "greater_than"):
+        return path, f"{shown(seen)} is too small (minimum {ctx.get('ge', ctx.get('gt'))})"
+    if kind in ("less_than_equal", "less_than"):
+        return path, f"{shown(seen)} is too large (maximum {ctx.get('le', ctx.get('lt'))})"
+    return path, str(error.get("msg", kind))
+
+
+def validate_proposal(data: object, source_map: SourceMap, label: str) -> Proposal:
+    """Validate ``data`` as a proposal or raise :class:`ValidationProblems` listing every problem.
+
+    ``label`` names the proposal in messages (its id when it has one, else its position).
+    """
+    if not isinstance(data, dict):
+        loc = source_map.locate("")
+        raise ValidationProblems([f"{loc}: {label}: expected a proposal object, got {shown(data)}"])
+    try:
+        return Proposal.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False):
+            path, message = describe(dict(error))
+            loc = source_map.locate(path)
+            lines.append(f"{loc}: {label}: {path or '(proposal)'}: {message}")
+        raise ValidationProblems(lines) from None
+
+
+class ValidationProblems(Exception):
+    """Problems found in one proposal (collected by intake into one :class:`InputError`)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
