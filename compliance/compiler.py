@@ -75,23 +75,26 @@ def engine_value(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Form:
-    """A compiled engine condition with its costs in the engine.
+    """A compiled engine condition with what it costs the engine when matching one fact.
 
-    ``m`` bounds how many paths through it can match one fact at once (an ``$or`` whose branches
-    exclude each other counts as one), ``length`` how many condition nodes a path holds (an
-    ``$or`` adds the merge node it compiles to), and ``exprs`` how many entries it adds to the
-    rule's expression sequence (two per ``$and``/``$or``, one per field reference; at most
+    The engine matches a fact by a depth-first walk of its condition nodes, keeping the nodes
+    still to visit on a stack of at most 64 (error 303). A form's stack use is described by:
+
+    - ``heads``: nodes pushed at once on entering it (the branches of an ``$or`` that match);
+    - ``peak``: the most nodes it holds on the stack at any moment;
+    - ``leftover``: nodes still pending (unexplored ``$or`` branches) when a path leaves it.
+
+    Every count assumes every test matches, so it bounds the worst fact. ``$or`` branches that
+    exclude each other count once. ``exprs`` is the number of entries the form adds to its rule's
+    expression sequence (two per ``$and``/``$or``, one per field reference; at most
     ``MAX_EXPRESSIONS`` per rule, error 113).
     """
 
     cond: dict[str, Any]
-    m: int = 1
-    length: int = 1
+    heads: int = 1
+    peak: int = 1
+    leftover: int = 0
     exprs: int = 0
-
-    @property
-    def cost(self) -> int:
-        return self.m * self.length
 
 
 def _and(forms: list[Form]) -> Form:
@@ -101,22 +104,41 @@ def _and(forms: list[Form]) -> Form:
     for f in forms:
         parts.extend(f.cond["$and"] if set(f.cond) == {"$and"} else [f.cond])
     flattened = sum(1 for f in forms if set(f.cond) == {"$and"})
+    peak = 0
+    pending = 0
+    for f in forms:
+        peak = max(peak, pending + f.peak)
+        pending += f.leftover
     return Form(
         {"$and": parts},
-        m=math.prod(f.m for f in forms),
-        length=sum(f.length for f in forms),
+        heads=forms[0].heads,
+        peak=peak,
+        leftover=pending,
         exprs=2 + sum(f.exprs for f in forms) - 2 * flattened,
     )
 
 
 def _or(forms: list[Form], *, exclusive: bool) -> Form:
-    """Disjunction; ``exclusive`` when at most one branch can be true for any fact."""
+    """Disjunction; ``exclusive`` when at most one branch can be true for any fact.
+
+    The engine pushes the heads of every matching branch at once, explores one branch while the
+    others wait, and joins the branches in a merge node (one more node on the path).
+    """
     if len(forms) == 1:
         return forms[0]
+    if exclusive:
+        heads = max(f.heads for f in forms)
+        peak = max(f.peak for f in forms)
+        leftover = max(f.leftover for f in forms)
+    else:
+        heads = sum(f.heads for f in forms)
+        peak = max(heads - f.heads + f.peak for f in forms)
+        leftover = max(heads - f.heads + f.leftover for f in forms)
     return Form(
         {"$or": [f.cond for f in forms]},
-        m=max(f.m for f in forms) if exclusive else sum(f.m for f in forms),
-        length=max(f.length for f in forms) + 1,
+        heads=heads,
+        peak=max(peak, leftover + 1),  # the merge node
+        leftover=leftover,
         exprs=2 + sum(f.exprs for f in forms),
     )
 
@@ -131,16 +153,84 @@ _TRUE_ON_OBJECT = {"$nex": {"$i.#end": 1}}
 _TRUE_ON_SCALAR = {"$neq": {"$i": "#end"}}
 
 
+def _heads(cond: dict[str, Any]) -> list[dict[str, Any]]:
+    """The condition nodes a condition starts with (the first node of each ``$or`` branch)."""
+    if set(cond) == {"$and"}:
+        return _heads(cond["$and"][0])
+    if set(cond) == {"$or"}:
+        return [h for branch in cond["$or"] for h in _heads(branch)]
+    return [cond]
+
+
+def _hashed_key(node: dict[str, Any]) -> str | None:
+    """The item property a node is looked up by, or None for a ``$nex`` node."""
+    (op,) = node
+    if op == "$nex":
+        return None
+    if op in _OPERATORS:
+        (key,) = node[op]
+        return str(key)
+    return str(op)  # implicit equality: {key: value}
+
+
+_OPERATORS = frozenset({"$ex", "$neq", "$gt", "$gte", "$lt", "$lte", "$iany", "$iall"})
+
+
+class _Protector:
+    """Rewrites a condition inside ``$iany``/``$iall`` on objects so the engine judges it right.
+
+    Inside array operators durable_rules walks an item's properties in order and lets a later
+    property's failed test overwrite an earlier success (events.c: isArrayMatch, isNextMatch), so
+    a node whose following tests branch on different properties gives order-dependent results.
+    ``$nex`` tests are checked first and stop at the first success, so every ``$or`` branch that
+    could branch that way is made to start with its own always-true ``$nex`` test.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.exprs = 0
+
+    def sentinel(self) -> dict[str, Any]:
+        self.count += 1
+        return {"$nex": {f"$i.#o{self.count}": 1}}
+
+    def protect(self, cond: dict[str, Any]) -> dict[str, Any]:
+        if set(cond) == {"$and"}:
+            return {"$and": [self.protect(part) for part in cond["$and"]]}
+        if set(cond) != {"$or"}:
+            return cond
+        branches = [self.protect(b) for b in cond["$or"]]
+        single = all(set(b) not in ({"$and"}, {"$or"}) for b in branches)
+        keys = {_hashed_key(h) for b in branches for h in _heads(b)} - {None}
+        if single and len(keys) <= 1:
+            return {"$or": branches}  # one property (or none) to branch on: the engine copes
+        out = []
+        for branch in branches:
+            if set(branch) == {"$nex"}:
+                out.append(branch)
+            elif set(branch) == {"$and"}:
+                out.append({"$and": [self.sentinel(), *branch["$and"]]})
+            else:
+                out.append({"$and": [self.sentinel(), branch]})
+                self.exprs += 2
+        return {"$or": out}
+
+
 def _array(op: str, key: str, inner: Form, *, scalar_items: bool = False) -> Form:
     """An ``$iany``/``$iall`` node over ``key``: one node on the stack, whatever ``inner`` holds.
 
-    durable_rules reads an uninitialised field of the merge node an ``$or`` compiles to when that
-    ``$or`` is the last condition inside an array operator, and then fails at random with error
-    102 (rete.c: createForwardAlpha never sets ``right.type``; createAlpha's $iany branch reads it).
-    So an inner condition never ends with an ``$or``: an always-true test is appended.
+    Two engine defects are worked around here. Conditions on objects are rewritten by
+    :class:`_Protector`. And durable_rules reads an uninitialised field of the merge node an
+    ``$or`` compiles to when that ``$or`` is the last condition inside an array operator, then
+    fails at random with error 102 (rete.c: createForwardAlpha never sets ``right.type``;
+    createAlpha's $iany branch reads it), so the inner condition never ends with an ``$or``.
     """
     cond = inner.cond
     exprs = inner.exprs
+    if not scalar_items:
+        protector = _Protector()
+        cond = protector.protect(cond)
+        exprs += protector.exprs
     last = cond["$and"][-1] if set(cond) == {"$and"} else cond
     if set(last) == {"$or"}:
         sentinel = _TRUE_ON_SCALAR if scalar_items else _TRUE_ON_OBJECT
@@ -169,6 +259,14 @@ class _NoneOf:
     values: tuple[c.Scalar, ...]
 
 
+@dataclass(frozen=True)
+class _MissingAny:
+    """A list of choices lacks at least one of ``values`` (the complement of contains_all)."""
+
+    path: str
+    values: tuple[c.Scalar, ...]
+
+
 _Test = Any  # a condition node or one of the internal tests above
 
 
@@ -187,10 +285,11 @@ def _complement(node: _Test) -> _Test:
     if isinstance(node, c.Contains):
         if node.mode == "any":
             return _NoneOf(node.path, node.values)
-        parts: tuple[Any, ...] = tuple(_NoneOf(node.path, (v,)) for v in node.values)
-        return c.AnyOf(parts)
+        return _MissingAny(node.path, node.values)
     if isinstance(node, _NoneOf):
         return c.Contains(node.path, node.values, "any")
+    if isinstance(node, _MissingAny):
+        return c.Contains(node.path, node.values, "all")
     if isinstance(node, c.Quantified):
         return c.Quantified(node.path, "all" if node.mode == "any" else "any", c.Not(node.where))
     raise TypeError(f"cannot complement {node!r}")
@@ -307,6 +406,13 @@ class _Compiler:
             )
             test = _or([empty, every], exclusive=True)
             return test if want_t else _maybe(ctx.count_key(node.path), test)
+        if isinstance(node, _MissingAny):
+            k = ctx.key(node.path)
+            n = ctx.count_key(node.path)
+            branches = [_node({n: 0})]
+            branches += [_node({"$iall": {k: {"$neq": {"$i": v}}}}) for v in node.values]
+            test = _or(branches, exclusive=False)
+            return test if want_t else _maybe(n, test)
         if isinstance(node, c.Quantified):
             item_ctx = _Ctx(item_list=node.path)
             inner_form = self.form(node.where, want_t, False, item_ctx)
@@ -332,9 +438,23 @@ def _is_list(path: str) -> bool:
 @dataclass(frozen=True)
 class CompiledRule:
     rule_id: str
-    certain: dict[str, Any]
-    possible: dict[str, Any]
-    cost: int
+    certain: Form
+    possible: Form
+
+    @property
+    def forms(self) -> tuple[Form, Form]:
+        return (self.certain, self.possible)
+
+
+def group_peak(rules: list[CompiledRule]) -> int:
+    """Most nodes pending at once under one group marker holding ``rules``.
+
+    The heads of every engine rule in the group are pushed together; while one is explored the
+    others' heads wait.
+    """
+    forms = [f for r in rules for f in r.forms]
+    heads = sum(f.heads for f in forms)
+    return heads + max((f.peak - f.heads for f in forms), default=0)
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
@@ -366,14 +486,14 @@ def compile_rule(rule: Rule) -> CompiledRule:
                 f"rule {rule.id}: too complex for the rule engine ({exprs} and/or nodes once "
                 f"compiled; at most {MAX_EXPRESSIONS}); split it into several rules"
             )
-    cost = forms[True].cost + forms[False].cost
-    if cost > GROUP_BUDGET:
+    compiled = CompiledRule(rule.id, forms[True], forms[False])
+    if group_peak([compiled]) > GROUP_BUDGET:
         raise RuleError(
-            f"rule {rule.id}: too complex for the rule engine (up to {cost} condition nodes can "
-            f"match at once; at most {GROUP_BUDGET}); split it into several rules or shorten "
-            "its any: lists"
+            f"rule {rule.id}: too complex for the rule engine (up to {group_peak([compiled])} "
+            f"condition nodes pending at once; at most {GROUP_BUDGET}); split it into several "
+            "rules or shorten its any: lists"
         )
-    return CompiledRule(rule.id, forms[True].cond, forms[False].cond, cost)
+    return compiled
 
 
 # --------------------------------------------------------------------------- facts
@@ -524,7 +644,8 @@ class Shard:
         for g, group in enumerate(self.groups):
             marker = {f"#g{g}": 1}
             for compiled in group:
-                for suffix, cond in (("T", compiled.certain), ("P", compiled.possible)):
+                for suffix, form in (("T", compiled.certain), ("P", compiled.possible)):
+                    cond = form.cond
                     parts = [{ANCHOR: 1}, marker]
                     parts.extend(cond["$and"] if set(cond) == {"$and"} else [cond])
                     rules[f"{compiled.rule_id}#{suffix}"] = {"all": [{"m": {"$and": parts}}]}
@@ -561,7 +682,7 @@ def compile_ruleset(ruleset: RuleSet) -> Plan:
     shards: list[list[list[CompiledRule]]] = [[[]]]
     for item in compiled:
         groups = shards[-1]
-        if sum(r.cost for r in groups[-1]) + item.cost > GROUP_BUDGET:
+        if group_peak([*groups[-1], item]) > GROUP_BUDGET:
             if len(groups) == MAX_GROUPS:
                 shards.append([[]])
             else:
