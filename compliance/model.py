@@ -497,7 +497,9 @@ class ImpactAssessment(_Model):
     status: AssessmentStatus | None = Field(
         None, description="Was a data protection impact assessment done?"
     )
-    completed_on: Date = Field(None, description="When was it completed?")
+    completed_on: Date = Field(
+        None, description="When was the data protection impact assessment completed?"
+    )
 
 
 class DataSubjectNotice(_Model):
@@ -555,7 +557,9 @@ class DueDiligence(_Model):
     """Human rights due diligence on the recipients."""
 
     done: YesNo = Field(None, description="Has human rights due diligence been done?")
-    completed_on: Date = Field(None, description="When was it completed?")
+    completed_on: Date = Field(
+        None, description="When was the human rights due diligence completed?"
+    )
 
 
 class Mitigation(_Model):

@@ -182,6 +182,12 @@ class Reviewer:
                     path=seen.path, value=plain(seen.value), role=role, location=locate(seen.path)
                 )
             )
+        remediation = render_template(rule.remediation, lookup_for_template(view, outcome))
+        if outcome_kind == "needs_information":
+            remediation = (
+                "Answer the questions named in this finding in the proposal, then review it again. "
+                f"If the answers show a violation: {remediation}"
+            )
         return Finding(
             rule_id=rule.id,
             outcome=outcome_kind,
@@ -191,7 +197,7 @@ class Reviewer:
             message=message,
             subject=outcome.subject,
             evidence=evidence,
-            remediation=render_template(rule.remediation, lookup_for_template(view, outcome)),
+            remediation=remediation,
             references=[ReferenceOut(**r.to_dict()) for r in rule.references],
         )
 
