@@ -29,9 +29,9 @@ Limits of the engine this respects (see docs/ENGINE.md)
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from compliance import conditions as c
@@ -525,55 +525,88 @@ class FactPlan:
                 count += 2
         return count + len(self.each)
 
+    @cached_property
+    def _steps(self) -> tuple[list[_Put], list[tuple[_Parts, str, list[_Put]]], list[_Each]]:
+        """The plan resolved once: split paths, keys and kinds, ready for every proposal."""
+
+        def puts(paths: dict[str, str], *, relative: bool = False) -> list[_Put]:
+            return [
+                (
+                    _parts(path.rsplit("[].", 1)[1] if relative else path),
+                    key,
+                    catalogue()[path].kind,
+                )
+                for path, key in paths.items()
+            ]
+
+        root = puts(self.root)
+        quantified = [
+            (_parts(path), key_of(path), puts(plan.item_keys, relative=True))
+            for path, plan in self.quantified.items()
+        ]
+        each = [
+            (
+                _parts(path),
+                key_of(path) + EACH,
+                puts(plan.item_keys, relative=True),
+                puts(plan.root_copies),
+            )
+            for path, plan in self.each.items()
+        ]
+        return root, quantified, each
+
     def build(self, view: dict[str, Any]) -> dict[str, Any]:
         """The engine fact for a proposal (``view`` as from ``evaluator.proposal_view``)."""
+        root, quantified, each = self._steps
         fact: dict[str, Any] = {}
-        for path, key in self.root.items():
-            _put(fact, key, catalogue()[path].kind, _get(view, path))
-        for path, plan in self.quantified.items():
-            items = _get(view, path)
+        _put_all(fact, root, view)
+        for parts, key, item_puts in quantified:
+            items = _get(view, parts)
             if items is not None:
-                fact[key_of(path)] = [_item(item, plan, view) for item in items]
-                fact[key_of(path) + COUNT] = len(items)
-        for path, plan in self.each.items():
-            items = _get(view, path)
+                fact[key] = [_put_all({}, item_puts, item) for item in items]
+                fact[key + COUNT] = len(items)
+        for parts, key, item_puts, copies in each:
+            items = _get(view, parts)
+            shared = _put_all({}, copies, view)
             if items is None:
-                phantom = _item({}, plan, view)
-                phantom[PHANTOM] = 1
-                fact[key_of(path) + EACH] = [phantom]
+                fact[key] = [{**shared, PHANTOM: 1}]
             else:
-                fact[key_of(path) + EACH] = [_item(item, plan, view) for item in items]
+                fact[key] = [_put_all(dict(shared), item_puts, item) for item in items]
         return fact
 
 
-def _get(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
+_Parts = tuple[str, ...]
+_Put = tuple[_Parts, str, Kind]
+_Each = tuple[_Parts, str, list[_Put], list[_Put]]
+
+
+def _parts(dotted: str) -> _Parts:
+    return tuple(dotted.split("."))
+
+
+def _get(data: Any, parts: _Parts) -> Any:
+    for part in parts:
         if data is None:
             return None
         data = data.get(part)
     return data
 
 
-def _put(target: dict[str, Any], key: str, kind: Kind, value: Any) -> None:
-    if value is None:
-        return
-    if kind is Kind.TEXT:
-        target[key] = True
-    elif kind in (Kind.ENUM_LIST, Kind.TEXT_LIST, Kind.OBJECT_LIST):
-        if kind is Kind.ENUM_LIST:
+def _put_all(target: dict[str, Any], puts: list[_Put], source: dict[str, Any]) -> dict[str, Any]:
+    for parts, key, kind in puts:
+        value = _get(source, parts)
+        if value is None:
+            continue
+        if kind is Kind.TEXT:
+            target[key] = True
+        elif kind is Kind.ENUM_LIST:
             target[key] = [getattr(v, "value", v) for v in value]
-        target[key + COUNT] = len(value)
-    else:
-        target[key] = engine_value(getattr(value, "value", value))
-
-
-def _item(item: dict[str, Any], plan: _ListPlan, view: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for rel, key in plan.item_keys.items():
-        _put(out, key, catalogue()[rel].kind, _get(item, rel.rsplit("[].", 1)[1]))
-    for path, key in plan.root_copies.items():
-        _put(out, key, catalogue()[path].kind, _get(view, path))
-    return out
+            target[key + COUNT] = len(value)
+        elif kind is Kind.TEXT_LIST or kind is Kind.OBJECT_LIST:
+            target[key + COUNT] = len(value)
+        else:
+            target[key] = engine_value(getattr(value, "value", value))
+    return target
 
 
 def _walk_tests(cond: c.Condition) -> Iterator[tuple[Any, str | None]]:

@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from functools import cache
 from typing import Any
 
 from compliance import conditions as c
@@ -71,7 +72,7 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class _Scope:
+class Scope:
     root: dict[str, Any]
     item: dict[str, Any] | None = None
     item_list: str | None = None
@@ -91,16 +92,21 @@ def plain(value: Any) -> Any:
     return value
 
 
+@cache
+def _split(dotted: str) -> tuple[str, ...]:
+    return tuple(dotted.split("."))
+
+
 def _get(data: dict[str, Any] | None, dotted: str) -> Any:
     current: Any = data
-    for part in dotted.split("."):
+    for part in _split(dotted):
         if current is None:
             return None
         current = current.get(part)
     return current
 
 
-def _lookup(path: str, scope: _Scope) -> tuple[str, Any]:
+def _lookup(path: str, scope: Scope) -> tuple[str, Any]:
     """(concrete path, value) of a generic path in the current scope."""
     if scope.item_list is not None and path.startswith(scope.item_list + "[]."):
         rest = path[len(scope.item_list) + 3 :]
@@ -135,7 +141,7 @@ def _truth(value: bool) -> TV:
     return TV.TRUE if value else TV.FALSE
 
 
-def evaluate(cond: c.Condition, scope: _Scope) -> _Result:
+def evaluate(cond: c.Condition, scope: Scope) -> _Result:
     """The truth value of ``cond`` and the fields that explain it."""
     if isinstance(cond, c.All):
         return _combine([evaluate(i, scope) for i in cond.items], conjunction=True)
@@ -187,7 +193,7 @@ def _combine(results: list[_Result], *, conjunction: bool) -> _Result:
     return value, seen
 
 
-def _quantified(cond: c.Quantified, scope: _Scope) -> _Result:
+def _quantified(cond: c.Quantified, scope: Scope) -> _Result:
     path, items = _lookup(cond.path, scope)
     if items is None:
         return TV.UNKNOWN, [Seen(path, None)]
@@ -195,7 +201,7 @@ def _quantified(cond: c.Quantified, scope: _Scope) -> _Result:
     results = [
         evaluate(
             cond.where,
-            _Scope(scope.root, item, cond.path, f"{cond.path}[{i}]"),
+            Scope(scope.root, item, cond.path, f"{cond.path}[{i}]"),
         )
         for i, item in enumerate(raw_items)
     ]
@@ -211,7 +217,7 @@ def _dedupe(seen: Sequence[Seen]) -> tuple[Seen, ...]:
     return tuple(out.values())
 
 
-def judge(rule: Rule, scope: _Scope, subject: str | None) -> Outcome:
+def judge(rule: Rule, scope: Scope, subject: str | None) -> Outcome:
     """Apply one rule to one subject."""
     if rule.applies_when is not None:
         applies, context = evaluate(rule.applies_when, scope)
@@ -228,15 +234,15 @@ def judge(rule: Rule, scope: _Scope, subject: str | None) -> Outcome:
     return Outcome(rule, result, subject, _dedupe(violation), _dedupe(context), scope.item)
 
 
-def subjects(rule: Rule, root: dict[str, Any]) -> list[_Scope]:
+def subjects(rule: Rule, root: dict[str, Any]) -> list[Scope]:
     """The scopes a rule is judged in: the proposal, or each item of its ``for_each`` list."""
     if rule.for_each is None:
-        return [_Scope(root)]
+        return [Scope(root)]
     items = _get(root, rule.for_each)
     if items is None:
-        return [_Scope(root, {}, rule.for_each, None)]
+        return [Scope(root, {}, rule.for_each, None)]
     return [
-        _Scope(root, item, rule.for_each, f"{rule.for_each}[{i}]") for i, item in enumerate(items)
+        Scope(root, item, rule.for_each, f"{rule.for_each}[{i}]") for i, item in enumerate(items)
     ]
 
 

@@ -24,6 +24,8 @@ def shown(value: Any) -> str:
     if isinstance(value, str):
         text = value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 1] + "…"
         return "'" + text + "'"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
@@ -99,9 +101,9 @@ def describe(error: dict[str, Any]) -> tuple[str, str]:
     if kind == "too_long":
         return path, f"has more than {LIST_MAX} items"
     if kind in ("greater_than_equal", "greater_than"):
-        return path, f"{shown(seen)} is too small (minimum {ctx.get('ge', ctx.get('gt'))})"
+        return path, f"{shown(seen)} is too small (minimum {shown(ctx.get('ge', ctx.get('gt')))})"
     if kind in ("less_than_equal", "less_than"):
-        return path, f"{shown(seen)} is too large (maximum {ctx.get('le', ctx.get('lt'))})"
+        return path, f"{shown(seen)} is too large (maximum {shown(ctx.get('le', ctx.get('lt')))})"
     return path, str(error.get("msg", kind))
 
 
