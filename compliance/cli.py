@@ -18,12 +18,11 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from compliance import __version__
+from compliance import __version__, docgen
 from compliance.decision import DEFAULT_THRESHOLD, exit_code
 from compliance.errors import ComplianceError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.intake import read_proposals
-from compliance.model import Proposal
 from compliance.report_text import render
 from compliance.review import ENGINES, EngineName, Reviewer
 from compliance.ruleload import builtin_rules_dir, load_rules
@@ -152,15 +151,29 @@ def validate(paths: tuple[str, ...]) -> int:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the schema to this file.",
 )
-def schema(output: Path | None) -> int:
-    """Print the JSON Schema of a proposal, generated from the models."""
-    _write(json.dumps(proposal_schema(), indent=2, ensure_ascii=False) + "\n", output)
+@click.option("--report", is_flag=True, help="Print the schema of the JSON report instead.")
+def schema(output: Path | None, report: bool) -> int:
+    """Print the JSON Schema of a proposal (or of the JSON report), generated from the models."""
+    payload = docgen.report_schema() if report else docgen.proposal_schema()
+    _write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", output)
     return int(ExitCode.PASSED)
 
 
-def proposal_schema() -> dict[str, Any]:
-    body = Proposal.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **body}
+@cli.command()
+@click.argument(
+    "directory", required=False, type=click.Path(file_okay=False, path_type=Path), default="docs"
+)
+@click.option("--check", is_flag=True, help="Only check that the documents are up to date.")
+def docs(directory: Path, check: bool) -> int:
+    """Write the documents generated from the code (schemas, field reference) into DIRECTORY."""
+    stale = docgen.write(directory, check=check)
+    if check and stale:
+        for name in stale:
+            click.echo(f"stale: {directory / name} (run: compliance docs {directory})")
+        return int(ExitCode.INVALID_INPUT)
+    verb = "checked" if check else "wrote"
+    click.echo(f"{verb} {len(docgen.documents())} documents in {directory}")
+    return int(ExitCode.PASSED)
 
 
 @cli.group()
