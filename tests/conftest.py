@@ -1,0 +1,55 @@
+"""Shared fixtures: the built-in rule set and reviewers, built once per test session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from compliance import Reviewer, load_rules
+from compliance.ruleset import RuleSet
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def ruleset() -> RuleSet:
+    return load_rules()
+
+
+@pytest.fixture(scope="session")
+def durable(ruleset: RuleSet) -> Iterator[Reviewer]:
+    with Reviewer(ruleset, engine="durable") as reviewer:
+        yield reviewer
+
+
+@pytest.fixture(scope="session")
+def reference(ruleset: RuleSet) -> Iterator[Reviewer]:
+    with Reviewer(ruleset, engine="reference") as reviewer:
+        yield reviewer
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> Run:
+    """Run the real ``compliance`` command in a subprocess, as a workflow would."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "compliance", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)

@@ -1,0 +1,278 @@
+"""The command as a workflow runs it: real subprocesses, exit codes, exact output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from compliance.cli import main
+from compliance.exitcodes import ExitCode
+
+from .conftest import FIXTURES, ROOT, run_cli
+
+FLAWED = "fixtures/flawed-refugee-data-sharing.json"
+EXEMPLARY = "fixtures/exemplary-community-policing.json"
+INCOMPLETE = "fixtures/incomplete-coast-guard-training.json"
+REPORT_SCHEMA = json.loads((ROOT / "docs" / "report.schema.json").read_text(encoding="utf-8"))
+
+
+def test_flawed_proposal_is_blocked_with_evidence_and_remediation() -> None:
+    run = run_cli("review", FLAWED, "--format", "json")
+    assert run.code == ExitCode.BLOCKED == 3
+    assert run.err == ""
+    report = json.loads(run.out)
+    jsonschema.validate(report, REPORT_SCHEMA)
+    (review,) = report["reviews"]
+    assert review["decision"] == "reject"
+    assert review["findings"]
+    for finding in review["findings"]:
+        assert finding["remediation"]
+        assert finding["references"]
+        assert all(r["url"].startswith("https://") for r in finding["references"])
+        paths = [e["path"] for e in finding["evidence"] if e["role"] == "violation"]
+        assert paths
+        for evidence in finding["evidence"]:
+            assert evidence["location"]["source"] == FLAWED
+            assert evidence["location"]["line"] >= 1
+
+
+def test_exemplary_proposal_passes() -> None:
+    run = run_cli("review", EXEMPLARY)
+    assert run.code == ExitCode.PASSED == 0
+    ruleset_line, *rest = run.out.splitlines()
+    assert ruleset_line.startswith(
+        "compliance 0.1.0: rules compliance-core 0.1.0 (31 rules, sha256:"
+    )
+    assert rest == [
+        "",
+        "PRP-2026-021  Community safety partnership: police, county government and civil society in Kwale and Kilifi",
+        "  decision: APPROVE",
+        f"  source:   {EXEMPLARY}",
+        "  findings: none",
+        "",
+        "1 proposal reviewed: 1 approve",
+    ]
+
+
+def test_incomplete_proposal_needs_information() -> None:
+    run = run_cli("review", INCOMPLETE)
+    assert run.code == ExitCode.NEEDS_INFORMATION == 4
+    assert "  decision: NEEDS_INFORMATION" in run.out.splitlines()
+    assert "  QUESTIONS TO ANSWER" in run.out.splitlines()
+
+
+def test_batch_exits_with_the_worst_decision() -> None:
+    run = run_cli("review", EXEMPLARY, INCOMPLETE, "--format", "json")
+    assert run.code == ExitCode.NEEDS_INFORMATION
+    report = json.loads(run.out)
+    assert report["summary"] == {
+        "proposals": 2,
+        "decisions": {
+            "approve": 1,
+            "approve_with_conditions": 0,
+            "needs_information": 1,
+            "reject": 0,
+        },
+    }
+    assert run_cli("review", EXEMPLARY, FLAWED, INCOMPLETE).code == ExitCode.BLOCKED
+
+
+INVALID = [
+    (
+        "malformed file",
+        '{"schema_version": "1", "id": "P-9", "title": "t",,}',
+        "error: {f}:1:51: not valid JSON: Expecting property name enclosed in double quotes",
+    ),
+    (
+        "wrong type",
+        '{"schema_version": "1", "id": "P-9", "title": "t", "activities": {"armed_escorts": "no"}}',
+        "error: {f}:1:84: P-9: activities.armed_escorts: expected true, false or null (not answered), got 'no'",
+    ),
+    (
+        "unknown enum value",
+        '{"schema_version": "1", "id": "P-9", "title": "t", "safeguards": {"community_engagement": "consultation"}}',
+        "error: {f}:1:91: P-9: safeguards.community_engagement: 'consultation' is not one of none, informed, consulted, co_designed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "expected"), INVALID, ids=[i[0] for i in INVALID])
+@pytest.mark.parametrize("command", ["review", "validate"])
+def test_invalid_input_exits_with_one_line_naming_the_field(
+    tmp_path: Path, command: str, label: str, text: str, expected: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    run = run_cli(command, str(path))
+    assert run.code == ExitCode.INVALID_INPUT == 2
+    assert run.out == ""
+    assert run.err.splitlines() == [expected.format(f=path)]
+
+
+def test_stdin() -> None:
+    text = (FIXTURES / "exemplary-community-policing.json").read_text(encoding="utf-8")
+    run = run_cli("review", "-", "--format", "json", stdin=text)
+    assert run.code == 0
+    assert json.loads(run.out)["reviews"][0]["source"] == "-"
+
+
+def test_output_file_and_fail_on(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    run = run_cli("review", INCOMPLETE, "--format", "json", "-o", str(out), "--fail-on", "medium")
+    assert (run.code, run.out) == (ExitCode.NEEDS_INFORMATION, "")
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["threshold"] == "medium"
+    assert run_cli("review", FLAWED, "--fail-on", "blocker").code == ExitCode.BLOCKED
+    lenient = run_cli("review", INCOMPLETE, "--fail-on", "blocker", "--format", "json")
+    assert lenient.code == ExitCode.NEEDS_INFORMATION  # ACC-003 is a blocker and unanswered
+
+
+def test_reference_engine_gives_the_same_report() -> None:
+    durable = json.loads(run_cli("review", FLAWED, INCOMPLETE, "--format", "json").out)
+    reference = json.loads(
+        run_cli("review", FLAWED, INCOMPLETE, "--format", "json", "--engine", "reference").out
+    )
+    assert (durable.pop("engine"), reference.pop("engine")) == ("durable", "reference")
+    assert durable == reference
+
+
+def test_user_rule_directory(tmp_path: Path) -> None:
+    rule = {
+        "id": "ORG-001",
+        "title": "Our policy: agreements are published in full",
+        "severity": "high",
+        "violated_when": {"field": "oversight.agreement_disclosure", "not_equals": "full"},
+        "message": "Disclosure is {oversight.agreement_disclosure}.",
+        "remediation": "Publish it in full.",
+        "references": [
+            {
+                "instrument": "Our policy",
+                "provision": "3.1",
+                "url": "https://example.org/policy",
+                "binding": "required",
+            }
+        ],
+        "examples": {
+            "fires": [
+                {"note": "summary", "proposal": {"oversight": {"agreement_disclosure": "summary"}}}
+            ],
+            "passes": [
+                {"note": "full", "proposal": {"oversight": {"agreement_disclosure": "full"}}}
+            ],
+        },
+    }
+    (tmp_path / "policy.yaml").write_text(
+        yaml.safe_dump({"domain": "transparency", "rules": [rule]}), encoding="utf-8"
+    )
+    run = run_cli("review", EXEMPLARY, "--rules", str(tmp_path), "--format", "json")
+    assert run.code == ExitCode.BLOCKED
+    (finding,) = json.loads(run.out)["reviews"][0]["findings"]
+    assert (finding["rule_id"], finding["message"]) == ("ORG-001", "Disclosure is summary.")
+    assert run_cli("rules", "test", str(tmp_path)).out.splitlines() == [
+        f"1 rules, 2 examples in {tmp_path}: all passed"
+    ]
+
+
+def test_broken_rule_directory_exits_with_the_rules_code(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("rules:\n  - id: ORG-001\n", encoding="utf-8")
+    run = run_cli("review", EXEMPLARY, "--rules", str(tmp_path))
+    assert run.code == ExitCode.RULES_ERROR == 5
+    assert (
+        run.err.splitlines()[0]
+        == f"error: {tmp_path}/bad.yaml: rule ORG-001: title: required key is missing"
+    )
+
+
+def test_rules_list_json() -> None:
+    run = run_cli("rules", "list", "--format", "json")
+    assert run.code == 0
+    payload = json.loads(run.out)
+    assert payload["rule_set"]["name"] == "compliance-core"
+    rules = payload["rules"]
+    assert len(rules) == payload["rule_set"]["rule_count"] >= 12
+    for rule in rules:
+        assert rule["remediation"]
+        assert any(r["url"].startswith("https://") for r in rule["references"])
+        assert rule["examples"]["fires"] >= 1
+        assert rule["examples"]["passes"] >= 1
+    domains = {r["domain"] for r in rules}
+    assert {"accountability", "transparency", "data_sharing", "human_rights"} <= domains
+
+
+def test_rules_test_passes() -> None:
+    run = run_cli("rules", "test")
+    assert run.code == 0
+    assert run.out.splitlines()[-1].endswith(": all passed")
+
+
+def test_schema_is_the_generated_one() -> None:
+    run = run_cli("schema")
+    assert run.code == 0
+    assert run.out == (ROOT / "docs" / "proposal.schema.json").read_text(encoding="utf-8")
+    report = run_cli("schema", "--report")
+    assert report.out == (ROOT / "docs" / "report.schema.json").read_text(encoding="utf-8")
+
+
+def test_fixtures_validate_against_the_published_schema() -> None:
+    schema = json.loads((ROOT / "docs" / "proposal.schema.json").read_text(encoding="utf-8"))
+    for path in FIXTURES.glob("*.json"):
+        jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), schema)
+
+
+def test_validate_counts_proposals() -> None:
+    run = run_cli("validate", EXEMPLARY, FLAWED, INCOMPLETE)
+    assert (run.code, run.out) == (0, "3 proposals valid\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--version"], ExitCode.PASSED),
+        (["review"], ExitCode.INVALID_INPUT),
+        (["review", EXEMPLARY, "--format", "pdf"], ExitCode.INVALID_INPUT),
+        (["review", EXEMPLARY, "--fail-on", "critical"], ExitCode.INVALID_INPUT),
+        (["frobnicate"], ExitCode.INVALID_INPUT),
+        (["review", "fixtures/missing.json"], ExitCode.INVALID_INPUT),
+    ],
+)
+def test_usage_errors(args: list[str], code: ExitCode) -> None:
+    assert run_cli(*args).code == code
+
+
+def test_an_unexpected_error_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("compliance.review.Reviewer.review", boom)
+    with pytest.raises(SystemExit) as info:
+        main(["review", str(ROOT / EXEMPLARY)])
+    assert info.value.code == ExitCode.INTERNAL_ERROR == 6
+    assert capsys.readouterr().err.splitlines() == [
+        "internal error: RuntimeError: boom",
+        "(set COMPLIANCE_DEBUG=1 for the traceback)",
+    ]
+
+
+def test_an_engine_failure_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compliance.errors import EngineError
+
+    def fail(self: object, view: object) -> None:
+        raise EngineError(
+            "the rule engine failed on a proposal: Could not assert fact, error code: 303"
+        )
+
+    monkeypatch.setattr("compliance.durable_engine.DurableEngine.results", fail)
+    with pytest.raises(SystemExit) as info:
+        main(["review", str(ROOT / FLAWED)])
+    assert info.value.code == ExitCode.INTERNAL_ERROR
+    assert capsys.readouterr().err == (
+        "error: the rule engine failed on a proposal: Could not assert fact, error code: 303\n"
+    )

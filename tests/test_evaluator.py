@@ -1,0 +1,251 @@
+"""The reference evaluator: three-valued truth and the evidence it reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from compliance import conditions as c
+from compliance.evaluator import TV, Scope, Seen, evaluate, judge, proposal_view, subjects
+from compliance.model import Proposal
+from compliance.ruleset import Reference, Rule
+from compliance.rulespec import Severity
+
+T, F, U = TV.TRUE, TV.FALSE, TV.UNKNOWN
+
+
+def view(**body: Any) -> dict[str, Any]:
+    return proposal_view(
+        Proposal.model_validate({"schema_version": "1", "id": "P", "title": "t", **body})
+    )
+
+
+def truth(cond: c.Condition, **body: Any) -> TV:
+    return evaluate(cond, Scope(view(**body)))[0]
+
+
+US = "legal.us_government_funding"
+UN = "legal.un_support_to_security_forces"
+
+
+def eq(path: str, value: Any) -> c.Compare:
+    return c.Compare(path, c.CompareOp.EQ, value)
+
+
+@pytest.mark.parametrize(
+    ("us", "un", "conj", "disj", "neg_us"),
+    [
+        (True, True, T, T, F),
+        (True, False, F, T, F),
+        (True, None, U, T, F),
+        (False, None, F, U, T),
+        (None, None, U, U, U),
+        (False, False, F, F, T),
+    ],
+)
+def test_kleene_truth_tables(us: Any, un: Any, conj: TV, disj: TV, neg_us: TV) -> None:
+    body = {"legal": {"us_government_funding": us, "un_support_to_security_forces": un}}
+    a, b = eq(US, True), eq(UN, True)
+    assert truth(c.All((a, b)), **body) is conj
+    assert truth(c.AnyOf((a, b)), **body) is disj
+    assert truth(c.Not(a), **body) is neg_us
+
+
+ATOMS: list[tuple[str, c.Condition, dict[str, Any], TV]] = [
+    ("answered is always known", c.Answered(US, False), {}, T),
+    (
+        "answered on a present false",
+        c.Answered(US, True),
+        {"legal": {"us_government_funding": False}},
+        T,
+    ),
+    ("equals on unanswered", eq(US, True), {}, U),
+    ("not_equals on unanswered", c.Not(eq(US, True)), {}, U),
+    (
+        "one_of hit",
+        c.OneOf("sector", ("humanitarian", "peacekeeping")),
+        {"sector": "peacekeeping"},
+        T,
+    ),
+    ("one_of miss", c.OneOf("sector", ("humanitarian",)), {"sector": "peacekeeping"}, F),
+    (
+        "number comparison",
+        c.Compare("funding.total_amount", c.CompareOp.GE, 100),
+        {"funding": {"total_amount": 100}},
+        T,
+    ),
+    (
+        "date comparison",
+        c.Compare("monitoring.start_date", c.CompareOp.LT, dt.date(2026, 1, 1)),
+        {"monitoring": {"start_date": "2025-12-31"}},
+        T,
+    ),
+    (
+        "field reference",
+        c.Compare(
+            "human_rights.due_diligence.completed_on",
+            c.CompareOp.GT,
+            c.FieldRef("monitoring.start_date"),
+        ),
+        {
+            "human_rights": {"due_diligence": {"completed_on": "2026-04-01"}},
+            "monitoring": {"start_date": "2026-03-01"},
+        },
+        T,
+    ),
+    (
+        "field reference to an unanswered field",
+        c.Compare(
+            "human_rights.due_diligence.completed_on",
+            c.CompareOp.GT,
+            c.FieldRef("monitoring.start_date"),
+        ),
+        {"human_rights": {"due_diligence": {"completed_on": "2026-04-01"}}},
+        U,
+    ),
+    (
+        "contains",
+        c.Contains("data_sharing.security_controls", ("patching",), "any"),
+        {"data_sharing": {"security_controls": ["patching"]}},
+        T,
+    ),
+    (
+        "contains on empty list",
+        c.Contains("data_sharing.security_controls", ("patching",), "any"),
+        {"data_sharing": {"security_controls": []}},
+        F,
+    ),
+    (
+        "contains on unanswered list",
+        c.Contains("data_sharing.security_controls", ("patching",), "any"),
+        {},
+        U,
+    ),
+    (
+        "contains_all partial",
+        c.Contains("data_sharing.security_controls", ("patching", "encryption"), "all"),
+        {"data_sharing": {"security_controls": ["patching"]}},
+        F,
+    ),
+    ("count", c.Count("security_units", c.CompareOp.GE, 1), {"security_units": []}, F),
+    (
+        "any_item over empty",
+        c.Quantified("security_units", "any", eq("security_units[].identified", False)),
+        {"security_units": []},
+        F,
+    ),
+    (
+        "all_items over empty",
+        c.Quantified("security_units", "all", eq("security_units[].identified", False)),
+        {"security_units": []},
+        T,
+    ),
+    (
+        "any_item over unanswered",
+        c.Quantified("security_units", "any", eq("security_units[].identified", False)),
+        {},
+        U,
+    ),
+    (
+        "any_item: one item unknown, none true",
+        c.Quantified("security_units", "any", eq("security_units[].identified", False)),
+        {"security_units": [{"identified": True}, {}]},
+        U,
+    ),
+    (
+        "any_item: one true beats unknown",
+        c.Quantified("security_units", "any", eq("security_units[].identified", False)),
+        {"security_units": [{}, {"identified": False}]},
+        T,
+    ),
+    (
+        "all_items: one false beats unknown",
+        c.Quantified("security_units", "all", eq("security_units[].identified", True)),
+        {"security_units": [{}, {"identified": False}]},
+        F,
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "cond", "body", "expected"), ATOMS, ids=[a[0] for a in ATOMS])
+def test_tests(label: str, cond: c.Condition, body: dict[str, Any], expected: TV) -> None:
+    assert truth(cond, **body) is expected
+
+
+def test_evidence_of_a_true_and_names_every_part() -> None:
+    cond = c.All((eq(US, True), c.Count("security_units", c.CompareOp.GE, 1)))
+    value, seen = evaluate(
+        cond, Scope(view(legal={"us_government_funding": True}, security_units=[{}, {}]))
+    )
+    assert value is T
+    assert seen == [Seen(US, True), Seen("security_units", 2)]
+
+
+def test_evidence_of_a_quantifier_names_the_matching_items_only() -> None:
+    cond = c.Quantified("security_units", "any", eq("security_units[].vetting_status", "denied"))
+    body = {
+        "security_units": [
+            {"vetting_status": "cleared"},
+            {"vetting_status": "denied"},
+            {"vetting_status": "denied"},
+        ]
+    }
+    value, seen = evaluate(cond, Scope(view(**body)))
+    assert value is T
+    assert seen == [
+        Seen("security_units[1].vetting_status", "denied"),
+        Seen("security_units[2].vetting_status", "denied"),
+    ]
+
+
+def test_evidence_of_unknown_names_the_unanswered_parts() -> None:
+    cond = c.AnyOf((eq(US, True), eq(UN, True)))
+    value, seen = evaluate(cond, Scope(view(legal={"us_government_funding": False})))
+    assert value is U
+    assert seen == [Seen(UN, None)]
+
+
+def _rule(**kw: Any) -> Rule:
+    base: dict[str, Any] = {
+        "id": "X-001",
+        "title": "t",
+        "domain": "d",
+        "severity": Severity.high,
+        "violated_when": eq("security_units[].identified", False),
+        "message": "m",
+        "remediation": "r",
+        "references": (Reference("i", "p", "https://x", "required"),),
+        "source": "s",
+        "for_each": "security_units",
+    }
+    base.update(kw)
+    return Rule(**base)
+
+
+def test_for_each_judges_every_item() -> None:
+    rule = _rule()
+    root = view(security_units=[{"identified": True}, {"identified": False}, {}])
+    results = [
+        (o.subject, o.result) for o in (judge(rule, s, s.item_prefix) for s in subjects(rule, root))
+    ]
+    assert results == [("security_units[0]", F), ("security_units[1]", T), ("security_units[2]", U)]
+
+
+def test_for_each_over_an_unanswered_list_needs_the_list() -> None:
+    rule = _rule(violated_when=c.Answered("security_units[].name", False))
+    (scope,) = subjects(rule, view())
+    outcome = judge(rule, scope, scope.item_prefix)
+    assert (outcome.subject, outcome.result, outcome.unanswered) == (None, U, ("security_units",))
+
+
+def test_for_each_over_an_empty_list_passes() -> None:
+    rule = _rule()
+    assert subjects(rule, view(security_units=[])) == []
+
+
+def test_applicability_false_wins_over_unknown_violation() -> None:
+    rule = _rule(for_each=None, applies_when=eq(US, True), violated_when=eq(UN, True))
+    (scope,) = subjects(rule, view(legal={"us_government_funding": False}))
+    assert judge(rule, scope, None).result is F

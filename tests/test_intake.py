@@ -1,0 +1,326 @@
+"""JSON intake: formats, the source map, and one exact line per problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compliance.errors import InputError
+from compliance.intake import read_proposals
+
+MINIMAL = {"schema_version": "1", "id": "P-1", "title": "Minimal"}
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> str:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def problems(paths: list[str]) -> list[str]:
+    with pytest.raises(InputError) as info:
+        read_proposals(paths)
+    return info.value.problems
+
+
+def test_single_object(tmp_path: Path) -> None:
+    path = write(tmp_path, "one.json", json.dumps(MINIMAL))
+    (item,) = read_proposals([path])
+    assert item.proposal.id == "P-1"
+    assert item.source == path
+
+
+def test_list_of_proposals_keeps_order_and_positions(tmp_path: Path) -> None:
+    docs = [
+        {**MINIMAL, "id": "A"},
+        {**MINIMAL, "id": "B", "legal": {"us_government_funding": True}},
+    ]
+    path = write(tmp_path, "list.json", json.dumps(docs, indent=2))
+    items = read_proposals([path])
+    assert [i.proposal.id for i in items] == ["A", "B"]
+    loc = items[1].source_map.locate("legal.us_government_funding")
+    text = Path(path).read_text()
+    line = at(text, '"us_government_funding": true').split(":")[0]
+    assert (loc.pointer, str(loc.line), loc.present) == (
+        "/1/legal/us_government_funding",
+        line,
+        True,
+    )
+
+
+def test_json_lines_by_extension(tmp_path: Path) -> None:
+    lines = [json.dumps({**MINIMAL, "id": f"L{i}"}) for i in range(3)]
+    path = write(tmp_path, "batch.jsonl", "\n".join(lines) + "\n\n")
+    items = read_proposals([path])
+    assert [i.proposal.id for i in items] == ["L0", "L1", "L2"]
+    assert items[2].source_map.locate("id").line == 3
+
+
+def test_concatenated_objects_are_read_as_json_lines(tmp_path: Path) -> None:
+    text = json.dumps({**MINIMAL, "id": "X"}) + "\n" + json.dumps({**MINIMAL, "id": "Y"}) + "\n"
+    path = write(tmp_path, "two.json", text)
+    assert [i.proposal.id for i in read_proposals([path])] == ["X", "Y"]
+
+
+def test_several_files_at_once(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.json", json.dumps({**MINIMAL, "id": "A"}))
+    b = write(tmp_path, "b.json", json.dumps({**MINIMAL, "id": "B"}))
+    assert [i.proposal.id for i in read_proposals([a, b])] == ["A", "B"]
+
+
+def test_free_text_kept_byte_for_byte_and_blank_text_is_unanswered(tmp_path: Path) -> None:
+    summary = "  مشروع الحماية — Проект 保护 \u200b "
+    doc = {**MINIMAL, "summary": summary, "legal": {"mandate_reference": "   "}}
+    path = write(tmp_path, "u.json", json.dumps(doc, ensure_ascii=False))
+    (item,) = read_proposals([path])
+    assert item.proposal.summary == summary
+    assert item.proposal.legal is not None
+    assert item.proposal.legal.mandate_reference is None
+
+
+def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, "bom.json", b"\xef\xbb\xbf" + json.dumps(MINIMAL).encode())
+    assert read_proposals([path])[0].proposal.id == "P-1"
+
+
+def test_codes_are_normalised(tmp_path: Path) -> None:
+    doc = {**MINIMAL, "parties": [{"country": " ke "}], "funding": {"currency": "usd"}}
+    (item,) = read_proposals([write(tmp_path, "c.json", json.dumps(doc))])
+    assert item.proposal.parties is not None
+    assert item.proposal.parties[0].country == "KE"
+    assert item.proposal.funding is not None
+    assert item.proposal.funding.currency == "USD"
+
+
+def test_absent_field_locates_where_it_would_go(tmp_path: Path) -> None:
+    doc = {**MINIMAL, "data_sharing": {"flows": [{"recipient": "X"}]}}
+    path = write(tmp_path, "a.json", json.dumps(doc, indent=2))
+    (item,) = read_proposals([path])
+    loc = item.source_map.locate("data_sharing.flows[0].lawful_basis")
+    text = Path(path).read_text()
+    assert (loc.pointer, f"{loc.line}:{loc.column}", loc.present) == (
+        "/data_sharing/flows/0",
+        at(text, '{\n        "recipient"'),
+        False,
+    )
+
+
+ALLOWED_BASES = (
+    "consent, vital_interest, public_interest, legal_obligation, legitimate_interest, mandate, none"
+)
+
+
+def at(text: str, marker: str) -> str:
+    """``line:column`` (1-based) of the first occurrence of ``marker`` in ``text``."""
+    offset = text.index(marker)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"{line}:{column}"
+
+
+# (label, input text, [(where the problem is, as a marker in the text or None; message)])
+BAD = [
+    (
+        "wrong type",
+        '{"schema_version": "1", "id": "P-1", "title": "t",\n "legal": {"us_government_funding": "yes"}}',
+        [
+            (
+                '"yes"',
+                "P-1: legal.us_government_funding: expected true, false or null (not answered), got 'yes'",
+            )
+        ],
+    ),
+    (
+        "unknown enum value",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "data_sharing": {"flows": [{"lawful_basis": "consnt"}]}}',
+        [
+            (
+                '"consnt"',
+                f"P-1: data_sharing.flows[0].lawful_basis: 'consnt' is not one of {ALLOWED_BASES}",
+            )
+        ],
+    ),
+    (
+        "unknown item of a list of choices",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "data_sharing": {"security_controls": ["encryption", "firewall"]}}',
+        [
+            (
+                '"firewall"',
+                "P-1: data_sharing.security_controls[1]: 'firewall' is not one of encryption, access_control, patching, breach_notification, audit_logging",
+            )
+        ],
+    ),
+    (
+        "unknown field",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "legal": {"us_funding": true}}',
+        [
+            (
+                "true",
+                "P-1: legal.us_funding: unknown field (allowed here: mandate_reference, us_government_funding, un_support_to_security_forces, data_protection_regime, sanctions_regimes, sanctions_exemption)",
+            )
+        ],
+    ),
+    (
+        "missing required field",
+        '{"schema_version": "1", "title": "t"}',
+        [("{", "proposal: id: required field is missing")],
+    ),
+    (
+        "bad date",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "monitoring": {"start_date": "01/03/2026"}}',
+        [
+            (
+                '"01/03',
+                "P-1: monitoring.start_date: '01/03/2026' is not an ISO 8601 date (YYYY-MM-DD)",
+            )
+        ],
+    ),
+    (
+        "impossible date",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "monitoring": {"start_date": "2026-02-30"}}',
+        [
+            (
+                '"2026-02-30"',
+                "P-1: monitoring.start_date: '2026-02-30' is not an ISO 8601 date (YYYY-MM-DD)",
+            )
+        ],
+    ),
+    (
+        "bad country",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "parties": [{"country": "XX"}]}',
+        [('"XX"', "P-1: parties[0].country: 'XX' is not an ISO 3166-1 alpha-2 country code")],
+    ),
+    (
+        "bad id",
+        '{"schema_version": "1", "id": "P 1", "title": "t"}',
+        [
+            (
+                '"P 1"',
+                "P 1: id: 'P 1' is not a valid proposal id (1-64 letters, digits, '.', '_' or '-')",
+            )
+        ],
+    ),
+    (
+        "wrong schema version",
+        '{"schema_version": "2", "id": "P-1", "title": "t"}',
+        [('"2"', "P-1: schema_version: '2' is not one of 1")],
+    ),
+    (
+        "number as text",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "oversight": {"reporting_frequency_months": "3"}}',
+        [('"3"', "P-1: oversight.reporting_frequency_months: expected a whole number, got '3'")],
+    ),
+    (
+        "negative amount",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "funding": {"total_amount": -5}}',
+        [("-5", "P-1: funding.total_amount: -5 is too small (minimum 0)")],
+    ),
+    (
+        "section is not an object",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "legal": []}',
+        [("[]", "P-1: legal: expected an object, got []")],
+    ),
+    (
+        "several problems at once",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "sector": "policing", "legal": {"un_support_to_security_forces": 1}}',
+        [
+            (
+                '"policing"',
+                "P-1: sector: 'policing' is not one of counter_terrorism, preventing_violent_extremism, counter_narcotics, peacekeeping, humanitarian, community_engagement, border_and_migration",
+            ),
+            (
+                "1}",
+                "P-1: legal.un_support_to_security_forces: expected true, false or null (not answered), got 1",
+            ),
+        ],
+    ),
+    ("a number", "42", [("42", "proposal: expected a proposal object, got 42")]),
+    (
+        "list item not an object",
+        '[{"schema_version": "1", "id": "A", "title": "t"}, "x"]',
+        [('"x"', "proposal #2: expected a proposal object, got 'x'")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "expected"), BAD, ids=[b[0] for b in BAD])
+def test_invalid_input_gives_one_exact_line_per_problem(
+    tmp_path: Path, label: str, text: str, expected: list[tuple[str, str]]
+) -> None:
+    path = write(tmp_path, "bad.json", text)
+    assert problems([path]) == [
+        f"{path}:{at(text, marker)}: {message}" for marker, message in expected
+    ]
+
+
+UNREADABLE = [
+    (
+        "malformed JSON",
+        '{"schema_version": "1",\n "id": }',
+        "{f}:2:8: not valid JSON: Expecting value",
+    ),
+    (
+        "NaN is not JSON",
+        '{"funding": {"total_amount": NaN}}',
+        "{f}: not valid JSON: NaN is not valid JSON",
+    ),
+    ("empty file", "  \n", "{f}: is empty"),
+    ("empty list", "[]", "{f}: the list of proposals is empty"),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "expected"), UNREADABLE, ids=[u[0] for u in UNREADABLE])
+def test_unreadable_input(tmp_path: Path, label: str, text: str, expected: str) -> None:
+    path = write(tmp_path, "bad.json", text)
+    assert problems([path]) == [expected.format(f=path)]
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    raw = '{"title": "caf\xe9"}'.encode("latin-1")
+    path = write(tmp_path, "latin1.json", raw)
+    assert problems([path]) == [f"{path}: not UTF-8 text (byte 0xe9 at offset {raw.index(0xE9)})"]
+
+
+def test_json_lines_errors_name_the_line(tmp_path: Path) -> None:
+    text = (
+        json.dumps(MINIMAL)
+        + '\n{"schema_version": "1", "id": "P-2", "title": "t", "sector": "x"}\n{oops\n'
+    )
+    path = write(tmp_path, "b.jsonl", text)
+    assert problems([path]) == [
+        f"{path}:3:2: not valid JSON: Expecting property name enclosed in double quotes"
+    ]
+
+
+def test_duplicate_ids_across_files(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.json", json.dumps(MINIMAL))
+    b = write(tmp_path, "b.json", json.dumps(MINIMAL))
+    assert problems([a, b]) == [
+        f"{b}:1:31: P-1: id: duplicate proposal id (first seen at {a}:1:31)"
+    ]
+
+
+def test_problems_of_all_files_are_reported_together(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.json", "{")
+    missing = str(tmp_path / "missing.json")
+    assert problems([a, missing, str(tmp_path)]) == [
+        f"{a}:1:2: not valid JSON: Expecting property name enclosed in double quotes",
+        f"{missing}: no such file",
+        f"{tmp_path}: is a directory; give the proposal files inside it",
+    ]
+
+
+def test_workbooks_are_refused_for_now(tmp_path: Path) -> None:
+    path = write(tmp_path, "book.xlsx", b"PK\x03\x04")
+    assert problems([path]) == [
+        f"{path}: Excel workbooks are not supported yet; give JSON or JSON Lines"
+    ]
+
+
+def test_no_input() -> None:
+    assert problems([]) == ["no input given: name one or more proposal files, or - for stdin"]

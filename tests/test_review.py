@@ -1,0 +1,187 @@
+"""Findings and the decision policy, on the bundled fixtures and in isolation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+
+from compliance import Reviewer
+from compliance.decision import decide, exit_code
+from compliance.exitcodes import ExitCode
+from compliance.findings import Decision, Finding
+from compliance.intake import read_proposals
+from compliance.review import render_template
+from compliance.rulespec import Severity
+
+from .conftest import FIXTURES
+
+Outcome = Literal["violation", "needs_information"]
+
+
+def finding(severity: str, outcome: Outcome = "violation") -> Finding:
+    return Finding(
+        rule_id="X-001",
+        outcome=outcome,
+        domain="d",
+        severity=Severity(severity),
+        title="t",
+        message="m",
+        evidence=[],
+        remediation="r",
+        references=[],
+    )
+
+
+V = "violation"
+N = "needs_information"
+
+POLICY = [
+    ([], "high", Decision.approve),
+    ([("info", V)], "high", Decision.approve),
+    ([("low", V)], "high", Decision.approve_with_conditions),
+    ([("medium", N)], "high", Decision.approve_with_conditions),
+    ([("high", N)], "high", Decision.needs_information),
+    ([("blocker", N), ("medium", V)], "high", Decision.needs_information),
+    ([("high", V), ("blocker", N)], "high", Decision.reject),
+    ([("medium", V)], "medium", Decision.reject),
+    ([("high", V)], "blocker", Decision.approve_with_conditions),
+    ([("blocker", N)], "blocker", Decision.needs_information),
+    ([("info", V)], "info", Decision.reject),
+]
+
+
+@pytest.mark.parametrize(("found", "threshold", "expected"), POLICY)
+def test_decision_policy(
+    found: list[tuple[str, Outcome]], threshold: str, expected: Decision
+) -> None:
+    findings = [finding(sev, out) for sev, out in found]
+    assert decide(findings, Severity(threshold)) is expected
+
+
+def test_batch_exit_code() -> None:
+    assert exit_code([Decision.approve, Decision.approve_with_conditions]) is ExitCode.PASSED
+    assert exit_code([Decision.approve, Decision.needs_information]) is ExitCode.NEEDS_INFORMATION
+    assert exit_code([Decision.needs_information, Decision.reject]) is ExitCode.BLOCKED
+    assert exit_code([]) is ExitCode.INVALID_INPUT
+
+
+def test_exit_codes_are_distinct_and_only_a_pass_is_zero() -> None:
+    codes = [int(c) for c in ExitCode]
+    assert len(set(codes)) == len(codes)
+    assert [c for c in ExitCode if int(c) == 0] == [ExitCode.PASSED]
+    assert 1 not in codes  # what an uncaught Python exception exits with
+
+
+def review(reviewer: Reviewer, name: str):  # type: ignore[no-untyped-def]
+    (item,) = read_proposals([str(FIXTURES / name)])
+    return reviewer.review(item.proposal, item.source_map)
+
+
+def test_flawed_fixture_findings(durable: Reviewer) -> None:
+    result = review(durable, "flawed-refugee-data-sharing.json")
+    assert result.decision is Decision.reject
+    got = [
+        (
+            f.rule_id,
+            f.severity.value,
+            f.subject,
+            [e.path for e in f.evidence if e.role == "violation"],
+        )
+        for f in result.findings
+    ]
+    assert got == [
+        (
+            "DS-003",
+            "blocker",
+            "data_sharing.flows[1]",
+            [
+                "data_sharing.flows[1].recipient_is_origin_state_or_conflict_party",
+                "data_sharing.flows[1].granularity",
+            ],
+        ),
+        ("DS-004", "high", None, ["data_sharing.impact_assessment.status"]),
+        (
+            "DS-005",
+            "high",
+            "data_sharing.flows[1]",
+            [
+                "data_sharing.flows[1].purpose_category",
+                "data_sharing.impact_assessment.status",
+            ],
+        ),
+        (
+            "DS-008",
+            "high",
+            "data_sharing.processors[0]",
+            ["data_sharing.processors[0].contract_in_place"],
+        ),
+        ("DS-009", "high", None, ["data_sharing.security_controls"]),
+        ("DS-010", "high", None, ["data_sharing.consent_separable_from_aid"]),
+        ("DS-011", "high", None, ["data_sharing.emergency_deletion_plan"]),
+        ("HR-007", "high", None, ["human_rights.mitigations"]),
+        ("TRN-003", "high", None, ["data_sharing.data_subject_notice.provided"]),
+        ("ACC-007", "medium", None, ["oversight.grievance_mechanism.exists"]),
+        ("DS-007", "medium", "data_sharing.flows[1]", ["data_sharing.flows[1].retention_days"]),
+        ("TRN-002", "medium", None, ["oversight.agreement_disclosure"]),
+        ("TRN-005", "low", None, ["funding.iati_identifier"]),
+    ]
+    blocker = result.findings[0]
+    assert blocker.message == (
+        "Ministry of Home Affairs of the country of origin is the authority people fled or a "
+        "party to the conflict, and would receive individual biographic, biometric, family, "
+        "religion_or_ethnicity data about refugees, children."
+    )
+    evidence = blocker.evidence[0]
+    assert evidence.value is True
+    assert evidence.location is not None
+    assert (evidence.location.pointer, evidence.location.line) == (
+        "/data_sharing/flows/1/recipient_is_origin_state_or_conflict_party",
+        69,
+    )
+    assert [r.binding for r in blocker.references] == ["required", "good_practice"]
+    assert result.counts.violations[Severity.high] == 8
+
+
+def test_incomplete_fixture_asks_the_questions(durable: Reviewer) -> None:
+    result = review(durable, "incomplete-coast-guard-training.json")
+    assert result.decision is Decision.needs_information
+    assert [(f.rule_id, f.outcome) for f in result.findings] == [
+        ("ACC-003", "needs_information"),
+        ("ACC-004", "needs_information"),
+    ]
+    assert result.findings[0].message == (
+        "Not enough information to check this rule. Answer: What is the unit's human rights "
+        "vetting status? (security_units[0].vetting_status); Does any US government funding "
+        "support this partnership? (legal.us_government_funding)"
+    )
+    assert result.findings[0].remediation.startswith(
+        "Answer the questions named in this finding in the proposal, then review it again. "
+        "If the answers show a violation: Remove the unit"
+    )
+    assert [(u.path, u.rules) for u in result.unanswered] == [
+        ("security_units[0].vetting_status", ["ACC-003", "ACC-004"]),
+        ("legal.us_government_funding", ["ACC-003", "ACC-004"]),
+        ("security_units[0].vetting_regime", ["ACC-004"]),
+    ]
+
+
+def test_exemplary_fixture_is_approved_without_findings(durable: Reviewer) -> None:
+    result = review(durable, "exemplary-community-policing.json")
+    assert (result.decision, result.findings, result.unanswered) == (Decision.approve, [], [])
+
+
+def test_threshold_changes_the_decision(ruleset) -> None:  # type: ignore[no-untyped-def]
+    with Reviewer(ruleset, threshold=Severity.blocker) as lenient:
+        result = review(lenient, "incomplete-coast-guard-training.json")
+    assert result.decision is Decision.needs_information  # ACC-003 is a blocker
+    with Reviewer(ruleset, threshold=Severity.blocker, engine="reference") as lenient:
+        (item,) = read_proposals([str(FIXTURES / "flawed-refugee-data-sharing.json")])
+        assert lenient.review(item.proposal).decision is Decision.reject
+
+
+def test_templates() -> None:
+    values = {"a.b": ["x", "y"], "c": None, "d": 1500000.0, "e": True}
+    assert render_template("{a.b} / {c} / {d} / {e} / {{literal}}", values.get) == (
+        "x, y / (not answered) / 1500000 / yes / {literal}"
+    )

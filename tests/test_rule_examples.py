@@ -1,0 +1,71 @@
+"""Every rule's own examples, found by glob over the rule files and run with both engines.
+
+Loading refuses a rule without a firing and a passing example, so a rule cannot enter the suite
+untested.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compliance import Reviewer, load_rules
+from compliance.ruleset import Example, Rule
+from compliance.ruletest import check_example
+
+from .conftest import ROOT
+
+RULE_FILES = sorted(p for p in (ROOT / "rules").glob("*.yaml") if p.name != "ruleset.yaml")
+RULESET = load_rules()
+CASES: list[tuple[Rule, Example, str]] = []
+for _rule in RULESET.rules:
+    _counts: dict[str, int] = {}
+    for _example in _rule.examples:
+        _i = _counts.get(_example.kind, 0)
+        _counts[_example.kind] = _i + 1
+        CASES.append((_rule, _example, f"{_rule.id}-{_example.kind}-{_i}"))
+
+
+def test_rule_files_are_found() -> None:
+    assert RULE_FILES
+    ids_in_files = set()
+    for path in RULE_FILES:
+        ids_in_files |= {r["id"] for r in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]}
+    assert ids_in_files == {r.id for r in RULESET.rules}
+
+
+def test_every_rule_has_both_kinds_of_example() -> None:
+    for rule in RULESET.rules:
+        kinds = {e.kind for e in rule.examples}
+        assert {"fires", "passes"} <= kinds, rule.id
+
+
+@pytest.mark.parametrize(
+    ("rule", "example"), [(r, e) for r, e, _ in CASES], ids=[i for *_, i in CASES]
+)
+def test_example(durable: Reviewer, reference: Reviewer, rule: Rule, example: Example) -> None:
+    for reviewer in (durable, reference):
+        assert check_example(rule, example, reviewer.outcomes(example.proposal)) is None
+
+
+def test_rules_test_reports_a_failing_example(tmp_path: Path) -> None:
+    """`compliance rules test` fails on an example that does not hold."""
+    from compliance.ruletest import run_examples
+
+    text = (ROOT / "rules" / "transparency.yaml").read_text(encoding="utf-8")
+    broken = text.replace(
+        "oversight: {agreement_disclosure: summary}",
+        "oversight: {agreement_disclosure: confidential}",
+    )
+    assert broken != text
+    (tmp_path / "transparency.yaml").write_text(broken, encoding="utf-8")
+    results = run_examples(load_rules([tmp_path], builtin=False))
+    failed = [(r.label, r.problem) for r in results if r.problem]
+    assert failed == [
+        (
+            "TRN-002 passes[0] (summary published)",
+            "durable engine: expected a pass, got a violation; reference engine: expected a pass, got a violation",
+        )
+    ]
