@@ -1,0 +1,179 @@
+"""Review throughput of both engines, side by side, and memory over 100,000 reviews.
+
+    .venv/bin/python -m benchmarks.bench_review              # full run (as in docs/BENCHMARKS.md)
+    .venv/bin/python -m benchmarks.bench_review --quick      # a smoke run
+
+Measures, for the durable_rules engine and the reference evaluator in one process:
+
+- throughput: proposals per second and microseconds per proposal, reviewing N synthetic
+  proposals (the median of several passes, after a warm-up pass);
+- memory: resident set size (RSS) after 1,000 reviews and after ``--reviews`` reviews (default
+  100,000), cycling through the synthetic proposals. A review must leave nothing behind, so the
+  two should be close.
+
+Each engine is built once per rule set, as the CLI does. Times are wall-clock on this machine; the
+numbers are only comparable between runs on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from compliance import Reviewer, __version__, load_rules
+from compliance.compiler import compile_ruleset
+from compliance.durable_engine import DurableEngine
+from compliance.evaluator import proposal_view
+from compliance.intake import read_proposals
+from compliance.model import Proposal
+from compliance.ruleset import RuleSet
+
+from .synth import FIXTURES, generate
+
+
+def rss_mib() -> float:
+    """Current resident set size of this process, from /proc (Linux)."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("VmRSS not found in /proc/self/status")
+
+
+def timed(work: Callable[[Proposal], object], proposals: list[Proposal], passes: int) -> float:
+    """Median seconds to run ``work`` on every proposal once (after one warm-up pass)."""
+    for proposal in proposals:
+        work(proposal)
+    times = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        for proposal in proposals:
+            work(proposal)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def engine_costs(ruleset: RuleSet, repeats: int) -> dict[str, float]:
+    """The durable engine alone: its fixed cost (a sound proposal fires no rule) and the cost of
+    each firing, from the bundled exemplary and flawed fixtures."""
+    views = {
+        name: proposal_view(read_proposals([str(FIXTURES / f"{name}.json")])[0].proposal)
+        for name in ("exemplary-community-policing", "flawed-refugee-data-sharing")
+    }
+    out: dict[str, float] = {}
+    with DurableEngine(compile_ruleset(ruleset)) as engine:
+        for name, view in views.items():
+            fired = engine.results(view)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                engine.results(view)
+            out[name] = (time.perf_counter() - start) / repeats * 1e6
+            out[f"{name}_rules_fired"] = len(fired)
+    sound, flawed = (out[n] for n in views)
+    firings = 2 * out["flawed-refugee-data-sharing_rules_fired"]  # certain and possible forms
+    out["fixed_us"] = sound
+    out["per_firing_us"] = (flawed - sound) / firings
+    return out
+
+
+def memory(
+    reviewer: Reviewer, proposals: list[Proposal], reviews: int
+) -> tuple[float, float, float]:
+    """RSS before any review, after 1,000 reviews and after ``reviews`` reviews."""
+    before = rss_mib()
+    done = 0
+    at_1000 = before
+    while done < reviews:
+        reviewer.review(proposals[done % len(proposals)])
+        done += 1
+        if done == 1000:
+            at_1000 = rss_mib()
+    return before, at_1000, rss_mib()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--proposals", type=int, default=2000, help="synthetic proposals (N)")
+    parser.add_argument("--passes", type=int, default=5, help="timed passes over the N proposals")
+    parser.add_argument("--reviews", type=int, default=100_000, help="reviews for the RSS check")
+    parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.proposals, args.passes, args.reviews = 200, 2, 3000
+
+    ruleset = load_rules()
+    proposals = generate(args.proposals)
+    results: dict[str, Any] = {
+        "tool_version": __version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "rules": len(ruleset.rules),
+        "proposals": args.proposals,
+        "passes": args.passes,
+        "reviews_for_rss": args.reviews,
+        "engines": {},
+    }
+    decisions: Counter[str] = Counter()
+    for engine in ("durable", "reference"):
+        with Reviewer(ruleset, engine=engine) as reviewer:  # type: ignore[arg-type]
+            if engine == "durable":
+                decisions.update(reviewer.review(p).decision.value for p in proposals)
+            seconds = timed(reviewer.review, proposals, args.passes)
+            rules_only = timed(reviewer.outcomes, proposals, args.passes)
+            before, at_1000, after = memory(reviewer, proposals, args.reviews)
+        results["engines"][engine] = {
+            "proposals_per_second": round(args.proposals / seconds, 1),
+            "microseconds_per_proposal": round(seconds / args.proposals * 1e6, 1),
+            "microseconds_rules_only": round(rules_only / args.proposals * 1e6, 1),
+            "rss_mib_start": round(before, 1),
+            "rss_mib_after_1000": round(at_1000, 1),
+            f"rss_mib_after_{args.reviews}": round(after, 1),
+            "rss_growth_percent": round((after - at_1000) / at_1000 * 100, 2),
+        }
+    results["decisions"] = dict(sorted(decisions.items()))
+    costs = engine_costs(ruleset, repeats=300 if args.quick else 3000)
+    results["durable_engine_alone"] = {k: round(v, 1) for k, v in costs.items()}
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"compliance {__version__}, Python {results['python']}, {results['machine']}")
+    print(
+        f"{results['rules']} rules; {args.proposals} synthetic proposals, median of {args.passes} "
+        f"passes; decisions: {results['decisions']}"
+    )
+    print()
+    header = (
+        "| engine | proposals/s | µs/proposal (review) | µs/proposal (rules only) "
+        "| RSS after 1,000 (MiB) | RSS after {:,} (MiB) | growth |"
+    )
+    print(header.format(args.reviews))
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for engine, r in results["engines"].items():
+        print(
+            f"| {engine} | {r['proposals_per_second']:,.0f} "
+            f"| {r['microseconds_per_proposal']:,.0f} | {r['microseconds_rules_only']:,.0f} "
+            f"| {r['rss_mib_after_1000']:.1f} | {r[f'rss_mib_after_{args.reviews}']:.1f} "
+            f"| {r['rss_growth_percent']:+.2f}% |"
+        )
+    print()
+    print(
+        f"durable engine alone: {costs['fixed_us']:,.0f} µs for a proposal that fires no rule "
+        f"(exemplary fixture); {costs['per_firing_us']:,.0f} µs more per engine rule fired "
+        f"(flawed fixture: {costs['flawed-refugee-data-sharing_rules_fired']:.0f} rules fired, "
+        "each as a certain and a possible form)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
