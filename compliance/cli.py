@@ -48,6 +48,8 @@ def _rules_option(func: F) -> F:
 def _write(text: str, output: Path | None) -> None:
     """Write to ``output`` atomically (a reader never sees half a report), or to stdout."""
     if output is None:
+        if sys.stdout is None or sys.stdout.closed:
+            raise UsageError("standard output is closed; write the report with --output FILE")
         click.echo(text, nl=False)
         return
     directory = output.parent if str(output.parent) else Path(".")
@@ -58,6 +60,9 @@ def _write(text: str, output: Path | None) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
         os.replace(tmp, output)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -165,7 +170,8 @@ def schema(output: Path | None, report: bool) -> int:
 )
 @click.option("--check", is_flag=True, help="Only check that the documents are up to date.")
 def docs(directory: Path, check: bool) -> int:
-    """Write the documents generated from the code (schemas, field reference) into DIRECTORY."""
+    """Write the documents generated from the code (schemas, field reference) into DIRECTORY
+    (default: docs). With --check, write nothing and exit 2 if any is missing or stale."""
     stale = docgen.write(directory, check=check)
     if check and stale:
         for name in stale:

@@ -36,7 +36,7 @@ from typing import Any
 
 from compliance import conditions as c
 from compliance.errors import RuleError
-from compliance.fields import Kind, catalogue
+from compliance.fields import LIST_KINDS, Kind, catalogue
 from compliance.ruleset import Rule, RuleSet
 
 GROUP_BUDGET = 48
@@ -64,9 +64,11 @@ def key_of(path: str) -> str:
 
 
 def engine_value(value: Any) -> Any:
-    """A value as the engine compares it: dates as day numbers, everything else unchanged."""
+    """A value as the engine compares it: dates as day numbers, whole numbers as integers."""
     if isinstance(value, dt.date):
         return value.toordinal()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -313,6 +315,9 @@ class _Ctx:
     def count_key(self, path: str) -> str:
         return self.key(path) + COUNT
 
+    def in_items(self, path: str) -> bool:
+        return self.item_list is not None and path.startswith(self.item_list + "[].")
+
 
 def _present(k: str) -> Form:
     return _node({"$ex": {k: 1}})
@@ -355,7 +360,13 @@ class _Compiler:
     def test(self, node: _Test, want_t: bool, ctx: _Ctx) -> Form:
         if isinstance(node, c.Answered):
             k = ctx.count_key(node.path) if _is_list(node.path) else ctx.key(node.path)
-            return _present(k) if node.expected else _absent(k)
+            if not node.expected:
+                return _absent(k)
+            if not want_t and ctx.copies_root and ctx.in_items(node.path):
+                # On the placeholder of an unanswered table, whether its fields are answered is
+                # unknown, so possibly true.
+                return _or([_present("$i." + PHANTOM), _present(k)], exclusive=True)
+            return _present(k)
         if isinstance(node, c.Compare):
             k = ctx.key(node.path)
             if isinstance(node.value, c.FieldRef):
@@ -428,8 +439,7 @@ class _Compiler:
 
 
 def _is_list(path: str) -> bool:
-    spec = catalogue()[path]
-    return spec.kind in (Kind.ENUM_LIST, Kind.TEXT_LIST, Kind.OBJECT_LIST)
+    return catalogue()[path].kind in LIST_KINDS
 
 
 # --------------------------------------------------------------------------- rules
@@ -457,27 +467,32 @@ def group_peak(rules: list[CompiledRule]) -> int:
     return heads + max((f.peak - f.heads for f in forms), default=0)
 
 
+def _rule_form(comp: _Compiler, rule: Rule, want_t: bool, ctx: _Ctx) -> Form:
+    """``applies_when AND violated_when``, certain (T) or possible (P); in the P form a required
+    fact that is unanswered also makes the violation possible."""
+    violated = comp.form(rule.violated_when, want_t, False, ctx)
+    if not want_t and rule.requires:
+        missing = [_absent(ctx.count_key(p) if _is_list(p) else ctx.key(p)) for p in rule.requires]
+        violated = _or([violated, *missing], exclusive=False)
+    parts = [violated]
+    if rule.applies_when is not None:
+        parts.insert(0, comp.form(rule.applies_when, want_t, False, ctx))
+    return _and(parts)
+
+
 def compile_rule(rule: Rule) -> CompiledRule:
     comp = _Compiler(rule.id)
+    forms: dict[bool, Form] = {}
     if rule.for_each is None:
-        ctx = _Ctx()
-        forms = {}
         for want_t in (True, False):
-            parts = [comp.form(rule.violated_when, want_t, False, ctx)]
-            if rule.applies_when is not None:
-                parts.insert(0, comp.form(rule.applies_when, want_t, False, ctx))
-            forms[want_t] = _and(parts)
+            forms[want_t] = _rule_form(comp, rule, want_t, _Ctx())
     else:
         ctx = _Ctx(item_list=rule.for_each, copies_root=True)
         each = key_of(rule.for_each) + EACH
-        forms = {}
         for want_t in (True, False):
-            parts = [comp.form(rule.violated_when, want_t, False, ctx)]
-            if rule.applies_when is not None:
-                parts.insert(0, comp.form(rule.applies_when, want_t, False, ctx))
-            if want_t:
-                parts.insert(0, _absent("$i." + PHANTOM))
-            inner = _and(parts)
+            inner = _rule_form(comp, rule, want_t, ctx)
+            if want_t:  # a certain violation is never about the placeholder of a missing table
+                inner = _and([_absent("$i." + PHANTOM), inner])
             forms[want_t] = _array("$iany", each, inner)
     for form in forms.values():
         exprs = _and([_node({ANCHOR: 1}), _node({"#g": 1}), form]).exprs
@@ -634,7 +649,8 @@ def fact_plan(rules: list[Rule]) -> FactPlan:
     plan = FactPlan()
     for rule in rules:
         each = plan.each.setdefault(rule.for_each, _ListPlan()) if rule.for_each else None
-        for cond in (rule.applies_when, rule.violated_when):
+        required = c.All(tuple(c.Answered(p, True) for p in rule.requires))
+        for cond in (rule.applies_when, rule.violated_when, required):
             if cond is None:
                 continue
             for node, within in _walk_tests(cond):

@@ -17,14 +17,17 @@ recorded in docs/ENGINE.md):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
+import json
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from compliance.compiler import Plan
-from compliance.errors import EngineError
+from compliance.errors import EngineError, RuleError
 from compliance.evaluator import TV
 
 try:  # pragma: no cover - exercised by whichever Python runs the tests
@@ -36,8 +39,34 @@ else:
     _IMPORT_ERROR = None
 
 
-def available() -> bool:
-    return _IMPORT_ERROR is None
+_FLOAT_MARK = "\x00f:"
+_MARKED_FLOAT = re.compile(r'"\\u0000f:([^"\\]+)\\u0000"')
+
+
+def _float_text(value: float) -> str:
+    """A float as JSON that durable_rules parses: its parser rejects an exponent without a
+    fraction (``1e+16``, ``5e-05``: error 204), which is how Python writes some floats."""
+    text = repr(value)
+    mantissa, e, exponent = text.partition("e")
+    if e and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent}"
+    return text
+
+
+def _mark_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{_FLOAT_MARK}{_float_text(value)}\x00"
+    if isinstance(value, dict):
+        return {k: _mark_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mark_floats(v) for v in value]
+    return value
+
+
+def engine_json(fact: dict[str, Any]) -> str:
+    """The fact as the JSON text handed to the engine, every number in a form it parses."""
+    text = json.dumps(_mark_floats(fact), ensure_ascii=False)
+    return _MARKED_FLOAT.sub(lambda m: m.group(1), text)
 
 
 class _QuietHost(_durable.Host if _IMPORT_ERROR is None else object):  # type: ignore[misc]
@@ -74,8 +103,9 @@ class DurableEngine:
         try:
             self._host.register_rulesets(definitions)
         except Exception as exc:
-            raise EngineError(f"the rule engine refused the compiled rules: {exc}") from exc
+            raise RuleError(f"the rule engine refused the compiled rules: {exc}") from exc
         self._names = [shard.name for shard in plan.shards]
+        self._rulesets = [self._host.get_ruleset(name) for name in self._names]
 
     def _action(self, name: str) -> Callable[[Any], None]:
         fired = self._fired
@@ -97,10 +127,10 @@ class DurableEngine:
             if self._broken is not None:
                 raise EngineError(f"the rule engine failed earlier and was stopped: {self._broken}")
             self._fired.clear()
-            for name in self._names:
+            for name, ruleset in zip(self._names, self._rulesets, strict=True):
                 sid = str(next(self._sids))
                 try:
-                    state = self._host.assert_fact(name, {**fact, "sid": sid})
+                    state = self._assert(ruleset, engine_json({**fact, "sid": sid}))
                 except Exception as exc:
                     self._broken = f"{type(exc).__name__}: {exc}"
                     raise EngineError(f"the rule engine failed on a proposal: {exc}") from exc
@@ -125,18 +155,24 @@ class DurableEngine:
             out[rule_id] = max(out.get(rule_id, TV.FALSE), value)
         return out
 
+    def _assert(self, ruleset: Any, text: str) -> Any:
+        """Assert a fact given as JSON text (``Host.assert_fact`` would re-encode it) and run
+        the actions it triggers, as ``Host.assert_fact`` does."""
+
+        def assert_text(message: str) -> Any:
+            return ruleset._handle_result(_native.assert_fact(ruleset._handle, message), message)
+
+        return self._host._handle_function(ruleset, assert_text, text, None)
+
     def close(self) -> None:
         """Delete the compiled rulesets from the C engine. The engine cannot be used after."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            for name in self._names:
-                try:
-                    ruleset = self._host.get_ruleset(name)
+            for ruleset in self._rulesets:
+                with contextlib.suppress(Exception):
                     _native.delete_ruleset(ruleset._handle)
-                except Exception:
-                    pass
 
     def __enter__(self) -> DurableEngine:
         return self

@@ -15,7 +15,6 @@ it is judged once against a placeholder item whose fields are all unanswered.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -123,6 +122,14 @@ def _shown(path: str, value: Any) -> Any:
     return value
 
 
+def _in_placeholder(path: str, scope: Scope) -> bool:
+    return (
+        scope.item_list is not None
+        and scope.item_prefix is None
+        and path.startswith(scope.item_list + "[].")
+    )
+
+
 def _compare(op: c.CompareOp, left: Any, right: Any) -> bool:
     if op is c.CompareOp.EQ:
         return bool(left == right)
@@ -155,6 +162,8 @@ def evaluate(cond: c.Condition, scope: Scope) -> _Result:
     path, value = _lookup(cond.path, scope)
     seen = [Seen(path, _shown(cond.path, value))]
     if isinstance(cond, c.Answered):
+        if _in_placeholder(cond.path, scope):
+            return TV.UNKNOWN, seen  # a field of an item of a table that is itself unanswered
         return _truth((value is not None) == cond.expected), seen
     if value is None:
         return TV.UNKNOWN, seen
@@ -226,6 +235,13 @@ def judge(rule: Rule, scope: Scope, subject: str | None) -> Outcome:
     if applies is TV.FALSE:
         return Outcome(rule, TV.FALSE, subject, (), _dedupe(context), scope.item)
     violated, violation = evaluate(rule.violated_when, scope)
+    if rule.requires and violated is not TV.TRUE:
+        # A required fact left unanswered: the rule cannot conclude that it is met.
+        found = [_lookup(path, scope) for path in rule.requires]
+        missing = [Seen(where, None) for where, value in found if value is None]
+        if missing:
+            violation = missing if violated is TV.FALSE else [*violation, *missing]
+            violated = TV.UNKNOWN
     result = min(applies, violated)
     if scope.item_list is not None and scope.item_prefix is None and result is not TV.FALSE:
         # The placeholder of an unanswered list: nothing is certain, the list itself is needed.
@@ -262,10 +278,10 @@ class ReferenceEvaluator:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
 
-    def outcomes(self, view: dict[str, Any], rules: Sequence[Rule] | None = None) -> list[Outcome]:
-        """Every non-FALSE outcome of ``rules`` (default: all), in rule order."""
+    def outcomes(self, view: dict[str, Any]) -> list[Outcome]:
+        """Every outcome that is not FALSE, rule by rule in rule-set order."""
         out: list[Outcome] = []
-        for rule in self.ruleset.rules if rules is None else rules:
+        for rule in self.ruleset.rules:
             for scope in subjects(rule, view):
                 outcome = judge(rule, scope, scope.item_prefix)
                 if outcome.result is not TV.FALSE:
@@ -280,20 +296,12 @@ class ReferenceEvaluator:
         return out
 
 
-def render_value(value: Any) -> str:
-    """A field value as a person reads it in a message."""
-    value = plain(value)
-    if value is None:
-        return "(not answered)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(render_value(v) for v in value) if value else "(none)"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+def scope_of(outcome: Outcome, view: dict[str, Any]) -> Scope:
+    """The scope an outcome was judged in (the proposal, or its item of a for_each table)."""
+    rule = outcome.rule
+    if rule.for_each is None:
+        return Scope(view)
+    return Scope(view, outcome.item, rule.for_each, outcome.subject)
 
 
 def lookup_for_template(root: dict[str, Any], outcome: Outcome) -> Callable[[str], Any]:

@@ -45,7 +45,6 @@ class Kind(str, Enum):
 _INDEX = re.compile(r"\[\d+\]")
 _SEGMENT = re.compile(r"[^.\[\]]+|\[(\d+)\]")
 
-SCALAR_KINDS = frozenset({Kind.BOOL, Kind.ENUM, Kind.NUMBER, Kind.DATE, Kind.TEXT, Kind.CODE})
 LIST_KINDS = frozenset({Kind.ENUM_LIST, Kind.TEXT_LIST, Kind.OBJECT_LIST})
 
 
@@ -68,10 +67,6 @@ class FieldSpec:
     @property
     def name(self) -> str:
         return self.path.rsplit(".", 1)[-1]
-
-    @property
-    def in_item(self) -> bool:
-        return self.list_path is not None
 
 
 def _strip(annotation: Any) -> tuple[Any, list[Any]]:
@@ -160,10 +155,6 @@ def _walk(cls: type[BaseModel], prefix: str, list_path: str | None) -> typing.It
 def catalogue() -> dict[str, FieldSpec]:
     """Every field of :class:`compliance.model.Proposal`, keyed by path, in model order."""
     return {spec.path: spec for spec in _walk(model.Proposal, "", None)}
-
-
-def lookup(path: str) -> FieldSpec | None:
-    return catalogue().get(path)
 
 
 def generic_path(concrete: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.errors import InputError
+from compliance.jsonpos import LineIndex, value_offsets
 from compliance.model import Proposal
 from compliance.sourcemap import JsonText, SourceMap
 from compliance.validation import ValidationProblems, validate_proposal
@@ -37,8 +38,30 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKey("duplicate key")
+    return out
+
+
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
+    """Parse JSON, refusing NaN and Infinity, and keys repeated in one object (a proposal must
+    not carry two answers to one question)."""
+    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+
+
+def _duplicate_error(source: str, text: str, start: int, end: int) -> str:
+    found: list[tuple[str, int]] = []
+    value_offsets(text, start, end, duplicates=found)
+    pointer, offset = found[0]
+    line, column = LineIndex(text).line_column(offset)
+    key = pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")
+    return f"{source}:{line}:{column}: key '{key}' appears twice in one object ({pointer})"
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -65,8 +88,11 @@ def _read_bytes(path: str) -> bytes:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _json_error(source: str, exc: Exception, line_offset: int = 0) -> str:
+def _json_error(source: str, exc: Exception, text: str, start: int, end: int) -> str:
+    if isinstance(exc, _DuplicateKey):
+        return _duplicate_error(source, text, start, end)
     if isinstance(exc, json.JSONDecodeError):
+        line_offset = text.count("\n", 0, start)
         return f"{source}:{exc.lineno + line_offset}:{exc.colno}: not valid JSON: {exc.msg}"
     if isinstance(exc, RecursionError):
         return f"{source}: not accepted: JSON nested too deeply"
@@ -82,7 +108,7 @@ def _documents(source: str, text: str, json_lines: bool) -> list[tuple[Any, Sour
         except (ValueError, RecursionError) as exc:
             is_extra = isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data"
             if not is_extra:
-                raise InputError(_json_error(source, exc)) from None
+                raise InputError(_json_error(source, exc, text, 0, len(text))) from None
             json_lines = True  # several values one after the other: read it as JSON Lines
         else:
             segment = holder.add_segment(0, len(text))
@@ -97,13 +123,15 @@ def _documents(source: str, text: str, json_lines: bool) -> list[tuple[Any, Sour
     docs: list[tuple[Any, SourceMap, str]] = []
     problems: list[str] = []
     start = 0
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        end = start + len(line)
+    # Records end at "\n" only: str.splitlines() would also split inside strings at characters
+    # JSON allows there unescaped (U+2028, U+0085, ...).
+    for number, line in enumerate(text.split("\n"), start=1):
+        end = start + len(line) + 1
         if line.strip():
             try:
                 data = _loads(line)
             except (ValueError, RecursionError) as exc:
-                problems.append(_json_error(source, exc, number - 1))
+                problems.append(_json_error(source, exc, text, start, start + len(line)))
             else:
                 segment = holder.add_segment(start, end)
                 docs.append((data, SourceMap.for_json(holder, segment), f"line {number}"))

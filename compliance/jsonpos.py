@@ -25,11 +25,17 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def value_offsets(text: str, start: int = 0, end: int | None = None) -> dict[str, int]:
+def value_offsets(
+    text: str,
+    start: int = 0,
+    end: int | None = None,
+    duplicates: list[tuple[str, int]] | None = None,
+) -> dict[str, int]:
     """Map the JSON pointer of every value in ``text[start:end]`` to its offset in ``text``.
 
     The root value is ``""``; members are ``/key``; items are ``/0``. Offsets point at the first
-    character of the value (the quote of a string, the bracket of an object or array).
+    character of the value (the quote of a string, the bracket of an object or array). A key that
+    repeats in one object is appended to ``duplicates`` as (pointer, offset of the later value).
     """
     stop = len(text) if end is None else end
     out: dict[str, int] = {}
@@ -48,6 +54,8 @@ def value_offsets(text: str, start: int = 0, end: int | None = None) -> dict[str
         if kind == "punct":
             if token in "{[":
                 pointer = expecting_value_pointer if expecting_value_pointer is not None else ""
+                if pointer in out and duplicates is not None:
+                    duplicates.append((pointer, offset))
                 out[pointer] = offset
                 frames.append([pointer, token == "{", 0, None])
                 expecting_value_pointer = None if token == "{" else f"{pointer}/0"
@@ -69,6 +77,8 @@ def value_offsets(text: str, start: int = 0, end: int | None = None) -> dict[str
             frames[-1][3] = json.loads(token)
             continue
         pointer = expecting_value_pointer if expecting_value_pointer is not None else ""
+        if pointer in out and duplicates is not None:
+            duplicates.append((pointer, offset))
         out[pointer] = offset
         expecting_value_pointer = None
         if not frames:

@@ -33,12 +33,14 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
 
 from compliance.iso import COUNTRY_CODES, CURRENCY_CODES
 
 TEXT_MAX = 20_000
+AMOUNT_MAX = 1e15
 LIST_MAX = 500
 ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -258,6 +260,19 @@ def _blank_to_none(value: object) -> object:
     return value
 
 
+def _drop_blank_items(value: object) -> object:
+    """A list of texts keeps its non-blank items: an empty string is not an answer."""
+    if isinstance(value, list):
+        return [v for v in value if not (isinstance(v, str) and not v.strip())]
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("string_too_short", "must not be empty")
+    return value
+
+
 def _iso_date(value: object) -> object:
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
@@ -304,19 +319,41 @@ def _currency(value: str) -> str:
 
 StrictText = Annotated[str, StringConstraints(strict=True, max_length=TEXT_MAX)]
 Text = Annotated[StrictText | None, BeforeValidator(_blank_to_none)]
+TextList = Annotated[
+    Annotated[list[StrictText], Field(max_length=LIST_MAX)] | None,
+    BeforeValidator(_drop_blank_items),
+]
 YesNo = StrictBool | None
 Date = Annotated[dt.date | None, BeforeValidator(_iso_date)]
 _CountryCode = Annotated[
-    str, StringConstraints(strict=True, pattern=r"^[A-Z]{2}$"), AfterValidator(_country)
+    str,
+    StringConstraints(strict=True, pattern=r"^[A-Z]{2}$"),
+    AfterValidator(_country),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(COUNTRY_CODES),
+            "description": "ISO 3166-1 alpha-2 (accepted in any case and stored upper-case)",
+        }
+    ),
 ]
 _CurrencyCode = Annotated[
-    str, StringConstraints(strict=True, pattern=r"^[A-Z]{3}$"), AfterValidator(_currency)
+    str,
+    StringConstraints(strict=True, pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_currency),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(CURRENCY_CODES),
+            "description": "ISO 4217 (accepted in any case and stored upper-case)",
+        }
+    ),
 ]
 Country = Annotated[_CountryCode | None, BeforeValidator(_upper_code)]
 Currency = Annotated[_CurrencyCode | None, BeforeValidator(_upper_code)]
-Count = Annotated[StrictInt, Field(ge=0, le=100_000)] | None
+Days = Annotated[StrictInt, Field(ge=0, le=100_000)] | None
 Months = Annotated[StrictInt, Field(ge=1, le=600)] | None
-Amount = Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)] | None
+Amount = Annotated[StrictFloat, Field(ge=0, le=AMOUNT_MAX, allow_inf_nan=False)] | None
 
 
 class _Model(BaseModel):
@@ -408,9 +445,7 @@ class Legal(_Model):
     data_protection_regime: DataProtectionRegime | None = Field(
         None, description="Which data protection regime governs the processing?"
     )
-    sanctions_regimes: list[StrictText] | None = Field(
-        None, max_length=LIST_MAX, description="Which sanctions regimes apply?"
-    )
+    sanctions_regimes: TextList = Field(None, description="Which sanctions regimes apply?")
     sanctions_exemption: SanctionsExemption | None = Field(
         None, description="Which sanctions exemption or licence is relied on?"
     )
@@ -483,7 +518,7 @@ class DataFlow(_Model):
     transfer_mechanism: TransferMechanism | None = Field(
         None, description="Which mechanism covers a cross-border transfer?"
     )
-    retention_days: Count = Field(None, description="How many days does the recipient keep it?")
+    retention_days: Days = Field(None, description="How many days does the recipient keep it?")
     recipient_is_origin_state_or_conflict_party: YesNo = Field(
         None,
         description="Is the recipient the authority people fled, or a party to the conflict "
@@ -506,9 +541,7 @@ class DataSubjectNotice(_Model):
     """What people whose data is collected are told."""
 
     provided: YesNo = Field(None, description="Are people told who receives their data and why?")
-    languages: list[StrictText] | None = Field(
-        None, max_length=LIST_MAX, description="In which languages is the notice given?"
-    )
+    languages: TextList = Field(None, description="In which languages is the notice given?")
 
 
 class Processor(_Model):
@@ -672,9 +705,7 @@ class Oversight(_Model):
 class Monitoring(_Model):
     """Monitoring, evaluation and exit."""
 
-    indicators: list[StrictText] | None = Field(
-        None, max_length=LIST_MAX, description="Which indicators are monitored?"
-    )
+    indicators: TextList = Field(None, description="Which indicators are monitored?")
     human_rights_incidents_tracked: YesNo = Field(
         None, description="Are human rights incidents tracked?"
     )
@@ -704,9 +735,9 @@ class Proposal(_Model):
     id: Annotated[str, StringConstraints(strict=True, pattern=ID_PATTERN)] = Field(
         description="Proposal identifier, unique within one batch."
     )
-    title: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=TEXT_MAX)] = (
-        Field(description="Title of the proposal.")
-    )
+    title: Annotated[
+        str, StringConstraints(strict=True, max_length=TEXT_MAX), AfterValidator(_not_blank)
+    ] = Field(description="Title of the proposal.")
     summary: Text = Field(None, description="Short summary of the partnership.")
     submitted_on: Date = Field(None, description="When was the proposal submitted?")
     sector: Sector | None = Field(None, description="What is the partnership's field of work?")

@@ -8,13 +8,26 @@ it and the source it rests on; then the questions left to answer.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
+import unicodedata
 from collections.abc import Callable
 
 from compliance.findings import Evidence, Finding, Report, Review
 from compliance.rulespec import Severity
 
 WIDTH = 100
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: str) -> str:
+    """Text from a proposal made safe for a terminal: control characters (newlines, escape
+    sequences) and bidirectional overrides are shown as escapes, so input cannot forge or hide
+    lines of the report."""
+    text = "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
 _SEVERITIES = list(Severity)
 _BINDING = {"required": "required by", "good_practice": "good practice per"}
 
@@ -26,8 +39,8 @@ def _value(e: Evidence) -> str:
         return "yes" if e.value else "no"
     if isinstance(e.value, str):
         text = e.value if len(e.value) <= 80 else e.value[:79] + "…"
-        return json.dumps(text, ensure_ascii=False)
-    return json.dumps(e.value, ensure_ascii=False, default=str)
+        return clean(json.dumps(text, ensure_ascii=False))
+    return clean(json.dumps(e.value, ensure_ascii=False, default=str))
 
 
 def _block(label: str, text: str, indent: str) -> list[str]:
@@ -67,14 +80,14 @@ def _finding(f: Finding) -> list[str]:
     indent = "    "
     if f.subject:
         lines += _block("item:", f.subject, indent)
-    lines += _block("finding:", f.message, indent)
+    lines += _block("finding:", clean(f.message), indent)
     label = "evidence:"
     for e in f.evidence:
         where = f"  ({e.location})" if e.location is not None else ""
         role = "" if e.role == "violation" else f"[{e.role}] "
-        lines += _block(label, f"{role}{e.path} = {_value(e)}{where}", indent)
+        lines += _block(label, f"{role}{e.path} = {_value(e)}{clean(where)}", indent)
         label = ""
-    lines += _block("fix:", f.remediation, indent)
+    lines += _block("fix:", clean(f.remediation), indent)
     label = "source:"
     for r in f.references:
         lines += _block(label, f"{_BINDING[r.binding]} {r.instrument}, {r.provision}", indent)
@@ -84,10 +97,10 @@ def _finding(f: Finding) -> list[str]:
 
 
 def render_review(review: Review, domain_title: Callable[[str], str]) -> list[str]:
-    lines = [f"{review.proposal_id}  {review.title}"]
+    lines = [f"{review.proposal_id}  {clean(review.title)}"]
     lines.append(f"  decision: {review.decision.value.upper()}")
     if review.source:
-        lines.append(f"  source:   {review.source}")
+        lines.append(f"  source:   {clean(review.source)}")
     lines.append(f"  findings: {_counts(review)}")
     by_domain: dict[str, list[Finding]] = {}
     for f in review.findings:
@@ -109,7 +122,7 @@ def render_review(review: Review, domain_title: Callable[[str], str]) -> list[st
         lines.append("  QUESTIONS TO ANSWER")
         for u in review.unanswered:
             where = f"  ({u.location})" if u.location is not None else ""
-            lines += _block("-", f"{u.path}: {u.question}{where}", "   ")
+            lines += _block("-", f"{u.path}: {u.question}{clean(where)}", "   ")
             lines += _block("", f"needed by {', '.join(u.rules)}", "   ")
     return lines
 

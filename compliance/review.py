@@ -4,18 +4,17 @@
 >>> with Reviewer(load_rules()) as reviewer:          # compile once per rule set
 ...     review = reviewer.review(proposal)            # any number of times
 
-The durable_rules engine decides which rules fire; the reference evaluator then explains each
-firing (its evidence). The two must agree on every rule that fired: if they do not, the review
-fails with :class:`EngineError` rather than report a result nobody can explain.
+The durable_rules engine decides which rules fire; the reference evaluator judges every rule as
+well and explains each firing (its evidence). The two must agree on every rule, fired or not: if
+they do not, the review fails with :class:`EngineError` instead of reporting a result nobody can
+explain, or a pass that one of them contradicts.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import Any, Literal
 
-from compliance import __version__
+from compliance import __version__, templates
 from compliance.compiler import compile_ruleset
 from compliance.decision import DEFAULT_THRESHOLD, decide
 from compliance.durable_engine import DurableEngine
@@ -24,10 +23,11 @@ from compliance.evaluator import (
     TV,
     Outcome,
     ReferenceEvaluator,
+    evaluate,
     lookup_for_template,
     plain,
     proposal_view,
-    render_value,
+    scope_of,
 )
 from compliance.fields import catalogue, generic_path
 from compliance.findings import (
@@ -45,28 +45,12 @@ from compliance.findings import (
     UnansweredField,
 )
 from compliance.model import Proposal
-from compliance.ruleset import Rule, RuleSet
+from compliance.ruleset import Reference, RuleSet
 from compliance.rulespec import Severity
 from compliance.sourcemap import SourceMap
 
 EngineName = Literal["durable", "reference"]
 ENGINES: tuple[EngineName, ...] = ("durable", "reference")
-
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
-
-
-def render_template(text: str, lookup: Any) -> str:
-    """Fill ``{field.path}`` placeholders; ``{{`` and ``}}`` are literal braces."""
-
-    def fill(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "{{":
-            return "{"
-        if token == "}}":
-            return "}"
-        return render_value(lookup(match.group(1)))
-
-    return _PLACEHOLDER.sub(fill, text)
 
 
 def question_of(path: str) -> str:
@@ -108,8 +92,7 @@ class Reviewer:
         if self._durable is None:
             return self._reference.outcomes(view)
         fired = self._durable.results(view)
-        rules = [rule for rule in self.ruleset.rules if rule.id in fired]
-        outcomes = self._reference.outcomes(view, rules)
+        outcomes = self._reference.outcomes(view)
         explained: dict[str, TV] = {}
         for outcome in outcomes:
             explained[outcome.rule.id] = max(
@@ -162,7 +145,7 @@ class Reviewer:
         seen_paths: set[str] = set()
         if outcome.result is TV.TRUE:
             outcome_kind: Literal["violation", "needs_information"] = "violation"
-            message = render_template(rule.message, lookup_for_template(view, outcome))
+            message = templates.render(rule.message, lookup_for_template(view, outcome))
             ordered = [(s, "violation") for s in outcome.violation]
             ordered += [(s, "context") for s in outcome.context]
         else:
@@ -182,7 +165,7 @@ class Reviewer:
                     path=seen.path, value=plain(seen.value), role=role, location=locate(seen.path)
                 )
             )
-        remediation = render_template(rule.remediation, lookup_for_template(view, outcome))
+        remediation = templates.render(rule.remediation, lookup_for_template(view, outcome))
         if outcome_kind == "needs_information":
             remediation = (
                 "Answer the questions named in this finding in the proposal, then review it again. "
@@ -198,8 +181,16 @@ class Reviewer:
             subject=outcome.subject,
             evidence=evidence,
             remediation=remediation,
-            references=[ReferenceOut(**r.to_dict()) for r in rule.references],
+            references=[self._reference_out(r, outcome, view) for r in rule.references],
         )
+
+    @staticmethod
+    def _reference_out(ref: Reference, outcome: Outcome, view: dict[str, Any]) -> ReferenceOut:
+        binding = ref.binding
+        if ref.binds_when is not None:
+            binds, _ = evaluate(ref.binds_when, scope_of(outcome, view))
+            binding = "required" if binds is TV.TRUE else "good_practice"
+        return ReferenceOut(**ref.to_dict(binding))
 
     # ------------------------------------------------------------------ report
 
@@ -263,8 +254,3 @@ def build_report(
         summary=Summary(proposals=len(reviews), decisions=decisions),
         reviews=reviews,
     )
-
-
-def rules_by_id(ruleset: RuleSet, ids: Iterable[str]) -> list[Rule]:
-    index = ruleset.by_id()
-    return [index[i] for i in ids]

@@ -19,6 +19,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,14 +31,14 @@ import yaml
 from pydantic import ValidationError
 
 from compliance import conditions as c
+from compliance import templates
 from compliance.errors import RuleError
 from compliance.fields import Kind, catalogue, path_from_loc
-from compliance.model import Proposal
+from compliance.model import AMOUNT_MAX, Proposal
 from compliance.ruleset import Example, ExampleKind, Reference, Rule, RuleSet, RuleSource
 from compliance.rulespec import (
     AllSpec,
     AnySpec,
-    ConditionSpec,
     FieldRefSpec,
     FieldTest,
     ManifestSpec,
@@ -48,7 +49,8 @@ from compliance.rulespec import (
 from compliance.validation import describe, shown
 
 MANIFEST = "ruleset.yaml"
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# Smaller fractions are written with an exponent durable_rules' parser rejects.
+NUMBER_MIN_FRACTION = 0.0001
 
 _OPS_BY_KIND: dict[Kind, frozenset[str]] = {
     Kind.BOOL: frozenset({"equals", "not_equals", "answered"}),
@@ -215,11 +217,28 @@ class _Builder:
         elif kind in (Kind.ENUM, Kind.ENUM_LIST, Kind.CODE):
             if isinstance(raw, str) and raw in spec.values:
                 return raw
-            allowed = ", ".join(spec.values) if kind is not Kind.CODE else "an ISO code"
-            self.fail(key, f"{shown(raw)} is not one of {allowed} (field {spec.path})")
+            if kind is Kind.CODE:
+                standard = "ISO 3166-1 alpha-2" if len(spec.values[0]) == 2 else "ISO 4217"
+                self.fail(
+                    key, f"{shown(raw)} is not an upper-case {standard} code (field {spec.path})"
+                )
+            else:
+                allowed = ", ".join(spec.values)
+                self.fail(key, f"{shown(raw)} is not one of {allowed} (field {spec.path})")
         elif kind is Kind.NUMBER:
             if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-                return raw
+                if (
+                    math.isfinite(raw)
+                    and abs(raw) <= AMOUNT_MAX
+                    and (raw == int(raw) or abs(raw) >= NUMBER_MIN_FRACTION)
+                ):
+                    return raw
+                self.fail(
+                    key,
+                    f"{shown(raw)}: numbers in rules must be finite, at most 1e15 in size, and "
+                    f"whole or at least {NUMBER_MIN_FRACTION} (field {spec.path})",
+                )
+                return None
             self.fail(key, f"{spec.path} is a number; got {shown(raw)}")
         elif kind is Kind.DATE:
             if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
@@ -329,8 +348,11 @@ class _Builder:
         return c.Compare(spec.path, op, c.FieldRef(other.path))
 
     def template(self, text: str, key: str) -> None:
-        for match in PLACEHOLDER.finditer(text.replace("{{", "").replace("}}", "")):
-            path = match.group(1)
+        placeholders, problems = templates.parse(text)
+        for problem in problems:
+            self.fail(key, problem)
+        for placeholder in placeholders:
+            path = placeholder.path
             spec = catalogue().get(path)
             if spec is None:
                 self.fail(key, f"placeholder {{{path}}} names no field")
@@ -420,6 +442,15 @@ def _build_rule(
         else None
     )
     violated = builder.condition(spec.violated_when, "violated_when", scope)
+    references = []
+    for i, ref in enumerate(spec.references):
+        binds = None
+        if ref.binds_when is not None:
+            binds = builder.condition(ref.binds_when, f"references[{i}].binds_when", _Scope(None))
+        references.append(Reference(ref.instrument, ref.provision, ref.url, ref.binding, binds))
+    requires = [
+        builder.field(path, f"requires[{i}]", scope) for i, path in enumerate(spec.requires)
+    ]
     builder.template(spec.message, "message")
     builder.template(spec.remediation, "remediation")
     examples, example_problems = _examples(spec, where)
@@ -434,21 +465,24 @@ def _build_rule(
         violated_when=violated,
         message=spec.message,
         remediation=spec.remediation,
-        references=tuple(
-            Reference(r.instrument, r.provision, r.url, r.binding) for r in spec.references
-        ),
+        references=tuple(references),
         source=source,
         applies_when=applies,
         for_each=spec.for_each,
         when_unanswered=spec.when_unanswered,
+        requires=tuple(r.path for r in requires if r is not None),
         examples=examples,
     )
     return rule, []
 
 
 def _rule_files(directory: Path) -> Iterator[Path]:
+    """Every rule file in ``directory`` and its subdirectories, hidden ones (``.git``,
+    ``.github``) excepted."""
     for path in sorted(directory.rglob("*")):
-        if path.suffix in (".yaml", ".yml") and path.name != MANIFEST and path.is_file():
+        hidden = any(part.startswith(".") for part in path.relative_to(directory).parts)
+        is_rules = path.suffix in (".yaml", ".yml") and path.name != MANIFEST
+        if is_rules and not hidden and path.is_file():
             yield path
 
 
@@ -564,6 +598,3 @@ def load_rules(directories: list[Path] | None = None, *, builtin: bool = True) -
         hash=_digest(all_specs),
         domain_titles=titles,
     )
-
-
-__all__ = ["ConditionSpec", "builtin_rules_dir", "example_proposal", "load_rules"]

@@ -31,13 +31,15 @@ class Reference:
     provision: str
     url: str
     binding: Binding
+    binds_when: Condition | None = None
+    """When a required source binds this proposal's actors; otherwise it is good practice."""
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self, binding: Binding | None = None) -> dict[str, str]:
         return {
             "instrument": self.instrument,
             "provision": self.provision,
             "url": self.url,
-            "binding": self.binding,
+            "binding": binding or self.binding,
         }
 
 
@@ -64,6 +66,8 @@ class Rule:
     applies_when: Condition | None = None
     for_each: str | None = None
     when_unanswered: Literal["needs_information", "ignore"] = "needs_information"
+    requires: tuple[str, ...] = ()
+    """Facts the rule cannot conclude without: while one is unanswered the rule asks for it."""
     examples: tuple[Example, ...] = ()
 
     @property
@@ -76,6 +80,8 @@ class Rule:
             if cond is not None:
                 for path in referenced_paths(cond):
                     seen.setdefault(path, None)
+        for path in self.requires:
+            seen.setdefault(path, None)
         return list(seen)
 
 
@@ -112,9 +118,6 @@ class RuleSet:
     @property
     def version(self) -> str:
         return "+".join(s.version for s in self.sources)
-
-    def by_id(self) -> dict[str, Rule]:
-        return {rule.id: rule for rule in self.rules}
 
     def domain_title(self, domain: str) -> str:
         return (

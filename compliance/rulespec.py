@@ -53,14 +53,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-Text = Annotated[str, StringConstraints(strict=True, min_length=1, strip_whitespace=True)]
+NonBlank = Annotated[str, StringConstraints(strict=True, min_length=1, strip_whitespace=True)]
 Literal_ = StrictBool | StrictInt | float | dt.date | str
 
 
 class FieldRefSpec(_Strict):
     """``{field: other.path}``: compare with the value of another field."""
 
-    field: Text
+    field: NonBlank
 
 
 Operand = FieldRefSpec | Literal_
@@ -69,12 +69,12 @@ Operand = FieldRefSpec | Literal_
 class CountSpec(_Strict):
     """``count: {gte: 1}``: compare the number of items of a list."""
 
-    equals: StrictInt | None = None
-    not_equals: StrictInt | None = None
-    gt: StrictInt | None = None
-    gte: StrictInt | None = None
-    lt: StrictInt | None = None
-    lte: StrictInt | None = None
+    equals: Annotated[StrictInt, Field(ge=0)] | None = None
+    not_equals: Annotated[StrictInt, Field(ge=0)] | None = None
+    gt: Annotated[StrictInt, Field(ge=0)] | None = None
+    gte: Annotated[StrictInt, Field(ge=0)] | None = None
+    lt: Annotated[StrictInt, Field(ge=1)] | None = None
+    lte: Annotated[StrictInt, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> CountSpec:
@@ -108,7 +108,7 @@ FIELD_OPERATORS = (
 class FieldTest(_Strict):
     """A test on one field: ``field`` and exactly one operator."""
 
-    field: Text
+    field: NonBlank
     equals: Literal_ | None = None
     not_equals: Literal_ | None = None
     one_of: list[Literal_] | None = Field(None, min_length=1)
@@ -186,18 +186,27 @@ ConditionSpec = Annotated[
 class Reference(_Strict):
     """A source the rule rests on."""
 
-    instrument: Text
-    provision: Text
+    instrument: NonBlank
+    provision: NonBlank
     url: Annotated[str, StringConstraints(strict=True, pattern=r"^https?://\S+$")]
     binding: Literal["required", "good_practice"]
+    binds_when: ConditionSpec | None = None
+    """For a required source: when it binds the proposal's actors. Where this is not true for a
+    proposal (false or unanswered), the source is reported as good practice."""
+
+    @model_validator(mode="after")
+    def _binds_only_required(self) -> Reference:
+        if self.binds_when is not None and self.binding != "required":
+            raise ValueError("binds_when applies only to a reference with binding: required")
+        return self
 
 
 class Example(_Strict):
     """A proposal fragment and what the rule must conclude on it."""
 
-    note: Text
+    note: NonBlank
     proposal: dict[str, Any]
-    evidence: list[Text] | None = None
+    evidence: list[NonBlank] | None = None
     """For ``fires`` examples: the exact violation evidence paths expected (optional)."""
 
 
@@ -209,15 +218,16 @@ class Examples(_Strict):
 
 class RuleSpec(_Strict):
     id: Annotated[str, StringConstraints(strict=True, pattern=RULE_ID_PATTERN)]
-    title: Text
+    title: NonBlank
     domain: Annotated[str, StringConstraints(strict=True, pattern=DOMAIN_PATTERN)] | None = None
     severity: Severity
-    for_each: Text | None = None
+    for_each: NonBlank | None = None
     applies_when: ConditionSpec | None = None
     violated_when: ConditionSpec
     when_unanswered: Literal["needs_information", "ignore"] = "needs_information"
-    message: Text
-    remediation: Text
+    requires: list[NonBlank] = Field(default_factory=list)
+    message: NonBlank
+    remediation: NonBlank
     references: list[Reference] = Field(min_length=1)
     examples: Examples
 
@@ -232,12 +242,12 @@ class ManifestSpec(_Strict):
 
     name: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
     version: Annotated[str, StringConstraints(strict=True, min_length=1)]
-    description: Text | None = None
-    domains: dict[str, Text] = Field(default_factory=dict)
+    description: NonBlank | None = None
+    domains: dict[str, NonBlank] = Field(default_factory=dict)
     """Display titles of domains this rule set introduces, by domain id."""
 
 
 _TAG_OF_MODEL = {"AllSpec": "<all>", "AnySpec": "<any>", "NotSpec": "<not>", "FieldTest": "<field>"}
 
-for _model in (FieldTest, AllSpec, AnySpec, NotSpec):
+for _model in (FieldTest, AllSpec, AnySpec, NotSpec, Reference):
     _model.model_rebuild()

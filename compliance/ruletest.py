@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compliance.errors import ComplianceError
-from compliance.evaluator import TV, Outcome
+from compliance.errors import EngineError
+from compliance.evaluator import TV
+from compliance.findings import Review
 from compliance.review import ENGINES, Reviewer
 from compliance.ruleset import Example, Rule, RuleSet
 
@@ -37,29 +38,42 @@ class ExampleResult:
         return f"{self.rule.id} {self.example.kind}[{self.index}] ({self.example.note})"
 
 
-def check_example(rule: Rule, example: Example, outcomes: list[Outcome]) -> str | None:
-    """Why ``example`` fails for ``rule`` given the reviewer's outcomes, or None if it holds."""
-    mine = [o for o in outcomes if o.rule.id == rule.id]
-    got = max((o.result for o in mine), default=TV.FALSE)
+def check_example(rule: Rule, example: Example, review: Review) -> str | None:
+    """Why ``example`` fails for ``rule`` given the review of its proposal, or None if it holds.
+
+    The whole review is run, so a message or remediation that cannot be written fails too.
+    """
+    mine = [f for f in review.findings if f.rule_id == rule.id]
+    if any(f.outcome == "violation" for f in mine):
+        got = TV.TRUE
+    elif mine:
+        got = TV.UNKNOWN
+    else:
+        got = TV.FALSE
     want = EXPECTED[example.kind]
     if got is not want:
         names = {TV.TRUE: "a violation", TV.FALSE: "a pass", TV.UNKNOWN: "needs information"}
         detail = ""
         if got is TV.UNKNOWN:
-            missing = sorted({p for o in mine for p in o.unanswered})
+            missing = sorted({e.path for f in mine for e in f.evidence if e.role == "unanswered"})
             detail = f" (unanswered: {', '.join(missing)})"
         return f"expected {names[want]}, got {names[got]}{detail}"
     if example.evidence is not None:
-        paths = sorted({s.path for o in mine if o.result is TV.TRUE for s in o.violation})
+        violations = [f for f in mine if f.outcome == "violation"]
+        paths = sorted({e.path for f in violations for e in f.evidence if e.role == "violation"})
         if paths != sorted(example.evidence):
             return f"expected evidence {sorted(example.evidence)}, got {paths}"
     return None
 
 
 def run_examples(ruleset: RuleSet) -> list[ExampleResult]:
-    """Judge every example of every rule with every engine; one result per example."""
+    """Judge every example of every rule with every engine; one result per example.
+
+    An engine that fails on one example is rebuilt for the next, so one bad example does not
+    hide the others.
+    """
     results: list[ExampleResult] = []
-    reviewers = [Reviewer(ruleset, engine=engine) for engine in ENGINES]
+    reviewers = {engine: Reviewer(ruleset, engine=engine) for engine in ENGINES}
     try:
         for rule in ruleset.rules:
             counters: dict[str, int] = {}
@@ -67,15 +81,20 @@ def run_examples(ruleset: RuleSet) -> list[ExampleResult]:
                 index = counters.get(example.kind, 0)
                 counters[example.kind] = index + 1
                 problems: list[str] = []
-                for reviewer in reviewers:
+                for engine in ENGINES:
                     try:
-                        problem = check_example(rule, example, reviewer.outcomes(example.proposal))
-                    except ComplianceError as exc:
+                        review = reviewers[engine].review(example.proposal)
+                        problem = check_example(rule, example, review)
+                    except EngineError as exc:
                         problem = str(exc)
+                        reviewers[engine].close()
+                        reviewers[engine] = Reviewer(ruleset, engine=engine)
+                    except Exception as exc:  # a rule that breaks the review fails its test
+                        problem = f"the review failed: {type(exc).__name__}: {exc}"
                     if problem:
-                        problems.append(f"{reviewer.engine} engine: {problem}")
+                        problems.append(f"{engine} engine: {problem}")
                 results.append(ExampleResult(rule, example, index, "; ".join(problems) or None))
     finally:
-        for reviewer in reviewers:
+        for reviewer in reviewers.values():
             reviewer.close()
     return results

@@ -87,10 +87,6 @@ class SourceMap:
 
         return cls(text.source, resolve)
 
-    @classmethod
-    def for_cells(cls, source: str, cells: dict[str, Location]) -> SourceMap:
-        return cls(source, cells.get)
-
     def locate(self, path: str) -> Location:
         """The location of ``path``, or of its nearest present ancestor (``present=False``)."""
         loc = self._resolve(path)

@@ -24,13 +24,18 @@ def shown(value: Any) -> str:
     if isinstance(value, str):
         text = value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 1] + "…"
         return "'" + text + "'"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def _number(value: Any) -> str:
+    """A limit as a person writes it: 1000000000000000, not 1e+15 or 0.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _allowed(path: str) -> str:
@@ -64,7 +69,9 @@ def describe(error: dict[str, Any]) -> tuple[str, str]:
         return path, f"unknown field (allowed here: {allowed})"
     if kind == "missing":
         return path, "required field is missing"
-    if kind in ("enum", "literal_error"):
+    if kind == "literal_error":
+        return path, f"{shown(seen)} is not {ctx.get('expected')}"
+    if kind == "enum":
         # An item of a list of choices is reported at the item; name the list's allowed values.
         list_path = path_from_loc(loc[:-1]) if isinstance(loc[-1], int) else path
         allowed = _allowed(list_path) or str(ctx.get("expected", ""))
@@ -101,9 +108,9 @@ def describe(error: dict[str, Any]) -> tuple[str, str]:
     if kind == "too_long":
         return path, f"has more than {LIST_MAX} items"
     if kind in ("greater_than_equal", "greater_than"):
-        return path, f"{shown(seen)} is too small (minimum {shown(ctx.get('ge', ctx.get('gt')))})"
+        return path, f"{shown(seen)} is too small (minimum {_number(ctx.get('ge', ctx.get('gt')))})"
     if kind in ("less_than_equal", "less_than"):
-        return path, f"{shown(seen)} is too large (maximum {shown(ctx.get('le', ctx.get('lt')))})"
+        return path, f"{shown(seen)} is too large (maximum {_number(ctx.get('le', ctx.get('lt')))})"
     return path, str(error.get("msg", kind))
 
 
@@ -112,6 +119,7 @@ def validate_proposal(data: object, source_map: SourceMap, label: str) -> Propos
 
     ``label`` names the proposal in messages (its id when it has one, else its position).
     """
+    label = shown(label) if len(label) > _MAX_SHOWN else label
     if not isinstance(data, dict):
         loc = source_map.locate("")
         raise ValidationProblems([f"{loc}: {label}: expected a proposal object, got {shown(data)}"])

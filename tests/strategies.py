@@ -18,7 +18,9 @@ from compliance.fields import Kind, catalogue
 from compliance.ruleset import Reference, Rule
 from compliance.rulespec import Severity
 
-NUMBERS = [0, 1, 2, 3, 6, 12, 30, 90, 365, 1000, 250000.5]
+NUMBERS = [0, 1, 2, 3, 6, 12, 30, 90, 365, 1000, 250000.5, 5e-05, 1e-07, 123456.78, 1e15]
+# Numbers a rule may compare with (the loader refuses what the engine cannot parse).
+LITERALS = [0, 1, 2, 3, 6, 12, 30, 90, 365, 1000, 250000.5, 123456.78, 0.0001, 1e15]
 DATES = [dt.date(2025, 1, 1), dt.date(2026, 1, 1), dt.date(2026, 3, 1), dt.date(2026, 6, 30)]
 TEXTS = ["x", "Ministry of Interior", "مرحبا", "Détachement 3", "  padded  "]
 COUNTRIES = ["KE", "SO", "US", "DE", "UA", "AF"]
@@ -108,6 +110,8 @@ def _value(path: str) -> st.SearchStrategy[Any]:
     spec = catalogue()[path]
     if spec.kind is Kind.DATE:
         return st.sampled_from(DATES)
+    if spec.kind is Kind.NUMBER and not spec.integer:
+        return st.sampled_from(LITERALS)
     if spec.kind in (Kind.ENUM_LIST,):
         return st.sampled_from(spec.values)
     return _scalar(path)
@@ -185,6 +189,22 @@ def root_conditions() -> st.SearchStrategy[c.Condition]:
 _REF = (Reference("Test", "1", "https://example.org", "required"),)
 
 
+def make_rule(**fields: Any) -> Rule:
+    """A rule built in code, with placeholder text; ``fields`` override any attribute."""
+    base: dict[str, Any] = {
+        "id": "X-001",
+        "title": "Generated",
+        "domain": "generated",
+        "severity": Severity.high,
+        "violated_when": c.Answered("legal.us_government_funding", False),
+        "message": "m",
+        "remediation": "r",
+        "references": _REF,
+        "source": "generated",
+    }
+    return Rule(**{**base, **fields})
+
+
 @st.composite
 def rules(draw: st.DrawFn, index: int = 0) -> Rule:
     """A random rule: plain, or for_each over a table with item and root fields."""
@@ -192,21 +212,18 @@ def rules(draw: st.DrawFn, index: int = 0) -> Rule:
         applies = draw(st.one_of(st.none(), root_conditions()))
         violated = draw(root_conditions())
         for_each = None
+        fields = _root_fields()
     else:
         for_each = draw(st.sampled_from(_tables()))
         fields = _item_fields(for_each) + _root_fields()
         applies = draw(st.one_of(st.none(), _tree(_test(fields))))
         violated = draw(_tree(_test(fields)))
-    return Rule(
+    requires = tuple(draw(st.lists(st.sampled_from(fields), max_size=2, unique=True)))
+    return make_rule(
         id=f"GEN-{index:03d}",
-        title="Generated",
-        domain="generated",
         severity=draw(st.sampled_from(list(Severity))),
         violated_when=violated,
-        message="m",
-        remediation="r",
-        references=_REF,
-        source="generated",
         applies_when=applies,
         for_each=for_each,
+        requires=requires,
     )

@@ -22,8 +22,9 @@ from compliance.compiler import (
 from compliance.durable_engine import DurableEngine
 from compliance.errors import EngineError, RuleError
 from compliance.evaluator import TV
-from compliance.ruleset import Reference, Rule, RuleSet
-from compliance.rulespec import Severity
+from compliance.ruleset import RuleSet
+
+from .strategies import make_rule
 
 STACK = 64  # durable_rules: MAX_STACK_SIZE in events.c
 
@@ -100,23 +101,6 @@ def test_stack_model_matches_the_engine(shape: str, size: int, per_group: int, g
                 engine.results({})
 
 
-_REF = (Reference("i", "p", "https://x", "required"),)
-
-
-def _rule(**kw: Any) -> Rule:
-    base: dict[str, Any] = {
-        "id": "X-001",
-        "title": "t",
-        "domain": "d",
-        "severity": Severity.high,
-        "message": "m",
-        "remediation": "r",
-        "references": _REF,
-        "source": "s",
-    }
-    return Rule(**{**base, **kw})
-
-
 def _ends_with_or(cond: dict[str, Any]) -> bool:
     last = cond["$and"][-1] if set(cond) == {"$and"} else cond
     return set(last) == {"$or"}
@@ -151,7 +135,7 @@ def test_no_array_condition_ends_with_an_or(ruleset: RuleSet) -> None:
 def test_branching_inside_items_is_judged_right() -> None:
     """Inside $iany the engine lets a later property's failed test overwrite an earlier success;
     the compiler's rewrite makes an OR over two fields of an item come out right."""
-    rule = _rule(
+    rule = make_rule(
         for_each="security_units",
         violated_when=c.AnyOf(
             (
@@ -199,6 +183,6 @@ def test_too_complex_rule_is_refused_at_load() -> None:
             "legal.un_support_to_security_forces",
         ]
     )
-    rule = _rule(violated_when=c.All(tuple(c.AnyOf((a, b)) for a in many for b in many[:2])))
+    rule = make_rule(violated_when=c.All(tuple(c.AnyOf((a, b)) for a in many for b in many[:2])))
     with pytest.raises(RuleError, match=r"rule X-001: too complex for the rule engine"):
         compile_rule(rule)

@@ -26,6 +26,7 @@ from compliance.intake import read_proposals
 from compliance.ruleset import RuleSet
 
 from .conftest import FIXTURES, ROOT
+from .strategies import make_rule
 
 FLAWED = FIXTURES / "flawed-refugee-data-sharing.json"
 EXEMPLARY = FIXTURES / "exemplary-community-policing.json"
@@ -146,24 +147,12 @@ def test_an_engine_error_stops_the_engine_without_crashing() -> None:
 def test_fact_stays_within_the_engine_property_limit() -> None:
     """Even a rule set reading every field of the proposal fits in one engine fact."""
     from compliance import conditions as c
-    from compliance.ruleset import Reference, Rule
-    from compliance.rulespec import Severity
 
     root_fields = [
         p for p, s in catalogue().items() if s.list_path is None and s.kind is not Kind.OBJECT
     ]
     rules = [
-        Rule(
-            id=f"ALL-{i:03d}",
-            title="t",
-            domain="d",
-            severity=Severity.low,
-            violated_when=c.Answered(path, True),
-            message="m",
-            remediation="r",
-            references=(Reference("i", "p", "https://x", "required"),),
-            source="s",
-        )
+        make_rule(id=f"ALL-{i:03d}", violated_when=c.Answered(path, True))
         for i, path in enumerate(root_fields)
     ]
     plan = fact_plan(rules)
@@ -172,3 +161,21 @@ def test_fact_stays_within_the_engine_property_limit() -> None:
 
 def test_group_limits_stay_under_the_engine_stack() -> None:
     assert MAX_GROUPS - 1 + GROUP_BUDGET < 64
+
+
+@pytest.mark.parametrize("amount", [5e-05, 1e-07, 1e15, 123456.78, 0.0, 999999999999999.9])
+def test_every_valid_number_reaches_the_engine(
+    durable: Reviewer, reference: Reviewer, amount: float
+) -> None:
+    """durable_rules' parser rejects numbers written with an exponent but no fraction."""
+    from compliance.model import Proposal
+
+    proposal = Proposal.model_validate(
+        {
+            "schema_version": "1",
+            "id": "P-1",
+            "title": "t",
+            "funding": {"total_amount": amount, "currency": "EUR"},
+        }
+    )
+    assert durable.review(proposal) == reference.review(proposal)

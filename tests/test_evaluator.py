@@ -10,8 +10,9 @@ import pytest
 from compliance import conditions as c
 from compliance.evaluator import TV, Scope, Seen, evaluate, judge, proposal_view, subjects
 from compliance.model import Proposal
-from compliance.ruleset import Reference, Rule
-from compliance.rulespec import Severity
+from compliance.ruleset import Rule
+
+from .strategies import make_rule
 
 T, F, U = TV.TRUE, TV.FALSE, TV.UNKNOWN
 
@@ -208,20 +209,11 @@ def test_evidence_of_unknown_names_the_unanswered_parts() -> None:
 
 
 def _rule(**kw: Any) -> Rule:
-    base: dict[str, Any] = {
-        "id": "X-001",
-        "title": "t",
-        "domain": "d",
-        "severity": Severity.high,
-        "violated_when": eq("security_units[].identified", False),
-        "message": "m",
-        "remediation": "r",
-        "references": (Reference("i", "p", "https://x", "required"),),
-        "source": "s",
+    defaults: dict[str, Any] = {
         "for_each": "security_units",
+        "violated_when": eq("security_units[].identified", False),
     }
-    base.update(kw)
-    return Rule(**base)
+    return make_rule(**{**defaults, **kw})
 
 
 def test_for_each_judges_every_item() -> None:
@@ -249,3 +241,35 @@ def test_applicability_false_wins_over_unknown_violation() -> None:
     rule = _rule(for_each=None, applies_when=eq(US, True), violated_when=eq(UN, True))
     (scope,) = subjects(rule, view(legal={"us_government_funding": False}))
     assert judge(rule, scope, None).result is F
+
+
+def test_requires_asks_instead_of_passing() -> None:
+    rule = make_rule(
+        applies_when=eq("sector", "border_and_migration"),
+        violated_when=c.All(
+            (
+                eq("human_rights.refoulement_or_detention_risk", True),
+                c.Count("human_rights.mitigations", c.CompareOp.LT, 1),
+            )
+        ),
+        requires=("human_rights.refoulement_or_detention_risk",),
+    )
+
+    def result(**body: Any) -> tuple[TV, tuple[str, ...]]:
+        (scope,) = subjects(rule, view(sector="border_and_migration", **body))
+        outcome = judge(rule, scope, None)
+        return outcome.result, outcome.unanswered
+
+    some = {"mitigations": [{"risk": "r", "measure": "m"}]}
+    assert result(human_rights=some) == (U, ("human_rights.refoulement_or_detention_risk",))
+    assert result(human_rights={**some, "refoulement_or_detention_risk": False}) == (F, ())
+    assert result(human_rights={"refoulement_or_detention_risk": True, "mitigations": []})[0] is T
+
+
+def test_answered_on_the_placeholder_of_an_unanswered_table_is_unknown() -> None:
+    rule = _rule(
+        applies_when=c.Answered("security_units[].name", True),
+        violated_when=eq("security_units[].vetting_status", "denied"),
+    )
+    (scope,) = subjects(rule, view())
+    assert judge(rule, scope, None).result is U

@@ -208,7 +208,7 @@ BAD = [
     (
         "wrong schema version",
         '{"schema_version": "2", "id": "P-1", "title": "t"}',
-        [('"2"', "P-1: schema_version: '2' is not one of 1")],
+        [('"2"', "P-1: schema_version: '2' is not '1'")],
     ),
     (
         "number as text",
@@ -324,3 +324,97 @@ def test_workbooks_are_refused_for_now(tmp_path: Path) -> None:
 
 def test_no_input() -> None:
     assert problems([]) == ["no input given: name one or more proposal files, or - for stdin"]
+
+
+def test_duplicate_keys_are_refused_with_their_place(tmp_path: Path) -> None:
+    text = '{"schema_version": "1", "id": "P-1", "title": "t",\n "legal": {"us_government_funding": true}, "legal": {}}'
+    path = write(tmp_path, "dup.json", text)
+    assert problems([path]) == [
+        f"{path}:{at(text, '{}')}: key 'legal' appears twice in one object (/legal)"
+    ]
+
+
+def test_duplicate_keys_in_json_lines(tmp_path: Path) -> None:
+    text = (
+        json.dumps(MINIMAL)
+        + '\n{"schema_version": "1", "id": "B", "title": "t", "legal": {"sanctions_regimes": [], "sanctions_regimes": ["UN 1267"]}}\n'
+    )
+    path = write(tmp_path, "dup.jsonl", text)
+    where = at(text, '["UN')
+    assert problems([path]) == [
+        f"{path}:{where}: key 'sanctions_regimes' appears twice in one object (/legal/sanctions_regimes)"
+    ]
+
+
+def test_json_lines_records_end_at_newlines_only(tmp_path: Path) -> None:
+    """U+2028, U+0085 and the like may stand unescaped inside JSON strings."""
+    title = "Line\u2028separator\u0085next"
+    text = (
+        json.dumps({**MINIMAL, "title": title}, ensure_ascii=False)
+        + "\r\n"
+        + json.dumps({**MINIMAL, "id": "P-2"})
+        + "\r\n"
+    )
+    items = read_proposals([write(tmp_path, "u.jsonl", text)])
+    assert [(i.proposal.id, i.proposal.title) for i in items] == [
+        ("P-1", title),
+        ("P-2", "Minimal"),
+    ]
+    assert items[1].source_map.locate("id").line == 2
+
+
+def test_blank_items_of_a_text_list_are_not_answers(tmp_path: Path) -> None:
+    doc = {
+        **MINIMAL,
+        "data_sharing": {
+            "data_subject_notice": {"provided": True, "languages": ["  ", "Somali", ""]}
+        },
+    }
+    (item,) = read_proposals([write(tmp_path, "b.json", json.dumps(doc))])
+    assert item.proposal.data_sharing is not None
+    assert item.proposal.data_sharing.data_subject_notice is not None
+    assert item.proposal.data_sharing.data_subject_notice.languages == ["Somali"]
+
+
+def test_blank_title_and_huge_amounts_are_invalid(tmp_path: Path) -> None:
+    text = '{"schema_version": "1", "id": "P-1", "title": "   ", "funding": {"total_amount": 2e15}}'
+    path = write(tmp_path, "t.json", text)
+    title, amount = at(text, '"   "'), at(text, "2e15")
+    assert problems([path]) == [
+        f"{path}:{title}: P-1: title: must not be empty",
+        f"{path}:{amount}: P-1: funding.total_amount: 2000000000000000.0 is too large (maximum 1000000000000000)",
+    ]
+
+
+def test_a_long_invalid_id_is_shortened_in_the_label(tmp_path: Path) -> None:
+    long_id = "X" * 200
+    path = write(tmp_path, "l.json", json.dumps({**MINIMAL, "id": long_id}))
+    (line,) = problems([path])
+    assert line.startswith(f"{path}:1:31: 'XXXX")
+    assert len(line) < len(path) + 260
+
+
+def test_every_list_may_be_left_unanswered(tmp_path: Path) -> None:
+    doc = {
+        **MINIMAL,
+        "parties": None,
+        "legal": {"sanctions_regimes": None},
+        "data_sharing": {
+            "flows": None,
+            "security_controls": None,
+            "data_subject_notice": {"languages": None},
+        },
+        "monitoring": {"indicators": None},
+    }
+    (item,) = read_proposals([write(tmp_path, "n.json", json.dumps(doc))])
+    assert item.proposal.monitoring is not None
+    assert item.proposal.monitoring.indicators is None
+
+
+def test_list_length_is_bounded(tmp_path: Path) -> None:
+    doc = {**MINIMAL, "monitoring": {"indicators": ["x"] * 501}}
+    path = write(tmp_path, "long.json", json.dumps(doc))
+    text = Path(path).read_text()
+    assert problems([path]) == [
+        f"{path}:{at(text, '[')}: P-1: monitoring.indicators: has more than 500 items"
+    ]

@@ -348,6 +348,87 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["org.yaml:2:3: invalid YAML: expected the node content, but found '-'"],
     ),
     (
+        "number the engine cannot take",
+        one_file(
+            rule(
+                for_each=None,
+                message="m",
+                violated_when={"field": "funding.total_amount", "gt": 1e-7},
+            )
+        ),
+        [
+            "org.yaml: rule ORG-001: violated_when.gt: 1e-07: numbers in rules must be finite, at most 1e15 in size, and whole or at least 0.0001 (field funding.total_amount)"
+        ],
+    ),
+    (
+        "not a number",
+        one_file(
+            rule(
+                for_each=None,
+                message="m",
+                violated_when={"field": "funding.total_amount", "gt": float("nan")},
+            )
+        ),
+        [
+            "org.yaml: rule ORG-001: violated_when.gt: NaN: numbers in rules must be finite, at most 1e15 in size, and whole or at least 0.0001 (field funding.total_amount)"
+        ],
+    ),
+    (
+        "negative count",
+        one_file(
+            rule(
+                for_each=None,
+                message="m",
+                violated_when={"field": "security_units", "count": {"gte": -1}},
+            )
+        ),
+        [
+            "org.yaml: rule ORG-001: violated_when.count.gte: Input should be greater than or equal to 0"
+        ],
+    ),
+    (
+        "unknown required field",
+        one_file(rule(requires=["data_sharing.flows[].lawful_basis", "legal.nope"])),
+        ["org.yaml: rule ORG-001: requires[1]: unknown field 'legal.nope'"],
+    ),
+    (
+        "unmatched brace in a message",
+        one_file(rule(message="{data_sharing.flows[].recipient}} has none")),
+        [
+            "org.yaml: rule ORG-001: message: unmatched '}' at character 33 (write }} for a literal brace)"
+        ],
+    ),
+    (
+        "binds_when on a good-practice source",
+        one_file(
+            rule(
+                references=[
+                    {
+                        **BASE["references"][0],
+                        "binding": "good_practice",
+                        "binds_when": {"field": "legal.data_protection_regime", "equals": "gdpr"},
+                    }
+                ]
+            )
+        ),
+        [
+            "org.yaml: rule ORG-001: references[0]: binds_when applies only to a reference with binding: required"
+        ],
+    ),
+    (
+        "code outside its standard",
+        one_file(
+            rule(
+                for_each=None,
+                message="m",
+                violated_when={"field": "funding.currency", "equals": "usd"},
+            )
+        ),
+        [
+            "org.yaml: rule ORG-001: violated_when.equals: 'usd' is not an upper-case ISO 4217 code (field funding.currency)"
+        ],
+    ),
+    (
         "empty rule list",
         {"org.yaml": {"domain": "data_sharing", "rules": []}},
         ["org.yaml: rules: List should have at least 1 item after validation, not 0"],
@@ -427,3 +508,13 @@ def test_hash_changes_with_content_not_formatting(tmp_path: Path) -> None:
     changed["rules"][0]["severity"] = "medium"
     (b / "org.yaml").write_text(yaml.safe_dump(changed), encoding="utf-8")
     assert load_rules([b], builtin=False).sources[0].hash != hash_a
+
+
+def test_hidden_directories_are_not_rule_files(tmp_path: Path) -> None:
+    (tmp_path / "org.yaml").write_text(
+        yaml.safe_dump(one_file(rule())["org.yaml"]), encoding="utf-8"
+    )
+    hidden = tmp_path / ".github" / "workflows"
+    hidden.mkdir(parents=True)
+    (hidden / "ci.yml").write_text("on: push\njobs: {}\n", encoding="utf-8")
+    assert [r.id for r in load_rules([tmp_path], builtin=False).rules] == ["ORG-001"]
