@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
+from compliance import load_rules
 from compliance.cli import main
 from compliance.exitcodes import ExitCode
 
@@ -44,8 +45,10 @@ def test_exemplary_proposal_passes() -> None:
     run = run_cli("review", EXEMPLARY)
     assert run.code == ExitCode.PASSED == 0
     ruleset_line, *rest = run.out.splitlines()
-    assert ruleset_line.startswith(
-        "compliance 0.1.0: rules compliance-core 0.1.0 (31 rules, sha256:"
+    ruleset = load_rules()
+    assert ruleset_line == (
+        f"compliance 0.1.0: rules compliance-core 0.1.0 ({len(ruleset.rules)} rules, "
+        f"{ruleset.hash[:19]}), engine durable, threshold high"
     )
     assert rest == [
         "",
@@ -276,3 +279,50 @@ def test_an_engine_failure_is_an_internal_error(
     assert capsys.readouterr().err == (
         "error: the rule engine failed on a proposal: Could not assert fact, error code: 303\n"
     )
+
+
+def test_control_characters_from_a_proposal_cannot_forge_report_lines(tmp_path: Path) -> None:
+    doc = json.loads((FIXTURES / "flawed-refugee-data-sharing.json").read_text(encoding="utf-8"))
+    doc["title"] = "Harmless\u001b[2K\r"
+    doc["data_sharing"]["flows"][1]["recipient"] = "X\n    finding:   (none)\u202e"
+    path = tmp_path / "esc.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    run = run_cli("review", str(path))
+    assert "\x1b" not in run.out
+    assert "\u202e" not in run.out
+    assert "PRP-2026-034  Harmless\\u001b[2K\\u000d" in run.out.splitlines()
+    assert [
+        line for line in run.out.splitlines() if line.strip().startswith("finding:   (none)")
+    ] == []
+
+
+def test_closed_standard_output_is_an_error() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        f"{sys.executable} -m compliance review {EXEMPLARY} >&-",
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == ExitCode.INVALID_INPUT
+    assert proc.stderr == "error: standard output is closed; write the report with --output FILE\n"
+
+
+def test_report_file_gets_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "r.txt"
+    assert run_cli("review", EXEMPLARY, "-o", str(out)).code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_docs_check_writes_nothing(tmp_path: Path) -> None:
+    run = run_cli("docs", "--check", str(tmp_path / "docs"))
+    assert run.code == ExitCode.INVALID_INPUT
+    assert not (tmp_path / "docs").exists()

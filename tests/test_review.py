@@ -11,8 +11,8 @@ from compliance.decision import decide, exit_code
 from compliance.exitcodes import ExitCode
 from compliance.findings import Decision, Finding
 from compliance.intake import read_proposals
-from compliance.review import render_template
 from compliance.rulespec import Severity
+from compliance.templates import parse, render
 
 from .conftest import FIXTURES
 
@@ -130,7 +130,7 @@ def test_flawed_fixture_findings(durable: Reviewer) -> None:
     assert blocker.message == (
         "Ministry of Home Affairs of the country of origin is the authority people fled or a "
         "party to the conflict, and would receive individual biographic, biometric, family, "
-        "religion_or_ethnicity data about refugees, children."
+        "religion or ethnicity data about refugees, children."
     )
     evidence = blocker.evidence[0]
     assert evidence.value is True
@@ -139,7 +139,8 @@ def test_flawed_fixture_findings(durable: Reviewer) -> None:
         "/data_sharing/flows/1/recipient_is_origin_state_or_conflict_party",
         69,
     )
-    assert [r.binding for r in blocker.references] == ["required", "good_practice"]
+    # The UNHCR policy binds UNHCR, which is not a party here.
+    assert [r.binding for r in blocker.references] == ["good_practice", "good_practice"]
     assert result.counts.violations[Severity.high] == 8
 
 
@@ -148,6 +149,7 @@ def test_incomplete_fixture_asks_the_questions(durable: Reviewer) -> None:
     assert result.decision is Decision.needs_information
     assert [(f.rule_id, f.outcome) for f in result.findings] == [
         ("ACC-003", "needs_information"),
+        ("HR-004", "needs_information"),
         ("ACC-004", "needs_information"),
     ]
     assert result.findings[0].message == (
@@ -162,6 +164,7 @@ def test_incomplete_fixture_asks_the_questions(durable: Reviewer) -> None:
     assert [(u.path, u.rules) for u in result.unanswered] == [
         ("security_units[0].vetting_status", ["ACC-003", "ACC-004"]),
         ("legal.us_government_funding", ["ACC-003", "ACC-004"]),
+        ("human_rights.refoulement_or_detention_risk", ["HR-004"]),
         ("security_units[0].vetting_regime", ["ACC-004"]),
     ]
 
@@ -181,7 +184,56 @@ def test_threshold_changes_the_decision(ruleset) -> None:  # type: ignore[no-unt
 
 
 def test_templates() -> None:
-    values = {"a.b": ["x", "y"], "c": None, "d": 1500000.0, "e": True}
-    assert render_template("{a.b} / {c} / {d} / {e} / {{literal}}", values.get) == (
-        "x, y / (not answered) / 1500000 / yes / {literal}"
+    values = {
+        "data_sharing.flows[].categories": ["biometric", "religion_or_ethnicity"],
+        "security_units[].parent_force": None,
+        "funding.total_amount": 1500000.0,
+        "legal.us_government_funding": True,
+        "data_sharing.flows[].transfer_mechanism": "not_applicable",
+        "data_sharing.flows[].subjects": [],
+    }
+    text = (
+        "{data_sharing.flows[].categories} / {security_units[].parent_force} / "
+        "{security_units[].parent_force|its parent force} / {funding.total_amount} / "
+        "{legal.us_government_funding} / {data_sharing.flows[].transfer_mechanism} / "
+        "{data_sharing.flows[].subjects|people} / {{literal}}"
     )
+    assert render(text, values.get) == (
+        "biometric, religion or ethnicity / (not answered) / its parent force / 1,500,000 / "
+        "yes / not applicable / people / {literal}"
+    )
+
+
+def test_template_braces_are_checked() -> None:
+    placeholders, problems = parse("units: {security_units[].name}} and {{x}} {")
+    assert [p.path for p in placeholders] == ["security_units[].name"]
+    assert problems == [
+        "unmatched '}' at character 31 (write }} for a literal brace)",
+        "unmatched '{' at character 43 (write {{ for a literal brace)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("regime", "binding"),
+    [("gdpr", "required"), ("national", "good_practice"), (None, "good_practice")],
+)
+def test_a_source_is_required_only_where_it_binds(
+    durable: Reviewer, regime: str | None, binding: str
+) -> None:
+    """GDPR articles are cited as binding only when the GDPR governs the processing."""
+    from compliance.model import Proposal
+
+    proposal = Proposal.model_validate(
+        {
+            "schema_version": "1",
+            "id": "P-1",
+            "title": "t",
+            "legal": {"data_protection_regime": regime},
+            "data_sharing": {
+                "flows": [{"recipient": "X", "granularity": "individual", "lawful_basis": "none"}]
+            },
+        }
+    )
+    (finding,) = [f for f in durable.review(proposal).findings if f.rule_id == "DS-001"]
+    gdpr = [r for r in finding.references if "GDPR" in r.instrument]
+    assert [r.binding for r in gdpr] == [binding]
