@@ -326,3 +326,26 @@ def test_docs_check_writes_nothing(tmp_path: Path) -> None:
     run = run_cli("docs", "--check", str(tmp_path / "docs"))
     assert run.code == ExitCode.INVALID_INPUT
     assert not (tmp_path / "docs").exists()
+
+
+def test_rules_list_text() -> None:
+    run = run_cli("rules", "list")
+    assert run.code == 0
+    lines = run.out.splitlines()
+    assert lines[0] == (
+        "ACC-001  blocker  accountability            "
+        "Human rights due diligence before UN support to non-UN security forces"
+    )
+    count = len(load_rules().rules)
+    assert lines[-1] == f"{count} rules (compliance-core 0.1.0)"
+    assert len(lines) == count + 1
+
+
+def test_docs_writes_the_generated_documents(tmp_path: Path) -> None:
+    run = run_cli("docs", str(tmp_path))
+    assert (run.code, run.out) == (0, f"wrote 3 documents in {tmp_path}\n")
+    for name in ("fields.md", "proposal.schema.json", "report.schema.json"):
+        assert (tmp_path / name).read_text(encoding="utf-8") == (ROOT / "docs" / name).read_text(
+            encoding="utf-8"
+        )
+    assert run_cli("docs", "--check", str(tmp_path)).code == 0

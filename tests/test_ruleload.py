@@ -57,6 +57,11 @@ def load_errors(tmp_path: Path, files: dict[str, Any]) -> list[str]:
     return [p.replace(prefix, "") for p in info.value.problems]
 
 
+def root_rule(violated_when: dict[str, Any]) -> dict[str, Any]:
+    """The base rule turned into a rule on the proposal itself, with another condition."""
+    return rule(for_each=None, message="m", violated_when=violated_when)
+
+
 def one_file(*rules: dict[str, Any], domain: str | None = "data_sharing") -> dict[str, Any]:
     body: dict[str, Any] = {"rules": list(rules)}
     if domain:
@@ -166,22 +171,14 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "wrong value type",
-        one_file(
-            rule(
-                for_each=None,
-                message="m",
-                violated_when={"field": "legal.us_government_funding", "equals": "yes"},
-            )
-        ),
+        one_file(root_rule({"field": "legal.us_government_funding", "equals": "yes"})),
         [
             "org.yaml: rule ORG-001: violated_when.equals: legal.us_government_funding is yes/no; expected true or false, got 'yes'"
         ],
     ),
     (
         "a section instead of a field",
-        one_file(
-            rule(for_each=None, message="m", violated_when={"field": "legal", "answered": False})
-        ),
+        one_file(root_rule({"field": "legal", "answered": False})),
         [
             "org.yaml: rule ORG-001: violated_when.field: 'legal' is a section, not a field; name one of: "
             "legal.mandate_reference, legal.us_government_funding, legal.un_support_to_security_forces, "
@@ -200,13 +197,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "root field inside a quantifier",
         one_file(
-            rule(
-                for_each=None,
-                message="m",
-                violated_when={
+            root_rule(
+                {
                     "field": "data_sharing.flows",
                     "any_item": {"field": "legal.us_government_funding", "equals": True},
-                },
+                }
             )
         ),
         [
@@ -234,13 +229,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "comparing fields of different kinds",
         one_file(
-            rule(
-                for_each=None,
-                message="m",
-                violated_when={
+            root_rule(
+                {
                     "field": "monitoring.start_date",
                     "gt": {"field": "oversight.reporting_frequency_months"},
-                },
+                }
             )
         ),
         [
@@ -349,39 +342,21 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "number the engine cannot take",
-        one_file(
-            rule(
-                for_each=None,
-                message="m",
-                violated_when={"field": "funding.total_amount", "gt": 1e-7},
-            )
-        ),
+        one_file(root_rule({"field": "funding.total_amount", "gt": 1e-7})),
         [
             "org.yaml: rule ORG-001: violated_when.gt: 1e-07: numbers in rules must be finite, at most 1e15 in size, and whole or at least 0.0001 (field funding.total_amount)"
         ],
     ),
     (
         "not a number",
-        one_file(
-            rule(
-                for_each=None,
-                message="m",
-                violated_when={"field": "funding.total_amount", "gt": float("nan")},
-            )
-        ),
+        one_file(root_rule({"field": "funding.total_amount", "gt": float("nan")})),
         [
             "org.yaml: rule ORG-001: violated_when.gt: NaN: numbers in rules must be finite, at most 1e15 in size, and whole or at least 0.0001 (field funding.total_amount)"
         ],
     ),
     (
         "negative count",
-        one_file(
-            rule(
-                for_each=None,
-                message="m",
-                violated_when={"field": "security_units", "count": {"gte": -1}},
-            )
-        ),
+        one_file(root_rule({"field": "security_units", "count": {"gte": -1}})),
         [
             "org.yaml: rule ORG-001: violated_when.count.gte: Input should be greater than or equal to 0"
         ],
@@ -417,13 +392,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "code outside its standard",
-        one_file(
-            rule(
-                for_each=None,
-                message="m",
-                violated_when={"field": "funding.currency", "equals": "usd"},
-            )
-        ),
+        one_file(root_rule({"field": "funding.currency", "equals": "usd"})),
         [
             "org.yaml: rule ORG-001: violated_when.equals: 'usd' is not an upper-case ISO 4217 code (field funding.currency)"
         ],
