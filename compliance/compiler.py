@@ -20,10 +20,13 @@ Limits of the engine this respects (see docs/ENGINE.md)
 - Every rule is anchored on ``#doc == 1``, a key only documents have, so rules never match the
   session state the engine re-asserts after each action.
 - When matching a fact the engine keeps at most 64 pending condition nodes (error 303, after which
-  the session must not be touched). Rules are packed into groups under a per-group marker key, at
-  most ``GROUP_BUDGET`` potentially matching nodes per group and ``MAX_GROUPS`` groups per ruleset,
-  so the pending nodes can never exceed ``MAX_GROUPS - 1 + GROUP_BUDGET`` < 64.
+  the session must not be touched). Each form's worst-case stack use is modelled exactly
+  (:class:`Form`); rules are packed into groups under a per-group marker key, at most
+  ``GROUP_BUDGET`` pending nodes per group and ``MAX_GROUPS`` groups per ruleset, so the pending
+  nodes can never exceed ``MAX_GROUPS - 1 + GROUP_BUDGET`` < 64.
+- At most 31 ``$and``/``$or`` and field-reference entries per rule (error 113): counted per rule.
 - At most 254 properties in one fact (error 302): the plan counts them.
+- Conditions inside ``$iany``/``$iall`` are rewritten around two engine defects (:func:`_array`).
 """
 
 from __future__ import annotations
