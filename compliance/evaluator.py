@@ -290,10 +290,15 @@ class ReferenceEvaluator:
 
     def results(self, view: dict[str, Any]) -> dict[str, TV]:
         """The rule-level result of every rule that is not FALSE: the worst over its subjects."""
-        out: dict[str, TV] = {}
-        for outcome in self.outcomes(view):
-            out[outcome.rule.id] = max(out.get(outcome.rule.id, TV.FALSE), outcome.result)
-        return out
+        return worst_by_rule(self.outcomes(view))
+
+
+def worst_by_rule(outcomes: Sequence[Outcome]) -> dict[str, TV]:
+    """Rule id -> the worst result among its outcomes (rules without outcomes are left out)."""
+    out: dict[str, TV] = {}
+    for outcome in outcomes:
+        out[outcome.rule.id] = max(out.get(outcome.rule.id, TV.FALSE), outcome.result)
+    return out
 
 
 def scope_of(outcome: Outcome, view: dict[str, Any]) -> Scope:

@@ -28,6 +28,7 @@ from compliance.evaluator import (
     plain,
     proposal_view,
     scope_of,
+    worst_by_rule,
 )
 from compliance.fields import catalogue, generic_path
 from compliance.findings import (
@@ -93,11 +94,7 @@ class Reviewer:
             return self._reference.outcomes(view)
         fired = self._durable.results(view)
         outcomes = self._reference.outcomes(view)
-        explained: dict[str, TV] = {}
-        for outcome in outcomes:
-            explained[outcome.rule.id] = max(
-                explained.get(outcome.rule.id, TV.FALSE), outcome.result
-            )
+        explained = worst_by_rule(outcomes)
         if explained != fired:
             diff = sorted(
                 f"{rid} (engine {fired.get(rid, TV.FALSE).name}, "
