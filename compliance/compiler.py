@@ -32,14 +32,13 @@ Limits of the engine this respects (see docs/ENGINE.md)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from compliance import conditions as c
 from compliance.errors import RuleError
-from compliance.fields import LIST_KINDS, Kind, catalogue
+from compliance.fields import LIST_KINDS, Kind, catalogue, get_in, split_path
 from compliance.ruleset import Rule, RuleSet
 
 GROUP_BUDGET = 48
@@ -550,7 +549,7 @@ class FactPlan:
         def puts(paths: dict[str, str], *, relative: bool = False) -> list[_Put]:
             return [
                 (
-                    _parts(path.rsplit("[].", 1)[1] if relative else path),
+                    split_path(path.rsplit("[].", 1)[1] if relative else path),
                     key,
                     catalogue()[path].kind,
                 )
@@ -559,12 +558,12 @@ class FactPlan:
 
         root = puts(self.root)
         quantified = [
-            (_parts(path), key_of(path), puts(plan.item_keys, relative=True))
+            (split_path(path), key_of(path), puts(plan.item_keys, relative=True))
             for path, plan in self.quantified.items()
         ]
         each = [
             (
-                _parts(path),
+                split_path(path),
                 key_of(path) + EACH,
                 puts(plan.item_keys, relative=True),
                 puts(plan.root_copies),
@@ -579,12 +578,12 @@ class FactPlan:
         fact: dict[str, Any] = {}
         _put_all(fact, root, view)
         for parts, key, item_puts in quantified:
-            items = _get(view, parts)
+            items = get_in(view, parts)
             if items is not None:
                 fact[key] = [_put_all({}, item_puts, item) for item in items]
                 fact[key + COUNT] = len(items)
         for parts, key, item_puts, copies in each:
-            items = _get(view, parts)
+            items = get_in(view, parts)
             shared = _put_all({}, copies, view)
             if items is None:
                 fact[key] = [{**shared, PHANTOM: 1}]
@@ -598,21 +597,9 @@ _Put = tuple[_Parts, str, Kind]
 _Each = tuple[_Parts, str, list[_Put], list[_Put]]
 
 
-def _parts(dotted: str) -> _Parts:
-    return tuple(dotted.split("."))
-
-
-def _get(data: Any, parts: _Parts) -> Any:
-    for part in parts:
-        if data is None:
-            return None
-        data = data.get(part)
-    return data
-
-
 def _put_all(target: dict[str, Any], puts: list[_Put], source: dict[str, Any]) -> dict[str, Any]:
     for parts, key, kind in puts:
-        value = _get(source, parts)
+        value = get_in(source, parts)
         if value is None:
             continue
         if kind is Kind.TEXT:
@@ -625,22 +612,6 @@ def _put_all(target: dict[str, Any], puts: list[_Put], source: dict[str, Any]) -
         else:
             target[key] = engine_value(getattr(value, "value", value))
     return target
-
-
-def _walk_tests(cond: c.Condition) -> Iterator[tuple[Any, str | None]]:
-    """Every test with the quantified list it sits in (None at the root)."""
-    stack: list[tuple[c.Condition, str | None]] = [(cond, None)]
-    while stack:
-        node, within = stack.pop()
-        if isinstance(node, (c.All, c.AnyOf)):
-            stack.extend((i, within) for i in node.items)
-        elif isinstance(node, c.Not):
-            stack.append((node.item, within))
-        elif isinstance(node, c.Quantified):
-            yield node, within
-            stack.append((node.where, node.path))
-        else:
-            yield node, within
 
 
 def _item_key(path: str) -> str:
@@ -656,7 +627,7 @@ def fact_plan(rules: list[Rule]) -> FactPlan:
         for cond in (rule.applies_when, rule.violated_when, required):
             if cond is None:
                 continue
-            for node, within in _walk_tests(cond):
+            for node, within in c.walk_tests(cond):
                 if isinstance(node, c.Quantified):
                     plan.quantified.setdefault(node.path, _ListPlan())
                     continue

@@ -11,6 +11,7 @@ Truth is three-valued: a condition on a field that is not answered is *unknown*,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -107,28 +108,27 @@ Condition = Compare | OneOf | Answered | Contains | Count | Quantified | All | A
 Atom = Compare | OneOf | Answered | Contains | Count
 
 
-def atoms(cond: Condition) -> list[Atom | Quantified]:
-    """Every field test in ``cond``, quantifiers included (their inner tests follow them)."""
-    out: list[Atom | Quantified] = []
-    stack: list[Condition] = [cond]
+def walk_tests(cond: Condition) -> Iterator[tuple[Atom | Quantified, str | None]]:
+    """Every field test in ``cond`` in reading order, with the table whose items it is about
+    when it sits inside a quantifier (None otherwise). Quantifiers come before their inner tests."""
+    stack: list[tuple[Condition, str | None]] = [(cond, None)]
     while stack:
-        node = stack.pop()
+        node, within = stack.pop()
         if isinstance(node, (All, AnyOf)):
-            stack.extend(reversed(node.items))
+            stack.extend((item, within) for item in reversed(node.items))
         elif isinstance(node, Not):
-            stack.append(node.item)
+            stack.append((node.item, within))
         elif isinstance(node, Quantified):
-            out.append(node)
-            stack.append(node.where)
+            yield node, within
+            stack.append((node.where, node.path))
         else:
-            out.append(node)
-    return out
+            yield node, within
 
 
 def referenced_paths(cond: Condition) -> list[str]:
     """Every field path ``cond`` reads, right-hand references included, in first-seen order."""
     seen: dict[str, None] = {}
-    for node in atoms(cond):
+    for node, _ in walk_tests(cond):
         seen.setdefault(node.path, None)
         if isinstance(node, Compare) and isinstance(node.value, FieldRef):
             seen.setdefault(node.value.path, None)

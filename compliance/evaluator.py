@@ -18,11 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
-from functools import cache
 from typing import Any
 
 from compliance import conditions as c
-from compliance.fields import Kind, catalogue
+from compliance.fields import Kind, catalogue, get_in, split_path
 from compliance.model import Proposal
 from compliance.ruleset import Rule, RuleSet
 
@@ -91,18 +90,8 @@ def plain(value: Any) -> Any:
     return value
 
 
-@cache
-def _split(dotted: str) -> tuple[str, ...]:
-    return tuple(dotted.split("."))
-
-
 def _get(data: dict[str, Any] | None, dotted: str) -> Any:
-    current: Any = data
-    for part in _split(dotted):
-        if current is None:
-            return None
-        current = current.get(part)
-    return current
+    return get_in(data, split_path(dotted))
 
 
 def _lookup(path: str, scope: Scope) -> tuple[str, Any]:

@@ -64,10 +64,6 @@ class FieldSpec:
     model: type[BaseModel] | None = None
     """For a section or a table: the model of the object or of one item."""
 
-    @property
-    def name(self) -> str:
-        return self.path.rsplit(".", 1)[-1]
-
 
 def _strip(annotation: Any) -> tuple[Any, list[Any]]:
     """Remove Optional and Annotated layers; return the base type and all metadata seen."""
@@ -155,6 +151,21 @@ def _walk(cls: type[BaseModel], prefix: str, list_path: str | None) -> typing.It
 def catalogue() -> dict[str, FieldSpec]:
     """Every field of :class:`compliance.model.Proposal`, keyed by path, in model order."""
     return {spec.path: spec for spec in _walk(model.Proposal, "", None)}
+
+
+@cache
+def split_path(dotted: str) -> tuple[str, ...]:
+    """``a.b.c`` -> ``("a", "b", "c")``, computed once per path."""
+    return tuple(dotted.split("."))
+
+
+def get_in(data: Any, parts: tuple[str, ...]) -> Any:
+    """The value at ``parts`` in nested dicts; None as soon as a level is missing or None."""
+    for part in parts:
+        if data is None:
+            return None
+        data = data.get(part)
+    return data
 
 
 def generic_path(concrete: str) -> str:

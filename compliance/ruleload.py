@@ -145,12 +145,6 @@ def _schema_problems(exc: ValidationError, label: str, raw: Any) -> list[str]:
     return lines
 
 
-class _Problems(Exception):
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
-
-
 # --------------------------------------------------------------------------- conditions
 
 
