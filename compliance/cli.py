@@ -7,26 +7,31 @@ internal error. Nothing but a passing review exits 0.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from compliance import __version__, docgen
+from compliance import __version__, docgen, tuning
+from compliance.config import CONFIG_NAME, resolve_config
 from compliance.decision import DEFAULT_THRESHOLD, exit_code
+from compliance.describe import describe
 from compliance.errors import ComplianceError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.intake import read_proposals
 from compliance.report_text import render
 from compliance.review import ENGINES, EngineName, Reviewer
 from compliance.ruleload import builtin_rules_dir, load_rules
-from compliance.ruleset import RuleSet
+from compliance.rulesdoc import RULES_DOC, show_text
+from compliance.ruleset import Rule, RuleSet
 from compliance.rulespec import Severity
 from compliance.ruletest import run_examples
 
@@ -69,8 +74,59 @@ def _write(text: str, output: Path | None) -> None:
         raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
 
 
-def _load(rule_dirs: Sequence[Path]) -> RuleSet:
-    return load_rules(list(rule_dirs))
+def _config_options(func: F) -> F:
+    func = click.option(
+        "--no-config",
+        is_flag=True,
+        help=f"Ignore any {CONFIG_NAME} (by default the one in the working directory or the "
+        "nearest parent is used).",
+    )(func)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"The project config file (default: {CONFIG_NAME}, searched upwards).",
+    )(func)
+
+
+def _selection_options(func: F) -> F:
+    func = click.option(
+        "--skip-rule",
+        "skip_rules",
+        multiple=True,
+        metavar="ID",
+        help="Do not run this rule (repeatable).",
+    )(func)
+    func = click.option(
+        "--rule",
+        "only_rules",
+        multiple=True,
+        metavar="ID",
+        help="Run this rule (repeatable); with --domain, rules of either are run.",
+    )(func)
+    return click.option(
+        "--domain",
+        "domains",
+        multiple=True,
+        metavar="DOMAIN",
+        help="Run only the rules of this domain (repeatable).",
+    )(func)
+
+
+def _load(
+    rule_dirs: Sequence[Path],
+    config_path: Path | None = None,
+    no_config: bool = False,
+    *,
+    domains: tuple[str, ...] = (),
+    only: tuple[str, ...] = (),
+    skip: tuple[str, ...] = (),
+) -> RuleSet:
+    """The rules for this run: the config's and the command line's directories, narrowed and
+    re-graded by the config and the selection options."""
+    config = resolve_config(config_path, use=not no_config)
+    ruleset = load_rules([*config.rule_dirs, *rule_dirs], builtin=config.builtin)
+    return tuning.apply(ruleset, config.selection(domains, only, skip))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -113,21 +169,32 @@ def cli() -> None:
     show_default=True,
     help="What decides which rules fire: durable_rules, or the plain-Python reference evaluator.",
 )
+@_selection_options
 @_rules_option
+@_config_options
 def review(
     paths: tuple[str, ...],
     fmt: str,
     output: Path | None,
     fail_on: str,
     engine: EngineName,
+    domains: tuple[str, ...],
+    only_rules: tuple[str, ...],
+    skip_rules: tuple[str, ...],
     rule_dirs: tuple[Path, ...],
+    config_path: Path | None,
+    no_config: bool,
 ) -> int:
     """Review proposals (JSON, a JSON list, or JSON Lines; - for stdin) and gate on the result.
 
     Exit code 0 when every proposal is approved (with or without conditions), 3 when any is
-    rejected, 4 when any needs information.
+    rejected, 4 when any needs information. A narrowed selection (--domain, --rule, --skip-rule,
+    rules disabled in the config) is recorded in the report: the decision covers only the rules
+    that ran.
     """
-    ruleset = _load(rule_dirs)
+    ruleset = _load(
+        rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
+    )
     loaded = read_proposals(list(paths))
     with Reviewer(ruleset, engine=engine, threshold=Severity(fail_on.lower())) as reviewer:
         reviews = [reviewer.review(item.proposal, item.source_map) for item in loaded]
@@ -189,29 +256,112 @@ def rules() -> None:
 
 @rules.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--domain", "domains", multiple=True, metavar="DOMAIN", help="Only this domain (repeatable)."
+)
+@click.option(
+    "--severity",
+    "severities",
+    multiple=True,
+    type=SEVERITY_CHOICE,
+    help="Only rules of this severity (repeatable).",
+)
 @_rules_option
-def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> int:
-    """List the loaded rules."""
-    ruleset = _load(rule_dirs)
+@_config_options
+def rules_list(
+    fmt: str,
+    domains: tuple[str, ...],
+    severities: tuple[str, ...],
+    rule_dirs: tuple[Path, ...],
+    config_path: Path | None,
+    no_config: bool,
+) -> int:
+    """List the rules a review would run (after the config's disables and severity changes)."""
+    ruleset = _load(rule_dirs, config_path, no_config, domains=domains)
+    wanted = {s.lower() for s in severities}
+    shown = [r for r in ruleset.rules if not wanted or r.severity.value in wanted]
     if fmt == "json":
         payload = {
             "rule_set": ruleset.identity(),
-            "rules": [rule_summary(rule, ruleset) for rule in ruleset.rules],
+            "rules": [rule_summary(rule, ruleset) for rule in shown],
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return int(ExitCode.PASSED)
-    width = max((len(r.id) for r in ruleset.rules), default=2)
-    for rule in ruleset.rules:
-        click.echo(f"{rule.id:<{width}}  {rule.severity.value:<7}  {rule.domain:<24}  {rule.title}")
-    click.echo(f"{len(ruleset.rules)} rules ({ruleset.name} {ruleset.version})")
+    width = max((len(r.id) for r in shown), default=2)
+    for rule in shown:
+        grade = rule.severity.value + ("*" if rule.override is not None else "")
+        click.echo(f"{rule.id:<{width}}  {grade:<8} {rule.domain:<24}  {rule.title}")
+    click.echo(f"{len(shown)} rules ({ruleset.name} {ruleset.version})")
+    if any(r.override is not None for r in shown):
+        click.echo("* severity changed by the project config (see: compliance rules show ID)")
+    if ruleset.tuning is not None:
+        for d in ruleset.tuning.disabled:
+            click.echo(f"disabled by {d.origin}: {d.rule_id} ({d.reason})")
     return int(ExitCode.PASSED)
 
 
-def rule_summary(rule: Any, ruleset: RuleSet) -> dict[str, Any]:
+@rules.command("show")
+@click.argument("rule_id", metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_rules_option
+@_config_options
+def rules_show(
+    rule_id: str,
+    fmt: str,
+    rule_dirs: tuple[Path, ...],
+    config_path: Path | None,
+    no_config: bool,
+) -> int:
+    """Print one rule in full: when it applies, what it checks, its message, remediation,
+    references and examples."""
+    config = resolve_config(config_path, use=not no_config)
+    loaded = load_rules([*config.rule_dirs, *rule_dirs], builtin=config.builtin)
+    ruleset = tuning.apply(loaded, replace(config.selection(), disabled=()))
+    wanted = rule_id.strip().upper()  # ids are upper case; accept what a user types
+    rule = next((r for r in ruleset.rules if r.id.upper() == wanted), None)
+    if rule is None:
+        ids = [r.id for r in ruleset.rules]
+        close = difflib.get_close_matches(wanted, ids, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"{rule_id}: no such rule{hint}; see: compliance rules list")
+    disabled = next((d for d in config.disabled if d.rule_id == rule.id), None)
+    if fmt == "json":
+        payload = rule_summary(rule, ruleset, full=True)
+        payload["disabled"] = (
+            None if disabled is None else {"reason": disabled.reason, "origin": disabled.origin}
+        )
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return int(ExitCode.PASSED)
+    text = show_text(rule, ruleset)
+    if disabled is not None:
+        text += f"\nDisabled by {disabled.origin}: {disabled.reason}\n"
+    click.echo(text, nl=False)
+    return int(ExitCode.PASSED)
+
+
+@rules.command("docs")
+@click.argument(
+    "directory", required=False, type=click.Path(file_okay=False, path_type=Path), default="docs"
+)
+@click.option("--check", is_flag=True, help="Only check that the file is up to date.")
+def rules_docs(directory: Path, check: bool) -> int:
+    """Write the rules reference (DIRECTORY/rules.md, default docs/) from the built-in rule files.
+    With --check, write nothing and exit 2 if it is missing or stale."""
+    stale = docgen.write(directory, check=check, only=[RULES_DOC])
+    target = directory / RULES_DOC
+    if check and stale:
+        click.echo(f"stale: {target} (run: compliance rules docs {directory})")
+        return int(ExitCode.INVALID_INPUT)
+    click.echo(f"{'checked' if check else 'wrote'} {target}")
+    return int(ExitCode.PASSED)
+
+
+def rule_summary(rule: Rule, ruleset: RuleSet, *, full: bool = False) -> dict[str, Any]:
+    """A rule as ``rules list --format json`` (and, with ``full``, ``rules show``) prints it."""
     counts = {"fires": 0, "passes": 0, "needs_information": 0}
     for example in rule.examples:
         counts[example.kind] += 1
-    return {
+    summary: dict[str, Any] = {
         "id": rule.id,
         "title": rule.title,
         "domain": rule.domain,
@@ -222,10 +372,28 @@ def rule_summary(rule: Any, ruleset: RuleSet) -> dict[str, Any]:
         "fields": rule.fields,
         "message": rule.message,
         "remediation": rule.remediation,
-        "references": [r.to_dict() for r in rule.references],
+        "references": [
+            {**r.to_dict(), "binds_when": describe(r.binds_when) if r.binds_when else None}
+            for r in rule.references
+        ],
         "examples": counts,
         "source": rule.source,
+        "severity_override": None
+        if rule.override is None
+        else {
+            "original_severity": rule.override.original.value,
+            "reason": rule.override.reason,
+            "origin": rule.override.origin,
+        },
     }
+    if full:
+        summary["applies_when"] = (
+            describe(rule.applies_when) if rule.applies_when is not None else None
+        )
+        summary["violated_when"] = describe(rule.violated_when)
+        summary["requires"] = list(rule.requires)
+        summary["example_notes"] = [{"kind": e.kind, "note": e.note} for e in rule.examples]
+    return summary
 
 
 @rules.command("test")

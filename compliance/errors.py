@@ -31,6 +31,12 @@ class UsageError(ComplianceError):
     exit_code = ExitCode.INVALID_INPUT
 
 
+class ConfigError(ComplianceError):
+    """The project configuration file is unreadable or invalid."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+
 class RuleError(ComplianceError):
     """A rule file is invalid, or rule examples fail."""
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from compliance.rulespec import Severity
 from compliance.sourcemap import Location
 
-REPORT_VERSION = "1.0"
+REPORT_VERSION = "1.1"
 
 
 class Decision(str, Enum):
@@ -51,6 +51,12 @@ class ReferenceOut(_Out):
     )
 
 
+class SeverityChange(_Out):
+    original_severity: Severity = Field(description="The severity the rule file gives.")
+    reason: str = Field(description="Why the project judges the rule at another severity.")
+    origin: str = Field(description="Where the override is set (the config file).")
+
+
 class Finding(_Out):
     rule_id: str
     outcome: Literal["violation", "needs_information"]
@@ -64,6 +70,9 @@ class Finding(_Out):
     evidence: list[Evidence]
     remediation: str
     references: list[ReferenceOut]
+    severity_override: SeverityChange | None = Field(
+        None, description="Set when the project re-graded this rule; severity is the new one."
+    )
 
 
 class UnansweredField(_Out):
@@ -103,6 +112,31 @@ class RuleSetOut(_Out):
     sources: list[RuleSourceOut]
 
 
+class DisabledRuleOut(_Out):
+    rule_id: str
+    reason: str
+    origin: str
+
+
+class SeverityOverrideOut(SeverityChange):
+    rule_id: str
+    severity: Severity = Field(description="The severity the rule is judged at.")
+
+
+class SelectionOut(_Out):
+    """Which of the loaded rules ran, and how the project tuned them. A narrowed selection means
+    the decision covers only the rules that ran."""
+
+    config: str | None = Field(None, description="The project config file used, if any.")
+    rules_loaded: int
+    rules_run: int
+    domains: list[str] = Field(description="--domain choices (empty: every domain).")
+    rules: list[str] = Field(description="--rule choices (empty: every rule).")
+    skipped: list[str] = Field(description="--skip-rule choices.")
+    disabled: list[DisabledRuleOut]
+    severity_overrides: list[SeverityOverrideOut]
+
+
 class Summary(_Out):
     proposals: int
     decisions: dict[Decision, int]
@@ -123,5 +157,8 @@ class Report(_Out):
     engine: Literal["durable", "reference"]
     rule_set: RuleSetOut
     threshold: Severity = Field(description="Gate threshold: findings at or above it block.")
+    selection: SelectionOut | None = Field(
+        None, description="Present when rules were selected, disabled or re-graded."
+    )
     summary: Summary
     reviews: list[Review]

@@ -13,7 +13,7 @@ import textwrap
 import unicodedata
 from collections.abc import Callable
 
-from compliance.findings import Evidence, Finding, Report, Review
+from compliance.findings import Evidence, Finding, Report, Review, SelectionOut
 from compliance.rulespec import Severity
 
 WIDTH = 100
@@ -87,6 +87,16 @@ def _finding(f: Finding) -> list[str]:
         role = "" if e.role == "violation" else f"[{e.role}] "
         lines += _block(label, f"{role}{e.path} = {_value(e)}{clean(where)}", indent)
         label = ""
+    if f.severity_override is not None:
+        o = f.severity_override
+        lines += _block(
+            "graded:",
+            clean(
+                f"{f.severity.value} by {o.origin} (rule default "
+                f"{o.original_severity.value}): {o.reason}"
+            ),
+            indent,
+        )
     lines += _block("fix:", clean(f.remediation), indent)
     label = "source:"
     for r in f.references:
@@ -127,6 +137,35 @@ def render_review(review: Review, domain_title: Callable[[str], str]) -> list[st
     return lines
 
 
+def _selection(sel: SelectionOut | None) -> list[str]:
+    """What a narrowed or tuned run covered: said up front, since it qualifies every decision."""
+    if sel is None:
+        return []
+    lines: list[str] = []
+    if sel.config:
+        lines.append(f"config {clean(sel.config)}")
+    if sel.rules_run != sel.rules_loaded:
+        chosen = [f"--domain {d}" for d in sel.domains] + [f"--rule {r}" for r in sel.rules]
+        chosen += [f"--skip-rule {r}" for r in sel.skipped]
+        how = f" ({' '.join(chosen)})" if chosen else ""
+        lines.append(
+            f"only {sel.rules_run} of {sel.rules_loaded} rules ran{clean(how)}: "
+            "the decisions cover those rules alone"
+        )
+    for d in sel.disabled:
+        lines += _block("disabled:", clean(f"{d.rule_id} by {d.origin}: {d.reason}"), "")
+    for o in sel.severity_overrides:
+        lines += _block(
+            "graded:",
+            clean(
+                f"{o.rule_id} {o.original_severity.value} -> {o.severity.value} "
+                f"by {o.origin}: {o.reason}"
+            ),
+            "",
+        )
+    return lines
+
+
 def render(report: Report, domain_title: Callable[[str], str]) -> str:
     rs = report.rule_set
     lines = [
@@ -134,6 +173,7 @@ def render(report: Report, domain_title: Callable[[str], str]) -> str:
         f"({rs.rule_count} rules, {rs.hash[:19]}), engine {report.engine}, "
         f"threshold {report.threshold.value}",
     ]
+    lines += _selection(report.selection)
     for review in report.reviews:
         lines.append("")
         lines.extend(render_review(review, domain_title))

@@ -35,6 +35,7 @@ from compliance.findings import (
     REPORT_VERSION,
     Counts,
     Decision,
+    DisabledRuleOut,
     Evidence,
     Finding,
     ReferenceOut,
@@ -42,11 +43,14 @@ from compliance.findings import (
     Review,
     RuleSetOut,
     RuleSourceOut,
+    SelectionOut,
+    SeverityChange,
+    SeverityOverrideOut,
     Summary,
     UnansweredField,
 )
 from compliance.model import Proposal
-from compliance.ruleset import Reference, RuleSet
+from compliance.ruleset import Reference, Rule, RuleSet
 from compliance.rulespec import Severity
 from compliance.sourcemap import SourceMap
 
@@ -179,6 +183,7 @@ class Reviewer:
             evidence=evidence,
             remediation=remediation,
             references=[self._reference_out(r, outcome, view) for r in rule.references],
+            severity_override=_severity_change(rule),
         )
 
     @staticmethod
@@ -203,6 +208,41 @@ class Reviewer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _severity_change(rule: Rule) -> SeverityChange | None:
+    o = rule.override
+    if o is None:
+        return None
+    return SeverityChange(original_severity=o.original, reason=o.reason, origin=o.origin)
+
+
+def _selection(ruleset: RuleSet) -> SelectionOut | None:
+    t = ruleset.tuning
+    if t is None:
+        return None
+    return SelectionOut(
+        config=t.config,
+        rules_loaded=t.loaded,
+        rules_run=len(ruleset.rules),
+        domains=list(t.domains),
+        rules=list(t.rules),
+        skipped=list(t.skipped),
+        disabled=[
+            DisabledRuleOut(rule_id=d.rule_id, reason=d.reason, origin=d.origin) for d in t.disabled
+        ],
+        severity_overrides=[
+            SeverityOverrideOut(
+                rule_id=r.id,
+                severity=r.severity,
+                original_severity=r.override.original,
+                reason=r.override.reason,
+                origin=r.override.origin,
+            )
+            for r in ruleset.rules
+            if r.override is not None
+        ],
+    )
 
 
 def _counts(findings: list[Finding]) -> Counts:
@@ -248,6 +288,7 @@ def build_report(
             sources=[RuleSourceOut.model_validate(s.to_dict()) for s in ruleset.sources],
         ),
         threshold=threshold,
+        selection=_selection(ruleset),
         summary=Summary(proposals=len(reviews), decisions=decisions),
         reviews=reviews,
     )

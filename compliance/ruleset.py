@@ -44,6 +44,16 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class SeverityOverride:
+    """A project's decision to judge a rule at another severity, and why."""
+
+    original: Severity
+    reason: str
+    origin: str
+    """Where the override was set: the config file."""
+
+
+@dataclass(frozen=True)
 class Example:
     kind: ExampleKind
     note: str
@@ -69,6 +79,8 @@ class Rule:
     requires: tuple[str, ...] = ()
     """Facts the rule cannot conclude without: while one is unanswered the rule asks for it."""
     examples: tuple[Example, ...] = ()
+    override: SeverityOverride | None = None
+    """Set when the project changed this rule's severity (``severity`` is then the new one)."""
 
     @property
     def fields(self) -> list[str]:
@@ -104,12 +116,34 @@ class RuleSource:
 
 
 @dataclass(frozen=True)
+class DisabledRule:
+    rule_id: str
+    reason: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How a project narrowed or adjusted the loaded rules (see :mod:`compliance.tuning`)."""
+
+    loaded: int
+    """How many rules were loaded before selection."""
+    config: str | None = None
+    domains: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    disabled: tuple[DisabledRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
     sources: tuple[RuleSource, ...]
     hash: str
     """sha256 over the canonical content of every loaded rule, in load order."""
     domain_titles: dict[str, str] = field(default_factory=dict)
+    tuning: Tuning | None = None
+    """Set when rules were selected, disabled or re-graded; every report records it."""
 
     @property
     def name(self) -> str:

@@ -343,9 +343,89 @@ def test_rules_list_text() -> None:
 
 def test_docs_writes_the_generated_documents(tmp_path: Path) -> None:
     run = run_cli("docs", str(tmp_path))
-    assert (run.code, run.out) == (0, f"wrote 3 documents in {tmp_path}\n")
-    for name in ("fields.md", "proposal.schema.json", "report.schema.json"):
+    assert (run.code, run.out) == (0, f"wrote 4 documents in {tmp_path}\n")
+    for name in ("fields.md", "proposal.schema.json", "report.schema.json", "rules.md"):
         assert (tmp_path / name).read_text(encoding="utf-8") == (ROOT / "docs" / name).read_text(
             encoding="utf-8"
         )
     assert run_cli("docs", "--check", str(tmp_path)).code == 0
+
+
+HR_002 = """\
+HR-002  Religion, ethnicity or nationality are never risk indicators
+
+Domain:          Human-rights safeguards (human_rights)
+Severity:        blocker
+Source:          human_rights.yaml
+If unanswered:   asks for information
+
+Violated when:
+  human_rights.protected_traits_used_as_indicators is yes
+
+Message:
+  The programme uses religion, ethnicity or nationality as risk indicators, which is
+  discriminatory profiling.
+
+Remediation:
+  Remove every identity-based indicator from risk assessments, watch lists and referral forms;
+  base any assessment on individual conduct; review past cases flagged on those grounds and
+  delete the resulting records. Owner: the programme lead, checked by the oversight body.
+
+References:
+  - required by International Covenant on Civil and Political Rights, Articles 2(1) and 26 (non-discrimination)
+    https://www.ohchr.org/en/instruments-mechanisms/instruments/international-covenant-civil-and-political-rights
+    only where (otherwise good practice):
+      any of:
+        lead.org_type is one of government_civilian, military, police, intelligence
+        some item of parties where parties[].org_type is one of government_civilian, military, police, intelligence
+  - good practice per UN Secretary-General, report on the Plan of Action to Prevent Violent Extremism (A/72/621), paragraph 4 (violent extremism is not to be associated with any religion, nationality or ethnic group)
+    https://undocs.org/A/72/621
+
+Examples: 1 fires, 2 passes, 1 needs information
+  fires: nationality used as a risk marker at the border
+  passes: conduct-based indicators
+  passes: counter-narcotics programme, no identity-based indicators
+  needs_information: prevention programme, not stated
+"""
+
+
+def test_rules_show_prints_one_rule_in_full() -> None:
+    run = run_cli("rules", "show", "hr-002")
+    assert (run.code, run.out) == (0, HR_002)
+    as_json = json.loads(run_cli("rules", "show", "HR-002", "--format", "json").out)
+    assert as_json["violated_when"] == ["human_rights.protected_traits_used_as_indicators is yes"]
+    assert as_json["references"][0]["binds_when"][0] == "any of:"
+    missing = run_cli("rules", "show", "HR-02")
+    assert (missing.code, missing.err) == (
+        ExitCode.INVALID_INPUT,
+        "error: HR-02: no such rule (did you mean HR-002?); see: compliance rules list\n",
+    )
+
+
+def test_rules_list_filters_by_domain_and_severity() -> None:
+    run = run_cli("rules", "list", "--domain", "human_rights", "--severity", "blocker")
+    expected = [
+        r for r in load_rules().rules if r.domain == "human_rights" and r.severity == "blocker"
+    ]
+    lines = run.out.splitlines()
+    assert run.code == 0
+    assert [line.split()[0] for line in lines[:-1]] == [r.id for r in expected]
+    assert all("  blocker  human_rights  " in line for line in lines[:-1])
+    assert lines[-1] == f"{len(expected)} rules (compliance-core 0.1.0)"
+    unknown = run_cli("rules", "list", "--domain", "finance")
+    assert unknown.code == ExitCode.INVALID_INPUT
+    assert unknown.err.startswith("error: --domain finance: no loaded rule has this domain")
+
+
+def test_rules_docs_writes_the_reference_and_check_finds_it_stale(tmp_path: Path) -> None:
+    run = run_cli("rules", "docs", str(tmp_path))
+    assert (run.code, run.out) == (0, f"wrote {tmp_path / 'rules.md'}\n")
+    written = (tmp_path / "rules.md").read_text(encoding="utf-8")
+    assert written == (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert run_cli("rules", "docs", "--check", str(tmp_path)).code == 0
+    (tmp_path / "rules.md").write_text(written.replace("HR-002", "HR-02"), encoding="utf-8")
+    stale = run_cli("rules", "docs", "--check", str(tmp_path))
+    assert (stale.code, stale.out) == (
+        ExitCode.INVALID_INPUT,
+        f"stale: {tmp_path / 'rules.md'} (run: compliance rules docs {tmp_path})\n",
+    )
