@@ -34,7 +34,8 @@ def test_flawed_proposal_is_blocked_with_evidence_and_remediation() -> None:
         assert finding["remediation"]
         assert finding["references"]
         assert all(r["url"].startswith("https://") for r in finding["references"])
-        paths = [e["path"] for e in finding["evidence"] if e["role"] == "violation"]
+        role = "violation" if finding["outcome"] == "violation" else "unanswered"
+        paths = [e["path"] for e in finding["evidence"] if e["role"] == role]
         assert paths
         for evidence in finding["evidence"]:
             assert evidence["location"]["source"] == FLAWED

@@ -100,15 +100,19 @@ def test_flawed_fixture_findings(durable: Reviewer) -> None:
                 "data_sharing.flows[1].granularity",
             ],
         ),
+        (
+            "HR-004",
+            "blocker",
+            None,
+            ["human_rights.refoulement_or_detention_risk", "human_rights.mitigations"],
+        ),
+        ("HUM-001", "blocker", None, ["activities.aid_conditional_on_cooperation"]),
         ("DS-004", "high", None, ["data_sharing.impact_assessment.status"]),
         (
             "DS-005",
             "high",
             "data_sharing.flows[1]",
-            [
-                "data_sharing.flows[1].purpose_category",
-                "data_sharing.impact_assessment.status",
-            ],
+            ["data_sharing.flows[1].purpose_category", "data_sharing.impact_assessment.status"],
         ),
         (
             "DS-008",
@@ -119,12 +123,35 @@ def test_flawed_fixture_findings(durable: Reviewer) -> None:
         ("DS-009", "high", None, ["data_sharing.security_controls"]),
         ("DS-010", "high", None, ["data_sharing.consent_separable_from_aid"]),
         ("DS-011", "high", None, ["data_sharing.emergency_deletion_plan"]),
+        (
+            "DS-016",
+            "high",
+            "data_sharing.flows[0]",
+            ["data_sharing.flows[0].onward_transfer_allowed"],
+        ),
+        (
+            "DS-016",
+            "high",
+            "data_sharing.flows[1]",
+            ["data_sharing.flows[1].onward_transfer_allowed"],
+        ),
         ("HR-007", "high", None, ["human_rights.mitigations"]),
+        ("HUM-002", "high", None, ["activities.intelligence_use_prohibited"]),
+        ("HUM-004", "high", None, ["activities.operational_independence"]),
         ("TRN-003", "high", None, ["data_sharing.data_subject_notice.provided"]),
         ("ACC-007", "medium", None, ["oversight.grievance_mechanism.exists"]),
         ("DS-007", "medium", "data_sharing.flows[1]", ["data_sharing.flows[1].retention_days"]),
+        ("LOC-001", "medium", None, ["safeguards.community_engagement"]),
+        ("LOC-005", "medium", None, ["safeguards.roles_and_responsibilities_defined"]),
+        ("MON-003", "medium", None, ["monitoring.independent_evaluation"]),
+        ("MON-006", "medium", None, ["monitoring.data_at_exit"]),
         ("TRN-002", "medium", None, ["oversight.agreement_disclosure"]),
+        ("TRN-006", "medium", None, ["oversight.independent_oversight_body"]),
+        ("FIN-006", "medium", None, []),
+        ("FIN-007", "medium", None, []),
+        ("FIN-008", "medium", None, []),
         ("TRN-005", "low", None, ["funding.iati_identifier"]),
+        ("LOC-004", "low", None, []),
     ]
     blocker = result.findings[0]
     assert blocker.message == (
@@ -141,17 +168,35 @@ def test_flawed_fixture_findings(durable: Reviewer) -> None:
     )
     # The UNHCR policy binds UNHCR, which is not a party here.
     assert [r.binding for r in blocker.references] == ["good_practice", "good_practice"]
-    assert result.counts.violations[Severity.high] == 8
+    assert result.counts.violations[Severity.high] == 12
 
 
 def test_incomplete_fixture_asks_the_questions(durable: Reviewer) -> None:
     result = review(durable, "incomplete-coast-guard-training.json")
     assert result.decision is Decision.needs_information
-    assert [(f.rule_id, f.outcome) for f in result.findings] == [
-        ("ACC-003", "needs_information"),
-        ("HR-004", "needs_information"),
-        ("ACC-004", "needs_information"),
+    assert [f.rule_id for f in result.findings] == [
+        "ACC-003",
+        "HR-004",
+        "ACC-004",
+        "ACC-011",
+        "FIN-001",
+        "FIN-003",
+        "LOC-002",
+        "MON-001",
+        "ACC-010",
+        "FIN-006",
+        "FIN-007",
+        "FIN-008",
+        "FIN-009",
+        "LOC-003",
+        "LOC-005",
+        "MON-002",
+        "MON-003",
+        "LOC-004",
+        "MON-004",
+        "TRN-007",
     ]
+    assert {f.outcome for f in result.findings} == {"needs_information"}
     assert result.findings[0].message == (
         "Not enough information to check this rule. Answer: What is the unit's human rights "
         "vetting status? (security_units[0].vetting_status); Does any US government funding "
@@ -162,10 +207,26 @@ def test_incomplete_fixture_asks_the_questions(durable: Reviewer) -> None:
         "If the answers show a violation: Remove the unit"
     )
     assert [(u.path, u.rules) for u in result.unanswered] == [
-        ("security_units[0].vetting_status", ["ACC-003", "ACC-004"]),
-        ("legal.us_government_funding", ["ACC-003", "ACC-004"]),
+        ("security_units[0].vetting_status", ["ACC-003", "ACC-004", "ACC-010"]),
+        ("legal.us_government_funding", ["ACC-003", "ACC-004", "ACC-010", "FIN-009"]),
         ("human_rights.refoulement_or_detention_risk", ["HR-004"]),
-        ("security_units[0].vetting_regime", ["ACC-004"]),
+        ("security_units[0].vetting_regime", ["ACC-004", "ACC-010"]),
+        ("human_rights.due_diligence.done", ["ACC-011"]),
+        ("legal.sanctions_regimes", ["FIN-001"]),
+        ("activities.designated_groups_in_area", ["FIN-001", "FIN-003", "LOC-002", "LOC-003"]),
+        ("funding.diversion_risk_assessment", ["FIN-003"]),
+        ("safeguards.staff_safety_assessment", ["LOC-002", "LOC-003"]),
+        ("monitoring.human_rights_incidents_tracked", ["MON-001"]),
+        ("funding.beneficial_owners_declared", ["FIN-006"]),
+        ("funding.conflict_of_interest_declarations", ["FIN-007"]),
+        ("funding.competitive_procurement", ["FIN-008"]),
+        ("funding.counter_terrorism_certification", ["FIN-009"]),
+        ("funding.sources", ["FIN-009", "TRN-007"]),
+        ("safeguards.roles_and_responsibilities_defined", ["LOC-005"]),
+        ("monitoring.indicators", ["MON-002"]),
+        ("monitoring.review_frequency_months", ["MON-002"]),
+        ("monitoring.independent_evaluation", ["MON-003", "MON-004"]),
+        ("safeguards.capacity_building_plan", ["LOC-004"]),
     ]
 
 
