@@ -40,6 +40,8 @@ def _value(e: Evidence) -> str:
     if isinstance(e.value, str):
         text = e.value if len(e.value) <= 80 else e.value[:79] + "…"
         return clean(json.dumps(text, ensure_ascii=False))
+    if isinstance(e.value, float) and e.value.is_integer():
+        return str(int(e.value))  # amounts are read as numbers; 5400000, not 5400000.0
     return clean(json.dumps(e.value, ensure_ascii=False, default=str))
 
 
