@@ -365,12 +365,19 @@ Severity:        blocker
 Source:          human_rights.yaml
 If unanswered:   asks for information
 
+Applies when:
+  any of:
+    sector is one of counter_terrorism, preventing_violent_extremism, border_and_migration, community_engagement, counter_narcotics
+    all of:
+      human_rights.protected_traits_used_as_indicators is answered
+      human_rights.protected_traits_used_as_indicators is yes
+
 Violated when:
   human_rights.protected_traits_used_as_indicators is yes
 
 Message:
-  The programme uses religion, ethnicity or nationality as risk indicators, which is
-  discriminatory profiling.
+  "{title}" uses religion, ethnicity or nationality as risk indicators, which is discriminatory
+  profiling.
 
 Remediation:
   Remove every identity-based indicator from risk assessments, watch lists and referral forms;
@@ -387,10 +394,11 @@ References:
   - good practice per UN Secretary-General, report on the Plan of Action to Prevent Violent Extremism (A/72/621), paragraph 4 (violent extremism is not to be associated with any religion, nationality or ethnic group)
     https://undocs.org/A/72/621
 
-Examples: 1 fires, 2 passes, 1 needs information
+Examples: 1 fires, 3 passes, 1 needs information
   fires: nationality used as a risk marker at the border
   passes: conduct-based indicators
   passes: counter-narcotics programme, no identity-based indicators
+  passes: a food distribution is not asked about risk profiling
   needs_information: prevention programme, not stated
 """
 

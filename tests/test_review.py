@@ -179,6 +179,7 @@ def test_incomplete_fixture_asks_the_questions(durable: Reviewer) -> None:
         "HR-004",
         "ACC-004",
         "ACC-011",
+        "ACC-014",
         "FIN-001",
         "FIN-003",
         "LOC-002",
@@ -207,11 +208,12 @@ def test_incomplete_fixture_asks_the_questions(durable: Reviewer) -> None:
         "If the answers show a violation: Remove the unit"
     )
     assert [(u.path, u.rules) for u in result.unanswered] == [
-        ("security_units[0].vetting_status", ["ACC-003", "ACC-004", "ACC-010"]),
-        ("legal.us_government_funding", ["ACC-003", "ACC-004", "ACC-010", "FIN-009"]),
+        ("security_units[0].vetting_status", ["ACC-003", "ACC-004", "ACC-014", "ACC-010"]),
+        ("legal.us_government_funding", ["ACC-003", "ACC-004", "ACC-014", "ACC-010", "FIN-009"]),
         ("human_rights.refoulement_or_detention_risk", ["HR-004"]),
-        ("security_units[0].vetting_regime", ["ACC-004", "ACC-010"]),
+        ("security_units[0].vetting_regime", ["ACC-004", "ACC-014", "ACC-010"]),
         ("human_rights.due_diligence.done", ["ACC-011"]),
+        ("human_rights.recipient_record", ["ACC-014"]),
         ("legal.sanctions_regimes", ["FIN-001"]),
         ("activities.designated_groups_in_area", ["FIN-001", "FIN-003", "LOC-002", "LOC-003"]),
         ("funding.diversion_risk_assessment", ["FIN-003"]),
