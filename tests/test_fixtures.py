@@ -74,3 +74,9 @@ def test_flawed_proposals_are_flagged_on_the_wrong_fields(path: Path, durable: R
     missed = [w["path"] for w in expected["wrong"] if w["path"] not in flagged]
     assert missed == []
     assert any(f.domain == expected["domain"] for f in review.findings)
+
+
+def test_all_fixtures_review_together_as_one_batch() -> None:
+    """README's ``compliance review fixtures/*.json`` needs ids unique across the fixtures."""
+    loaded = read_proposals([str(p) for p in sorted(FIXTURES.glob("*.json"))])
+    assert len({item.proposal.id for item in loaded}) == len(loaded)
