@@ -125,8 +125,21 @@ def _load(
     """The rules for this run: the config's and the command line's directories, narrowed and
     re-graded by the config and the selection options."""
     config = resolve_config(config_path, use=not no_config)
-    ruleset = load_rules([*config.rule_dirs, *rule_dirs], builtin=config.builtin)
+    ruleset = load_rules(_directories(config.rule_dirs, rule_dirs), builtin=config.builtin)
     return tuning.apply(ruleset, config.selection(domains, only, skip))
+
+
+def _directories(*groups: Sequence[Path]) -> list[Path]:
+    """Rule directories in order, each once (the config and --rules may name the same one)."""
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for group in groups:
+        for directory in group:
+            key = directory.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(directory)
+    return out
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -284,6 +297,10 @@ def rules_list(
         payload = {
             "rule_set": ruleset.identity(),
             "rules": [rule_summary(rule, ruleset) for rule in shown],
+            "disabled": [
+                {"rule_id": d.rule_id, "reason": d.reason, "origin": d.origin}
+                for d in (ruleset.tuning.disabled if ruleset.tuning else ())
+            ],
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return int(ExitCode.PASSED)
@@ -315,7 +332,8 @@ def rules_show(
     """Print one rule in full: when it applies, what it checks, its message, remediation,
     references and examples."""
     config = resolve_config(config_path, use=not no_config)
-    loaded = load_rules([*config.rule_dirs, *rule_dirs], builtin=config.builtin)
+    loaded = load_rules(_directories(config.rule_dirs, rule_dirs), builtin=config.builtin)
+    tuning.apply(loaded, config.selection())  # the config must be valid, as for a review
     ruleset = tuning.apply(loaded, replace(config.selection(), disabled=()))
     wanted = rule_id.strip().upper()  # ids are upper case; accept what a user types
     rule = next((r for r in ruleset.rules if r.id.upper() == wanted), None)

@@ -18,6 +18,8 @@ missing reason is an error naming the file and the key, never silently ignored.
     id = "ACC-007"
     severity = "high"
     reason = "Board policy 2026-04: no partnership without a grievance mechanism."
+
+Lowering a blocker needs ``downgrade_blocker = true`` in its entry.
 """
 
 from __future__ import annotations
@@ -29,9 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+)
 
-from compliance.errors import ConfigError
+from compliance.errors import ConfigError, UsageError
 from compliance.fields import path_from_loc
 from compliance.ruleset import DisabledRule
 from compliance.rulespec import Severity
@@ -61,11 +71,16 @@ class SeverityEntry(_Strict):
     id: RuleId
     severity: Severity
     reason: Reason = Field(description="Why this project judges the rule at another severity.")
+    downgrade_blocker: StrictBool = Field(
+        False, description="Must be true to lower a blocker: a deliberate act, never a slip."
+    )
 
 
 class RulesSection(_Strict):
-    directories: list[str] = Field(default_factory=list)
-    builtin: bool = True
+    directories: list[Annotated[StrictStr, StringConstraints(min_length=1)]] = Field(
+        default_factory=list
+    )
+    builtin: StrictBool = True
     disable: list[DisableEntry] = Field(default_factory=list)
     severity: list[SeverityEntry] = Field(default_factory=list)
 
@@ -79,6 +94,8 @@ class ProjectConfig:
     """A loaded config: where it came from, and what it asks for."""
 
     path: Path | None
+    label: str | None = None
+    """How the file is named in errors and reports (relative to the working directory)."""
     rule_dirs: tuple[Path, ...] = ()
     builtin: bool = True
     disabled: tuple[DisabledRule, ...] = ()
@@ -94,16 +111,22 @@ class ProjectConfig:
             skip=skip,
             disabled=self.disabled,
             overrides=self.overrides,
-            config=str(self.path) if self.path is not None else None,
+            config=self.label,
+            builtin=self.builtin,
         )
 
 
 def find_config(start: Path) -> Path | None:
-    """``compliance.toml`` in ``start`` or its nearest parent that has one."""
+    """``compliance.toml`` in ``start`` or its nearest parent that has one, looking no higher
+    than the project's root (a directory with ``.git``) or the home directory, so that a file
+    outside the project can never tune its reviews."""
+    home = Path.home().resolve() if "HOME" in os.environ else None
     for directory in (start, *start.parents):
         candidate = directory / CONFIG_NAME
         if candidate.is_file():
             return candidate
+        if (directory / ".git").exists() or directory.resolve() == home:
+            return None
     return None
 
 
@@ -121,9 +144,10 @@ def _problems(exc: ValidationError, label: str) -> list[str]:
     return lines
 
 
-def load_config(path: Path) -> ProjectConfig:
-    """Read and validate ``path``; rule directories are resolved against its folder."""
-    label = str(path)
+def load_config(path: Path, label: str | None = None) -> ProjectConfig:
+    """Read and validate ``path``; rule directories are resolved against its folder and must
+    exist. ``label`` names the file in messages (default: ``path`` as given)."""
+    label = label or str(path)
     try:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -137,12 +161,33 @@ def load_config(path: Path) -> ProjectConfig:
     except ValidationError as exc:
         raise ConfigError(_problems(exc, label)) from None
     base = path.parent
+    problems: list[str] = []
+    dirs: list[Path] = []
+    for i, name in enumerate(parsed.rules.directories):
+        directory = base / name
+        if not directory.is_dir():
+            problems.append(
+                f"{label}: rules.directories[{i}]: {name!r} is not a directory "
+                f"(paths are relative to the config file)"
+            )
+        elif directory.resolve() in {d.resolve() for d in dirs}:
+            problems.append(f"{label}: rules.directories[{i}]: {name!r} is listed twice")
+        else:
+            dirs.append(directory)
+    if not parsed.rules.builtin and not dirs:
+        problems.append(f"{label}: rules.builtin: false, but no rule directories are given")
+    if problems:
+        raise ConfigError(problems)
     return ProjectConfig(
         path=path,
-        rule_dirs=tuple(base / d for d in parsed.rules.directories),
+        label=label,
+        rule_dirs=tuple(dirs),
         builtin=parsed.rules.builtin,
         disabled=tuple(DisabledRule(e.id, e.reason, label) for e in parsed.rules.disable),
-        overrides=tuple(Override(e.id, e.severity, e.reason, label) for e in parsed.rules.severity),
+        overrides=tuple(
+            Override(e.id, e.severity, e.reason, label, e.downgrade_blocker)
+            for e in parsed.rules.severity
+        ),
     )
 
 
@@ -151,13 +196,16 @@ def resolve_config(
 ) -> ProjectConfig:
     """The config for a run: ``explicit`` if given, else the one found from ``cwd``, else none."""
     if explicit is not None:
+        if not use:
+            raise UsageError("--config and --no-config contradict each other; give one")
         return load_config(explicit)
     if not use:
         return ProjectConfig(path=None)
-    here = cwd or Path.cwd()
+    here = (cwd or Path.cwd()).absolute()
     found = find_config(here)
     if found is None:
         return ProjectConfig(path=None)
+    label = str(found)
     with contextlib.suppress(ValueError):  # name it as the user would, not by its absolute path
-        found = Path(os.path.relpath(found, here))
-    return load_config(found)
+        label = os.path.relpath(found, here)
+    return load_config(found, label)

@@ -21,7 +21,7 @@ _OPS: dict[c.CompareOp, str] = {
 
 
 def value_text(value: c.Scalar | c.FieldRef) -> str:
-    """One value as written in a rule: ``yes``/``no``, dates ISO, another field in backticks."""
+    """One value as written in a rule: ``yes``/``no``, dates ISO, another field by its path."""
     if isinstance(value, c.FieldRef):
         return value.path
     if isinstance(value, bool):

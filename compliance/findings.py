@@ -128,6 +128,9 @@ class SelectionOut(_Out):
     the decision covers only the rules that ran."""
 
     config: str | None = Field(None, description="The project config file used, if any.")
+    builtin_rules: bool = Field(
+        description="False when the config turned the built-in rules off: only its own ran."
+    )
     rules_loaded: int
     rules_run: int
     domains: list[str] = Field(description="--domain choices (empty: every domain).")

@@ -146,6 +146,11 @@ def _selection(sel: SelectionOut | None) -> list[str]:
     lines: list[str] = []
     if sel.config:
         lines.append(f"config {clean(sel.config)}")
+    if not sel.builtin_rules:
+        lines.append(
+            f"the built-in rules were NOT loaded (builtin = false in {clean(sel.config or '')}): "
+            "the decisions cover the project's own rules alone"
+        )
     if sel.rules_run != sel.rules_loaded:
         chosen = [f"--domain {d}" for d in sel.domains] + [f"--rule {r}" for r in sel.rules]
         chosen += [f"--skip-rule {r}" for r in sel.skipped]

@@ -223,6 +223,7 @@ def _selection(ruleset: RuleSet) -> SelectionOut | None:
         return None
     return SelectionOut(
         config=t.config,
+        builtin_rules=t.builtin,
         rules_loaded=t.loaded,
         rules_run=len(ruleset.rules),
         domains=list(t.domains),

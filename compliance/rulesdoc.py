@@ -41,7 +41,13 @@ def show_text(rule: Rule, ruleset: RuleSet) -> str:
         f"{rule.id}  {rule.title}",
         "",
         f"Domain:          {ruleset.domain_title(rule.domain)} ({rule.domain})",
-        f"Severity:        {rule.severity.value}",
+        f"Severity:        {rule.severity.value}"
+        + (
+            ""
+            if rule.override is None
+            else f" (rule file: {rule.override.original.value}; changed by "
+            f"{rule.override.origin}: {rule.override.reason})"
+        ),
         f"Source:          {rule.source}",
     ]
     if rule.for_each:
@@ -131,7 +137,8 @@ def rules_markdown(ruleset: RuleSet) -> str:
                 facts.append(f"judged for each item of `{rule.for_each}`")
             if rule.when_unanswered == "ignore":
                 facts.append("does not ask for unanswered facts")
-            lines += ["; ".join(facts).capitalize() + ".", ""]
+            sentence = "; ".join(facts)
+            lines += [sentence[:1].upper() + sentence[1:] + ".", ""]
             if rule.applies_when is not None:
                 lines += _md_condition("Applies when", rule.applies_when)
             lines += _md_condition("Violated when", rule.violated_when)

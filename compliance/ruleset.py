@@ -129,6 +129,8 @@ class Tuning:
     loaded: int
     """How many rules were loaded before selection."""
     config: str | None = None
+    builtin: bool = True
+    """False when the built-in rules were not loaded."""
     domains: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()

@@ -24,6 +24,8 @@ class Override:
     severity: Severity
     reason: str
     origin: str
+    downgrade_blocker: bool = False
+    """Lowering a blocker must be said deliberately."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Selection:
     overrides: tuple[Override, ...] = ()
     config: str | None = None
     """The config file the disables and overrides came from."""
+    builtin: bool = True
+    """Whether the built-in rules were loaded (a config may turn them off)."""
 
     @property
     def is_empty(self) -> bool:
@@ -51,57 +55,93 @@ def _did_you_mean(name: str, known: Sequence[str]) -> str:
 
 def apply(ruleset: RuleSet, selection: Selection) -> RuleSet:
     """The rule set narrowed and re-graded by ``selection``; raises :class:`UsageError` listing
-    every unknown name, contradiction, or an empty result."""
-    if selection.is_empty and selection.config is None:
+    every unknown or repeated name, contradiction, or an empty result.
+
+    Ids are matched without regard to case (they are written upper case) and domains likewise
+    (written lower case); the report records the canonical names.
+    """
+    if selection.is_empty and selection.config is None and selection.builtin:
         return ruleset
-    ids = [r.id for r in ruleset.rules]
-    domains = sorted({r.domain for r in ruleset.rules})
+    by_id = {r.id.upper(): r.id for r in ruleset.rules}
+    by_domain = {r.domain.lower(): r.domain for r in ruleset.rules}
+    severity_of = {r.id: r.severity for r in ruleset.rules}
     problems: list[str] = []
-
-    def check_ids(names: Sequence[str], label: str) -> None:
-        seen: set[str] = set()
-        for name in names:
-            if name not in ids:
-                problems.append(f"{label} {name}: no such rule{_did_you_mean(name, ids)}")
-            elif name in seen:
-                problems.append(f"{label} {name}: given twice")
-            seen.add(name)
-
-    for name in selection.domains:
-        if name not in domains:
-            problems.append(
-                f"--domain {name}: no loaded rule has this domain (domains: {', '.join(domains)})"
-            )
-    check_ids(selection.rules, "--rule")
-    check_ids(selection.skip, "--skip-rule")
     where = selection.config or "config"
-    check_ids([d.rule_id for d in selection.disabled], f"{where}: disabled rule")
-    check_ids([o.rule_id for o in selection.overrides], f"{where}: severity override for")
-    disabled_ids = {d.rule_id for d in selection.disabled}
-    for override in selection.overrides:
-        if override.rule_id in disabled_ids:
+
+    def canonical(names: Sequence[str], label: str, known: dict[str, str]) -> list[str]:
+        found: list[str] = []
+        for name in names:
+            real = known.get(name.strip().upper() if known is by_id else name.strip().lower())
+            if real is None:
+                if known is by_id:
+                    hint = _did_you_mean(name.strip().upper(), list(by_id.values()))
+                    problems.append(f"{label} {name}: no such rule{hint}")
+                else:
+                    problems.append(
+                        f"{label} {name}: no loaded rule has this domain "
+                        f"(domains: {', '.join(sorted(by_domain.values()))})"
+                    )
+            elif real in found:
+                problems.append(f"{label} {real}: given twice")
+            else:
+                found.append(real)
+        return found
+
+    domains = canonical(selection.domains, "--domain", by_domain)
+    chosen = canonical(selection.rules, "--rule", by_id)
+    skipped = canonical(selection.skip, "--skip-rule", by_id)
+    disabled_ids = canonical(
+        [d.rule_id for d in selection.disabled], f"{where}: disabled rule", by_id
+    )
+    canonical([o.rule_id for o in selection.overrides], f"{where}: severity override for", by_id)
+    reasons = {by_id.get(d.rule_id.strip().upper()): d.reason for d in selection.disabled}
+    for rule_id in chosen:
+        if rule_id in skipped:
+            problems.append(f"--rule {rule_id}: also given with --skip-rule")
+        if rule_id in reasons:
             problems.append(
-                f"{where}: {override.rule_id} is both disabled and given a new severity"
+                f"--rule {rule_id}: the rule is disabled by {where} ({reasons[rule_id]}); "
+                "remove it from the config's disabled rules to run it"
             )
+    overrides: dict[str, Override] = {}
+    for entry in selection.overrides:
+        target = by_id.get(entry.rule_id.strip().upper())
+        if target is None:
+            continue  # already reported
+        original = severity_of[target]
+        if target in disabled_ids:
+            problems.append(f"{where}: {target} is both disabled and given a new severity")
+        elif entry.severity is original:
+            problems.append(
+                f"{where}: severity override for {target}: the rule is already {original.value}"
+            )
+        elif original is Severity.blocker and not entry.downgrade_blocker:
+            problems.append(
+                f"{where}: severity override for {target}: lowering a blocker needs "
+                "downgrade_blocker = true in its entry (a blocker marks a bar in law or a serious "
+                "harm; say so deliberately)"
+            )
+        overrides[target] = replace(entry, rule_id=target)
     if problems:
         raise UsageError(problems)
 
-    chosen = set(selection.rules)
-    wanted_domains = set(selection.domains)
-    removed = set(selection.skip) | disabled_ids
-    overrides = {o.rule_id: o for o in selection.overrides}
+    wanted = set(chosen)
+    wanted_domains = set(domains)
+    removed = set(skipped) | set(disabled_ids)
     rules = []
     for rule in ruleset.rules:
-        if (chosen or wanted_domains) and not (rule.id in chosen or rule.domain in wanted_domains):
+        if (wanted or wanted_domains) and not (rule.id in wanted or rule.domain in wanted_domains):
             continue
         if rule.id in removed:
             continue
-        o = overrides.get(rule.id)
-        if o is None:
+        override = overrides.get(rule.id)
+        if override is None:
             rules.append(rule)
             continue
-        change = SeverityOverride(original=rule.severity, reason=o.reason, origin=o.origin)
-        rules.append(replace(rule, severity=o.severity, override=change))
+        change = SeverityOverride(
+            original=rule.severity, reason=override.reason, origin=override.origin
+        )
+        rules.append(replace(rule, severity=override.severity, override=change))
     if not rules:
         raise UsageError(
             "no rule is left to run after selection (a review without rules would pass "
@@ -110,9 +150,12 @@ def apply(ruleset: RuleSet, selection: Selection) -> RuleSet:
     tuning = Tuning(
         loaded=len(ruleset.rules),
         config=selection.config,
-        domains=tuple(selection.domains),
-        rules=tuple(selection.rules),
-        skipped=tuple(selection.skip),
-        disabled=tuple(selection.disabled),
+        builtin=selection.builtin,
+        domains=tuple(domains),
+        rules=tuple(chosen),
+        skipped=tuple(skipped),
+        disabled=tuple(
+            replace(d, rule_id=by_id[d.rule_id.strip().upper()]) for d in selection.disabled
+        ),
     )
     return replace(ruleset, rules=tuple(rules), tuning=tuning)

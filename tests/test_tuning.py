@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,19 @@ def test_skip_and_disable_remove_rules(builtin: RuleSet) -> None:
     assert _ids(tuned) == [r.id for r in builtin.rules if r.id not in ("ACC-008", "TRN-005")]
 
 
+def test_names_are_matched_without_regard_to_case(builtin: RuleSet) -> None:
+    tuned = apply(builtin, Selection(domains=("Civilian_Harm",), rules=("acc-007",)))
+    assert tuned.tuning is not None
+    assert (tuned.tuning.domains, tuned.tuning.rules) == (("civilian_harm",), ("ACC-007",))
+    assert _ids(tuned) == ["ACC-007", *(r.id for r in builtin.rules if r.id.startswith("CIV-"))]
+
+
+def test_a_blocker_is_lowered_only_when_the_entry_says_so(builtin: RuleSet) -> None:
+    override = Override("DS-003", Severity.high, "court order", "c.toml", downgrade_blocker=True)
+    tuned = apply(builtin, Selection(overrides=(override,)))
+    assert next(r for r in tuned.rules if r.id == "DS-003").severity is Severity.high
+
+
 def test_an_override_regrades_the_rule_and_keeps_the_reason(builtin: RuleSet) -> None:
     override = Override("ACC-007", Severity.high, "board policy", "compliance.toml")
     tuned = apply(builtin, Selection(overrides=(override,)))
@@ -74,7 +88,24 @@ def test_an_override_regrades_the_rule_and_keeps_the_reason(builtin: RuleSet) ->
             Selection(domains=("finance",)),
             ["--domain finance: no loaded rule has this domain (domains: "],
         ),
-        (Selection(skip=("HR-001", "HR-001")), ["--skip-rule HR-001: given twice"]),
+        (Selection(skip=("HR-001", "hr-001")), ["--skip-rule HR-001: given twice"]),
+        (Selection(rules=("HR-001",), skip=("HR-001",)), ["--rule HR-001: also given with"]),
+        (
+            Selection(
+                rules=("TRN-005",),
+                disabled=(DisabledRule("TRN-005", "donor publishes", "c.toml"),),
+                config="c.toml",
+            ),
+            ["--rule TRN-005: the rule is disabled by c.toml (donor publishes); remove it"],
+        ),
+        (
+            Selection(overrides=(Override("ACC-007", Severity.medium, "r", "c.toml"),)),
+            ["config: severity override for ACC-007: the rule is already medium"],
+        ),
+        (
+            Selection(overrides=(Override("DS-003", Severity.high, "r", "c.toml"),)),
+            ["config: severity override for DS-003: lowering a blocker needs downgrade_blocker"],
+        ),
         (
             Selection(
                 disabled=(DisabledRule("HR-001", "r", "c.toml"),),
@@ -84,7 +115,7 @@ def test_an_override_regrades_the_rule_and_keeps_the_reason(builtin: RuleSet) ->
             ["c.toml: HR-001 is both disabled and given a new severity"],
         ),
         (
-            Selection(rules=("HR-001",), skip=("HR-001",)),
+            Selection(domains=("civilian_harm",), skip=("CIV-001", "CIV-002", "CIV-003")),
             ["no rule is left to run after selection (a review without rules would pass "],
         ),
     ],
@@ -129,6 +160,12 @@ def test_the_bundled_project_config_loads() -> None:
         ),
         ('[[rules.disable]]\nid = "TRN-005"\nreason = "  "\n', ["rules.disable[0].reason: "]),
         ("[rules\n", ["not valid TOML: "]),
+        ('[rules]\nbuiltin = "no"\n', ["rules.builtin: Input should be a valid boolean"]),
+        (
+            '[rules]\ndirectories = ["missing"]\n',
+            ["rules.directories[0]: 'missing' is not a directory (paths are relative to"],
+        ),
+        ("[rules]\nbuiltin = false\n", ["rules.builtin: false, but no rule directories"]),
     ],
 )
 def test_config_mistakes_name_the_file_and_key(
@@ -146,6 +183,8 @@ def test_the_config_is_found_in_a_parent_directory(tmp_path: Path) -> None:
     path = _config(tmp_path, "")
     (tmp_path / "a" / "b").mkdir(parents=True)
     assert find_config(tmp_path / "a" / "b") == path
+    (tmp_path / "a" / ".git").mkdir()  # the project root: never look above it
+    assert find_config(tmp_path / "a" / "b") is None
     (tmp_path.parent / f"{tmp_path.name}-sibling").mkdir()
     assert find_config(tmp_path.parent / f"{tmp_path.name}-sibling") != path
 
@@ -164,6 +203,7 @@ def test_review_records_the_project_config_in_the_report(tmp_path: Path) -> None
     selection = report["selection"]
     assert selection == {
         "config": "compliance.toml",
+        "builtin_rules": True,
         "rules_loaded": len(load_rules().rules) + 1,
         "rules_run": len(load_rules().rules),
         "domains": [],
@@ -259,3 +299,31 @@ def test_selection_and_config_errors_exit_as_invalid_input(tmp_path: Path) -> No
         f"error: {tmp_path / 'missing.toml'}: no such file\n",
     )
     assert path.exists()
+
+
+def test_a_config_without_the_builtin_rules_says_so_loudly(tmp_path: Path) -> None:
+    shutil.copytree(PROJECT / "policy-rules", tmp_path / "policy-rules")
+    _config(tmp_path, '[rules]\nbuiltin = false\ndirectories = ["policy-rules"]\n')
+    run = run_cli("review", FLAWED, cwd=tmp_path)
+    assert run.out.splitlines()[2] == (
+        "the built-in rules were NOT loaded (builtin = false in compliance.toml): the decisions "
+        "cover the project's own rules alone"
+    )
+    report = _review_json(FLAWED, cwd=tmp_path)
+    assert report["selection"]["builtin_rules"] is False  # type: ignore[index]
+
+
+def test_config_and_no_config_together_are_refused() -> None:
+    run = run_cli("review", "--no-config", "--config", "compliance.toml", FLAWED, cwd=PROJECT)
+    assert (run.code, run.err) == (
+        ExitCode.INVALID_INPUT,
+        "error: --config and --no-config contradict each other; give one\n",
+    )
+
+
+def test_rules_show_names_a_severity_change() -> None:
+    run = run_cli("rules", "show", "ACC-007", cwd=PROJECT)
+    assert run.out.splitlines()[3] == (
+        "Severity:        high (rule file: medium; changed by compliance.toml: Partnership "
+        "board decision 2026-04: no partnership without a grievance mechanism.)"
+    )
