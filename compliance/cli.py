@@ -7,7 +7,6 @@ internal error. Nothing but a passing review exits 0.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -338,9 +337,7 @@ def rules_show(
     wanted = rule_id.strip().upper()  # ids are upper case; accept what a user types
     rule = next((r for r in ruleset.rules if r.id.upper() == wanted), None)
     if rule is None:
-        ids = [r.id for r in ruleset.rules]
-        close = difflib.get_close_matches(wanted, ids, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        hint = tuning.did_you_mean(wanted, [r.id for r in ruleset.rules])
         raise UsageError(f"{rule_id}: no such rule{hint}; see: compliance rules list")
     disabled = next((d for d in config.disabled if d.rule_id == rule.id), None)
     if fmt == "json":

@@ -43,6 +43,7 @@ from pydantic import (
 
 from compliance.errors import ConfigError, UsageError
 from compliance.fields import path_from_loc
+from compliance.ruleload import schema_message
 from compliance.ruleset import DisabledRule
 from compliance.rulespec import Severity
 from compliance.tuning import Override, Selection
@@ -131,17 +132,10 @@ def find_config(start: Path) -> Path | None:
 
 
 def _problems(exc: ValidationError, label: str) -> list[str]:
-    lines = []
-    for err in exc.errors():
-        where = path_from_loc(tuple(err["loc"])) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif err["type"] == "missing":
-            message = "missing (required)"
-        else:
-            message = err["msg"]
-        lines.append(f"{label}: {where}: {message}")
-    return lines
+    return [
+        f"{label}: {path_from_loc(tuple(err['loc'])) or '(top level)'}: {schema_message(err)}"
+        for err in exc.errors(include_url=False)
+    ]
 
 
 def load_config(path: Path, label: str | None = None) -> ProjectConfig:

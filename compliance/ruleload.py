@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from compliance import conditions as c
 from compliance import templates
@@ -134,15 +135,18 @@ def _schema_problems(exc: ValidationError, label: str, raw: Any) -> list[str]:
             where = f"{label}: rule {rule_id or '#' + str(loc[1] + 1)}"
             rest = loc[2:]
         key = _loc_text(rest) or "(rule)"
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            message = "unknown key"
-        elif kind == "missing":
-            message = "required key is missing"
-        else:
-            message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"{where}: {key}: {message}")
+        lines.append(f"{where}: {key}: {schema_message(error)}")
     return lines
+
+
+def schema_message(error: ErrorDetails) -> str:
+    """What is wrong with one key of a strictly validated file (rules, config), in a few words."""
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 # --------------------------------------------------------------------------- conditions

@@ -48,7 +48,8 @@ class Selection:
         return not (self.domains or self.rules or self.skip or self.disabled or self.overrides)
 
 
-def _did_you_mean(name: str, known: Sequence[str]) -> str:
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """`` (did you mean X?)`` for the closest known name, or nothing."""
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 
@@ -74,7 +75,7 @@ def apply(ruleset: RuleSet, selection: Selection) -> RuleSet:
             real = known.get(name.strip().upper() if known is by_id else name.strip().lower())
             if real is None:
                 if known is by_id:
-                    hint = _did_you_mean(name.strip().upper(), list(by_id.values()))
+                    hint = did_you_mean(name.strip().upper(), list(by_id.values()))
                     problems.append(f"{label} {name}: no such rule{hint}")
                 else:
                     problems.append(

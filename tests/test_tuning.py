@@ -150,7 +150,10 @@ def test_the_bundled_project_config_loads() -> None:
     ("text", "problems"),
     [
         ("[rules]\ndisabled = []\n", ["rules.disabled: unknown key"]),
-        ('[[rules.disable]]\nid = "TRN-005"\n', ["rules.disable[0].reason: missing (required)"]),
+        (
+            '[[rules.disable]]\nid = "TRN-005"\n',
+            ["rules.disable[0].reason: required key is missing"],
+        ),
         (
             '[[rules.severity]]\nid = "ACC-007"\nseverity = "urgent"\nreason = "x"\n',
             [
@@ -327,3 +330,24 @@ def test_rules_show_names_a_severity_change() -> None:
         "Severity:        high (rule file: medium; changed by compliance.toml: Partnership "
         "board decision 2026-04: no partnership without a grievance mechanism.)"
     )
+
+
+def test_rules_list_shows_the_project_tuning() -> None:
+    text = run_cli("rules", "list", "--domain", "accountability", cwd=PROJECT).out.splitlines()
+    assert next(line for line in text if line.startswith("ACC-007")).startswith(
+        "ACC-007  high*    accountability"
+    )
+    assert text[-2:] == [
+        "* severity changed by the project config (see: compliance rules show ID)",
+        "disabled by compliance.toml: TRN-005 (Our donor publishes every grant to IATI itself; "
+        "the unit does not hold a publisher account.)",
+    ]
+    payload = json.loads(run_cli("rules", "list", "--format", "json", cwd=PROJECT).out)
+    assert [d["rule_id"] for d in payload["disabled"]] == ["TRN-005"]
+    assert "TRN-005" not in {r["id"] for r in payload["rules"]}
+    assert "UNIT-001" in {r["id"] for r in payload["rules"]}
+
+
+def test_a_rule_directory_named_twice_is_loaded_once() -> None:
+    run = run_cli("review", "--rules", "policy-rules", EXEMPLARY, cwd=PROJECT)
+    assert run.code == ExitCode.PASSED, run.err
