@@ -351,3 +351,25 @@ def test_rules_list_shows_the_project_tuning() -> None:
 def test_a_rule_directory_named_twice_is_loaded_once() -> None:
     run = run_cli("review", "--rules", "policy-rules", EXEMPLARY, cwd=PROJECT)
     assert run.code == ExitCode.PASSED, run.err
+
+
+def test_rules_show_of_a_disabled_rule_says_why() -> None:
+    text = run_cli("rules", "show", "TRN-005", cwd=PROJECT).out
+    assert text.endswith(
+        "\nDisabled by compliance.toml: Our donor publishes every grant to IATI itself; the unit "
+        "does not hold a publisher account.\n"
+    )
+    payload = json.loads(run_cli("rules", "show", "TRN-005", "--format", "json", cwd=PROJECT).out)
+    assert payload["disabled"]["origin"] == "compliance.toml"
+
+
+def test_a_config_lowers_a_blocker_only_with_downgrade_blocker(tmp_path: Path) -> None:
+    entry = '[[rules.severity]]\nid = "DS-003"\nseverity = "high"\nreason = "court order"\n'
+    _config(tmp_path, entry)
+    refused = run_cli("rules", "list", cwd=tmp_path)
+    assert refused.code == ExitCode.INVALID_INPUT
+    assert "lowering a blocker needs downgrade_blocker = true" in refused.err
+    _config(tmp_path, entry + "downgrade_blocker = true\n")
+    allowed = run_cli("rules", "list", "--domain", "data_sharing", cwd=tmp_path)
+    assert allowed.code == ExitCode.PASSED
+    assert "DS-003  high*    data_sharing" in allowed.out
