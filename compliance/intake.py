@@ -1,8 +1,10 @@
-"""Reading proposals: JSON files holding one proposal or a list, JSON Lines, and standard input.
+"""Reading proposals: JSON files holding one proposal or a list, JSON Lines, standard input, and
+workbooks made from the template.
 
-Every proposal comes back with a :class:`SourceMap` so that validation errors and findings can
-point at the line (and later the sheet and cell) an answer came from. All problems of all inputs
-are collected and reported together as one :class:`InputError`, one line each.
+Workbooks are read by :mod:`compliance.workbook_read`; a directory stands for the proposal files
+directly inside it. Every proposal comes back with a :class:`SourceMap` so that validation errors
+and findings can point at the line, or the sheet and cell, an answer came from. All problems of
+all inputs are collected and reported together as one :class:`InputError`, one line each.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from compliance.jsonpos import LineIndex, value_offsets
 from compliance.model import Proposal
 from compliance.sourcemap import JsonText, SourceMap
 from compliance.validation import ValidationProblems, validate_proposal
+from compliance.workbook_read import read_workbook
 
 JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
+PROPOSAL_SUFFIXES = frozenset({".json", ".xlsx", ".xlsm"}) | JSON_LINES_SUFFIXES
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
 
@@ -77,8 +81,6 @@ def _read_bytes(path: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{path}: is a directory; give the proposal files inside it")
     try:
         with p.open("rb") as handle:
             return handle.read(MAX_INPUT_BYTES + 1)
@@ -147,16 +149,24 @@ def read_source(path: str) -> list[LoadedProposal]:
     """Read and validate every proposal in one file (or ``-`` for standard input)."""
     suffix = Path(path).suffix.lower() if path != "-" else ""
     if suffix in WORKBOOK_SUFFIXES:
-        raise InputError(f"{path}: Excel workbooks are not supported yet; give JSON or JSON Lines")
+        documents, problems = read_workbook(path)
+        return _validated(documents, problems)
     raw = _read_bytes(path)
     if len(raw) > MAX_INPUT_BYTES:
         raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
     text = _decode(raw, path)
     if not text.strip():
         raise InputError(f"{path}: is empty")
+    return _validated(_documents(path, text, suffix in JSON_LINES_SUFFIXES), [])
+
+
+def _validated(
+    documents: list[tuple[Any, SourceMap, str]], problems: list[str]
+) -> list[LoadedProposal]:
+    """Validate each document; raise one :class:`InputError` with these and all other problems."""
     loaded: list[LoadedProposal] = []
-    problems: list[str] = []
-    for data, source_map, position in _documents(path, text, suffix in JSON_LINES_SUFFIXES):
+    problems = list(problems)
+    for data, source_map, position in documents:
         has_id = isinstance(data, dict) and isinstance(data.get("id"), str)
         label = data["id"] if has_id else position
         try:
@@ -170,6 +180,25 @@ def read_source(path: str) -> list[LoadedProposal]:
     return loaded
 
 
+def _files_in(directory: str) -> list[str]:
+    """The proposal files directly inside ``directory``, by name (a folder of single-proposal
+    workbooks is one way to review many). Office lock files (``~$book.xlsx``) and hidden files
+    are skipped; an empty folder is an error, never a pass."""
+    found = sorted(
+        str(child)
+        for child in Path(directory).iterdir()
+        if child.suffix.lower() in PROPOSAL_SUFFIXES
+        and not child.name.startswith(("~$", "."))
+        and child.is_file()
+    )
+    if not found:
+        raise InputError(
+            f"{directory}: a directory with no proposal files "
+            f"({', '.join(sorted(PROPOSAL_SUFFIXES))})"
+        )
+    return found
+
+
 def read_proposals(paths: list[str]) -> list[LoadedProposal]:
     """Read every proposal from every path; report all problems of all files at once.
 
@@ -181,11 +210,17 @@ def read_proposals(paths: list[str]) -> list[LoadedProposal]:
         raise InputError("standard input (-) can be read only once")
     loaded: list[LoadedProposal] = []
     problems: list[str] = []
-    for path in paths:
+    for given in paths:
         try:
-            loaded.extend(read_source(path))
+            files = _files_in(given) if given != "-" and Path(given).is_dir() else [given]
         except InputError as exc:
             problems.extend(exc.problems)
+            continue
+        for path in files:
+            try:
+                loaded.extend(read_source(path))
+            except InputError as exc:
+                problems.extend(exc.problems)
     seen: dict[str, LoadedProposal] = {}
     for item in loaded:
         first = seen.setdefault(item.proposal.id, item)

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from compliance.fields import json_pointer
 from compliance.jsonpos import LineIndex, value_offsets
 
+CellRef = tuple[str, str, bool]
+"""A workbook answer's sheet, cell (``C14``) and whether it holds a value."""
+
 
 class Location(BaseModel):
     """Where an answer is (or, with ``present`` false, where it would have to be added)."""
@@ -86,6 +89,25 @@ class SourceMap:
             return text.location(segment, prefix + json_pointer(path))
 
         return cls(text.source, resolve)
+
+    @classmethod
+    def for_cells(cls, source: str, cells: dict[str, CellRef]) -> SourceMap:
+        """A proposal read from a workbook: ``cells`` maps concrete paths to their cells.
+
+        An item of a list of choices (``...categories[1]``) is in its list's cell. Locations are
+        made only when asked for: a register holds a hundred thousand cells.
+        """
+
+        def resolve(path: str) -> Location | None:
+            found = cells.get(path)
+            if found is None and path.endswith("]"):
+                found = cells.get(path[: path.rindex("[")])
+            if found is None:
+                return None
+            sheet, cell, present = found
+            return Location(source=source, sheet=sheet, cell=cell, present=present)
+
+        return cls(source, resolve)
 
     def locate(self, path: str) -> Location:
         """The location of ``path``, or of its nearest present ancestor (``present=False``)."""

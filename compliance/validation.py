@@ -22,7 +22,9 @@ _MAX_SHOWN = 60
 def shown(value: Any) -> str:
     """A short rendering of a seen value for a message."""
     if isinstance(value, str):
-        text = value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 1] + "…"
+        # One problem is one line: line breaks and tabs are shown escaped.
+        flat: str = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+        text = flat if len(flat) <= _MAX_SHOWN else flat[: _MAX_SHOWN - 1] + "…"
         return "'" + text + "'"
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)

@@ -308,17 +308,30 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
 def test_problems_of_all_files_are_reported_together(tmp_path: Path) -> None:
     a = write(tmp_path, "a.json", "{")
     missing = str(tmp_path / "missing.json")
-    assert problems([a, missing, str(tmp_path)]) == [
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert problems([a, missing, str(empty)]) == [
         f"{a}:1:2: not valid JSON: Expecting property name enclosed in double quotes",
         f"{missing}: no such file",
-        f"{tmp_path}: is a directory; give the proposal files inside it",
+        f"{empty}: a directory with no proposal files (.json, .jsonl, .ndjson, .xlsm, .xlsx)",
     ]
 
 
-def test_workbooks_are_refused_for_now(tmp_path: Path) -> None:
+def test_a_directory_stands_for_the_proposal_files_in_it(tmp_path: Path) -> None:
+    write(tmp_path, "b.json", json.dumps(MINIMAL))
+    write(tmp_path, "a.jsonl", json.dumps({**MINIMAL, "id": "P-0"}) + "\n")
+    write(tmp_path, ".hidden.json", "{")
+    write(tmp_path, "notes.md", "not a proposal")
+    (tmp_path / "nested").mkdir()
+    write(tmp_path / "nested", "c.json", "{")  # not read: only files directly inside
+    assert [item.proposal.id for item in read_proposals([str(tmp_path)])] == ["P-0", "P-1"]
+
+
+def test_a_file_named_xlsx_goes_to_workbook_intake(tmp_path: Path) -> None:
     path = write(tmp_path, "book.xlsx", b"PK\x03\x04")
     assert problems([path]) == [
-        f"{path}: Excel workbooks are not supported yet; give JSON or JSON Lines"
+        f"{path}: is damaged or truncated (the end of the zip file is missing); "
+        "save it again from Excel"
     ]
 
 

@@ -1,0 +1,548 @@
+"""Reading proposals from workbooks made from the template (either layout).
+
+The workbook is streamed with openpyxl in read-only mode, one pass per sheet. Sheets are found by
+name and columns by header (case, spacing and underscores do not matter), so reordered rows,
+columns and sheets, extra columns and sheets, hidden sheets and blank rows are all fine. What
+cannot be read is reported, one line per problem, naming the file, sheet and cell:
+a missing sheet or header, an unknown field row, a value that is not one of the allowed ones, a
+formula with no saved value.
+
+Every answer's cell goes into the proposal's :class:`SourceMap`, so validation errors and findings
+point back at it.
+
+Formulas: a cell holding a formula is read by its cached value (what Excel last computed and saved).
+Only when some cell looks like a formula is the workbook read a second time for cached values; a
+formula with no cached value (a file written by a program that does not compute) is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
+
+from compliance.cellvalues import BLANK, CellProblem, read_cell
+from compliance.errors import InputError
+from compliance.fields import FieldSpec, Kind, split_path
+from compliance.sourcemap import CellRef, Location, SourceMap
+from compliance.validation import shown
+from compliance.workbook_layout import (
+    CONTRACT_LABEL,
+    FORM_HEADERS,
+    INSTRUCTIONS_SHEET,
+    LAYOUT_LABEL,
+    LISTED,
+    NONE,
+    PROPOSAL_ID_LABEL,
+    PROPOSALS_SHEET,
+    TEMPLATE_VERSION,
+    TEMPLATE_VERSION_LABEL,
+    Form,
+    Layout,
+    Question,
+    Table,
+    forms,
+    normalise_label,
+    register_columns,
+    tables,
+)
+from compliance.xlsxfile import open_workbook, reading
+
+MAX_ROWS = 100_000
+"""Rows read from one sheet at most: a larger sheet is refused rather than read for minutes."""
+
+_INSTRUCTION_ROWS = 40
+
+
+class _NoCachedValue:
+    """A formula cell whose workbook holds no computed value."""
+
+
+NO_CACHED_VALUE = _NoCachedValue()
+
+Grid = list[tuple[Any, ...]]
+Document = tuple[Any, SourceMap, str]
+
+
+_LETTERS = [get_column_letter(i) for i in range(1, 703)]  # A .. ZZ
+
+
+def _cell(row: int, column: int) -> str:
+    letter = _LETTERS[column - 1] if column <= len(_LETTERS) else get_column_letter(column)
+    return f"{letter}{row}"
+
+
+def _value(grid: Grid, row: int, column: int) -> Any:
+    """The value at 1-based ``row``, ``column`` (None beyond the sheet's edge)."""
+    if row > len(grid):
+        return None
+    cells = grid[row - 1]
+    return cells[column - 1] if column <= len(cells) else None
+
+
+def _blank_row(cells: Iterable[Any]) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in cells)
+
+
+def _put(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = split_path(dotted)
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value
+
+
+@dataclass(slots=True)
+class _Answer:
+    """One answer cell as read: where it is and what it says."""
+
+    question: Question
+    sheet: str
+    row: int
+    column: int
+    raw: Any
+
+
+@dataclass
+class _Proposal:
+    """What one proposal's cells say, gathered from every sheet before it is assembled."""
+
+    label: str
+    answers: list[_Answer] = field(default_factory=list)
+    items: dict[str, list[tuple[int, str, list[_Answer]]]] = field(default_factory=dict)
+    """Table path -> (row, sheet, answers) per item row."""
+    root: Location | None = None
+
+
+class WorkbookReader:
+    """Reads one workbook; :meth:`documents` returns each proposal's data and source map."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[str] = []
+
+    # ----------------------------------------------------------------- sheets
+
+    def _loc(self, sheet: str, row: int, column: int) -> Location:
+        return Location(source=self.path, sheet=sheet, cell=_cell(row, column))
+
+    def _problem(self, sheet: str, row: int | None, column: int | None, message: str) -> None:
+        where = f"{sheet}!{_cell(row, column)}" if row and column else sheet
+        self.problems.append(f"{self.path}, {where}: {message}")
+
+    def _load(self) -> tuple[dict[str, Grid], dict[str, str], dt.datetime]:
+        """Every sheet's rows (as values), the sheet titles by normalised name, and the date
+        epoch. Formula cells hold their cached value, or :data:`NO_CACHED_VALUE`."""
+        book = open_workbook(self.path)
+        try:
+            titles = {normalise_label(title): title for title in book.sheetnames}
+            epoch = getattr(book, "epoch", CALENDAR_WINDOWS_1900)
+            wanted = self._wanted(titles)
+            grids: dict[str, Grid] = {}
+            formulas: dict[str, list[tuple[int, int]]] = {}
+            with reading(self.path):
+                for title in wanted:
+                    grids[title] = self._grid(book[title], formulas.setdefault(title, []))
+        finally:
+            book.close()
+        if any(formulas.values()):
+            self._cached_values(grids, formulas)
+        return grids, titles, epoch
+
+    def _wanted(self, titles: dict[str, str]) -> list[str]:
+        names = [INSTRUCTIONS_SHEET, PROPOSALS_SHEET, *(f.title for f in forms())]
+        names += [t.title for t in tables()]
+        return [titles[key] for key in map(normalise_label, names) if key in titles]
+
+    def _grid(self, sheet: Any, formulas: list[tuple[int, int]]) -> Grid:
+        sheet.reset_dimensions()  # some writers record a wrong size; read what is there
+        grid: Grid = []
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > MAX_ROWS:
+                raise InputError(
+                    f"{self.path}, {sheet.title}: more than {MAX_ROWS} rows; split the workbook"
+                )
+            grid.append(cells)
+            for column, value in enumerate(cells, start=1):
+                if isinstance(value, str) and value.startswith("="):
+                    formulas.append((number, column))
+        while grid and _blank_row(grid[-1]):
+            grid.pop()
+        return grid
+
+    def _cached_values(self, grids: dict[str, Grid], formulas: dict[str, list[Any]]) -> None:
+        """Replace formula text by the value Excel saved (a string starting with ``=`` that is
+        stored as text reads the same in both passes and stays as it is)."""
+        book = open_workbook(self.path, data_only=True)
+        try:
+            with reading(self.path):
+                for title, cells in formulas.items():
+                    if not cells:
+                        continue
+                    cached = [list(row) for row in book[title].iter_rows(values_only=True)]
+                    grid = [list(row) for row in grids[title]]
+                    for row, column in cells:
+                        value = (
+                            cached[row - 1][column - 1]
+                            if row <= len(cached) and column <= len(cached[row - 1])
+                            else None
+                        )
+                        grid[row - 1][column - 1] = NO_CACHED_VALUE if value is None else value
+                    grids[title] = [tuple(row) for row in grid]
+        finally:
+            book.close()
+
+    # ----------------------------------------------------------------- structure
+
+    def _instructions(self, grid: Grid) -> tuple[Layout, str] | None:
+        found: dict[str, tuple[int, Any]] = {}
+        for row in range(1, min(len(grid), _INSTRUCTION_ROWS) + 1):
+            label = _value(grid, row, 1)
+            if isinstance(label, str):
+                found.setdefault(normalise_label(label), (row, _value(grid, row, 2)))
+        version = found.get(normalise_label(TEMPLATE_VERSION_LABEL))
+        if version is None:
+            self.problems.append(
+                f"{self.path}, {INSTRUCTIONS_SHEET}: no '{TEMPLATE_VERSION_LABEL}' row; "
+                "this is not a workbook made by: compliance template"
+            )
+            return None
+        row, value = version
+        text = _text_of(value)
+        if text != TEMPLATE_VERSION:
+            self._problem(
+                INSTRUCTIONS_SHEET,
+                row,
+                2,
+                f"template version {shown(text)} is not supported (this tool reads version "
+                f"{TEMPLATE_VERSION}); make a new template with: compliance template",
+            )
+            return None
+        layout_row = found.get(normalise_label(LAYOUT_LABEL))
+        layouts = {layout.value: layout for layout in Layout}
+        if layout_row is None or _text_of(layout_row[1]).lower() not in layouts:
+            self._problem(
+                INSTRUCTIONS_SHEET,
+                layout_row[0] if layout_row else None,
+                2,
+                f"the '{LAYOUT_LABEL}' must be one of {', '.join(layouts)}",
+            )
+            return None
+        contract = found.get(normalise_label(CONTRACT_LABEL))
+        return layouts[_text_of(layout_row[1]).lower()], _text_of(contract[1]) if contract else ""
+
+    def _required(self, titles: dict[str, str], names: Iterable[str]) -> bool:
+        missing = [name for name in names if normalise_label(name) not in titles]
+        for name in missing:
+            self.problems.append(f"{self.path}: the sheet '{name}' is missing")
+        return not missing
+
+    def _header(
+        self, sheet: str, grid: Grid, wanted: dict[str, Question | str]
+    ) -> dict[str, int] | None:
+        """Column of each wanted header (by normalised label); ``None`` after reporting a
+        missing or repeated one. Other columns are extra and ignored."""
+        columns: dict[str, int] = {}
+        seen: dict[str, int] = {}
+        headers = grid[0] if grid else ()
+        for column, text in enumerate(headers, start=1):
+            if not isinstance(text, str) or not text.strip():
+                continue
+            key = normalise_label(text)
+            name = wanted.get(key)
+            if name is None:
+                continue
+            ident = name if isinstance(name, str) else name.path
+            if ident in seen:
+                self._problem(
+                    sheet,
+                    1,
+                    column,
+                    f"the header {shown(text.strip())} appears twice "
+                    f"(also in {_cell(1, seen[ident])})",
+                )
+                return None
+            seen[ident] = column
+            columns[ident] = column
+        expected: dict[str, str] = {}
+        for name in wanted.values():
+            ident = name if isinstance(name, str) else name.path
+            label = name if isinstance(name, str) else name.label
+            expected.setdefault(ident, label)
+        missing = [label for ident, label in expected.items() if ident not in columns]
+        if missing:
+            found = [str(h).strip() for h in headers if h is not None and str(h).strip()]
+            self._problem(
+                sheet,
+                None,
+                None,
+                f"row 1 has no column headed {', '.join(repr(m) for m in missing)}"
+                + (f" (headers found: {', '.join(repr(f) for f in found)})" if found else ""),
+            )
+            return None
+        return columns
+
+    # ----------------------------------------------------------------- layouts
+
+    def _form(self, form: Form, sheet: str, grid: Grid, proposal: _Proposal) -> None:
+        columns = self._header(sheet, grid, {normalise_label(h): h for h in FORM_HEADERS[::2]})
+        if columns is None:
+            return
+        key_column, answer_column = columns[FORM_HEADERS[0]], columns[FORM_HEADERS[2]]
+        by_key = {normalise_label(q.key): q for q in form.questions}
+        seen: dict[str, int] = {}
+        for row in range(2, len(grid) + 1):
+            key = _value(grid, row, key_column)
+            if key is None or (isinstance(key, str) and not key.strip()):
+                continue
+            question = by_key.get(normalise_label(str(key)))
+            if question is None:
+                allowed = ", ".join(q.key for q in form.questions)
+                self._problem(
+                    sheet,
+                    row,
+                    key_column,
+                    f"{shown(key)} is not a field of this sheet (fields: {allowed})",
+                )
+                continue
+            if question.path in seen:
+                self._problem(
+                    sheet,
+                    row,
+                    key_column,
+                    f"the field {question.key} appears twice (also in row {seen[question.path]})",
+                )
+                continue
+            seen[question.path] = row
+            raw = _value(grid, row, answer_column)
+            proposal.answers.append(_Answer(question, sheet, row, answer_column, raw))
+        for question in form.questions:
+            if question.path not in seen:
+                self._problem(
+                    sheet,
+                    None,
+                    None,
+                    f"no row for the field {question.key} (column {FORM_HEADERS[0]!r}); "
+                    "make a new template with: compliance template",
+                )
+
+    def _register(self, sheet: str, grid: Grid) -> list[_Proposal]:
+        wanted: dict[str, Question | str] = {}
+        for question in register_columns():
+            wanted[normalise_label(question.label)] = question
+            wanted.setdefault(normalise_label(question.path), question)
+        columns = self._header(sheet, grid, wanted)
+        if columns is None:
+            return []
+        id_column = columns["id"]
+        out: list[_Proposal] = []
+        for row in range(2, len(grid) + 1):
+            cells = grid[row - 1]
+            if _blank_row(cells):
+                continue
+            ident = _value(grid, row, id_column)
+            if ident is None or (isinstance(ident, str) and not ident.strip()):
+                self._problem(sheet, row, id_column, "this row has answers but no proposal id")
+                continue
+            label = _text_of(ident)
+            first = next((p for p in out if p.label == label), None)
+            if first is not None:
+                self._problem(
+                    sheet,
+                    row,
+                    id_column,
+                    f"{label}: id: duplicate proposal id (first seen at {first.root})",
+                )
+                continue
+            proposal = _Proposal(label, root=self._loc(sheet, row, id_column))
+            for question in register_columns():
+                column = columns[question.path]
+                raw = _value(grid, row, column)
+                proposal.answers.append(_Answer(question, sheet, row, column, raw))
+            out.append(proposal)
+        return out
+
+    def _table(self, table: Table, sheet: str, grid: Grid, owners: dict[str, _Proposal]) -> None:
+        """Read a table's item rows into their proposals (``owners`` by id in a register; in a
+        single workbook the one proposal is ``owners[""]``)."""
+        keyed = "" not in owners
+        wanted: dict[str, Question | str] = {}
+        if keyed:
+            wanted[normalise_label(PROPOSAL_ID_LABEL)] = PROPOSAL_ID_LABEL
+        for question in table.columns:
+            wanted[normalise_label(question.label)] = question
+            wanted.setdefault(normalise_label(question.key), question)
+        columns = self._header(sheet, grid, wanted)
+        if columns is None:
+            return
+        for row in range(2, len(grid) + 1):
+            cells = [_value(grid, row, columns[q.path]) for q in table.columns]
+            if _blank_row(cells):
+                continue
+            if keyed:
+                id_column = columns[PROPOSAL_ID_LABEL]
+                ident = _value(grid, row, id_column)
+                owner = owners.get(_text_of(ident)) if ident is not None else None
+                if owner is None:
+                    message = (
+                        "this row has answers but no proposal id"
+                        if ident is None or not _text_of(ident)
+                        else f"proposal id {shown(_text_of(ident))} is not on the "
+                        f"{PROPOSALS_SHEET} sheet"
+                    )
+                    self._problem(sheet, row, id_column, message)
+                    continue
+            else:
+                owner = owners[""]
+            answers = [
+                _Answer(q, sheet, row, columns[q.path], value)
+                for q, value in zip(table.columns, cells, strict=True)
+            ]
+            owner.items.setdefault(table.path, []).append((row, sheet, answers))
+
+    # ----------------------------------------------------------------- assembly
+
+    def _assemble(self, proposal: _Proposal, contract: str, epoch: dt.datetime) -> Document:
+        data: dict[str, Any] = {"schema_version": contract}
+        cells: dict[str, CellRef] = {}
+        if proposal.root is not None:
+            cells[""] = (proposal.root.sheet or "", proposal.root.cell or "", True)
+        tables_said: dict[str, tuple[Any, _Answer]] = {}
+        for answer in proposal.answers:
+            value = self._read(answer, proposal.label, epoch, answer.question.path)
+            cells[answer.question.path] = (
+                answer.sheet,
+                _cell(answer.row, answer.column),
+                value is not BLANK,
+            )
+            if answer.question.spec.kind is Kind.OBJECT_LIST:
+                tables_said[answer.question.path] = (value, answer)
+            elif value is not BLANK and not isinstance(value, CellProblem):
+                _put(data, answer.question.path, value)
+        for path, (said, answer) in tables_said.items():
+            rows = proposal.items.get(path, [])
+            title = next(t.title for t in tables() if t.path == path)
+            if rows:
+                if said == NONE:
+                    self._problem(
+                        answer.sheet,
+                        answer.row,
+                        answer.column,
+                        f"{proposal.label}: {path}: says {NONE}, but the sheet '{title}' lists "
+                        f"{len(rows)} item{'s' if len(rows) != 1 else ''} for it",
+                    )
+                    continue
+                cells[path] = (answer.sheet, _cell(answer.row, answer.column), True)
+                items = []
+                for index, (row, sheet, item_answers) in enumerate(rows):
+                    concrete = f"{path}[{index}]"
+                    cells[concrete] = (sheet, _cell(row, 1), True)
+                    item: dict[str, Any] = {}
+                    for item_answer in item_answers:
+                        item_path = f"{concrete}.{item_answer.question.key}"
+                        value = self._read(item_answer, proposal.label, epoch, item_path)
+                        cells[item_path] = (
+                            sheet,
+                            _cell(row, item_answer.column),
+                            value is not BLANK,
+                        )
+                        if value is not BLANK and not isinstance(value, CellProblem):
+                            _put(item, item_answer.question.key, value)
+                    items.append(item)
+                _put(data, path, items)
+            elif said == LISTED:
+                self._problem(
+                    answer.sheet,
+                    answer.row,
+                    answer.column,
+                    f"{proposal.label}: {path}: says {LISTED}, but the sheet '{title}' lists "
+                    "no items for it; list them there, or answer None",
+                )
+            elif said == NONE:
+                _put(data, path, [])
+        return data, SourceMap.for_cells(self.path, cells), proposal.label
+
+    def _read(self, answer: _Answer, label: str, epoch: dt.datetime, path: str) -> Any:
+        if answer.raw is None:
+            return BLANK
+        spec: FieldSpec = answer.question.spec
+        if answer.raw is NO_CACHED_VALUE:
+            value: Any = CellProblem(
+                "holds a formula with no saved value; open the workbook in Excel or "
+                "LibreOffice and save it, or type the value"
+            )
+        else:
+            value = read_cell(spec, answer.raw, epoch)
+        if isinstance(value, CellProblem):
+            self._problem(
+                answer.sheet, answer.row, answer.column, f"{label}: {path}: {value.message}"
+            )
+        return value
+
+    # ----------------------------------------------------------------- entry
+
+    def documents(self) -> list[Document]:
+        """Each proposal's data (not yet validated), source map and label; raises
+        :class:`InputError` for what makes the workbook unreadable as a whole, and collects
+        problems with single answers in :attr:`problems`."""
+        grids, titles, epoch = self._load()
+        if normalise_label(INSTRUCTIONS_SHEET) not in titles:
+            raise InputError(
+                f"{self.path}: not a proposal workbook (no '{INSTRUCTIONS_SHEET}' sheet); "
+                "make one with: compliance template"
+            )
+        found = self._instructions(grids[titles[normalise_label(INSTRUCTIONS_SHEET)]])
+        if found is None:
+            raise InputError(self.problems)
+        layout, contract = found
+        middle = [f.title for f in forms()] if layout is Layout.single else [PROPOSALS_SHEET]
+        if not self._required(titles, [*middle, *(t.title for t in tables())]):
+            raise InputError(self.problems)
+
+        def grid(name: str) -> tuple[str, Grid]:
+            title = titles[normalise_label(name)]
+            return title, grids[title]
+
+        proposals: list[_Proposal]
+        if layout is Layout.single:
+            single = _Proposal("proposal")
+            for form in forms():
+                self._form(form, *grid(form.title), single)
+            proposals = [single]
+            owners = {"": single}
+        else:
+            proposals = self._register(*grid(PROPOSALS_SHEET))
+            owners = {}
+            for item in proposals:
+                owners.setdefault(item.label, item)
+        for table in tables():
+            self._table(table, *grid(table.title), owners)
+        if self.problems:
+            raise InputError(self.problems)
+        if not proposals:
+            raise InputError(f"{self.path}: the {PROPOSALS_SHEET} sheet lists no proposals")
+        if layout is Layout.single:
+            ident = next((a for a in single.answers if a.question.path == "id"), None)
+            if ident is not None and ident.raw is not None:
+                single.label = _text_of(ident.raw) or single.label
+                single.root = self._loc(ident.sheet, ident.row, ident.column)
+        return [self._assemble(p, contract, epoch) for p in proposals]
+
+
+def _text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_workbook(path: str) -> tuple[list[Document], list[str]]:
+    """The proposals of the workbook at ``path`` (unvalidated) and the problems met reading
+    their cells."""
+    reader = WorkbookReader(path)
+    documents = reader.documents()
+    return documents, reader.problems
