@@ -11,7 +11,7 @@ Library use::
             print(review.decision, [f.rule_id for f in review.findings])
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from compliance.errors import ComplianceError, EngineError, InputError, RuleError
 from compliance.findings import Decision, Finding, Report, Review

@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -27,12 +28,15 @@ from compliance.errors import ComplianceError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.intake import read_proposals
 from compliance.report_text import render
+from compliance.report_xlsx import render_xlsx
 from compliance.review import ENGINES, EngineName, Reviewer
 from compliance.ruleload import builtin_rules_dir, load_rules
 from compliance.rulesdoc import RULES_DOC, show_text
 from compliance.ruleset import Rule, RuleSet
 from compliance.rulespec import Severity
 from compliance.ruletest import run_examples
+from compliance.workbook_layout import TEMPLATE_VERSION, Layout
+from compliance.workbook_write import build, to_bytes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,12 +53,14 @@ def _rules_option(func: F) -> F:
     )(func)
 
 
-def _write(text: str, output: Path | None) -> None:
-    """Write to ``output`` atomically (a reader never sees half a report), or to stdout."""
+def _write(content: str | bytes, output: Path | None) -> None:
+    """Write to ``output`` atomically (a reader never sees half a report), or text to stdout."""
     if output is None:
+        if isinstance(content, bytes):
+            raise UsageError("a workbook is not written to the terminal; give --output FILE")
         if sys.stdout is None or sys.stdout.closed:
             raise UsageError("standard output is closed; write the report with --output FILE")
-        click.echo(text, nl=False)
+        click.echo(content, nl=False)
         return
     directory = output.parent if str(output.parent) else Path(".")
     try:
@@ -62,8 +68,8 @@ def _write(text: str, output: Path | None) -> None:
     except OSError as exc:
         raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
@@ -71,6 +77,14 @@ def _write(text: str, output: Path | None) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
+
+
+def _new_file(output: Path, force: bool) -> Path:
+    """``output``, unless it exists and ``force`` is not given: a filled-in workbook is work
+    that an overwrite would destroy."""
+    if output.exists() and not force:
+        raise UsageError(f"{output}: already exists; give --force to overwrite it")
+    return output
 
 
 def _config_options(func: F) -> F:
@@ -156,10 +170,10 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "xlsx"]),
     default="text",
     show_default=True,
-    help="Report format.",
+    help="Report format (xlsx: an Excel workbook, written with --output).",
 )
 @click.option(
     "-o",
@@ -197,7 +211,8 @@ def review(
     config_path: Path | None,
     no_config: bool,
 ) -> int:
-    """Review proposals (JSON, a JSON list, or JSON Lines; - for stdin) and gate on the result.
+    """Review proposals and gate on the result. PATHS are JSON files (one proposal or a list),
+    JSON Lines, - for stdin, workbooks made from the template, or directories of these.
 
     Exit code 0 when every proposal is approved (with or without conditions), 3 when any is
     rejected, 4 when any needs information. A narrowed selection (--domain, --rule, --skip-rule,
@@ -211,20 +226,81 @@ def review(
     with Reviewer(ruleset, engine=engine, threshold=Severity(fail_on.lower())) as reviewer:
         reviews = [reviewer.review(item.proposal, item.source_map) for item in loaded]
         report = reviewer.report(reviews)
+    content: str | bytes
     if fmt == "json":
-        text = report.model_dump_json(indent=2) + "\n"
+        content = report.model_dump_json(indent=2) + "\n"
+    elif fmt == "xlsx":
+        content = render_xlsx(report, ruleset.domain_title)
     else:
-        text = render(report, ruleset.domain_title)
-    _write(text, output)
+        content = render(report, ruleset.domain_title)
+    _write(content, output)
     return int(exit_code(r.decision for r in reviews))
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 def validate(paths: tuple[str, ...]) -> int:
-    """Check that proposals are valid under the intake contract, without reviewing them."""
+    """Check that proposals (JSON, workbooks, directories) are valid under the intake contract,
+    without reviewing them."""
     loaded = read_proposals(list(paths))
     click.echo(f"{len(loaded)} proposal{'s' if len(loaded) != 1 else ''} valid")
+    return int(ExitCode.PASSED)
+
+
+LAYOUT_CHOICE = click.Choice([layout.value for layout in Layout])
+
+
+@cli.command()
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--layout",
+    type=LAYOUT_CHOICE,
+    default=Layout.single.value,
+    show_default=True,
+    help="single: one proposal per workbook (a folder of them reviews many); register: one row "
+    "per proposal in one workbook.",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def template(output: Path, layout: str, force: bool) -> int:
+    """Write a blank proposal workbook for a legal team to fill in (generated from the intake
+    contract, with drop-downs and guidance)."""
+    _write(to_bytes(build(Layout(layout))), _new_file(output, force))
+    click.echo(f"wrote {output} ({layout} layout, template version {TEMPLATE_VERSION})")
+    return int(ExitCode.PASSED)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option(
+    "--layout",
+    type=LAYOUT_CHOICE,
+    help="single or register (default: single for one proposal, register for several). With "
+    "single and several proposals, OUTPUT is a directory that gets one workbook per proposal.",
+)
+@click.option("--force", is_flag=True, help="Overwrite workbooks that exist.")
+def export(paths: tuple[str, ...], output: Path, layout: str | None, force: bool) -> int:
+    """Fill the workbook template with proposals read from PATHS (JSON or workbooks) and write
+    it to OUTPUT."""
+    proposals = [item.proposal for item in read_proposals(list(paths))]
+    chosen = Layout(layout) if layout else Layout.single
+    if layout is None and len(proposals) > 1:
+        chosen = Layout.register
+    if chosen is Layout.single and (len(proposals) > 1 or output.is_dir()):
+        if output.exists() and not output.is_dir():
+            raise UsageError(
+                f"{output}: {len(proposals)} proposals in the single layout need a directory "
+                "(one workbook each), or use --layout register"
+            )
+        output.mkdir(parents=True, exist_ok=True)
+        targets = [_new_file(output / f"{p.id}.xlsx", force) for p in proposals]
+        for proposal, target in zip(proposals, targets, strict=True):
+            _write(to_bytes(build(chosen, [proposal])), target)
+        click.echo(f"wrote {len(targets)} workbooks in {output}")
+        return int(ExitCode.PASSED)
+    _write(to_bytes(build(chosen, proposals)), _new_file(output, force))
+    plural = "s" if len(proposals) != 1 else ""
+    click.echo(f"wrote {output} ({len(proposals)} proposal{plural}, {chosen.value} layout)")
     return int(ExitCode.PASSED)
 
 
@@ -434,6 +510,9 @@ def _debug() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point: run the command and exit with its code, failing closed on any error."""
+    # openpyxl warns about workbook features it drops on reading (data-validation extensions,
+    # slicers, ...): nothing intake reads, and noise in a report's stderr.
+    warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
     try:
         code = cli.main(
             args=list(argv) if argv is not None else None,

@@ -50,7 +50,7 @@ def test_exemplary_proposal_passes() -> None:
     ruleset_line, *rest = run.out.splitlines()
     ruleset = load_rules()
     assert ruleset_line == (
-        f"compliance 0.2.0: rules compliance-core 0.2.0 ({len(ruleset.rules)} rules, "
+        f"compliance 0.3.0: rules compliance-core 0.2.0 ({len(ruleset.rules)} rules, "
         f"{ruleset.hash[:19]}), engine durable, threshold high"
     )
     assert rest == [
