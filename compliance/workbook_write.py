@@ -155,6 +155,33 @@ def _protect(sheet: Worksheet, *, rows_editable: bool) -> None:
     protection.deleteRows = not rows_editable
 
 
+_FORM_WIDTHS = (30, 60, 36, 50, 10)
+_LINE_HEIGHT = 15
+
+
+def _fit_height(sheet: Worksheet, row: int, widths: Sequence[float]) -> None:
+    """A row tall enough for its wrapped text (spreadsheet programs keep a set height, and
+    openpyxl cannot measure text): about one line per column width of characters."""
+    lines = 1
+    for column, width in enumerate(widths, start=1):
+        value = sheet.cell(row, column).value
+        if isinstance(value, str):
+            wrapped = sum(1 + len(part) // max(int(width) - 2, 1) for part in value.split("\n"))
+            lines = max(lines, wrapped)
+    if lines > 1:
+        sheet.row_dimensions[row].height = _LINE_HEIGHT * min(lines, 12)
+
+
+def _printable(sheet: Worksheet) -> None:
+    """Landscape, as wide as the page, header row repeated: a filled-in workbook gets printed."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if sheet.title != INSTRUCTIONS_SHEET:
+        sheet.print_title_rows = "1:1"
+
+
 def _cell_value(spec: FieldSpec, value: Any, path: str) -> Any:
     """A proposal's value as the workbook writes it (what intake reads back to the same value)."""
     if value is None:
@@ -256,15 +283,14 @@ class _Builder:
             "Do not rename sheets or headers: intake finds answers by them. Extra columns, "
             "extra sheets, hidden sheets and blank rows are ignored.",
         ]
+        sheet.cell(8, 1, "How to fill it in").font = Font(bold=True)
         for row, text in enumerate(how, start=8):
-            set_text(sheet.cell(row, 1), text, wrap=True)
-            sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=4)
-            sheet.row_dimensions[row].height = 48
+            set_text(sheet.cell(row, 2), text, wrap=True)
+            sheet.row_dimensions[row].height = 15 * (1 + len(text) // 90)
         sheet.column_dimensions["A"].width = 22
-        sheet.column_dimensions["B"].width = 40
-        sheet.column_dimensions["C"].width = 40
-        sheet.column_dimensions["D"].width = 40
+        sheet.column_dimensions["B"].width = 100
         _protect(sheet, rows_editable=False)
+        _printable(sheet)
 
     # ----------------------------------------------------------------- single layout
 
@@ -274,11 +300,11 @@ class _Builder:
             _header(sheet.cell(1, column), text)
         for row, question in enumerate(form.questions, start=2):
             spec = question.spec
-            set_text(sheet.cell(row, 1), question.key)
+            set_text(sheet.cell(row, 1), question.key, wrap=True)
             set_text(sheet.cell(row, 2), spec.question, wrap=True)
             set_text(sheet.cell(row, 4), guidance(spec), wrap=True)
             if spec.required:
-                set_text(sheet.cell(row, 5), "Required")
+                set_text(sheet.cell(row, 5), "Required", wrap=True)
             ref = f"C{row}"
             sheet[ref].fill = _ANSWER_FILL
             value = None
@@ -288,10 +314,12 @@ class _Builder:
             if spec.kind is Kind.DATE:
                 sheet[ref].number_format = DATE_FORMAT
             _validate(sheet, ref, question, self.lists)
-        for letter, width in zip("ABCDE", (30, 60, 36, 50, 10), strict=True):
+            _fit_height(sheet, row, _FORM_WIDTHS)
+        for letter, width in zip("ABCDE", _FORM_WIDTHS, strict=True):
             sheet.column_dimensions[letter].width = width
         sheet.freeze_panes = "C2"
         _protect(sheet, rows_editable=False)
+        _printable(sheet)
 
     # ----------------------------------------------------------------- tables
 
@@ -302,6 +330,7 @@ class _Builder:
         sheet = self.book.create_sheet(table.title)
         offset = 1 if keyed else 0
         last_row = 1 + (REGISTER_ROWS * 5 if keyed else TABLE_ROWS)
+        widths: list[float] = [18] if keyed else []
         if keyed:
             _header(sheet.cell(1, 1), PROPOSAL_ID_LABEL)
             sheet.column_dimensions["A"].width = 18
@@ -313,6 +342,7 @@ class _Builder:
             head.comment = Comment(_prompt(question), "compliance")
             width = 14 if question.spec.kind in (Kind.BOOL, Kind.NUMBER, Kind.DATE) else 28
             sheet.column_dimensions[letter].width = width
+            widths.append(width)
             sheet.column_dimensions[letter].protection = _UNLOCKED
             if question.spec.kind is Kind.DATE:
                 sheet.column_dimensions[letter].number_format = DATE_FORMAT
@@ -325,9 +355,11 @@ class _Builder:
                     question.spec, item.get(question.key), f"{table.path}[].{question.key}"
                 )
                 _write_answer(sheet, f"{get_column_letter(index)}{row}", question.spec, value)
+            _fit_height(sheet, row, widths)
         sheet.freeze_panes = "B2" if keyed else "A2"
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(table.columns) + offset)}1"
         _protect(sheet, rows_editable=True)
+        _printable(sheet)
 
     # ----------------------------------------------------------------- register
 
@@ -354,6 +386,7 @@ class _Builder:
         sheet.freeze_panes = "C2"
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(register_columns()))}1"
         _protect(sheet, rows_editable=True)
+        _printable(sheet)
 
 
 _ID_SPEC = FieldSpec("id", Kind.TEXT, "Proposal identifier.")
