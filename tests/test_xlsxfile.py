@@ -24,6 +24,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 from compliance.errors import InputError
 from compliance.xlsxfile import is_workbook_path, open_workbook, reading
+from tests.conftest import Run, run_cli
 
 BOOK = "book.xlsx"
 DAMAGED = "book.xlsx: is damaged or truncated ({}); save it again from Excel"
@@ -634,3 +635,36 @@ def test_reading_converts_damage_raised_anywhere() -> None:
 )
 def test_is_workbook_path(path: str | Path, expected: bool) -> None:
     assert is_workbook_path(path) is expected
+
+
+# ----------------------------------------------------------------------------- through the CLI
+
+THROUGH_THE_CLI = {
+    "empty",
+    "json",
+    "pdf",
+    "legacy xls",
+    "encrypted (msoffcrypto)",
+    "docx",
+    "truncated",
+    "corrupted member",
+    "invalid XML late in a sheet",
+}
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [c[1:] for c in CASES if c[0] in THROUGH_THE_CLI],
+    ids=[c[0] for c in CASES if c[0] in THROUGH_THE_CLI],
+)
+def test_bad_workbook_through_the_cli_is_one_line_and_exit_2(
+    build: Callable[[], str], message: str, tmp_path: Path
+) -> None:
+    path = build()
+    for command in ("review", "validate"):
+        result = run_cli(command, path, cwd=tmp_path)
+        assert result == Run(2, "", f"error: {message}\n")
+
+
+def test_every_cli_case_is_a_known_case() -> None:
+    assert {c[0] for c in CASES} >= THROUGH_THE_CLI
