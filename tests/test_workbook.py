@@ -790,3 +790,25 @@ def test_export_refuses_what_would_read_back_differently(tmp_path: Path) -> None
         "one per line (it holds a line break or surrounding spaces, or is the word None)",
     ]
     assert not (tmp_path / "odd.xlsx").exists()
+
+
+@pytest.mark.parametrize(
+    ("workbook", "sources"),
+    [
+        (
+            "register.xlsx",
+            [
+                "exemplary-humanitarian.json",
+                "flawed-refugee-data-sharing.json",
+                "incomplete-coast-guard-training.json",
+            ],
+        ),
+        (
+            "flawed-data-sharing-biometrics-left-behind.xlsx",
+            ["flawed-data-sharing-biometrics-left-behind.json"],
+        ),
+    ],
+)
+def test_bundled_workbooks_hold_their_json_fixtures(workbook: str, sources: list[str]) -> None:
+    book = read_proposals([str(FIXTURES / "workbooks" / workbook)])
+    assert [item.proposal for item in book] == [_one(FIXTURES / name).proposal for name in sources]
