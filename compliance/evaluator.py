@@ -5,6 +5,11 @@ which list items made it fire and what values they held. And it is the oracle: t
 engine must reach exactly the same result for every rule on every proposal (the differential tests
 check this), and the review refuses to report a finding the two disagree on.
 
+For speed, :class:`ReferenceEvaluator` judges every rule with its conditions compiled once into
+closures (:func:`compile_condition`), which compute the truth alone; only the outcomes that are not
+FALSE, a few per proposal, are judged again by the interpreter (:func:`evaluate`, :func:`judge`),
+which explains them and must reach the same result.
+
 Logic is three-valued (Kleene): TRUE, FALSE, UNKNOWN. A test on an unanswered field is UNKNOWN;
 ``and`` is the minimum, ``or`` the maximum, ``not`` swaps TRUE and FALSE. A rule's result is
 ``applies_when AND violated_when``: TRUE is a violation, UNKNOWN means information is needed.
@@ -15,12 +20,14 @@ it is judged once against a placeholder item whose fields are all unanswered.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any
 
 from compliance import conditions as c
+from compliance.errors import EngineError
 from compliance.fields import Kind, catalogue, get_in, split_path
 from compliance.model import Proposal
 from compliance.ruleset import Rule, RuleSet
@@ -84,9 +91,12 @@ _Result = tuple[TV, list[Seen]]
 def plain(value: Any) -> Any:
     """Python value of a field as rules see it: enumerations as their string values."""
     if isinstance(value, Enum):
-        return value.value
+        return value._value_  # what ``value.value`` returns, without the descriptor's cost
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [
+            v._value_ if isinstance(v, Enum) else plain(v) if isinstance(v, list) else v
+            for v in value
+        ]
     return value
 
 
@@ -256,30 +266,286 @@ def proposal_view(proposal: Proposal) -> dict[str, Any]:
     return proposal.model_dump()
 
 
+# ---------------------------------------------------------------------------------------------
+# The compiled truth: the same three-valued logic as :func:`evaluate` and :func:`judge`, without
+# the evidence. Each condition tree is turned once per rule set into nested closures (paths split,
+# operators bound, where each path is read from decided), so most rules, which do not fire, cost a
+# few dictionary look-ups. Evidence is then computed by the interpreter for the few that do.
+#
+# Truth values are plain ints here, in the order of TV: 0 FALSE, 1 UNKNOWN, 2 TRUE. The item
+# argument is the current list item (None when there is none; _PLACEHOLDER for the placeholder
+# item of an unanswered for_each list).
+
+_Getter = Callable[[dict[str, Any], Any], Any]
+_Test = Callable[[dict[str, Any], Any], int]
+
+_PLACEHOLDER: Any = object()
+
+_OPS: dict[c.CompareOp, Callable[[Any, Any], Any]] = {
+    c.CompareOp.EQ: operator.eq,
+    c.CompareOp.NE: operator.ne,
+    c.CompareOp.GT: operator.gt,
+    c.CompareOp.GE: operator.ge,
+    c.CompareOp.LT: operator.lt,
+    c.CompareOp.LE: operator.le,
+}
+
+_TVS = (TV.FALSE, TV.UNKNOWN, TV.TRUE)
+
+
+def _under(path: str, item_list: str | None) -> bool:
+    return item_list is not None and path.startswith(item_list + "[].")
+
+
+def _getter(path: str, item_list: str | None, *, raw: bool = False) -> _Getter:
+    """Compiled :func:`_lookup` (the value only) of a generic path in a scope over ``item_list``;
+    with ``raw``, the value as the view holds it, before :func:`plain`."""
+    if item_list is not None and _under(path, item_list):
+        rest = split_path(path[len(item_list) + 3 :])
+        if raw:
+            return lambda root, item: None if item is _PLACEHOLDER else get_in(item, rest)
+        return lambda root, item: None if item is _PLACEHOLDER else plain(get_in(item, rest))
+    parts = split_path(path)
+    if raw:
+        return lambda root, item: get_in(root, parts)
+    return lambda root, item: plain(get_in(root, parts))
+
+
+def compile_condition(cond: c.Condition, item_list: str | None = None) -> _Test:
+    """The truth of ``cond`` as a function of (proposal view, current item): it returns
+    ``int(evaluate(cond, scope)[0])`` for a scope over ``item_list`` (see the notes above)."""
+    if isinstance(cond, (c.All, c.AnyOf)):
+        parts = tuple(compile_condition(i, item_list) for i in cond.items)
+        if isinstance(cond, c.All):
+
+            def conjunction(root: dict[str, Any], item: Any) -> int:
+                result = 2
+                for part in parts:
+                    value = part(root, item)
+                    if value < result:
+                        if not value:
+                            return 0
+                        result = value
+                return result
+
+            return conjunction
+
+        def disjunction(root: dict[str, Any], item: Any) -> int:
+            result = 0
+            for part in parts:
+                value = part(root, item)
+                if value > result:
+                    if value == 2:
+                        return 2
+                    result = value
+            return result
+
+        return disjunction
+    if isinstance(cond, c.Not):
+        inner = compile_condition(cond.item, item_list)
+        return lambda root, item: 2 - inner(root, item)
+    if isinstance(cond, c.Quantified):
+        return _compile_quantified(cond, item_list)
+    if isinstance(cond, c.Answered):
+        get = _getter(cond.path, item_list, raw=True)  # plain() keeps None and only None
+        expected = cond.expected
+        if _under(cond.path, item_list):
+
+            def answered_in_item(root: dict[str, Any], item: Any) -> int:
+                if item is _PLACEHOLDER:
+                    return 1  # a field of an item of a table that is itself unanswered
+                return 2 if (get(root, item) is not None) == expected else 0
+
+            return answered_in_item
+        return lambda root, item: 2 if (get(root, item) is not None) == expected else 0
+    if isinstance(cond, c.Count):
+        count_op, bound = _OPS[cond.op], cond.value
+        get_raw = _getter(cond.path, item_list, raw=True)
+
+        def count(root: dict[str, Any], item: Any) -> int:
+            value = get_raw(root, item)
+            if value is None:
+                return 1
+            # A list has as many items as its plain() copy, which is not worth making.
+            return (
+                2 if count_op(len(value if value.__class__ is list else plain(value)), bound) else 0
+            )
+
+        return count
+    get = _getter(cond.path, item_list)
+    if isinstance(cond, c.Compare):
+        op = _OPS[cond.op]
+        right = cond.value
+        if isinstance(right, c.FieldRef):
+            get_right = _getter(right.path, item_list)
+
+            def compare_fields(root: dict[str, Any], item: Any) -> int:
+                value = get(root, item)
+                if value is None:
+                    return 1
+                other = get_right(root, item)
+                if other is None:
+                    return 1
+                return 2 if op(value, other) else 0
+
+            return compare_fields
+
+        def compare(root: dict[str, Any], item: Any) -> int:
+            value = get(root, item)
+            if value is None:
+                return 1
+            return 2 if op(value, right) else 0
+
+        return compare
+    if isinstance(cond, c.OneOf):
+        values = cond.values
+
+        def one_of(root: dict[str, Any], item: Any) -> int:
+            value = get(root, item)
+            if value is None:
+                return 1
+            return 2 if value in values else 0
+
+        return one_of
+    assert isinstance(cond, c.Contains)
+    wanted = cond.values
+    every = cond.mode != "any"
+
+    def contains(root: dict[str, Any], item: Any) -> int:
+        value = get(root, item)
+        if value is None:
+            return 1
+        hits = [v in value for v in wanted]
+        return 2 if (all(hits) if every else any(hits)) else 0
+
+    return contains
+
+
+def _compile_quantified(cond: c.Quantified, item_list: str | None) -> _Test:
+    where = compile_condition(cond.where, cond.path)
+    every = cond.mode == "all"
+    raw_parts = split_path(cond.path)
+    # The list is tested for an answer in the current scope, but its items are always read from
+    # the proposal (as :func:`_quantified` does); in a valid rule both are the same list.
+    get_list = None if not _under(cond.path, item_list) else _getter(cond.path, item_list)
+
+    def quantified(root: dict[str, Any], item: Any) -> int:
+        raw = get_in(root, raw_parts)
+        if get_list is None:
+            if raw is None:
+                return 1
+        elif get_list(root, item) is None:
+            return 1
+        result = 2 if every else 0
+        for each in raw or []:
+            value = where(root, each)
+            if every:
+                if value < result:
+                    if not value:
+                        return 0
+                    result = value
+            elif value > result:
+                if value == 2:
+                    return 2
+                result = value
+        return result
+
+    return quantified
+
+
+@dataclass(frozen=True)
+class _CompiledRule:
+    rule: Rule
+    applies: _Test | None
+    violated: _Test
+    requires: tuple[_Getter, ...]
+    for_each: tuple[str, ...] | None
+
+    @classmethod
+    def of(cls, rule: Rule) -> _CompiledRule:
+        scope = rule.for_each
+        return cls(
+            rule=rule,
+            applies=(
+                compile_condition(rule.applies_when, scope)
+                if rule.applies_when is not None
+                else None
+            ),
+            violated=compile_condition(rule.violated_when, scope),
+            requires=tuple(_getter(path, scope) for path in rule.requires),
+            for_each=split_path(rule.for_each) if rule.for_each is not None else None,
+        )
+
+    def result(self, root: dict[str, Any], item: Any) -> int:
+        """``int(judge(...).result)`` for the rule in the scope of ``item``."""
+        applies = 2 if self.applies is None else self.applies(root, item)
+        if not applies:
+            return 0
+        violated = self.violated(root, item)
+        if violated != 2 and self.requires:
+            for get in self.requires:
+                if get(root, item) is None:
+                    violated = 1  # a required fact left unanswered
+                    break
+        result = applies if applies < violated else violated
+        if result and item is _PLACEHOLDER:
+            return 1  # the placeholder of an unanswered list: the list itself is needed
+        return result
+
+
 class ReferenceEvaluator:
     """Evaluates a whole rule set on a proposal, in plain Python.
 
     Methods take the proposal as plain dicts (:func:`proposal_view`), converted once per review.
+    Every rule is judged by its compiled truth; the outcomes that are not FALSE are then judged
+    again by the interpreter (:func:`judge`), which explains them, and must reach the same result.
     """
 
     name = "reference"
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
+        self._compiled = tuple(_CompiledRule.of(rule) for rule in ruleset.rules)
 
     def outcomes(self, view: dict[str, Any]) -> list[Outcome]:
         """Every outcome that is not FALSE, rule by rule in rule-set order."""
         out: list[Outcome] = []
-        for rule in self.ruleset.rules:
-            for scope in subjects(rule, view):
-                outcome = judge(rule, scope, scope.item_prefix)
-                if outcome.result is not TV.FALSE:
-                    out.append(outcome)
+        for cr in self._compiled:
+            if cr.for_each is None:
+                result = cr.result(view, None)
+                if result:
+                    out.append(_explain(cr, Scope(view), result))
+                continue
+            rule = cr.rule
+            items = get_in(view, cr.for_each)
+            if items is None:
+                result = cr.result(view, _PLACEHOLDER)
+                if result:
+                    out.append(_explain(cr, Scope(view, {}, rule.for_each, None), result))
+                continue
+            for i, item in enumerate(items):
+                result = cr.result(view, item)
+                if result:
+                    scope = Scope(view, item, rule.for_each, f"{rule.for_each}[{i}]")
+                    out.append(_explain(cr, scope, result))
         return out
 
     def results(self, view: dict[str, Any]) -> dict[str, TV]:
         """The rule-level result of every rule that is not FALSE: the worst over its subjects."""
         return worst_by_rule(self.outcomes(view))
+
+
+def _explain(cr: _CompiledRule, scope: Scope, result: int) -> Outcome:
+    """The outcome of a rule that does not pass, with its evidence, by the interpreter."""
+    outcome = judge(cr.rule, scope, scope.item_prefix)
+    if outcome.result is not _TVS[result]:
+        raise EngineError(
+            f"rule {cr.rule.id}"
+            + (f" on {scope.item_prefix}" if scope.item_prefix else "")
+            + f": the compiled evaluator found {_TVS[result].name}, "
+            f"the interpreter {outcome.result.name}"
+        )
+    return outcome
 
 
 def worst_by_rule(outcomes: Sequence[Outcome]) -> dict[str, TV]:

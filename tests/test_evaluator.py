@@ -6,13 +6,38 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from compliance import conditions as c
-from compliance.evaluator import TV, Scope, Seen, evaluate, judge, proposal_view, subjects
+from compliance import evaluator
+from compliance.errors import EngineError
+from compliance.evaluator import (
+    TV,
+    Outcome,
+    ReferenceEvaluator,
+    Scope,
+    Seen,
+    compile_condition,
+    evaluate,
+    judge,
+    proposal_view,
+    subjects,
+)
 from compliance.model import Proposal
-from compliance.ruleset import Rule
+from compliance.ruleset import Rule, RuleSet
 
-from .strategies import make_rule
+from .strategies import (
+    _item_fields,
+    _root_fields,
+    _tables,
+    _test,
+    _tree,
+    make_rule,
+    proposals,
+    root_conditions,
+    rules,
+)
 
 T, F, U = TV.TRUE, TV.FALSE, TV.UNKNOWN
 
@@ -273,3 +298,90 @@ def test_answered_on_the_placeholder_of_an_unanswered_table_is_unknown() -> None
     )
     (scope,) = subjects(rule, view())
     assert judge(rule, scope, None).result is U
+
+
+# --------------------------------------------------------------------------- compiled truth
+# ReferenceEvaluator judges every rule with conditions compiled to closures and asks the
+# interpreter (evaluate/judge) only for the outcomes that are not FALSE. Both must agree exactly.
+
+
+def interpreted(ruleset: RuleSet, root: dict[str, Any]) -> list[Outcome]:
+    """ReferenceEvaluator.outcomes as the interpreter alone computes it."""
+    out = []
+    for rule in ruleset.rules:
+        for scope in subjects(rule, root):
+            outcome = judge(rule, scope, scope.item_prefix)
+            if outcome.result is not F:
+                out.append(outcome)
+    return out
+
+
+@st.composite
+def _for_each_rules_with_quantifiers(draw: st.DrawFn) -> Rule:
+    """for_each rules whose conditions hold quantifiers, over their own table or another, whose
+    tests may name the for_each item's fields (which a quantifier's scope does not see)."""
+    table = draw(st.sampled_from(_tables()))
+    fields = _item_fields(table) + _root_fields()
+
+    @st.composite
+    def quantified(draw: st.DrawFn) -> c.Condition:
+        inner = draw(st.sampled_from(_tables()))
+        where = draw(_tree(_test(_item_fields(inner) + _item_fields(table) + _root_fields())))
+        return c.Quantified(inner, draw(st.sampled_from(["any", "all"])), where)
+
+    leaf = st.one_of(_test(fields), quantified())
+    return make_rule(
+        applies_when=draw(st.one_of(st.none(), _tree(leaf))),
+        violated_when=draw(_tree(leaf)),
+        for_each=table,
+        requires=tuple(draw(st.lists(st.sampled_from(fields), max_size=2, unique=True))),
+    )
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.one_of(rules(), _for_each_rules_with_quantifiers()), min_size=1, max_size=6),
+    st.lists(proposals(), min_size=1, max_size=3),
+)
+def test_outcomes_are_exactly_the_interpreters(
+    rule_list: list[Rule], docs: list[dict[str, Any]]
+) -> None:
+    ruleset = RuleSet(rules=tuple(rule_list), sources=(), hash="generated")
+    reference = ReferenceEvaluator(ruleset)
+    for doc in docs:
+        root = proposal_view(Proposal.model_validate(doc))
+        assert reference.outcomes(root) == interpreted(ruleset, root)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(root_conditions(), proposals())
+def test_a_compiled_condition_has_the_interpreters_truth(
+    cond: c.Condition, doc: dict[str, Any]
+) -> None:
+    root = proposal_view(Proposal.model_validate(doc))
+    assert compile_condition(cond)(root, None) == evaluate(cond, Scope(root))[0]
+
+
+def test_compiled_truth_on_the_placeholder_of_an_unanswered_table() -> None:
+    rule = _rule(
+        applies_when=c.Answered("security_units[].name", False),
+        violated_when=c.Answered(US, False),
+    )
+    ruleset = RuleSet(rules=(rule,), sources=(), hash="t")
+    for body in ({}, {"legal": {"us_government_funding": True}}):
+        root = view(**body)
+        assert ReferenceEvaluator(ruleset).outcomes(root) == interpreted(ruleset, root)
+    (outcome,) = ReferenceEvaluator(ruleset).outcomes(view())
+    assert (outcome.subject, outcome.result, outcome.item) == (None, U, {})
+
+
+def test_a_compiled_result_the_interpreter_contradicts_fails_the_review(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rule = make_rule(violated_when=eq(US, True))
+    reference = ReferenceEvaluator(RuleSet(rules=(rule,), sources=(), hash="t"))
+    root = view(legal={"us_government_funding": False})
+    assert reference.outcomes(root) == []
+    monkeypatch.setattr(evaluator._CompiledRule, "result", lambda self, root, item: 2)
+    with pytest.raises(EngineError, match="X-001: the compiled evaluator found TRUE"):
+        reference.outcomes(root)
