@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from openpyxl.utils import get_column_letter
 from pydantic import BaseModel, ConfigDict, Field
 
 from compliance.fields import json_pointer
 from compliance.jsonpos import LineIndex, value_offsets
 
-CellRef = tuple[str, str, bool]
-"""A workbook answer's sheet, cell (``C14``) and whether it holds a value."""
+CellRef = tuple[str, tuple[int, int], bool]
+"""A workbook answer's sheet, cell (row and column, from 1) and whether it holds a value."""
 
 
 class Location(BaseModel):
@@ -104,7 +105,8 @@ class SourceMap:
                 found = cells.get(path[: path.rindex("[")])
             if found is None:
                 return None
-            sheet, cell, present = found
+            sheet, (row, column), present = found
+            cell = f"{get_column_letter(column)}{row}"
             return Location(source=source, sheet=sheet, cell=cell, present=present)
 
         return cls(source, resolve)

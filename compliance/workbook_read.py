@@ -28,7 +28,7 @@ from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
 from compliance.cellvalues import BLANK, CellProblem, read_cell
 from compliance.errors import InputError
 from compliance.fields import FieldSpec, Kind, split_path
-from compliance.sourcemap import CellRef, Location, SourceMap
+from compliance.sourcemap import CellRef, SourceMap
 from compliance.validation import shown
 from compliance.workbook_layout import (
     CONTRACT_LABEL,
@@ -63,6 +63,7 @@ class _NoCachedValue:
 
 
 NO_CACHED_VALUE = _NoCachedValue()
+_UNSEEN = object()
 
 Grid = list[tuple[Any, ...]]
 Document = tuple[Any, SourceMap, str]
@@ -114,7 +115,8 @@ class _Proposal:
     answers: list[_Answer] = field(default_factory=list)
     items: dict[str, list[tuple[int, str, list[_Answer]]]] = field(default_factory=dict)
     """Table path -> (row, sheet, answers) per item row."""
-    root: Location | None = None
+    root: tuple[str, int, int] | None = None
+    """Sheet, row and column of the proposal's id."""
 
 
 class WorkbookReader:
@@ -123,11 +125,9 @@ class WorkbookReader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[str] = []
+        self._seen: dict[tuple[str, type, Any], Any] = {}
 
     # ----------------------------------------------------------------- sheets
-
-    def _loc(self, sheet: str, row: int, column: int) -> Location:
-        return Location(source=self.path, sheet=sheet, cell=_cell(row, column))
 
     def _problem(self, sheet: str, row: int | None, column: int | None, message: str) -> None:
         where = f"{sheet}!{_cell(row, column)}" if row and column else sheet
@@ -354,10 +354,13 @@ class WorkbookReader:
                     sheet,
                     row,
                     id_column,
-                    f"{label}: id: duplicate proposal id (first seen at {first.root})",
+                    f"{label}: id: duplicate proposal id (first seen at "
+                    f"{self.path}, {sheet}!{_cell(row=first.root[1], column=first.root[2])})"
+                    if first.root
+                    else f"{label}: id: duplicate proposal id",
                 )
                 continue
-            proposal = _Proposal(label, root=self._loc(sheet, row, id_column))
+            proposal = _Proposal(label, root=(sheet, row, id_column))
             for question in register_columns():
                 column = columns[question.path]
                 raw = _value(grid, row, column)
@@ -409,13 +412,14 @@ class WorkbookReader:
         data: dict[str, Any] = {"schema_version": contract}
         cells: dict[str, CellRef] = {}
         if proposal.root is not None:
-            cells[""] = (proposal.root.sheet or "", proposal.root.cell or "", True)
+            sheet, row, column = proposal.root
+            cells[""] = (sheet, (row, column), True)
         tables_said: dict[str, tuple[Any, _Answer]] = {}
         for answer in proposal.answers:
             value = self._read(answer, proposal.label, epoch, answer.question.path)
             cells[answer.question.path] = (
                 answer.sheet,
-                _cell(answer.row, answer.column),
+                (answer.row, answer.column),
                 value is not BLANK,
             )
             if answer.question.spec.kind is Kind.OBJECT_LIST:
@@ -435,20 +439,16 @@ class WorkbookReader:
                         f"{len(rows)} item{'s' if len(rows) != 1 else ''} for it",
                     )
                     continue
-                cells[path] = (answer.sheet, _cell(answer.row, answer.column), True)
+                cells[path] = (answer.sheet, (answer.row, answer.column), True)
                 items = []
                 for index, (row, sheet, item_answers) in enumerate(rows):
                     concrete = f"{path}[{index}]"
-                    cells[concrete] = (sheet, _cell(row, 1), True)
+                    cells[concrete] = (sheet, (row, 1), True)
                     item: dict[str, Any] = {}
                     for item_answer in item_answers:
                         item_path = f"{concrete}.{item_answer.question.key}"
                         value = self._read(item_answer, proposal.label, epoch, item_path)
-                        cells[item_path] = (
-                            sheet,
-                            _cell(row, item_answer.column),
-                            value is not BLANK,
-                        )
+                        cells[item_path] = (sheet, (row, item_answer.column), value is not BLANK)
                         if value is not BLANK and not isinstance(value, CellProblem):
                             _put(item, item_answer.question.key, value)
                     items.append(item)
@@ -475,7 +475,14 @@ class WorkbookReader:
                 "LibreOffice and save it, or type the value"
             )
         else:
-            value = read_cell(spec, answer.raw, epoch)
+            # Most answers repeat (Yes, No, the same choices): each distinct one is read once.
+            key = (spec.path, type(answer.raw), answer.raw)
+            value = self._seen.get(key, _UNSEEN)
+            if value is _UNSEEN:
+                value = read_cell(spec, answer.raw, epoch)
+                self._seen[key] = value
+            if isinstance(value, list):
+                value = list(value)  # each proposal gets its own list
         if isinstance(value, CellProblem):
             self._problem(
                 answer.sheet, answer.row, answer.column, f"{label}: {path}: {value.message}"
@@ -528,7 +535,7 @@ class WorkbookReader:
             ident = next((a for a in single.answers if a.question.path == "id"), None)
             if ident is not None and ident.raw is not None:
                 single.label = _text_of(ident.raw) or single.label
-                single.root = self._loc(ident.sheet, ident.row, ident.column)
+                single.root = (ident.sheet, ident.row, ident.column)
         return [self._assemble(p, contract, epoch) for p in proposals]
 
 
