@@ -27,10 +27,13 @@ _UNKNOWN = frozenset({"unknown", "not known", "don't know", "dont know"})
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_SPACE_GROUPED = re.compile(r"^[+-]?\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?:\.\d+)?$")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
 _LIST_SEPARATORS = re.compile(r"[,;\n]")
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
+_SERIAL_MIN = 10_000  # 1927-05-18
 _SERIAL_MAX = 2_958_465  # 9999-12-31
+_FIRST_YEAR = 1927  # the first year of serial _SERIAL_MIN
 
 
 class Blank:
@@ -88,9 +91,9 @@ def _number(spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, (int, float)):
         number = value
     else:
-        text = _SPACES.sub("", str(value))
-        if _GROUPED.match(text):
-            text = text.replace(",", "")
+        text = str(value).strip()
+        if _GROUPED.match(text) or _SPACE_GROUPED.match(text):
+            text = _SPACES.sub("", text.replace(",", ""))  # thousands separators only
         if not _NUMBER.match(text):
             return CellProblem(f"expected a number, got {shown(str(value).strip())}")
         number = float(text)
@@ -104,6 +107,8 @@ def _number(spec: FieldSpec, value: Any) -> Any:
 
 
 def _date(value: Any, epoch: dt.datetime) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)) and value.year < _FIRST_YEAR:
+        return CellProblem(f"{value.isoformat()[:10]} is not a plausible date (write YYYY-MM-DD)")
     if isinstance(value, dt.datetime):
         if value.time() != dt.time():
             return CellProblem(f"expected a date without a time, got {value.isoformat(' ')}")
@@ -122,9 +127,9 @@ def _date(value: Any, epoch: dt.datetime) -> Any:
             except ValueError:
                 return CellProblem(f"{shown(text)} is not a date")
             return day
-        if text.isdigit():
-            serial = float(text)
-    if serial is not None and 1 <= serial <= _SERIAL_MAX and serial.is_integer():
+    # A bare number is a date only as an Excel serial from 1927 on: 2027 typed in a date cell is
+    # a year, not 19 July 1905, and is reported rather than guessed.
+    if serial is not None and _SERIAL_MIN <= serial <= _SERIAL_MAX and serial.is_integer():
         converted = from_excel(serial, epoch)
         if isinstance(converted, dt.datetime):
             return converted.date().isoformat()
@@ -162,6 +167,8 @@ def _read_enum_list(spec: FieldSpec, value: Any, epoch: dt.datetime) -> Any:
     text = _text(value).strip()
     if choice_key(text) == "none":
         return []
+    if not _LIST_SEPARATORS.sub("", text).strip():
+        return CellProblem(f"{shown(text)} names no value; write {NONE} for none")
     items: list[str] = []
     for piece in _LIST_SEPARATORS.split(text):
         part = piece.strip()

@@ -21,9 +21,9 @@ from compliance.model import Proposal
 from compliance.sourcemap import JsonText, SourceMap
 from compliance.validation import ValidationProblems, validate_proposal
 from compliance.workbook_read import read_workbook
+from compliance.xlsxfile import is_workbook_path
 
 JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
-WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
 PROPOSAL_SUFFIXES = frozenset({".json", ".xlsx", ".xlsm"}) | JSON_LINES_SUFFIXES
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
@@ -148,7 +148,7 @@ def _documents(source: str, text: str, json_lines: bool) -> list[tuple[Any, Sour
 def read_source(path: str) -> list[LoadedProposal]:
     """Read and validate every proposal in one file (or ``-`` for standard input)."""
     suffix = Path(path).suffix.lower() if path != "-" else ""
-    if suffix in WORKBOOK_SUFFIXES:
+    if is_workbook_path(path):
         documents, problems = read_workbook(path)
         return _validated(documents, problems)
     raw = _read_bytes(path)
@@ -182,13 +182,14 @@ def _validated(
 
 def _files_in(directory: str) -> list[str]:
     """The proposal files directly inside ``directory``, by name (a folder of single-proposal
-    workbooks is one way to review many). Office lock files (``~$book.xlsx``) and hidden files
-    are skipped; an empty folder is an error, never a pass."""
+    workbooks is one way to review many). Only Office lock files (``~$book.xlsx``) are skipped: a
+    hidden file is read like any other, so no proposal goes unreviewed unseen. An empty folder is
+    an error, never a pass."""
     found = sorted(
         str(child)
         for child in Path(directory).iterdir()
         if child.suffix.lower() in PROPOSAL_SUFFIXES
-        and not child.name.startswith(("~$", "."))
+        and not child.name.startswith("~$")
         and child.is_file()
     )
     if not found:

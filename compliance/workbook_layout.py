@@ -150,7 +150,8 @@ def sheet_names(layout: Layout) -> tuple[str, ...]:
 
 def normalise_label(text: str) -> str:
     """How headers and keys are compared: case, spacing and underscores do not matter."""
-    return " ".join(text.replace("_", " ").split()).casefold()
+    words = " ".join(text.replace("_", " ").split()).casefold()
+    return words.replace(" .", ".").replace(". ", ".")
 
 
 def guidance(spec: FieldSpec) -> str:

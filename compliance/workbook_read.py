@@ -64,6 +64,8 @@ class _NoCachedValue:
 
 NO_CACHED_VALUE = _NoCachedValue()
 _UNSEEN = object()
+_PLAIN = (str, int, float, bool, dt.date, dt.time, dt.timedelta, type(None))
+"""What a cell's value can be; anything else (openpyxl's ArrayFormula) is a formula."""
 
 Grid = list[tuple[Any, ...]]
 Document = tuple[Any, SourceMap, str]
@@ -138,7 +140,7 @@ class WorkbookReader:
         epoch. Formula cells hold their cached value, or :data:`NO_CACHED_VALUE`."""
         book = open_workbook(self.path)
         try:
-            titles = {normalise_label(title): title for title in book.sheetnames}
+            titles = self._titles(book)
             epoch = getattr(book, "epoch", CALENDAR_WINDOWS_1900)
             wanted = self._wanted(titles)
             grids: dict[str, Grid] = {}
@@ -152,23 +154,54 @@ class WorkbookReader:
             self._cached_values(grids, formulas)
         return grids, titles, epoch
 
-    def _wanted(self, titles: dict[str, str]) -> list[str]:
+    def _titles(self, book: Any) -> dict[str, str]:
+        """Worksheet title by normalised name. Two sheets that both answer to one name (``Data
+        sharing`` and a hidden ``_Data_sharing``) are refused: intake must not choose which one
+        holds the answers. A chart sheet is not a sheet of answers."""
+        titles: dict[str, str] = {}
+        required = {normalise_label(name) for name in self._names()}
+        for title in book.sheetnames:
+            key = normalise_label(title.strip("_ "))
+            if key not in required:
+                continue  # the user's own sheets: ignored
+            if key in titles:
+                raise InputError(
+                    f"{self.path}: the sheets {titles[key]!r} and {title!r} have the same name "
+                    "for intake; rename or delete one"
+                )
+            if not hasattr(book[title], "iter_rows"):
+                raise InputError(
+                    f"{self.path}: {title!r} is a chart sheet; intake reads sheets of answers "
+                    "(rename or delete it)"
+                )
+            titles[key] = title
+        return titles
+
+    @staticmethod
+    def _names() -> list[str]:
+        """Every sheet intake reads, in either layout."""
         names = [INSTRUCTIONS_SHEET, PROPOSALS_SHEET, *(f.title for f in forms())]
-        names += [t.title for t in tables()]
-        return [titles[key] for key in map(normalise_label, names) if key in titles]
+        return names + [t.title for t in tables()]
+
+    def _wanted(self, titles: dict[str, str]) -> list[str]:
+        return [titles[key] for key in map(normalise_label, self._names()) if key in titles]
 
     def _grid(self, sheet: Any, formulas: list[tuple[int, int]]) -> Grid:
         sheet.reset_dimensions()  # some writers record a wrong size; read what is there
         grid: Grid = []
         for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
             if number > MAX_ROWS:
+                if _blank_row(cells):
+                    continue  # a formatted but empty row far down is not content
                 raise InputError(
                     f"{self.path}, {sheet.title}: more than {MAX_ROWS} rows; split the workbook"
                 )
             grid.append(cells)
             for column, value in enumerate(cells, start=1):
-                if isinstance(value, str) and value.startswith("="):
-                    formulas.append((number, column))
+                if (isinstance(value, str) and value.startswith("=")) or not isinstance(
+                    value, _PLAIN
+                ):
+                    formulas.append((number, column))  # a formula, or an array formula
         while grid and _blank_row(grid[-1]):
             grid.pop()
         return grid
@@ -182,7 +215,9 @@ class WorkbookReader:
                 for title, cells in formulas.items():
                     if not cells:
                         continue
-                    cached = [list(row) for row in book[title].iter_rows(values_only=True)]
+                    sheet = book[title]
+                    sheet.reset_dimensions()
+                    cached = [list(row) for row in sheet.iter_rows(values_only=True)]
                     grid = [list(row) for row in grids[title]]
                     for row, column in cells:
                         value = (
@@ -190,14 +225,16 @@ class WorkbookReader:
                             if row <= len(cached) and column <= len(cached[row - 1])
                             else None
                         )
-                        grid[row - 1][column - 1] = NO_CACHED_VALUE if value is None else value
+                        if value is None or not isinstance(value, _PLAIN):
+                            value = NO_CACHED_VALUE
+                        grid[row - 1][column - 1] = value
                     grids[title] = [tuple(row) for row in grid]
         finally:
             book.close()
 
     # ----------------------------------------------------------------- structure
 
-    def _instructions(self, grid: Grid) -> tuple[Layout, str] | None:
+    def _instructions(self, grid: Grid) -> tuple[Layout, str, int | None] | None:
         found: dict[str, tuple[int, Any]] = {}
         for row in range(1, min(len(grid), _INSTRUCTION_ROWS) + 1):
             label = _value(grid, row, 1)
@@ -232,7 +269,11 @@ class WorkbookReader:
             )
             return None
         contract = found.get(normalise_label(CONTRACT_LABEL))
-        return layouts[_text_of(layout_row[1]).lower()], _text_of(contract[1]) if contract else ""
+        return (
+            layouts[_text_of(layout_row[1]).lower()],
+            _text_of(contract[1]) if contract else "",
+            contract[0] if contract else None,
+        )
 
     def _required(self, titles: dict[str, str], names: Iterable[str]) -> bool:
         missing = [name for name in names if normalise_label(name) not in titles]
@@ -288,7 +329,10 @@ class WorkbookReader:
     # ----------------------------------------------------------------- layouts
 
     def _form(self, form: Form, sheet: str, grid: Grid, proposal: _Proposal) -> None:
-        columns = self._header(sheet, grid, {normalise_label(h): h for h in FORM_HEADERS[::2]})
+        wanted: dict[str, Question | str] = {
+            normalise_label(h): h for h in (FORM_HEADERS[0], FORM_HEADERS[2])
+        }
+        columns = self._header(sheet, grid, wanted)
         if columns is None:
             return
         key_column, answer_column = columns[FORM_HEADERS[0]], columns[FORM_HEADERS[2]]
@@ -329,26 +373,27 @@ class WorkbookReader:
                     "make a new template with: compliance template",
                 )
 
-    def _register(self, sheet: str, grid: Grid) -> list[_Proposal]:
+    def _register(self, sheet: str, grid: Grid) -> list[_Proposal] | None:
         wanted: dict[str, Question | str] = {}
         for question in register_columns():
             wanted[normalise_label(question.label)] = question
             wanted.setdefault(normalise_label(question.path), question)
         columns = self._header(sheet, grid, wanted)
         if columns is None:
-            return []
+            return None
         id_column = columns["id"]
+        mapped = sorted(set(columns.values()))
         out: list[_Proposal] = []
+        by_id: dict[str, _Proposal] = {}
         for row in range(2, len(grid) + 1):
-            cells = grid[row - 1]
-            if _blank_row(cells):
-                continue
+            if _blank_row(_value(grid, row, column) for column in mapped):
+                continue  # notes or helper formulas in extra columns do not make a proposal
             ident = _value(grid, row, id_column)
             if ident is None or (isinstance(ident, str) and not ident.strip()):
                 self._problem(sheet, row, id_column, "this row has answers but no proposal id")
                 continue
             label = _text_of(ident)
-            first = next((p for p in out if p.label == label), None)
+            first = by_id.get(label)
             if first is not None:
                 self._problem(
                     sheet,
@@ -361,6 +406,7 @@ class WorkbookReader:
                 )
                 continue
             proposal = _Proposal(label, root=(sheet, row, id_column))
+            by_id[label] = proposal
             for question in register_columns():
                 column = columns[question.path]
                 raw = _value(grid, row, column)
@@ -368,10 +414,12 @@ class WorkbookReader:
             out.append(proposal)
         return out
 
-    def _table(self, table: Table, sheet: str, grid: Grid, owners: dict[str, _Proposal]) -> None:
+    def _table(
+        self, table: Table, sheet: str, grid: Grid, owners: dict[str, _Proposal] | None
+    ) -> None:
         """Read a table's item rows into their proposals (``owners`` by id in a register; in a
-        single workbook the one proposal is ``owners[""]``)."""
-        keyed = "" not in owners
+        single workbook the one proposal is ``owners[""]``; ``None``: check the headers only)."""
+        keyed = owners is None or "" not in owners
         wanted: dict[str, Question | str] = {}
         if keyed:
             wanted[normalise_label(PROPOSAL_ID_LABEL)] = PROPOSAL_ID_LABEL
@@ -379,7 +427,7 @@ class WorkbookReader:
             wanted[normalise_label(question.label)] = question
             wanted.setdefault(normalise_label(question.key), question)
         columns = self._header(sheet, grid, wanted)
-        if columns is None:
+        if columns is None or owners is None:
             return
         for row in range(2, len(grid) + 1):
             cells = [_value(grid, row, columns[q.path]) for q in table.columns]
@@ -408,9 +456,11 @@ class WorkbookReader:
 
     # ----------------------------------------------------------------- assembly
 
-    def _assemble(self, proposal: _Proposal, contract: str, epoch: dt.datetime) -> Document:
+    def _assemble(
+        self, proposal: _Proposal, contract: str, contract_cell: CellRef, epoch: dt.datetime
+    ) -> Document:
         data: dict[str, Any] = {"schema_version": contract}
-        cells: dict[str, CellRef] = {}
+        cells: dict[str, CellRef] = {"schema_version": contract_cell}
         if proposal.root is not None:
             sheet, row, column = proposal.root
             cells[""] = (sheet, (row, column), True)
@@ -471,8 +521,8 @@ class WorkbookReader:
         spec: FieldSpec = answer.question.spec
         if answer.raw is NO_CACHED_VALUE:
             value: Any = CellProblem(
-                "holds a formula with no saved value; open the workbook in Excel or "
-                "LibreOffice and save it, or type the value"
+                "holds a formula with no saved value (or an empty one); type the answer, or "
+                "open the workbook in Excel or LibreOffice and save it"
             )
         else:
             # Most answers repeat (Yes, No, the same choices): each distinct one is read once.
@@ -504,7 +554,12 @@ class WorkbookReader:
         found = self._instructions(grids[titles[normalise_label(INSTRUCTIONS_SHEET)]])
         if found is None:
             raise InputError(self.problems)
-        layout, contract = found
+        layout, contract, contract_row = found
+        contract_cell: CellRef = (
+            titles[normalise_label(INSTRUCTIONS_SHEET)],
+            (contract_row or 1, 2 if contract_row else 1),
+            bool(contract),
+        )
         middle = [f.title for f in forms()] if layout is Layout.single else [PROPOSALS_SHEET]
         if not self._required(titles, [*middle, *(t.title for t in tables())]):
             raise InputError(self.problems)
@@ -513,7 +568,8 @@ class WorkbookReader:
             title = titles[normalise_label(name)]
             return title, grids[title]
 
-        proposals: list[_Proposal]
+        proposals: list[_Proposal] | None
+        owners: dict[str, _Proposal] | None
         if layout is Layout.single:
             single = _Proposal("proposal")
             for form in forms():
@@ -522,12 +578,12 @@ class WorkbookReader:
             owners = {"": single}
         else:
             proposals = self._register(*grid(PROPOSALS_SHEET))
-            owners = {}
-            for item in proposals:
-                owners.setdefault(item.label, item)
+            owners = None  # unreadable Proposals sheet: check the tables' headers only
+            if proposals is not None:
+                owners = {item.label: item for item in proposals}
         for table in tables():
             self._table(table, *grid(table.title), owners)
-        if self.problems:
+        if self.problems or proposals is None:
             raise InputError(self.problems)
         if not proposals:
             raise InputError(f"{self.path}: the {PROPOSALS_SHEET} sheet lists no proposals")
@@ -536,7 +592,7 @@ class WorkbookReader:
             if ident is not None and ident.raw is not None:
                 single.label = _text_of(ident.raw) or single.label
                 single.root = (ident.sheet, ident.row, ident.column)
-        return [self._assemble(p, contract, epoch) for p in proposals]
+        return [self._assemble(p, contract, contract_cell, epoch) for p in proposals]
 
 
 def _text_of(value: Any) -> str:

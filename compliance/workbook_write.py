@@ -26,6 +26,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from compliance import __version__
+from compliance.cellvalues import EXCEL_ERRORS
 from compliance.errors import InputError
 from compliance.fields import FieldSpec, Kind, catalogue, generic_path, get_in, split_path
 from compliance.model import LIST_MAX, SCHEMA_VERSION, Proposal
@@ -54,7 +55,7 @@ from compliance.workbook_layout import (
     register_columns,
     tables,
 )
-from compliance.xlsxtext import has_illegal, set_text
+from compliance.xlsxtext import CELL_MAX, has_illegal, set_text, utf16_length
 
 REGISTER_ROWS = 1000
 """Rows of the register prepared with drop-downs (more can be added by copying a row)."""
@@ -414,6 +415,19 @@ def _answers(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]
             yield path, value
 
 
+def _unwritable_text(text: str) -> str | None:
+    """Why ``text`` would not read back from a cell as it is, if it would not."""
+    if has_illegal(text):
+        return "holds control characters a workbook cannot store"
+    if "\r" in text:
+        return "holds a carriage return, which a workbook stores as a line break"
+    if text.strip() in EXCEL_ERRORS:
+        return f"{shown(text)} reads as an Excel error value"
+    if utf16_length(text) > CELL_MAX:
+        return f"is longer than a cell holds ({CELL_MAX} UTF-16 code units)"
+    return None
+
+
 def _unwritable(data: dict[str, Any]) -> list[str]:
     """What a workbook cannot hold so that it reads back the same."""
     problems = []
@@ -424,8 +438,8 @@ def _unwritable(data: dict[str, Any]) -> list[str]:
                 "an item with no answers cannot be written as a row (a blank row is not an "
                 "item); remove it or answer one of its fields"
             )
-        elif isinstance(value, str) and has_illegal(value):
-            why = "holds control characters a workbook cannot store"
+        elif isinstance(value, str):
+            why = _unwritable_text(value)
         elif isinstance(value, list) and catalogue()[generic_path(path)].kind is Kind.TEXT_LIST:
             for item in value:
                 if "\n" in item or "\r" in item or item.strip() != item or item == NONE:
@@ -433,8 +447,10 @@ def _unwritable(data: dict[str, Any]) -> list[str]:
                         f"the item {shown(item)} cannot be written one per line (it holds a "
                         f"line break or surrounding spaces, or is the word {NONE})"
                     )
-                elif has_illegal(item):
-                    why = "holds control characters a workbook cannot store"
+                elif _unwritable_text(item):
+                    why = _unwritable_text(item)
+            if why is None:
+                why = _unwritable_text("\n".join(value))
         if why is not None:
             problems.append(f"{data['id']}: {path}: {why}")
     return problems

@@ -34,7 +34,7 @@ import openpyxl
 
 from compliance.errors import InputError
 
-WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xls"})
 #: The suffixes openpyxl accepts (it refuses any other name before reading a byte).
 _OPENPYXL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm"})
 
@@ -82,7 +82,8 @@ ZIP_BOMB = "refused as a possible zip bomb"
 
 
 def is_workbook_path(path: Path | str) -> bool:
-    """True if ``path`` is named like an Excel workbook (.xlsx, .xlsm or .xls, any case)."""
+    """True if ``path`` is named like an Excel workbook or template (.xlsx, .xlsm, .xltx,
+    .xltm or .xls, any case)."""
     return Path(path).suffix.lower() in WORKBOOK_SUFFIXES
 
 

@@ -28,7 +28,8 @@ def has_illegal(text: str) -> bool:
     return _ILLEGAL.search(text) is not None
 
 
-def _utf16_len(text: str) -> int:
+def utf16_length(text: str) -> int:
+    """Length as Excel counts it (a character beyond the BMP counts twice)."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
@@ -36,7 +37,7 @@ def clean(text: str) -> str:
     """``text`` as a cell can hold it: XML-illegal characters replaced by U+FFFD, and cut to
     Excel's cell limit with a trailing "…"."""
     text = _ILLEGAL.sub("\ufffd", text)
-    if len(text) <= CELL_MAX // 2 or _utf16_len(text) <= CELL_MAX:
+    if len(text) <= CELL_MAX // 2 or utf16_length(text) <= CELL_MAX:
         return text
     kept: list[str] = []
     used = 0

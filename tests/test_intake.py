@@ -320,11 +320,12 @@ def test_problems_of_all_files_are_reported_together(tmp_path: Path) -> None:
 def test_a_directory_stands_for_the_proposal_files_in_it(tmp_path: Path) -> None:
     write(tmp_path, "b.json", json.dumps(MINIMAL))
     write(tmp_path, "a.jsonl", json.dumps({**MINIMAL, "id": "P-0"}) + "\n")
-    write(tmp_path, ".hidden.json", "{")
+    write(tmp_path, ".hidden.json", json.dumps({**MINIMAL, "id": "P-2"}))  # read, not skipped
+    write(tmp_path, "~$lock.json", "{")  # an Office lock file: skipped
     write(tmp_path, "notes.md", "not a proposal")
     (tmp_path / "nested").mkdir()
     write(tmp_path / "nested", "c.json", "{")  # not read: only files directly inside
-    assert [item.proposal.id for item in read_proposals([str(tmp_path)])] == ["P-0", "P-1"]
+    assert [item.proposal.id for item in read_proposals([str(tmp_path)])] == ["P-2", "P-0", "P-1"]
 
 
 def test_a_file_named_xlsx_goes_to_workbook_intake(tmp_path: Path) -> None:

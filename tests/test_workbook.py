@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import openpyxl.styles
 import pytest
+from openpyxl.chart import BarChart
+from openpyxl.worksheet.formula import ArrayFormula
 
 from compliance.errors import InputError
 from compliance.fields import Kind, catalogue
@@ -264,6 +267,16 @@ def _hide_and_add_sheets(book: openpyxl.Workbook) -> None:
     book.move_sheet("Monitoring", offset=-5)
 
 
+def _delete_columns(book: openpyxl.Workbook) -> None:
+    for title in FORM_SHEETS:
+        book[title].delete_cols(4, 2)  # Guidance, Required
+        book[title].delete_cols(2)  # Question: the answer is now column B
+
+
+def _far_row(book: openpyxl.Workbook) -> None:
+    book["Parties"]["A150000"].font = openpyxl.styles.Font(bold=True)  # styled, no value
+
+
 def _mixed_case_headers(book: openpyxl.Workbook) -> None:
     book["Data sharing flows"]["B1"].value = "  RECIPIENT_type "
 
@@ -290,7 +303,6 @@ TOLERATED: list[tuple[str, Mutation]] = [
     ("a whole number as text", _set("Monitoring", "review_frequency_months", " 6")),
     ("a date as text", _set("Monitoring", "start_date", "2026-02-01")),
     ("a date as an Excel serial", _set("Monitoring", "start_date", 46054)),
-    ("a date as a serial in text", _set("Monitoring", "start_date", "46054")),
     ("a date with a midnight time", _set("Monitoring", "start_date", dt.datetime(2026, 2, 1))),
     (
         "choices with other separators",
@@ -302,6 +314,9 @@ TOLERATED: list[tuple[str, Mutation]] = [
     ("blank rows and an extra column", _blank_rows_and_extra_column),
     ("hidden, added and moved sheets", _hide_and_add_sheets),
     ("a header in another case", _mixed_case_headers),
+    ("a field key with spaces", _set_cell("Data sharing", "A3", " Impact_Assessment . Status ")),
+    ("the Question, Guidance and Required columns deleted", _delete_columns),
+    ("a formatted empty row far down", _far_row),
 ]
 
 
@@ -391,6 +406,23 @@ def _formula_without_value(book: openpyxl.Workbook) -> None:
     _set("Monitoring", "end_date", "=DATE(2027,1,31)")(book)
 
 
+def _shadow(title: str) -> Mutation:
+    def mutate(book: openpyxl.Workbook) -> None:
+        copy = book.copy_worksheet(book[title])
+        copy.title = "_" + title.replace(" ", "_")
+        copy.sheet_state = "veryHidden"
+
+    return mutate
+
+
+def _chart_sheet_for(title: str) -> Mutation:
+    def mutate(book: openpyxl.Workbook) -> None:
+        del book[title]
+        book.create_chartsheet(title).add_chart(BarChart())
+
+    return mutate
+
+
 def _drop_instructions_version(book: openpyxl.Workbook) -> None:
     book["Instructions"]["B3"] = "7"
 
@@ -423,6 +455,35 @@ REJECTED: list[tuple[str, Mutation, list[str]]] = [
         ],
     ),
     (
+        "a year typed in a date cell (Excel shows 1905-07-19)",
+        _set("Monitoring", "end_date", 2027),
+        [
+            f"book.xlsx, Monitoring!C7: {ID}: monitoring.end_date: "
+            "1905-07-19 is not a plausible date (write YYYY-MM-DD)"
+        ],
+    ),
+    (
+        "a year typed as text",
+        _set("Monitoring", "end_date", "2027"),
+        [
+            f"book.xlsx, Monitoring!C7: {ID}: monitoring.end_date: "
+            "'2027' is not a date (write YYYY-MM-DD)"
+        ],
+    ),
+    (
+        "a list of choices with only a separator",
+        _set_cell("Data sharing flows", "C2", " , "),
+        [
+            f"book.xlsx, Data sharing flows!C2: {ID}: data_sharing.flows[0].categories: "
+            "',' names no value; write None for none"
+        ],
+    ),
+    (
+        "spaces inside a number",
+        _set("Funding", "total_amount", "6 12"),
+        [f"book.xlsx, Funding!C2: {ID}: funding.total_amount: expected a number, got '6 12'"],
+    ),
+    (
         "a fraction for a whole number",
         _set("Monitoring", "review_frequency_months", 2.5),
         [
@@ -451,7 +512,8 @@ REJECTED: list[tuple[str, Mutation, list[str]]] = [
         _formula_without_value,
         [
             f"book.xlsx, Monitoring!C7: {ID}: monitoring.end_date: holds a formula with no "
-            "saved value; open the workbook in Excel or LibreOffice and save it, or type the value"
+            "saved value (or an empty one); type the answer, or open the workbook in Excel or "
+            "LibreOffice and save it"
         ],
     ),
     (
@@ -476,6 +538,41 @@ REJECTED: list[tuple[str, Mutation, list[str]]] = [
         [
             f"book.xlsx, Data sharing!C8: {ID}: data_sharing.processors: says Listed, but the "
             "sheet 'Data sharing processors' lists no items for it; list them there, or answer None"
+        ],
+    ),
+    (
+        "a superscript digit in a date",
+        _set("Monitoring", "start_date", "²"),
+        [
+            f"book.xlsx, Monitoring!C6: {ID}: monitoring.start_date: '²' is not a date (write YYYY-MM-DD)"
+        ],
+    ),
+    (
+        "an array formula with no saved value",
+        _set("Proposal", "summary", ArrayFormula("C4", '=UPPER("abc")')),
+        [
+            f"book.xlsx, Proposal!C4: {ID}: summary: holds a formula with no saved value (or an "
+            "empty one); type the answer, or open the workbook in Excel or LibreOffice and save it"
+        ],
+    ),
+    (
+        "a blank contract version (reported where it is)",
+        _set_cell("Instructions", "B5", None),
+        [f"book.xlsx, Instructions!B5: {ID}: schema_version: '' is not '1'"],
+    ),
+    (
+        "a hidden sheet shadowing a sheet of answers",
+        _shadow("Data sharing"),
+        [
+            "book.xlsx: the sheets 'Data sharing' and '_Data_sharing' have the same name for "
+            "intake; rename or delete one"
+        ],
+    ),
+    (
+        "a chart sheet in the place of a sheet of answers",
+        _chart_sheet_for("Oversight"),
+        [
+            "book.xlsx: 'Oversight' is a chart sheet; intake reads sheets of answers (rename or delete it)"
         ],
     ),
     (
@@ -574,6 +671,33 @@ def test_register_errors_name_the_row(tmp_path: Path) -> None:
         "counter_terrorism, preventing_violent_extremism, counter_narcotics, peacekeeping, "
         "humanitarian, community_engagement, border_and_migration"
     ]
+
+
+def test_register_extra_columns_with_notes_on_empty_rows_are_not_proposals(
+    tmp_path: Path,
+) -> None:
+    path = _register(tmp_path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["Proposals"]
+    notes = sheet.max_column + 1
+    sheet.cell(1, notes).value = "Reviewer status"
+    for row in range(2, 12):
+        sheet.cell(row, notes).value = "open" if row < 4 else None
+    sheet.cell(8, notes).value = "waiting for the legal team"
+    book.save(path)
+    assert [p.proposal.id for p in read_proposals([str(path)])] == [ID, "PRP-2026-077"]
+
+
+def test_register_with_an_unreadable_header_reports_only_that(tmp_path: Path) -> None:
+    path = _register(tmp_path)
+    book = openpyxl.load_workbook(path)
+    book["Proposals"]["A1"] = "Proposal identifier"
+    book.save(path)
+    (problem,) = _problems(path)
+    assert problem.startswith(
+        "book.xlsx, Proposals: row 1 has no column headed 'Proposal id' (headers found: "
+        "'Proposal identifier', 'Title', "
+    )
 
 
 def test_register_duplicate_ids_are_reported_at_their_cells(tmp_path: Path) -> None:
@@ -779,13 +903,21 @@ def test_export_refuses_what_would_read_back_differently(tmp_path: Path) -> None
     data = json.loads(RICH.read_text())
     data["parties"].append({})
     data["monitoring"]["indicators"] = ["Incidents\nper month"]
+    data["summary"] = "#N/A"
+    data["oversight"]["suspension_triggers"] = "line one\r\nline two"
+    data["human_rights"]["referral_criteria"] = "\U0001f600" * 20_000  # 40,000 UTF-16 units
     source = tmp_path / "odd.json"
     source.write_text(json.dumps(data))
     result = run_cli("export", str(source), str(tmp_path / "odd.xlsx"))
     assert result.code == 2
     assert result.err.splitlines() == [
+        f"error: {ID}: summary: '#N/A' reads as an Excel error value",
         f"error: {ID}: parties[3]: an item with no answers cannot be written as a row (a blank "
         "row is not an item); remove it or answer one of its fields",
+        f"error: {ID}: human_rights.referral_criteria: is longer than a cell holds "
+        "(32767 UTF-16 code units)",
+        f"error: {ID}: oversight.suspension_triggers: holds a carriage return, which a workbook "
+        "stores as a line break",
         f"error: {ID}: monitoring.indicators: the item 'Incidents\\nper month' cannot be written "
         "one per line (it holds a line break or surrounding spaces, or is the word None)",
     ]
@@ -812,3 +944,28 @@ def test_export_refuses_what_would_read_back_differently(tmp_path: Path) -> None
 def test_bundled_workbooks_hold_their_json_fixtures(workbook: str, sources: list[str]) -> None:
     book = read_proposals([str(FIXTURES / "workbooks" / workbook)])
     assert [item.proposal for item in book] == [_one(FIXTURES / name).proposal for name in sources]
+
+
+def test_an_export_named_like_a_hidden_file_is_still_reviewed(tmp_path: Path) -> None:
+    data = json.loads(RICH.read_text())
+    data["id"] = ".flawed"  # a valid id; the export is named .flawed.xlsx
+    source = tmp_path / "p.json"
+    source.write_text(json.dumps(data))
+    folder = tmp_path / "out"
+    folder.mkdir()  # an existing directory gets one workbook per proposal
+    assert run_cli("export", str(source), str(folder), "--layout", "single").code == 0
+    result = run_cli("review", str(folder), "--format", "json")
+    assert result.code == 3
+    assert [r["proposal_id"] for r in json.loads(result.out)["reviews"]] == [".flawed"]
+
+
+def test_a_large_register_reads_in_linear_time(tmp_path: Path) -> None:
+    """20,000 rows with an id and a title (the duplicate-id check was once quadratic)."""
+    book = build(Layout.register)
+    sheet = book["Proposals"]
+    for row in range(2, 20_002):
+        sheet.cell(row, 1).value = f"P-{row}"
+        sheet.cell(row, 2).value = "A title"
+    path = tmp_path / "big.xlsx"
+    book.save(path)
+    assert len(read_proposals([str(path)])) == 20_000

@@ -625,6 +625,7 @@ def test_reading_converts_damage_raised_anywhere() -> None:
         ("BOOK.XLSX", True),
         ("dir/book.xlsm", True),
         ("book.Xls", True),
+        ("template.xltx", True),
         (Path("book.xlsx"), True),
         ("book.xlsb", False),
         ("book.json", False),
