@@ -27,6 +27,7 @@ from compliance.describe import describe
 from compliance.errors import ComplianceError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.intake import read_proposals
+from compliance.parallel import PARALLEL_MIN, default_jobs, review_all
 from compliance.report_text import render
 from compliance.report_xlsx import render_xlsx
 from compliance.review import ENGINES, EngineName, Reviewer
@@ -195,6 +196,13 @@ def cli() -> None:
     show_default=True,
     help="What decides which rules fire: durable_rules, or the plain-Python reference evaluator.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Processes that review a large batch ({PARALLEL_MIN} proposals or more) at once "
+    "(default: one per core; 1: in this process). Results do not depend on it.",
+)
 @_selection_options
 @_rules_option
 @_config_options
@@ -204,6 +212,7 @@ def review(
     output: Path | None,
     fail_on: str,
     engine: EngineName,
+    jobs: int | None,
     domains: tuple[str, ...],
     only_rules: tuple[str, ...],
     skip_rules: tuple[str, ...],
@@ -224,7 +233,7 @@ def review(
     )
     loaded = read_proposals(list(paths))
     with Reviewer(ruleset, engine=engine, threshold=Severity(fail_on.lower())) as reviewer:
-        reviews = [reviewer.review(item.proposal, item.source_map) for item in loaded]
+        reviews = review_all(reviewer, loaded, jobs or default_jobs())
         report = reviewer.report(reviews)
     content: str | bytes
     if fmt == "json":

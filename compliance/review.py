@@ -81,6 +81,7 @@ class Reviewer:
         self.engine = engine
         self.threshold = threshold
         self._reference = ReferenceEvaluator(ruleset)
+        self._references: dict[tuple[int, str], ReferenceOut] = {}
         self._durable = None
         if engine == "durable":
             self._durable = DurableEngine(compile_ruleset(ruleset))
@@ -186,13 +187,20 @@ class Reviewer:
             severity_override=_severity_change(rule),
         )
 
-    @staticmethod
-    def _reference_out(ref: Reference, outcome: Outcome, view: dict[str, Any]) -> ReferenceOut:
+    def _reference_out(
+        self, ref: Reference, outcome: Outcome, view: dict[str, Any]
+    ) -> ReferenceOut:
         binding = ref.binding
         if ref.binds_when is not None:
             binds, _ = evaluate(ref.binds_when, scope_of(outcome, view))
             binding = "required" if binds is TV.TRUE else "good_practice"
-        return ReferenceOut(**ref.to_dict(binding))
+        # A reference reads the same in every finding of its rule (but for its binding): made
+        # once and shared, as the report's models are frozen.
+        key = (id(ref), binding)
+        made = self._references.get(key)
+        if made is None:
+            made = self._references[key] = ReferenceOut(**ref.to_dict(binding))
+        return made
 
     # ------------------------------------------------------------------ report
 
