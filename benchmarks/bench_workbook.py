@@ -1,0 +1,189 @@
+"""The workbook path: a register of 1,000 proposals reviewed end to end, beside a bare read.
+
+    .venv/bin/python -m benchmarks.bench_workbook            # full run (as in docs/BENCHMARKS.md)
+    .venv/bin/python -m benchmarks.bench_workbook --quick    # a smoke run
+
+The register is made by ``compliance export`` from synthetic proposals (:mod:`benchmarks.synth`,
+seeded; list items left with no answer at all are dropped, as the export refuses them).
+Measured, as the median of several passes after a warm-up:
+
+- **bare read**: ``openpyxl.load_workbook(read_only=True)`` and every row of every sheet read as
+  values: the least any tool built on openpyxl could do with the same cells;
+- **read**: :func:`compliance.intake.read_proposals` on the register (intake, cell checks,
+  validation, source maps);
+- **end to end**: read, review every proposal with the durable engine, build the report and
+  render it as JSON, as ``compliance review register.xlsx --format json`` does (the rule engine is
+  built once per rule set, before timing, as the CLI does once per run): on one process per core,
+  as the CLI does by default, and on one process (``--jobs 1``).
+
+The ratio is the median over the passes of end to end / bare read, each pass timing both back to
+back.
+
+openpyxl writes text as inline strings; Excel and LibreOffice save a shared-string table, which
+openpyxl reads about twice as fast. With ``--resave`` (needs ``libreoffice`` on PATH) the register
+is also saved again by LibreOffice and measured the same way, so both kinds of file are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+
+from compliance import Reviewer, __version__, load_rules
+from compliance.fields import get_in, split_path
+from compliance.intake import read_proposals
+from compliance.model import Proposal
+from compliance.parallel import default_jobs, review_all
+from compliance.workbook_layout import Layout, tables
+from compliance.workbook_write import build, to_bytes
+
+from .synth import generate
+
+
+def writable(proposal: Proposal) -> Proposal:
+    """The proposal without list items that have no answer at all (the synthetic drafts drop
+    answers at random; a blank row is not an item, so the export refuses such items)."""
+    data = proposal.model_dump(mode="json", exclude_none=True)
+    for table in tables():
+        parent = get_in(data, split_path(table.path)[:-1]) if "." in table.path else data
+        name = split_path(table.path)[-1]
+        if isinstance(parent, dict) and isinstance(parent.get(name), list):
+            parent[name] = [item for item in parent[name] if item]
+    return Proposal.model_validate(data)
+
+
+def bare_read(path: Path) -> int:
+    """Every cell of every sheet, as values, the way openpyxl reads fastest."""
+    book = openpyxl.load_workbook(path, read_only=True)
+    cells = 0
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            cells += len(row)
+    book.close()
+    return cells
+
+
+def end_to_end(path: Path, reviewer: Reviewer, jobs: int) -> int:
+    loaded = read_proposals([str(path)])
+    reviews = review_all(reviewer, loaded, jobs)
+    return len(reviewer.report(reviews).model_dump_json())
+
+
+def seconds(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def measure(path: Path, reviewer: Reviewer, passes: int) -> dict[str, float]:
+    """Medians over ``passes``, each pass timing the bare read, intake and the end-to-end
+    review (on every core, and in one process) back to back, so that the ratios compare runs
+    made under the same conditions on a machine whose speed drifts."""
+    jobs = default_jobs()
+    bare_read(path)  # warm-up: imports, caches, the file in the page cache
+    end_to_end(path, reviewer, jobs)
+    runs: dict[str, list[float]] = {"bare": [], "read": [], "all": [], "one": []}
+    for _ in range(passes):
+        runs["bare"].append(seconds(lambda: bare_read(path)))
+        runs["read"].append(seconds(lambda: read_proposals([str(path)])))
+        runs["all"].append(seconds(lambda: end_to_end(path, reviewer, jobs)))
+        runs["one"].append(seconds(lambda: end_to_end(path, reviewer, 1)))
+    median = {key: statistics.median(values) for key, values in runs.items()}
+    ratios = [a / b for a, b in zip(runs["all"], runs["bare"], strict=True)]
+    ratios_one = [a / b for a, b in zip(runs["one"], runs["bare"], strict=True)]
+    return {
+        "bytes": path.stat().st_size,
+        "cells": bare_read(path),
+        "bare_read_s": round(median["bare"], 3),
+        "read_s": round(median["read"], 3),
+        "jobs": jobs,
+        "end_to_end_s": round(median["all"], 3),
+        "ratio": round(statistics.median(ratios), 2),
+        "end_to_end_one_job_s": round(median["one"], 3),
+        "ratio_one_job": round(statistics.median(ratios_one), 2),
+    }
+
+
+def cli_seconds(path: Path) -> float:
+    """Wall clock of the real command, start-up and engine build included."""
+    command = [sys.executable, "-m", "compliance", "review", str(path), "--format", "json"]
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+    return round(time.perf_counter() - start, 2)
+
+
+def resave(path: Path, directory: Path) -> Path | None:
+    """The register saved again by LibreOffice (shared strings, as Excel saves), if installed."""
+    office = shutil.which("libreoffice") or shutil.which("soffice")
+    if office is None:
+        return None
+    out = directory / "resaved"
+    out.mkdir()
+    subprocess.run(
+        [office, "--headless", "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "HOME": str(directory / "office-home")},
+        timeout=300,
+    )
+    return out / path.name
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--proposals", type=int, default=1000, help="rows of the register")
+    parser.add_argument("--passes", type=int, default=5, help="timed passes (median)")
+    parser.add_argument("--resave", action="store_true", help="also measure a LibreOffice save")
+    parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    count, passes = (50, 1) if args.quick else (args.proposals, args.passes)
+    results: dict[str, object] = {
+        "tool": __version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "proposals": count,
+        "passes": passes,
+    }
+    with tempfile.TemporaryDirectory() as tmp, Reviewer(load_rules()) as reviewer:
+        register = Path(tmp) / "register.xlsx"
+        start = time.perf_counter()
+        proposals = [writable(p) for p in generate(count)]
+        register.write_bytes(to_bytes(build(Layout.register, proposals)))
+        results["export_s"] = round(time.perf_counter() - start, 2)
+        results["exported"] = measure(register, reviewer, passes)
+        results["exported"]["cli_s"] = cli_seconds(register)  # type: ignore[index]
+        if args.resave:
+            again = resave(register, Path(tmp))
+            if again is None:
+                results["resaved"] = "libreoffice not found"
+            else:
+                results["resaved"] = measure(again, reviewer, passes)
+                results["resaved"]["cli_s"] = cli_seconds(again)  # type: ignore[index]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for key, value in results.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for name, number in value.items():
+                print(f"  {name:<22} {number}")
+        else:
+            print(f"{key:<16} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
