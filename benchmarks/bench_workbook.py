@@ -11,6 +11,8 @@ Measured, as the median of several passes after a warm-up:
   values: the least any tool built on openpyxl could do with the same cells;
 - **read**: :func:`compliance.intake.read_proposals` on the register (intake, cell checks,
   validation, source maps);
+Each measurement runs in a fresh process (as the CLI does), timed inside it.
+
 - **end to end**: read, review every proposal with the durable engine, build the report and
   render it as JSON, as ``compliance review register.xlsx --format json`` does (the rule engine is
   built once per rule set, before timing, as the CLI does once per run): on one process per core,
@@ -36,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -81,25 +82,42 @@ def end_to_end(path: Path, reviewer: Reviewer, jobs: int) -> int:
     return len(reviewer.report(reviews).model_dump_json())
 
 
-def seconds(work: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
+def timed_in_child(kind: str, path: Path, jobs: int) -> float:
+    """Seconds one measurement takes, timed inside a fresh process: each starts with a clean heap,
+    as the CLI does, so no measurement pays for the objects another one left behind. Start-up,
+    imports and building the rule engine are not timed (the CLI does those once per run)."""
+    command = [sys.executable, "-m", "benchmarks.bench_workbook", "--child", kind, str(path)]
+    done = subprocess.run(
+        [*command, "--jobs", str(jobs)], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip())
 
 
-def measure(path: Path, reviewer: Reviewer, passes: int) -> dict[str, float]:
+def child(kind: str, path: Path, jobs: int) -> float:
+    """The body of :func:`timed_in_child`, in the child process."""
+    with Reviewer(load_rules()) as reviewer:
+        bare_read(path)  # the file in the page cache, as for every other measurement
+        start = time.perf_counter()
+        if kind == "bare":
+            bare_read(path)
+        elif kind == "read":
+            read_proposals([str(path)])
+        else:
+            end_to_end(path, reviewer, jobs)
+        return time.perf_counter() - start
+
+
+def measure(path: Path, passes: int) -> dict[str, float]:
     """Medians over ``passes``, each pass timing the bare read, intake and the end-to-end
     review (on every core, and in one process) back to back, so that the ratios compare runs
     made under the same conditions on a machine whose speed drifts."""
     jobs = default_jobs()
-    bare_read(path)  # warm-up: imports, caches, the file in the page cache
-    end_to_end(path, reviewer, jobs)
     runs: dict[str, list[float]] = {"bare": [], "read": [], "all": [], "one": []}
     for _ in range(passes):
-        runs["bare"].append(seconds(lambda: bare_read(path)))
-        runs["read"].append(seconds(lambda: read_proposals([str(path)])))
-        runs["all"].append(seconds(lambda: end_to_end(path, reviewer, jobs)))
-        runs["one"].append(seconds(lambda: end_to_end(path, reviewer, 1)))
+        runs["bare"].append(timed_in_child("bare", path, 1))
+        runs["read"].append(timed_in_child("read", path, 1))
+        runs["all"].append(timed_in_child("review", path, jobs))
+        runs["one"].append(timed_in_child("review", path, 1))
     median = {key: statistics.median(values) for key, values in runs.items()}
     ratios = [a / b for a, b in zip(runs["all"], runs["bare"], strict=True)]
     ratios_one = [a / b for a, b in zip(runs["one"], runs["bare"], strict=True)]
@@ -148,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resave", action="store_true", help="also measure a LibreOffice save")
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--jobs", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        print(child(args.child[0], Path(args.child[1]), args.jobs))
+        return 0
     count, passes = (50, 1) if args.quick else (args.proposals, args.passes)
     results: dict[str, object] = {
         "tool": __version__,
@@ -157,20 +180,20 @@ def main(argv: list[str] | None = None) -> int:
         "proposals": count,
         "passes": passes,
     }
-    with tempfile.TemporaryDirectory() as tmp, Reviewer(load_rules()) as reviewer:
+    with tempfile.TemporaryDirectory() as tmp:
         register = Path(tmp) / "register.xlsx"
         start = time.perf_counter()
         proposals = [writable(p) for p in generate(count)]
         register.write_bytes(to_bytes(build(Layout.register, proposals)))
         results["export_s"] = round(time.perf_counter() - start, 2)
-        results["exported"] = measure(register, reviewer, passes)
+        results["exported"] = measure(register, passes)
         results["exported"]["cli_s"] = cli_seconds(register)  # type: ignore[index]
         if args.resave:
             again = resave(register, Path(tmp))
             if again is None:
                 results["resaved"] = "libreoffice not found"
             else:
-                results["resaved"] = measure(again, reviewer, passes)
+                results["resaved"] = measure(again, passes)
                 results["resaved"]["cli_s"] = cli_seconds(again)  # type: ignore[index]
     if args.json:
         print(json.dumps(results, indent=2))
