@@ -296,15 +296,16 @@ def export(paths: tuple[str, ...], output: Path, layout: str | None, force: bool
     if layout is None and len(proposals) > 1:
         chosen = Layout.register
     if chosen is Layout.single and (len(proposals) > 1 or output.is_dir()):
-        if output.exists() and not output.is_dir():
+        if not output.is_dir() and (output.exists() or output.suffix):
             raise UsageError(
                 f"{output}: {len(proposals)} proposals in the single layout need a directory "
                 "(one workbook each), or use --layout register"
             )
-        output.mkdir(parents=True, exist_ok=True)
         targets = [_new_file(output / f"{p.id}.xlsx", force) for p in proposals]
-        for proposal, target in zip(proposals, targets, strict=True):
-            _write(to_bytes(build(chosen, [proposal])), target)
+        books = [to_bytes(build(chosen, [p])) for p in proposals]  # all or nothing
+        output.mkdir(parents=True, exist_ok=True)
+        for book, target in zip(books, targets, strict=True):
+            _write(book, target)
         click.echo(f"wrote {len(targets)} workbooks in {output}")
         return int(ExitCode.PASSED)
     _write(to_bytes(build(chosen, proposals)), _new_file(output, force))

@@ -856,6 +856,19 @@ def test_cli_export_many_as_register_or_one_workbook_each(tmp_path: Path) -> Non
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         f"{_one(Path(s)).proposal.id}.xlsx" for s in sources
     )
+    again = run_cli("export", *sources, str(folder), "--layout", "single")
+    first = _one(Path(sources[0])).proposal.id
+    assert again == Run(
+        2, "", f"error: {folder / first}.xlsx: already exists; give --force to overwrite it\n"
+    )
+    named_like_a_file = tmp_path / "many.xlsx"
+    assert run_cli("export", *sources, str(named_like_a_file), "--layout", "single") == Run(
+        2,
+        "",
+        f"error: {named_like_a_file}: 3 proposals in the single layout need a directory (one "
+        "workbook each), or use --layout register\n",
+    )
+    assert not named_like_a_file.exists()
     by_folder = json.loads(run_cli("review", str(folder), "--format", "json").out)
     by_register = json.loads(run_cli("review", str(register), "--format", "json").out)
     assert sorted((r["proposal_id"], r["decision"]) for r in by_folder["reviews"]) == sorted(
