@@ -9,6 +9,7 @@ all inputs are collected and reported together as one :class:`InputError`, one l
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ MAX_INPUT_BYTES = 256 * 1024 * 1024
 class LoadedProposal:
     proposal: Proposal
     source_map: SourceMap
+    input_sha256: str = ""
+    """sha256 of the bytes of the file (or standard input) the proposal was read from."""
 
     @property
     def source(self) -> str:
@@ -150,18 +153,27 @@ def read_source(path: str) -> list[LoadedProposal]:
     suffix = Path(path).suffix.lower() if path != "-" else ""
     if is_workbook_path(path):
         documents, problems = read_workbook(path)
-        return _validated(documents, problems)
+        return _validated(documents, problems, _file_sha256(path))
     raw = _read_bytes(path)
     if len(raw) > MAX_INPUT_BYTES:
         raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
     text = _decode(raw, path)
     if not text.strip():
         raise InputError(f"{path}: is empty")
-    return _validated(_documents(path, text, suffix in JSON_LINES_SUFFIXES), [])
+    digest = hashlib.sha256(raw).hexdigest()
+    return _validated(_documents(path, text, suffix in JSON_LINES_SUFFIXES), [], digest)
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _validated(
-    documents: list[tuple[Any, SourceMap, str]], problems: list[str]
+    documents: list[tuple[Any, SourceMap, str]], problems: list[str], digest: str
 ) -> list[LoadedProposal]:
     """Validate each document; raise one :class:`InputError` with these and all other problems."""
     loaded: list[LoadedProposal] = []
@@ -174,7 +186,7 @@ def _validated(
         except ValidationProblems as exc:
             problems.extend(exc.lines)
         else:
-            loaded.append(LoadedProposal(proposal, source_map))
+            loaded.append(LoadedProposal(proposal, source_map, digest))
     if problems:
         raise InputError(problems)
     return loaded
