@@ -20,11 +20,11 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from compliance import __version__, docgen, tuning
+from compliance import __version__, docgen, records, tuning
 from compliance.config import CONFIG_NAME, resolve_config
 from compliance.decision import DEFAULT_THRESHOLD, exit_code
 from compliance.describe import describe
-from compliance.errors import ComplianceError, UsageError
+from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.intake import read_proposals
 from compliance.parallel import PARALLEL_MIN, default_jobs, review_all
@@ -197,6 +197,13 @@ def cli() -> None:
     help="What decides which rules fire: durable_rules, or the plain-Python reference evaluator.",
 )
 @click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Append a decision record for every proposal to the hash-chained log in this "
+    "directory (check it with: compliance verify-records DIR).",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
@@ -212,6 +219,7 @@ def review(
     output: Path | None,
     fail_on: str,
     engine: EngineName,
+    record_dir: Path | None,
     jobs: int | None,
     domains: tuple[str, ...],
     only_rules: tuple[str, ...],
@@ -235,6 +243,8 @@ def review(
     with Reviewer(ruleset, engine=engine, threshold=Severity(fail_on.lower())) as reviewer:
         reviews = review_all(reviewer, loaded, jobs or default_jobs())
         report = reviewer.report(reviews)
+    if record_dir is not None:  # recorded before anything is reported
+        records.record_reviews(record_dir, reviews, loaded, report)
     content: str | bytes
     if fmt == "json":
         content = report.model_dump_json(indent=2) + "\n"
@@ -253,6 +263,19 @@ def validate(paths: tuple[str, ...]) -> int:
     without reviewing them."""
     loaded = read_proposals(list(paths))
     click.echo(f"{len(loaded)} proposal{'s' if len(loaded) != 1 else ''} valid")
+    return int(ExitCode.PASSED)
+
+
+@cli.command("verify-records")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def verify_records(directory: Path) -> int:
+    """Check the hash chain of the decision records in DIRECTORY (written by review --record):
+    exit 0 when intact, 2 naming the first record that was edited, removed or added."""
+    verdict = records.verify(directory)
+    if verdict.problem is not None:
+        raise InputError(f"{verdict.problem} ({verdict.records} records intact before it)")
+    plural = "s" if verdict.records != 1 else ""
+    click.echo(f"{directory}: {verdict.records} record{plural}, chain intact")
     return int(ExitCode.PASSED)
 
 

@@ -1,0 +1,213 @@
+"""Decision records: what a record holds, and that the chain shows any edit, removal or addition."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from compliance import records
+from compliance.intake import read_proposals
+from compliance.workbook_layout import Layout
+from compliance.workbook_write import build, to_bytes
+from tests.conftest import FIXTURES, Run, run_cli
+
+SOUND = FIXTURES / "exemplary-humanitarian.json"
+FLAWED = FIXTURES / "flawed-refugee-data-sharing.json"
+
+
+def _recorded(tmp_path: Path, *sources: Path) -> Path:
+    directory = tmp_path / "records"
+    result = run_cli("review", *map(str, sources), "--record", str(directory), "--format", "json")
+    assert result.code in (0, 3), result.err
+    return directory
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.name[0].isdigit())
+
+
+def test_a_record_per_review_and_an_intact_chain(tmp_path: Path) -> None:
+    directory = _recorded(tmp_path, SOUND, FLAWED)
+    assert [p.name for p in _files(directory)] == [
+        "00000001-PRP-2026-077.json",
+        "00000002-PRP-2026-034.json",
+    ]
+    assert run_cli("verify-records", str(directory)) == Run(
+        0, f"{directory}: 2 records, chain intact\n", ""
+    )
+
+
+def test_a_record_holds_what_an_audit_needs(tmp_path: Path) -> None:
+    directory = _recorded(tmp_path, FLAWED)
+    report = json.loads(run_cli("review", str(FLAWED), "--format", "json").out)
+    (path,) = _files(directory)
+    record = json.loads(path.read_text())
+    assert sorted(record) == [
+        "counts",
+        "decision",
+        "engine",
+        "findings",
+        "input",
+        "previous",
+        "proposal",
+        "record_hash",
+        "record_version",
+        "recorded_at",
+        "rule_set",
+        "selection",
+        "sequence",
+        "threshold",
+        "tool_version",
+        "waivers_applied",
+    ]
+    assert record["input"] == {
+        "source": str(FLAWED),
+        "sha256": "sha256:" + hashlib.sha256(FLAWED.read_bytes()).hexdigest(),
+    }
+    assert record["rule_set"] == {
+        key: report["rule_set"][key] for key in ("name", "version", "hash")
+    }
+    assert record["decision"] == "reject" == report["reviews"][0]["decision"]
+    assert record["findings"] == report["reviews"][0]["findings"]
+    assert record["previous"] is None
+    assert record["sequence"] == 1
+    assert record["recorded_at"].endswith("+00:00")
+
+
+def test_the_proposal_hash_is_the_same_from_json_and_from_a_workbook(tmp_path: Path) -> None:
+    (from_json,) = read_proposals([str(FLAWED)])
+    book = tmp_path / "p.xlsx"
+    book.write_bytes(to_bytes(build(Layout.single, [from_json.proposal])))
+    (from_book,) = read_proposals([str(book)])
+    assert records.proposal_hash(from_book.proposal) == records.proposal_hash(from_json.proposal)
+    assert from_book.input_sha256 == hashlib.sha256(book.read_bytes()).hexdigest()
+
+
+def test_runs_extend_one_chain(tmp_path: Path) -> None:
+    directory = _recorded(tmp_path, SOUND, FLAWED)
+    _recorded(tmp_path, FLAWED)
+    names = [p.name for p in _files(directory)]
+    assert names[-1] == "00000003-PRP-2026-034.json"
+    third = json.loads((directory / names[-1]).read_text())
+    assert third["previous"] == records.sha256((directory / names[1]).read_bytes())
+    assert records.verify(directory).problem is None
+
+
+def _flip(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] = data[offset] + 1 if data[offset] < 0x7E else 0x21
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _recorded(
+        tmp_path_factory.mktemp("chain"),
+        SOUND,
+        FLAWED,
+        SOUND.parent / "incomplete-coast-guard-training.json",
+    )
+
+
+def test_editing_any_byte_of_a_record_breaks_the_chain_and_names_it(
+    chain: Path, tmp_path: Path
+) -> None:
+    """Every byte of the first record (a sound proposal's), and every 29th byte of the others
+    (the first is a different one in each: 29 is prime to every field's width)."""
+    copy = _copy(chain, tmp_path)
+    for index, path in enumerate(_files(copy)):
+        original = path.read_bytes()
+        offsets = range(len(original)) if index == 0 else range(index, len(original), 29)
+        for offset in offsets:
+            _flip(path, offset)
+            verdict = records.verify(copy)
+            assert verdict.problem is not None, (path.name, offset)
+            assert path.name in verdict.problem, (path.name, offset, verdict.problem)
+            path.write_bytes(original)
+        assert records.verify(copy).problem is None
+
+
+def test_the_cli_names_the_edited_record(chain: Path, tmp_path: Path) -> None:
+    copy = _copy(chain, tmp_path)
+    second = _files(copy)[1]
+    record = json.loads(second.read_text())
+    record["decision"] = "approve"  # the edit an attacker would make
+    second.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    result = run_cli("verify-records", str(copy))
+    assert result == Run(
+        2,
+        "",
+        f"error: {second}: its content does not match its record_hash: edited "
+        "(1 records intact before it)\n",
+    )
+
+
+def _copy(chain: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in chain.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    return copy
+
+
+def test_a_removed_record_is_named(chain: Path, tmp_path: Path) -> None:
+    copy = _copy(chain, tmp_path)
+    _, second, third = _files(copy)
+    second.unlink()
+    assert records.verify(copy).problem == f"{third}: record 00000002 is missing before it"
+
+
+def test_a_removed_last_record_is_caught_by_the_head(chain: Path, tmp_path: Path) -> None:
+    copy = _copy(chain, tmp_path)
+    _, second, third = _files(copy)
+    third.unlink()
+    assert records.verify(copy).problem == (
+        f"{copy / 'HEAD'}: names record 3 but the last record is {second.name}: "
+        "records were removed or added"
+    )
+
+
+def test_a_record_replaced_by_a_consistent_forgery_is_caught_by_the_next(
+    chain: Path, tmp_path: Path
+) -> None:
+    """A forger who rewrites a record and recomputes its record_hash still breaks the link."""
+    copy = _copy(chain, tmp_path)
+    first, second, _ = _files(copy)
+    record = json.loads(first.read_text())
+    assert record["decision"] == "approve"
+    record["decision"] = "reject"
+    record["record_hash"] = records._self_hash(record)
+    first.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    assert records.verify(copy).problem == (
+        f"{second}: the previous record {first.name} is not the one it followed: "
+        f"{first.name} was edited, replaced or removed"
+    )
+
+
+def test_verify_a_missing_directory(tmp_path: Path) -> None:
+    assert run_cli("verify-records", str(tmp_path / "none")) == Run(
+        2, "", f"error: {tmp_path / 'none'}: no such directory of records\n"
+    )
+
+
+def _append_many(directory: str) -> None:
+    (item,) = read_proposals([str(SOUND)])
+    body = {"proposal": {"id": item.proposal.id}, "decision": "approve"}
+    for _ in range(20):
+        records.append(Path(directory), [body])
+
+
+def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
+    directory = tmp_path / "records"
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_append_many, args=(str(directory),)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert records.verify(directory) == records.Verdict(60, None, records.verify(directory).head)
