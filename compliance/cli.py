@@ -197,6 +197,12 @@ def cli() -> None:
     help="What decides which rules fire: durable_rules, or the plain-Python reference evaluator.",
 )
 @click.option(
+    "--no-fail",
+    is_flag=True,
+    help="Report without gating: exit 0 whatever the decisions (for a rollout). Invalid input "
+    "(2) and internal errors (6) still fail.",
+)
+@click.option(
     "--record",
     "record_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -219,6 +225,7 @@ def review(
     output: Path | None,
     fail_on: str,
     engine: EngineName,
+    no_fail: bool,
     record_dir: Path | None,
     jobs: int | None,
     domains: tuple[str, ...],
@@ -253,7 +260,11 @@ def review(
     else:
         content = render(report, ruleset.domain_title)
     _write(content, output)
-    return int(exit_code(r.decision for r in reviews))
+    gate = exit_code(r.decision for r in reviews)
+    if no_fail and gate is not ExitCode.PASSED:
+        click.echo(f"--no-fail: not gating (the decisions would exit {int(gate)})", err=True)
+        return int(ExitCode.PASSED)
+    return int(gate)
 
 
 @cli.command()

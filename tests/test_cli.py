@@ -443,3 +443,18 @@ def test_rules_docs_writes_the_reference_and_check_finds_it_stale(tmp_path: Path
         ExitCode.INVALID_INPUT,
         f"stale: {tmp_path / 'rules.md'} (run: compliance rules docs {tmp_path})\n",
     )
+
+
+def test_no_fail_reports_without_gating(tmp_path: Path) -> None:
+    flawed = str(FIXTURES / "flawed-refugee-data-sharing.json")
+    gated = run_cli("review", flawed, "--format", "json")
+    rollout = run_cli("review", flawed, "--format", "json", "--no-fail")
+    assert gated.code == 3
+    assert rollout.code == 0
+    assert rollout.err == "--no-fail: not gating (the decisions would exit 3)\n"
+    assert json.loads(rollout.out)["reviews"] == json.loads(gated.out)["reviews"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert run_cli("review", str(bad), "--no-fail").code == 2  # invalid input still fails
+    sound = run_cli("review", str(FIXTURES / "exemplary-humanitarian.json"), "--no-fail")
+    assert (sound.code, sound.err) == (0, "")
