@@ -28,6 +28,7 @@ from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.intake import read_proposals
 from compliance.parallel import PARALLEL_MIN, default_jobs, review_all
+from compliance.report_markdown import render_markdown
 from compliance.report_text import render
 from compliance.report_xlsx import render_xlsx
 from compliance.review import ENGINES, EngineName, Reviewer
@@ -171,10 +172,11 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "xlsx"]),
+    type=click.Choice(["text", "json", "markdown", "xlsx"]),
     default="text",
     show_default=True,
-    help="Report format (xlsx: an Excel workbook, written with --output).",
+    help="Report format (markdown: a memo for a ticket or pull request; xlsx: an Excel "
+    "workbook, written with --output).",
 )
 @click.option(
     "-o",
@@ -257,6 +259,8 @@ def review(
         content = report.model_dump_json(indent=2) + "\n"
     elif fmt == "xlsx":
         content = render_xlsx(report, ruleset.domain_title)
+    elif fmt == "markdown":
+        content = render_markdown(report, ruleset.domain_title)
     else:
         content = render(report, ruleset.domain_title)
     _write(content, output)

@@ -29,10 +29,11 @@ def clean(text: str) -> str:
 
 
 _SEVERITIES = list(Severity)
-_BINDING = {"required": "required by", "good_practice": "good practice per"}
+BINDING = {"required": "required by", "good_practice": "good practice per"}
 
 
-def _value(e: Evidence) -> str:
+def value_text(e: Evidence) -> str:
+    """The value an evidence item saw, as a reader writes it."""
     if e.value is None:
         return "(not answered)"
     if isinstance(e.value, bool):
@@ -57,7 +58,9 @@ def _block(label: str, text: str, indent: str) -> list[str]:
     ) or [head.rstrip()]
 
 
-def _counts(review: Review) -> str:
+def counts_text(review: Review) -> str:
+    """``3 violations (1 blocker, 2 high), 1 need information (1 medium)``, or ``none``."""
+
     def part(counts: dict[Severity, int], noun: str) -> str | None:
         total = sum(counts.values())
         if not total:
@@ -87,7 +90,7 @@ def _finding(f: Finding) -> list[str]:
     for e in f.evidence:
         where = f"  ({e.location})" if e.location is not None else ""
         role = "" if e.role == "violation" else f"[{e.role}] "
-        lines += _block(label, f"{role}{e.path} = {_value(e)}{clean(where)}", indent)
+        lines += _block(label, f"{role}{e.path} = {value_text(e)}{clean(where)}", indent)
         label = ""
     if f.severity_override is not None:
         o = f.severity_override
@@ -102,18 +105,14 @@ def _finding(f: Finding) -> list[str]:
     lines += _block("fix:", clean(f.remediation), indent)
     label = "source:"
     for r in f.references:
-        lines += _block(label, f"{_BINDING[r.binding]} {r.instrument}, {r.provision}", indent)
+        lines += _block(label, f"{BINDING[r.binding]} {r.instrument}, {r.provision}", indent)
         lines += _block("", r.url, indent)
         label = ""
     return lines
 
 
-def render_review(review: Review, domain_title: Callable[[str], str]) -> list[str]:
-    lines = [f"{review.proposal_id}  {clean(review.title)}"]
-    lines.append(f"  decision: {review.decision.value.upper()}")
-    if review.source:
-        lines.append(f"  source:   {clean(review.source)}")
-    lines.append(f"  findings: {_counts(review)}")
+def grouped(review: Review) -> list[tuple[str, list[Finding]]]:
+    """Findings by domain, the domain with the worst finding first (then the most violations)."""
     by_domain: dict[str, list[Finding]] = {}
     for f in review.findings:
         by_domain.setdefault(f.domain, []).append(f)
@@ -124,7 +123,16 @@ def render_review(review: Review, domain_title: Callable[[str], str]) -> list[st
         violations = sum(f.outcome == "violation" for f in findings)
         return (-worst, -violations, domain)
 
-    for domain, findings in sorted(by_domain.items(), key=domain_key):
+    return sorted(by_domain.items(), key=domain_key)
+
+
+def render_review(review: Review, domain_title: Callable[[str], str]) -> list[str]:
+    lines = [f"{review.proposal_id}  {clean(review.title)}"]
+    lines.append(f"  decision: {review.decision.value.upper()}")
+    if review.source:
+        lines.append(f"  source:   {clean(review.source)}")
+    lines.append(f"  findings: {counts_text(review)}")
+    for domain, findings in grouped(review):
         lines.append("")
         lines.append(f"  {domain_title(domain).upper()}")
         for f in findings:

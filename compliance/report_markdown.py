@@ -1,0 +1,131 @@
+"""The Markdown report: a reviewer's memo to paste into a ticket or a pull request.
+
+The run first, then a table of decisions, then, per proposal, the findings grouped by domain
+(worst first) with evidence, fix and sources, and the questions left to answer. It reads the same
+on GitHub, GitLab and in a plain-text viewer.
+
+Text from the input (titles, messages that quote answers, values, file names) is escaped, so a
+proposal cannot add links, images, HTML or table cells to the memo, nor break out of a code span.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from compliance.findings import Evidence, Finding, Report, Review
+from compliance.report_text import BINDING, clean, counts_text, grouped, value_text
+from compliance.rulespec import Severity
+
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+_TICKS = re.compile(r"`+")
+_SEVERITIES = list(Severity)
+_DECISION = {
+    "approve": "approve",
+    "approve_with_conditions": "approve with conditions",
+    "needs_information": "needs information",
+    "reject": "reject",
+}
+
+
+def md(text: str) -> str:
+    """``text`` as literal inline Markdown on one line: the characters that make links, images,
+    HTML, emphasis, code or table cells are escaped (the memo never starts a line with input, so
+    the characters that matter only there need not be)."""
+    flat = " ".join(clean(text).split())
+    return _SPECIAL.sub(r"\\\1", flat)
+
+
+def code(text: str) -> str:
+    """``text`` as a code span that no backtick inside it can close early (CommonMark: fence it
+    with one more backtick than its longest run)."""
+    flat = " ".join(clean(text).split()).replace("|", "\\|")
+    fence = "`" * (max((len(m) for m in _TICKS.findall(flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def _where(e: Evidence) -> str:
+    return f" ({md(str(e.location))})" if e.location is not None else ""
+
+
+def _finding(f: Finding) -> list[str]:
+    kind = "violation" if f.outcome == "violation" else "needs information"
+    lines = [f"- **{f.severity.value.upper()} · {f.rule_id}: {md(f.title)}** ({kind})"]
+    if f.subject:
+        lines.append(f"  - Item: {code(f.subject)}")
+    lines.append(f"  - {md(f.message)}")
+    for e in f.evidence:
+        role = "" if e.role == "violation" else f" ({e.role})"
+        lines.append(f"  - Evidence{role}: {code(e.path)} = {code(value_text(e))}{_where(e)}")
+    if f.severity_override is not None:
+        o = f.severity_override
+        lines.append(
+            f"  - Graded {f.severity.value} by {md(o.origin)} (rule default "
+            f"{o.original_severity.value}): {md(o.reason)}"
+        )
+    lines.append(f"  - Fix: {md(f.remediation)}")
+    for r in f.references:
+        link = f"[{md(r.instrument)}, {md(r.provision)}]({r.url.replace(')', '%29')})"
+        lines.append(f"  - Source: {BINDING[r.binding]} {link}")
+    return lines
+
+
+def _review(review: Review, domain_title: Callable[[str], str]) -> list[str]:
+    lines = [
+        f"## {code(review.proposal_id)}: {md(review.title)}",
+        "",
+        f"**Decision: {_DECISION[review.decision.value]}**. Findings: {counts_text(review)}.",
+    ]
+    if review.source:
+        lines[-1] += f" Source: {md(review.source)}."
+    for domain, findings in grouped(review):
+        lines += ["", f"### {md(domain_title(domain))}", ""]
+        for f in findings:
+            lines += _finding(f)
+    if review.unanswered:
+        lines += ["", "### Questions to answer", ""]
+        for u in review.unanswered:
+            where = f" ({md(str(u.location))})" if u.location is not None else ""
+            lines.append(
+                f"- {code(u.path)}: {md(u.question)}{where}; needed by {', '.join(u.rules)}"
+            )
+    return lines
+
+
+def render_markdown(report: Report, domain_title: Callable[[str], str]) -> str:
+    rs = report.rule_set
+    summary = ", ".join(
+        f"{n} {_DECISION[d.value]}" for d, n in report.summary.decisions.items() if n
+    )
+    lines = [
+        "# Compliance review",
+        "",
+        f"{report.summary.proposals} proposal{'s' if report.summary.proposals != 1 else ''}: "
+        f"{summary}. compliance {report.tool_version}, rules {rs.name} {rs.version} "
+        f"({rs.rule_count} rules, `{rs.hash[:19]}`), engine {report.engine}, threshold "
+        f"{report.threshold.value}.",
+    ]
+    sel = report.selection
+    if sel is not None and sel.rules_run != sel.rules_loaded:
+        lines += [
+            "",
+            f"> Only {sel.rules_run} of {sel.rules_loaded} rules ran: the decisions cover those "
+            "rules alone.",
+        ]
+    head = "| Proposal | Decision | " + " | ".join(s.value for s in _SEVERITIES)
+    lines += [
+        "",
+        head + " | Needs information |",
+        "| --- | --- |" + " ---: |" * (len(_SEVERITIES) + 1),
+    ]
+    for review in report.reviews:
+        counts = " | ".join(str(review.counts.violations[s]) for s in _SEVERITIES)
+        asked = sum(review.counts.needs_information.values())
+        lines.append(
+            f"| {code(review.proposal_id)} | {_DECISION[review.decision.value]} | {counts} | "
+            f"{asked} |"
+        )
+    for review in report.reviews:
+        lines += ["", *_review(review, domain_title)]
+    return "\n".join(lines) + "\n"
