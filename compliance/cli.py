@@ -28,6 +28,7 @@ from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.intake import read_proposals
 from compliance.parallel import PARALLEL_MIN, default_jobs, review_all
+from compliance.report_junit import render_junit
 from compliance.report_markdown import render_markdown
 from compliance.report_text import render
 from compliance.report_xlsx import render_xlsx
@@ -172,11 +173,11 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown", "xlsx"]),
+    type=click.Choice(["text", "json", "markdown", "junit", "xlsx"]),
     default="text",
     show_default=True,
-    help="Report format (markdown: a memo for a ticket or pull request; xlsx: an Excel "
-    "workbook, written with --output).",
+    help="Report format (markdown: a memo for a ticket or pull request; junit: JUnit XML, a "
+    "test case per rule per proposal; xlsx: an Excel workbook, written with --output).",
 )
 @click.option(
     "-o",
@@ -261,6 +262,8 @@ def review(
         content = render_xlsx(report, ruleset.domain_title)
     elif fmt == "markdown":
         content = render_markdown(report, ruleset.domain_title)
+    elif fmt == "junit":
+        content = render_junit(report, ruleset.rules)
     else:
         content = render(report, ruleset.domain_title)
     _write(content, output)
