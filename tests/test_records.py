@@ -211,3 +211,25 @@ def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
         worker.join()
     assert [w.exitcode for w in workers] == [0, 0, 0]
     assert records.verify(directory) == records.Verdict(60, None, records.verify(directory).head)
+
+
+def test_records_that_cannot_be_written_fail_the_review(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where a directory should be")
+    where = blocker / "records"
+    result = run_cli("review", str(SOUND), "--record", str(where))
+    assert result == Run(2, "", f"error: {where}: cannot hold records (Not a directory)\n")
+    # nothing was reported without its record: stdout is empty
+
+
+def test_a_missing_head_is_named(chain: Path, tmp_path: Path) -> None:
+    copy = _copy(chain, tmp_path)
+    (copy / "HEAD").unlink()
+    assert records.verify(copy).problem == f"{copy / 'HEAD'}: missing or unreadable"
+    result = run_cli("review", str(SOUND), "--record", str(copy))
+    assert result == Run(
+        2,
+        "",
+        f"error: {copy}: holds records but no HEAD; check it with: compliance verify-records "
+        f"{copy}\n",
+    )

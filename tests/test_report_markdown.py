@@ -106,3 +106,19 @@ def test_a_hostile_title_stays_text_through_the_cli(tmp_path: Path) -> None:
         "## `PRP-2026-077`: Fine \\| \\[approve\\](http://evil) \\<img src=x "
         "onerror=alert(1)\\>" in result.out.splitlines()
     )
+
+
+def test_a_narrowed_run_says_so_up_front() -> None:
+    result = run_cli(
+        "review",
+        str(FIXTURES / "exemplary-humanitarian.json"),
+        "--format",
+        "markdown",
+        "--domain",
+        "data_sharing",
+    )
+    lines = result.out.splitlines()
+    assert lines[3:5] == [
+        "",
+        "> Only 16 of 72 rules ran: the decisions cover those rules alone.",
+    ]
