@@ -10,14 +10,19 @@ With threshold T (default ``high``; ``--fail-on`` sets it):
 4. else ``approve``.
 
 ``info`` findings are reported but never change the decision, unless T itself is ``info``.
+
+T may differ by domain (``--fail-on data_sharing=medium``): each finding is judged against its own
+domain's threshold. A waived finding (a waiver in force accepts it) never blocks; at ``low`` or
+worse it makes the approval conditional, as an accepted risk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from compliance.exitcodes import ExitCode
-from compliance.findings import Decision, Finding
+from compliance.findings import Decision, Finding, Report
 from compliance.rulespec import Severity
 
 DEFAULT_THRESHOLD = Severity.high
@@ -30,13 +35,38 @@ EXIT_OF_DECISION: dict[Decision, ExitCode] = {
 }
 
 
-def decide(findings: Iterable[Finding], threshold: Severity = DEFAULT_THRESHOLD) -> Decision:
+@dataclass(frozen=True)
+class Thresholds:
+    """The gate threshold, and the domains that have their own."""
+
+    default: Severity = DEFAULT_THRESHOLD
+    domains: Mapping[str, Severity] = field(default_factory=dict)
+
+    def of(self, domain: str) -> Severity:
+        return self.domains.get(domain, self.default)
+
+    @classmethod
+    def of_report(cls, report: Report) -> Thresholds:
+        return cls(report.threshold, dict(report.domain_thresholds))
+
+    def blocks(self, finding: Finding) -> bool:
+        """Whether the finding holds the proposal back: a violation rejects it, an open question
+        leaves it needing information. Waived findings never do."""
+        return not finding.waived and finding.severity.rank >= self.of(finding.domain).rank
+
+
+def decide(
+    findings: Iterable[Finding], threshold: Severity | Thresholds = DEFAULT_THRESHOLD
+) -> Decision:
+    thresholds = threshold if isinstance(threshold, Thresholds) else Thresholds(threshold)
     blocking = False
     unknown = False
     conditions = False
     for finding in findings:
         rank = finding.severity.rank
-        if rank >= threshold.rank:
+        if finding.waived:
+            conditions = conditions or rank >= Severity.low.rank
+        elif thresholds.blocks(finding):
             if finding.outcome == "violation":
                 blocking = True
             else:

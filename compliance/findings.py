@@ -8,6 +8,7 @@ consumer could trip over (a removed or renamed field, a changed meaning).
 
 from __future__ import annotations
 
+from datetime import date
 from enum import Enum
 from typing import Any, Literal
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from compliance.rulespec import Severity
 from compliance.sourcemap import Location
 
-REPORT_VERSION = "1.1"
+REPORT_VERSION = "1.2"
 
 
 class Decision(str, Enum):
@@ -57,6 +58,19 @@ class SeverityChange(_Out):
     origin: str = Field(description="Where the override is set (the config file).")
 
 
+class WaiverOnFinding(_Out):
+    """The waiver that matched a finding. ``applied``: the risk is accepted until ``expires`` and
+    the finding does not block. ``expired``: the waiver ran out, and the finding is open again."""
+
+    id: str
+    status: Literal["applied", "expired"]
+    justification: str
+    approved_by: str
+    approved_on: date
+    expires: date = Field(description="The last day the waiver is in force.")
+    origin: str = Field(description="The waivers file that holds it.")
+
+
 class Finding(_Out):
     rule_id: str
     outcome: Literal["violation", "needs_information"]
@@ -73,6 +87,14 @@ class Finding(_Out):
     severity_override: SeverityChange | None = Field(
         None, description="Set when the project re-graded this rule; severity is the new one."
     )
+    waived: bool = Field(
+        False,
+        description="True when a waiver in force accepts this finding: it is shown, but it "
+        "does not block (it makes an approval conditional).",
+    )
+    waiver: WaiverOnFinding | None = Field(
+        None, description="The waiver that matched this finding, applied or expired."
+    )
 
 
 class UnansweredField(_Out):
@@ -83,8 +105,14 @@ class UnansweredField(_Out):
 
 
 class Counts(_Out):
+    """Open findings by outcome and severity; waived findings are counted apart."""
+
     violations: dict[Severity, int]
     needs_information: dict[Severity, int]
+    waived: dict[Severity, int] = Field(
+        default_factory=lambda: dict.fromkeys(Severity, 0),
+        description="Findings a waiver in force accepts (not in the two counts above).",
+    )
 
 
 class Review(_Out):
@@ -140,6 +168,35 @@ class SelectionOut(_Out):
     severity_overrides: list[SeverityOverrideOut]
 
 
+WaiverStatus = Literal["applied", "expired", "unused", "proposal_not_reviewed", "rule_not_run"]
+
+
+class WaiverUse(_Out):
+    """What one waiver did in this run."""
+
+    id: str
+    rule_id: str
+    proposal_id: str
+    path: str | None = Field(description="The field path it is limited to (null: any).")
+    approved_by: str
+    approved_on: date
+    expires: date
+    status: WaiverStatus = Field(
+        description="applied: it accepted findings; expired: it matched findings but ran out, "
+        "so they are open; unused: its proposal was reviewed but no finding matched; "
+        "proposal_not_reviewed / rule_not_run: this run could not use it."
+    )
+    findings: int = Field(description="How many findings it matched.")
+
+
+class WaiversOut(_Out):
+    file: str
+    sha256: str = Field(description="sha256 of the waivers file's bytes.")
+    as_of: date = Field(description="The day expiry was judged against.")
+    allow_blockers: bool = Field(description="Whether the config lets blockers be waived.")
+    waivers: list[WaiverUse]
+
+
 class Summary(_Out):
     proposals: int
     decisions: dict[Decision, int]
@@ -160,8 +217,13 @@ class Report(_Out):
     engine: Literal["durable", "reference"]
     rule_set: RuleSetOut
     threshold: Severity = Field(description="Gate threshold: findings at or above it block.")
+    domain_thresholds: dict[str, Severity] = Field(
+        default_factory=dict,
+        description="Thresholds set for single domains; the others use threshold.",
+    )
     selection: SelectionOut | None = Field(
         None, description="Present when rules were selected, disabled or re-graded."
     )
+    waivers: WaiversOut | None = Field(None, description="Present when a waivers file was used.")
     summary: Summary
     reviews: list[Review]

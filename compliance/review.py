@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from compliance import __version__, templates
 from compliance.compiler import compile_ruleset
-from compliance.decision import DEFAULT_THRESHOLD, decide
+from compliance.decision import DEFAULT_THRESHOLD, Thresholds, decide
 from compliance.durable_engine import DurableEngine
 from compliance.errors import EngineError
 from compliance.evaluator import (
@@ -53,6 +53,7 @@ from compliance.model import Proposal
 from compliance.ruleset import Reference, Rule, RuleSet
 from compliance.rulespec import Severity
 from compliance.sourcemap import SourceMap
+from compliance.waivers import Waivers
 
 EngineName = Literal["durable", "reference"]
 ENGINES: tuple[EngineName, ...] = ("durable", "reference")
@@ -75,11 +76,13 @@ class Reviewer:
         ruleset: RuleSet,
         *,
         engine: EngineName = "durable",
-        threshold: Severity = DEFAULT_THRESHOLD,
+        threshold: Severity | Thresholds = DEFAULT_THRESHOLD,
+        waivers: Waivers | None = None,
     ) -> None:
         self.ruleset = ruleset
         self.engine = engine
-        self.threshold = threshold
+        self.thresholds = threshold if isinstance(threshold, Thresholds) else Thresholds(threshold)
+        self.waivers = waivers
         self._reference = ReferenceEvaluator(ruleset)
         self._references: dict[tuple[int, str], ReferenceOut] = {}
         self._durable = None
@@ -122,6 +125,8 @@ class Reviewer:
             for outcome in self._outcomes(view, proposal.id)
             if outcome.result is TV.TRUE or outcome.rule.when_unanswered == "needs_information"
         ]
+        if self.waivers is not None:
+            findings = [self.waivers.apply(proposal.id, f) for f in findings]
         findings.sort(
             key=lambda f: (-f.severity.rank, f.outcome != "violation", f.domain, f.rule_id)
         )
@@ -129,7 +134,7 @@ class Reviewer:
             proposal_id=proposal.id,
             title=proposal.title,
             source=source_map.source if source_map is not None else None,
-            decision=decide(findings, self.threshold),
+            decision=decide(findings, self.thresholds),
             counts=_counts(findings),
             findings=findings,
             unanswered=_unanswered(findings),
@@ -205,7 +210,7 @@ class Reviewer:
     # ------------------------------------------------------------------ report
 
     def report(self, reviews: list[Review]) -> Report:
-        return build_report(reviews, self.ruleset, self.engine, self.threshold)
+        return build_report(reviews, self.ruleset, self.engine, self.thresholds, self.waivers)
 
     def close(self) -> None:
         if self._durable is not None:
@@ -257,10 +262,11 @@ def _selection(ruleset: RuleSet) -> SelectionOut | None:
 def _counts(findings: list[Finding]) -> Counts:
     violations = dict.fromkeys(Severity, 0)
     unknown = dict.fromkeys(Severity, 0)
+    waived = dict.fromkeys(Severity, 0)
     for f in findings:
-        target = violations if f.outcome == "violation" else unknown
+        target = waived if f.waived else violations if f.outcome == "violation" else unknown
         target[f.severity] += 1
-    return Counts(violations=violations, needs_information=unknown)
+    return Counts(violations=violations, needs_information=unknown, waived=waived)
 
 
 def _unanswered(findings: list[Finding]) -> list[UnansweredField]:
@@ -280,8 +286,13 @@ def _unanswered(findings: list[Finding]) -> list[UnansweredField]:
 
 
 def build_report(
-    reviews: list[Review], ruleset: RuleSet, engine: EngineName, threshold: Severity
+    reviews: list[Review],
+    ruleset: RuleSet,
+    engine: EngineName,
+    threshold: Severity | Thresholds,
+    waivers: Waivers | None = None,
 ) -> Report:
+    thresholds = threshold if isinstance(threshold, Thresholds) else Thresholds(threshold)
     decisions = dict.fromkeys(Decision, 0)
     for r in reviews:
         decisions[r.decision] += 1
@@ -296,8 +307,10 @@ def build_report(
             rule_count=len(ruleset.rules),
             sources=[RuleSourceOut.model_validate(s.to_dict()) for s in ruleset.sources],
         ),
-        threshold=threshold,
+        threshold=thresholds.default,
+        domain_thresholds=dict(thresholds.domains),
         selection=_selection(ruleset),
+        waivers=waivers.usage(reviews, ruleset) if waivers is not None else None,
         summary=Summary(proposals=len(reviews), decisions=decisions),
         reviews=reviews,
     )

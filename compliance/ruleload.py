@@ -33,7 +33,7 @@ from pydantic_core import ErrorDetails
 
 from compliance import conditions as c
 from compliance import templates
-from compliance.errors import RuleError
+from compliance.errors import ComplianceError, RuleError
 from compliance.fields import Kind, catalogue, path_from_loc
 from compliance.model import AMOUNT_MAX, Proposal
 from compliance.ruleset import Example, ExampleKind, Reference, Rule, RuleSet, RuleSource
@@ -99,19 +99,23 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def _read_yaml(path: Path, label: str) -> Any:
+def read_yaml(path: Path, label: str, error: type[ComplianceError] = RuleError) -> Any:
+    """A YAML file's content, loaded safely and refusing duplicate keys; problems raise
+    ``error`` naming ``label`` (and the line and column)."""
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{label}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"{label}: cannot be read ({exc})") from None
+        raise error(f"{label}: cannot be read ({exc})") from None
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
-        raise RuleError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+        raise error(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise RuleError(f"{label}: invalid YAML: {exc}") from None
+        raise error(f"{label}: invalid YAML: {exc}") from None
 
 
 # --------------------------------------------------------------------------- messages
@@ -497,7 +501,7 @@ def _load_dir(directory: Path, display: str) -> _LoadedDir:
         raise RuleError(f"{display}: rule directory not found")
     manifest_path = directory / MANIFEST
     if manifest_path.is_file():
-        raw_manifest = _read_yaml(manifest_path, f"{display}/{MANIFEST}")
+        raw_manifest = read_yaml(manifest_path, f"{display}/{MANIFEST}")
         try:
             manifest = ManifestSpec.model_validate(raw_manifest)
         except ValidationError as exc:
@@ -516,7 +520,7 @@ def _load_dir(directory: Path, display: str) -> _LoadedDir:
         relative = path.relative_to(directory).as_posix()
         label = f"{display}/{relative}"
         try:
-            raw = _read_yaml(path, label)
+            raw = read_yaml(path, label)
         except RuleError as exc:
             problems.extend(exc.problems)
             continue
