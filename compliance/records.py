@@ -42,7 +42,7 @@ from compliance.model import Proposal
 if TYPE_CHECKING:
     from compliance.intake import LoadedProposal
 
-RECORD_VERSION = "1"
+RECORD_VERSION = "1.1"
 HEAD_NAME = "HEAD"
 _LOCK_NAME = ".lock"
 _RECORD_NAME = re.compile(r"^(\d{8})-[A-Za-z0-9._-]{1,64}\.json$")
@@ -79,10 +79,29 @@ def record_body(
         "engine": report.engine,
         "rule_set": {"name": rule_set.name, "version": rule_set.version, "hash": rule_set.hash},
         "threshold": report.threshold.value,
+        "domain_thresholds": {d: s.value for d, s in report.domain_thresholds.items()},
         "selection": None if report.selection is None else report.selection.model_dump(mode="json"),
         "input": {"source": item.source, "sha256": "sha256:" + item.input_sha256},
         "proposal": {"id": item.proposal.id, "sha256": proposal_hash(item.proposal)},
-        "waivers_applied": [],
+        "waivers": None
+        if report.waivers is None
+        else {
+            "file": report.waivers.file,
+            "sha256": report.waivers.sha256,
+            "as_of": report.waivers.as_of.isoformat(),
+        },
+        "waivers_applied": [
+            {
+                "id": f.waiver.id,
+                "rule_id": f.rule_id,
+                "subject": f.subject,
+                "approved_by": f.waiver.approved_by,
+                "approved_on": f.waiver.approved_on.isoformat(),
+                "expires": f.waiver.expires.isoformat(),
+            }
+            for f in review.findings
+            if f.waived and f.waiver is not None
+        ],
         "decision": review.decision.value,
         "counts": review.counts.model_dump(mode="json"),
         "findings": [f.model_dump(mode="json") for f in review.findings],

@@ -2,13 +2,14 @@
 
 Each proposal is a ``testsuite`` (named by its id, with the decision as a property); each rule that
 ran is a ``testcase`` (``classname`` the proposal id and domain, ``name`` the rule id and title).
-A rule's outcome maps onto JUnit as the gate sees it, with the threshold of the run:
+A rule's outcome maps onto JUnit as the gate sees it, with the thresholds of the run (a domain may
+have its own):
 
 - a violation at or above the threshold is a ``failure`` (it rejects the proposal);
 - an unanswered fact that a rule at or above the threshold needs is an ``error`` (the rule could
   not be checked; the proposal needs information);
 - anything below the threshold passes, with the finding in ``system-out`` (a condition of
-  approval);
+  approval), and so does a waived finding, with its waiver;
 - a rule that found nothing passes.
 
 A for_each rule that fires on several items is one test case listing every item. The XML is
@@ -20,8 +21,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
+from compliance.decision import Thresholds
 from compliance.findings import Finding, Report, Review
-from compliance.report_text import clean, value_text
+from compliance.report_text import clean, value_text, waiver_text
 from compliance.ruleset import Rule
 
 
@@ -34,6 +36,8 @@ def _text(findings: Sequence[Finding]) -> str:
         for e in f.evidence:
             where = f" ({e.location})" if e.location is not None else ""
             lines.append(f"evidence ({e.role}): {e.path} = {value_text(e)}{where}")
+        if f.waiver is not None:
+            lines.append(f"{'waived' if f.waived else 'waiver'}: {waiver_text(f.waiver)}")
         lines.append(f"fix: {f.remediation}")
         lines += [f"source: {r.instrument}, {r.provision} {r.url}" for r in f.references]
         parts.append(clean("\n".join(lines)).replace("\\u000a", "\n"))
@@ -41,7 +45,7 @@ def _text(findings: Sequence[Finding]) -> str:
 
 
 def _suite(review: Review, rules: Sequence[Rule], report: Report) -> ET.Element:
-    threshold = report.threshold.rank
+    thresholds = Thresholds.of_report(report)
     by_rule: dict[str, list[Finding]] = {}
     for f in review.findings:
         by_rule.setdefault(f.rule_id, []).append(f)
@@ -62,7 +66,7 @@ def _suite(review: Review, rules: Sequence[Rule], report: Report) -> ET.Element:
         findings = by_rule.get(rule.id, [])
         if not findings:
             continue
-        blocking = [f for f in findings if f.severity.rank >= threshold]
+        blocking = [f for f in findings if thresholds.blocks(f)]
         violations = [f for f in blocking if f.outcome == "violation"]
         if violations:
             failures += 1

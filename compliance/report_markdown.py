@@ -14,7 +14,16 @@ import re
 from collections.abc import Callable
 
 from compliance.findings import Evidence, Finding, Report, Review
-from compliance.report_text import BINDING, clean, counts_text, grouped, value_text
+from compliance.report_text import (
+    BINDING,
+    STATUS_TEXT,
+    clean,
+    counts_text,
+    grouped,
+    thresholds_text,
+    value_text,
+    waiver_text,
+)
 from compliance.rulespec import Severity
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
@@ -51,6 +60,8 @@ def _where(e: Evidence) -> str:
 
 def _finding(f: Finding) -> list[str]:
     kind = "violation" if f.outcome == "violation" else "needs information"
+    if f.waived:
+        kind += ", waived"
     lines = [f"- **{f.severity.value.upper()} · {f.rule_id}: {md(f.title)}** ({kind})"]
     if f.subject:
         lines.append(f"  - Item: {code(f.subject)}")
@@ -64,9 +75,13 @@ def _finding(f: Finding) -> list[str]:
             f"  - Graded {f.severity.value} by {md(o.origin)} (rule default "
             f"{o.original_severity.value}): {md(o.reason)}"
         )
+    if f.waiver is not None:
+        label = "Waived" if f.waiver.status == "applied" else "Waiver expired"
+        lines.append(f"  - {label}: {md(waiver_text(f.waiver))}")
     lines.append(f"  - Fix: {md(f.remediation)}")
     for r in f.references:
-        link = f"[{md(r.instrument)}, {md(r.provision)}]({r.url.replace(')', '%29')})"
+        url = r.url.replace("(", "%28").replace(")", "%29")  # a bare ( or ) ends a link early
+        link = f"[{md(r.instrument)}, {md(r.provision)}]({url})"
         lines.append(f"  - Source: {BINDING[r.binding]} {link}")
     return lines
 
@@ -104,7 +119,7 @@ def render_markdown(report: Report, domain_title: Callable[[str], str]) -> str:
         f"{report.summary.proposals} proposal{'s' if report.summary.proposals != 1 else ''}: "
         f"{summary}. compliance {report.tool_version}, rules {rs.name} {rs.version} "
         f"({rs.rule_count} rules, `{rs.hash[:19]}`), engine {report.engine}, threshold "
-        f"{report.threshold.value}.",
+        f"{md(thresholds_text(report))}.",
     ]
     sel = report.selection
     if sel is not None and sel.rules_run != sel.rules_loaded:
@@ -116,16 +131,31 @@ def render_markdown(report: Report, domain_title: Callable[[str], str]) -> str:
     head = "| Proposal | Decision | " + " | ".join(s.value for s in _SEVERITIES)
     lines += [
         "",
-        head + " | Needs information |",
-        "| --- | --- |" + " ---: |" * (len(_SEVERITIES) + 1),
+        head + " | Needs information | Waived |",
+        "| --- | --- |" + " ---: |" * (len(_SEVERITIES) + 2),
     ]
     for review in report.reviews:
         counts = " | ".join(str(review.counts.violations[s]) for s in _SEVERITIES)
         asked = sum(review.counts.needs_information.values())
+        waived = sum(review.counts.waived.values())
         lines.append(
             f"| {code(review.proposal_id)} | {_DECISION[review.decision.value]} | {counts} | "
-            f"{asked} |"
+            f"{asked} | {waived} |"
         )
+    if report.waivers is not None:
+        w = report.waivers
+        lines += [
+            "",
+            f"Waivers from {md(w.file)}, judged as of {w.as_of}:",
+            "",
+            "| Waiver | Rule | Proposal | Approved by | Expires | Status | Findings |",
+            "| --- | --- | --- | --- | --- | --- | ---: |",
+        ]
+        for u in w.waivers:
+            lines.append(
+                f"| {code(u.id)} | {u.rule_id} | {code(u.proposal_id)} | {md(u.approved_by)} | "
+                f"{u.expires} | {STATUS_TEXT[u.status]} | {u.findings} |"
+            )
     for review in report.reviews:
         lines += ["", *_review(review, domain_title)]
     return "\n".join(lines) + "\n"

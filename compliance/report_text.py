@@ -13,7 +13,15 @@ import textwrap
 import unicodedata
 from collections.abc import Callable
 
-from compliance.findings import Evidence, Finding, Report, Review, SelectionOut
+from compliance.findings import (
+    Evidence,
+    Finding,
+    Report,
+    Review,
+    SelectionOut,
+    WaiverOnFinding,
+    WaiversOut,
+)
 from compliance.rulespec import Severity
 
 WIDTH = 100
@@ -74,13 +82,61 @@ def counts_text(review: Review) -> str:
             "violation" + ("s" if sum(review.counts.violations.values()) != 1 else ""),
         ),
         part(review.counts.needs_information, "need information"),
+        part(review.counts.waived, "waived"),
     ]
     shown = [p for p in parts if p]
     return ", ".join(shown) if shown else "none"
 
 
+def waiver_text(w: WaiverOnFinding) -> str:
+    """A finding's waiver in one sentence."""
+    if w.status == "applied":
+        return (
+            f"{w.id}, approved by {w.approved_by} on {w.approved_on}, in force until "
+            f"{w.expires}: {w.justification}"
+        )
+    return (
+        f"{w.id} EXPIRED on {w.expires}: this finding is open again (it was approved by "
+        f"{w.approved_by} on {w.approved_on}: {w.justification})"
+    )
+
+
+def thresholds_text(report: Report) -> str:
+    """``high`` or ``high (data_sharing medium, monitoring low)``."""
+    extra = ", ".join(f"{d} {s.value}" for d, s in report.domain_thresholds.items())
+    return report.threshold.value + (f" ({extra})" if extra else "")
+
+
+STATUS_TEXT = {
+    "applied": "applied",
+    "expired": "expired (findings open again)",
+    "unused": "unused (matched no finding)",
+    "proposal_not_reviewed": "proposal not in this run",
+    "rule_not_run": "rule not run",
+}
+
+
+def waivers_summary(w: WaiversOut) -> str:
+    """``waivers W.yaml as of 2026-11-21: 2 applied, 1 unused (W-3)``."""
+    parts = []
+    for status, label in (
+        ("applied", "applied"),
+        ("expired", "expired"),
+        ("unused", "unused"),
+        ("proposal_not_reviewed", "for proposals not in this run"),
+        ("rule_not_run", "for rules not run"),
+    ):
+        ids = [u.id for u in w.waivers if u.status == status]
+        if ids:
+            shown = f" ({', '.join(ids)})" if status in ("expired", "unused") else ""
+            parts.append(f"{len(ids)} {label}{shown}")
+    return f"waivers {w.file} as of {w.as_of}: " + (", ".join(parts) or "none listed")
+
+
 def _finding(f: Finding) -> list[str]:
     marker = "VIOLATION" if f.outcome == "violation" else "NEEDS INFORMATION"
+    if f.waived:
+        marker += ", WAIVED"
     lines = [f"  [{f.severity.value.upper()}] {f.rule_id}  {f.title}  ({marker})"]
     indent = "    "
     if f.subject:
@@ -102,6 +158,9 @@ def _finding(f: Finding) -> list[str]:
             ),
             indent,
         )
+    if f.waiver is not None:
+        label = "waived:" if f.waiver.status == "applied" else "waiver:"
+        lines += _block(label, clean(waiver_text(f.waiver)), indent)
     lines += _block("fix:", clean(f.remediation), indent)
     label = "source:"
     for r in f.references:
@@ -186,9 +245,13 @@ def render(report: Report, domain_title: Callable[[str], str]) -> str:
     lines = [
         f"compliance {report.tool_version}: rules {rs.name} {rs.version} "
         f"({rs.rule_count} rules, {rs.hash[:19]}), engine {report.engine}, "
-        f"threshold {report.threshold.value}",
+        f"threshold {thresholds_text(report)}",
     ]
     lines += _selection(report.selection)
+    if report.waivers is not None:
+        lines += textwrap.wrap(
+            clean(waivers_summary(report.waivers)), WIDTH, subsequent_indent="  "
+        )
     for review in report.reviews:
         lines.append("")
         lines.extend(render_review(review, domain_title))

@@ -60,6 +60,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from compliance.findings import Decision, Evidence, Finding, Report, Review
+from compliance.report_text import thresholds_text, waiver_text, waivers_summary
 from compliance.rulespec import Severity
 from compliance.sourcemap import Location
 from compliance.xlsxtext import clean, set_text
@@ -281,11 +282,13 @@ def _run_lines(report: Report) -> list[tuple[str, str | int]]:
         ("Rule set version", rs.version),
         ("Rule set hash", rs.hash),
         ("Rules", rs.rule_count),
-        ("Threshold", report.threshold.value),
+        ("Threshold", thresholds_text(report)),
         ("Report version", report.report_version),
         ("Proposals", report.summary.proposals),
         ("Decisions", decisions or "none"),
     ]
+    if report.waivers is not None:
+        lines.append(("Waivers", waivers_summary(report.waivers)))
     sel = report.selection
     if sel is None:
         return lines
@@ -454,7 +457,9 @@ def _findings(ws: Worksheet, report: Report, domain_title: Callable[[str], str])
                 review.proposal_id,
                 decision_text(review.decision),
                 f.severity.value,
-                outcome_text(f.outcome),
+                outcome_text(f.outcome)
+                + ("" if f.waiver is None else f"\n{'waived' if f.waived else 'waiver'}: ")
+                + ("" if f.waiver is None else waiver_text(f.waiver)),
                 domain_title(f.domain),
                 f.rule_id,
                 f.title,

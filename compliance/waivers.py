@@ -337,5 +337,11 @@ def _schema_problems(exc: ValidationError, label: str, raw: Any) -> list[str]:
             name = item.get("id") if isinstance(item, dict) else None
             where = f"{label}: waiver {name if isinstance(name, str) else '#' + str(loc[1] + 1)}"
             loc = loc[2:]
-        lines.append(f"{where}: {path_from_loc(loc) or '(waiver)'}: {schema_message(error)}")
+        message = schema_message(error)
+        if error["type"] == "string_pattern_mismatch" and loc == ("id",):
+            message = (
+                f"{error['input']!r} is not a waiver id: use letters, digits and . _ : / - "
+                "(at most 64 characters), starting with a letter or digit"
+            )
+        lines.append(f"{where}: {path_from_loc(loc) or '(waiver)'}: {message}")
     return lines

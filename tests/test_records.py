@@ -49,6 +49,7 @@ def test_a_record_holds_what_an_audit_needs(tmp_path: Path) -> None:
     assert sorted(record) == [
         "counts",
         "decision",
+        "domain_thresholds",
         "engine",
         "findings",
         "input",
@@ -62,8 +63,15 @@ def test_a_record_holds_what_an_audit_needs(tmp_path: Path) -> None:
         "sequence",
         "threshold",
         "tool_version",
+        "waivers",
         "waivers_applied",
     ]
+    assert (record["record_version"], record["waivers"], record["waivers_applied"]) == (
+        "1.1",
+        None,
+        [],
+    )
+    assert record["domain_thresholds"] == {}
     assert record["input"] == {
         "source": str(FLAWED),
         "sha256": "sha256:" + hashlib.sha256(FLAWED.read_bytes()).hexdigest(),

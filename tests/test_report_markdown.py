@@ -36,10 +36,10 @@ def test_the_memo_opens_with_the_run_and_a_decision_table(
         f"compliance-core {ruleset.version} (72 rules, `{ruleset.hash[:19]}`), engine durable, "
         "threshold high.",
         "",
-        "| Proposal | Decision | blocker | high | medium | low | info | Needs information |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        "| `PRP-2026-077` | approve | 0 | 0 | 0 | 0 | 0 | 0 |",
-        "| `HO-F3-BIOMETRIC-ID` | reject | 0 | 2 | 1 | 3 | 0 | 0 |",
+        "| Proposal | Decision | blocker | high | medium | low | info | Needs information | Waived |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| `PRP-2026-077` | approve | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+        "| `HO-F3-BIOMETRIC-ID` | reject | 0 | 2 | 1 | 3 | 0 | 0 | 0 |",
     ]
     evidence = report.reviews[1].findings[0].evidence
     source = md(str(FIXTURES / "flawed-data-sharing-biometrics-left-behind.json"))
