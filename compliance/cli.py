@@ -7,6 +7,7 @@ internal error. Nothing but a passing review exits 0.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import sys
@@ -20,16 +21,19 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from compliance import __version__, docgen, records, tuning
-from compliance.config import CONFIG_NAME, resolve_config
-from compliance.decision import DEFAULT_THRESHOLD, exit_code
+from compliance import __version__, docgen, records, settings, tuning
+from compliance.config import CONFIG_NAME, ProjectConfig, resolve_config
+from compliance.decision import exit_code
 from compliance.describe import describe
 from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
+from compliance.findings import Report
 from compliance.intake import read_proposals
 from compliance.parallel import PARALLEL_MIN, default_jobs, review_all
+from compliance.report_html import render_html
 from compliance.report_junit import render_junit
 from compliance.report_markdown import render_markdown
+from compliance.report_sarif import render_sarif
 from compliance.report_text import render
 from compliance.report_xlsx import render_xlsx
 from compliance.review import ENGINES, EngineName, Reviewer
@@ -140,9 +144,22 @@ def _load(
 ) -> RuleSet:
     """The rules for this run: the config's and the command line's directories, narrowed and
     re-graded by the config and the selection options."""
+    return _load_all(rule_dirs, config_path, no_config, domains=domains, only=only, skip=skip)[2]
+
+
+def _load_all(
+    rule_dirs: Sequence[Path],
+    config_path: Path | None = None,
+    no_config: bool = False,
+    *,
+    domains: tuple[str, ...] = (),
+    only: tuple[str, ...] = (),
+    skip: tuple[str, ...] = (),
+) -> tuple[ProjectConfig, RuleSet, RuleSet]:
+    """The config, every rule loaded, and the rules this run selects as the config grades them."""
     config = resolve_config(config_path, use=not no_config)
-    ruleset = load_rules(_directories(config.rule_dirs, rule_dirs), builtin=config.builtin)
-    return tuning.apply(ruleset, config.selection(domains, only, skip))
+    loaded = load_rules(_directories(config.rule_dirs, rule_dirs), builtin=config.builtin)
+    return config, loaded, tuning.apply(loaded, config.selection(domains, only, skip))
 
 
 def _directories(*groups: Sequence[Path]) -> list[Path]:
@@ -168,30 +185,125 @@ def cli() -> None:
     """
 
 
+FORMATS = ("text", "json", "markdown", "junit", "sarif", "html", "xlsx")
+
+
+def _gate_options(func: F) -> F:
+    """Options that say how a review gates; ``review`` and ``config show`` share them."""
+    func = click.option(
+        "--as-of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        help="Judge waiver expiry as of this day, YYYY-MM-DD (default: today, UTC); to re-run "
+        "a past decision.",
+    )(func)
+    func = click.option(
+        "--record",
+        "record_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Append a decision record for every proposal to the hash-chained log in this "
+        "directory (check it with: compliance verify-records DIR). Default: [records] "
+        f"directory in {CONFIG_NAME}, if set.",
+    )(func)
+    func = click.option(
+        "--waivers",
+        "waivers_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"A waivers file (YAML) of accepted findings. Default: [waivers] file in "
+        f"{CONFIG_NAME}, if set.",
+    )(func)
+    return click.option(
+        "--fail-on",
+        "fail_on",
+        multiple=True,
+        metavar="SEVERITY|DOMAIN=SEVERITY",
+        help="Gate threshold: a violation at or above it rejects the proposal (default: high, "
+        f"or [gate] in {CONFIG_NAME}). DOMAIN=SEVERITY sets one domain's threshold "
+        "(repeatable); given here, the thresholds replace the config's.",
+    )(func)
+
+
+def _settings(
+    config: ProjectConfig,
+    loaded: RuleSet,
+    ruleset: RuleSet,
+    fail_on: tuple[str, ...],
+    waivers_file: Path | None,
+    record_dir: Path | None,
+    as_of: datetime.datetime | None,
+) -> settings.RunSettings:
+    return settings.resolve(
+        config,
+        loaded,
+        ruleset,
+        fail_on=fail_on,
+        waivers_file=waivers_file,
+        record_dir=record_dir,
+        as_of=as_of.date() if as_of is not None else None,
+    )
+
+
+def _targets(formats: tuple[str, ...], outputs: tuple[Path, ...]) -> list[tuple[str, Path | None]]:
+    """Pair each format with where it is written: one format may go to standard output; several
+    need an --output each, in the same order (``-`` for standard output, at most once)."""
+    chosen = formats or ("text",)
+    if len(set(chosen)) != len(chosen):
+        raise UsageError("--format: each format may be given once")
+    if len(chosen) == 1 and len(outputs) <= 1:
+        out = outputs[0] if outputs else None
+        return [(chosen[0], None if out is not None and str(out) == "-" else out)]
+    if len(outputs) != len(chosen):
+        raise UsageError(
+            f"{len(chosen)} formats need {len(chosen)} --output options, one per format in the "
+            f"same order (- for standard output); got {len(outputs)}"
+        )
+    pairs: list[tuple[str, Path | None]] = [
+        (fmt, None if str(out) == "-" else out) for fmt, out in zip(chosen, outputs, strict=True)
+    ]
+    if sum(out is None for _, out in pairs) > 1:
+        raise UsageError("--output -: only one format can go to standard output")
+    written = [out.resolve() for _, out in pairs if out is not None]
+    if len(set(written)) != len(written):
+        raise UsageError("--output: two formats would be written to the same file")
+    return pairs
+
+
+def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
+    if fmt == "json":
+        return report.model_dump_json(indent=2) + "\n"
+    if fmt == "xlsx":
+        return render_xlsx(report, ruleset.domain_title)
+    if fmt == "markdown":
+        return render_markdown(report, ruleset.domain_title)
+    if fmt == "junit":
+        return render_junit(report, ruleset.rules)
+    if fmt == "sarif":
+        return render_sarif(report, ruleset.rules, ruleset.domain_title)
+    if fmt == "html":
+        return render_html(report, ruleset.domain_title)
+    return render(report, ruleset.domain_title)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option(
     "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown", "junit", "xlsx"]),
-    default="text",
-    show_default=True,
-    help="Report format (markdown: a memo for a ticket or pull request; junit: JUnit XML, a "
-    "test case per rule per proposal; xlsx: an Excel workbook, written with --output).",
+    "formats",
+    type=click.Choice(FORMATS),
+    multiple=True,
+    help="Report format, repeatable (default: text). markdown: a memo for a ticket or pull "
+    "request; junit: JUnit XML, a test case per rule per proposal; sarif: SARIF 2.1.0 for code "
+    "scanning; html: a self-contained page for reviewers; xlsx: an Excel workbook.",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to this file instead of standard output.",
+    "outputs",
+    multiple=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Write the report to this file instead of standard output. With several --format "
+    "options, give one --output each, in the same order.",
 )
-@click.option(
-    "--fail-on",
-    type=SEVERITY_CHOICE,
-    default=DEFAULT_THRESHOLD.value,
-    show_default=True,
-    help="Gate threshold: a violation at or above this severity rejects the proposal.",
-)
+@_gate_options
 @click.option(
     "--engine",
     type=click.Choice(list(ENGINES)),
@@ -206,13 +318,6 @@ def cli() -> None:
     "(2) and internal errors (6) still fail.",
 )
 @click.option(
-    "--record",
-    "record_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Append a decision record for every proposal to the hash-chained log in this "
-    "directory (check it with: compliance verify-records DIR).",
-)
-@click.option(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
@@ -224,12 +329,14 @@ def cli() -> None:
 @_config_options
 def review(
     paths: tuple[str, ...],
-    fmt: str,
-    output: Path | None,
-    fail_on: str,
+    formats: tuple[str, ...],
+    outputs: tuple[Path, ...],
+    fail_on: tuple[str, ...],
+    waivers_file: Path | None,
+    record_dir: Path | None,
+    as_of: datetime.datetime | None,
     engine: EngineName,
     no_fail: bool,
-    record_dir: Path | None,
     jobs: int | None,
     domains: tuple[str, ...],
     only_rules: tuple[str, ...],
@@ -244,34 +351,91 @@ def review(
     Exit code 0 when every proposal is approved (with or without conditions), 3 when any is
     rejected, 4 when any needs information. A narrowed selection (--domain, --rule, --skip-rule,
     rules disabled in the config) is recorded in the report: the decision covers only the rules
-    that ran.
+    that ran. Waived findings are reported but do not gate.
     """
-    ruleset = _load(
+    targets = _targets(formats, outputs)
+    config, loaded, ruleset = _load_all(
         rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
     )
-    loaded = read_proposals(list(paths))
-    with Reviewer(ruleset, engine=engine, threshold=Severity(fail_on.lower())) as reviewer:
-        reviews = review_all(reviewer, loaded, jobs or default_jobs())
+    run = _settings(config, loaded, ruleset, fail_on, waivers_file, record_dir, as_of)
+    items = read_proposals(list(paths))
+    with Reviewer(
+        ruleset, engine=engine, threshold=run.thresholds.value, waivers=run.waivers
+    ) as reviewer:
+        reviews = review_all(reviewer, items, jobs or default_jobs())
         report = reviewer.report(reviews)
-    if record_dir is not None:  # recorded before anything is reported
-        records.record_reviews(record_dir, reviews, loaded, report)
-    content: str | bytes
-    if fmt == "json":
-        content = report.model_dump_json(indent=2) + "\n"
-    elif fmt == "xlsx":
-        content = render_xlsx(report, ruleset.domain_title)
-    elif fmt == "markdown":
-        content = render_markdown(report, ruleset.domain_title)
-    elif fmt == "junit":
-        content = render_junit(report, ruleset.rules)
-    else:
-        content = render(report, ruleset.domain_title)
-    _write(content, output)
+    if run.record_dir.value is not None:  # recorded before anything is reported
+        records.record_reviews(run.record_dir.value, reviews, items, report)
+    rendered = [(_render(fmt, report, ruleset), out) for fmt, out in targets]
+    for content, out in rendered:
+        _write(content, out)
+    if report.waivers is not None:
+        for use in report.waivers.waivers:
+            if use.status in ("unused", "expired"):
+                what = (
+                    "matched no finding"
+                    if use.status == "unused"
+                    else (f"expired on {use.expires}; its findings are open again")
+                )
+                click.echo(f"waiver {use.id} ({use.rule_id}, {use.proposal_id}): {what}", err=True)
     gate = exit_code(r.decision for r in reviews)
     if no_fail and gate is not ExitCode.PASSED:
         click.echo(f"--no-fail: not gating (the decisions would exit {int(gate)})", err=True)
         return int(ExitCode.PASSED)
     return int(gate)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """The project configuration."""
+
+
+@config_group.command("show")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_gate_options
+@_selection_options
+@_rules_option
+@_config_options
+def config_show(
+    fmt: str,
+    fail_on: tuple[str, ...],
+    waivers_file: Path | None,
+    record_dir: Path | None,
+    as_of: datetime.datetime | None,
+    domains: tuple[str, ...],
+    only_rules: tuple[str, ...],
+    skip_rules: tuple[str, ...],
+    rule_dirs: tuple[Path, ...],
+    config_path: Path | None,
+    no_config: bool,
+) -> int:
+    """Print the configuration a review would use (given the same options) and where each value
+    comes from: the command line, the config file, or the default. Everything is validated as
+    for a review (rules, config, waivers)."""
+    config, loaded, ruleset = _load_all(
+        rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
+    )
+    run = _settings(config, loaded, ruleset, fail_on, waivers_file, record_dir, as_of)
+    rows = run.rows(config, ruleset)
+    if fmt == "json":
+        click.echo(json.dumps({"settings": rows}, indent=2, ensure_ascii=False))
+        return int(ExitCode.PASSED)
+    width = max(len(r["name"]) for r in rows)
+    for row in rows:
+        click.echo(f"{row['name']:<{width}}  {_shown(row['value'])}  [{row['origin']}]")
+    return int(ExitCode.PASSED)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value) if value else "(none)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) if value else "(none)"
+    return str(value)
 
 
 @cli.command()

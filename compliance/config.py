@@ -19,6 +19,17 @@ missing reason is an error naming the file and the key, never silently ignored.
     severity = "high"
     reason = "Board policy 2026-04: no partnership without a grievance mechanism."
 
+    [gate]
+    fail_on = "high"                    # the default threshold
+    fail_on_domains = { data_sharing = "medium" }
+
+    [waivers]
+    file = "waivers.yaml"               # relative to this file
+    allow_blockers = false              # the default: blockers cannot be waived
+
+    [records]
+    directory = "decisions"             # review appends decision records here
+
 Lowering a blocker needs ``downgrade_blocker = true`` in its entry.
 """
 
@@ -27,7 +38,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,8 +98,29 @@ class RulesSection(_Strict):
     severity: list[SeverityEntry] = Field(default_factory=list)
 
 
+class GateSection(_Strict):
+    fail_on: Severity | None = Field(None, description="The default gate threshold.")
+    fail_on_domains: dict[Annotated[str, StringConstraints(min_length=1)], Severity] = Field(
+        default_factory=dict, description="Thresholds for single domains."
+    )
+
+
+class WaiversSection(_Strict):
+    file: Annotated[StrictStr, StringConstraints(min_length=1)] | None = None
+    allow_blockers: StrictBool = Field(
+        False, description="Whether waivers may accept blocker findings (default: no)."
+    )
+
+
+class RecordsSection(_Strict):
+    directory: Annotated[StrictStr, StringConstraints(min_length=1)] | None = None
+
+
 class ConfigFile(_Strict):
     rules: RulesSection = Field(default_factory=RulesSection)
+    gate: GateSection = Field(default_factory=GateSection)
+    waivers: WaiversSection = Field(default_factory=WaiversSection)
+    records: RecordsSection = Field(default_factory=RecordsSection)
 
 
 @dataclass(frozen=True)
@@ -101,6 +134,11 @@ class ProjectConfig:
     builtin: bool = True
     disabled: tuple[DisabledRule, ...] = ()
     overrides: tuple[Override, ...] = ()
+    fail_on: Severity | None = None
+    fail_on_domains: Mapping[str, Severity] = field(default_factory=dict)
+    waivers_file: Path | None = None
+    allow_blocker_waivers: bool = False
+    record_dir: Path | None = None
 
     def selection(
         self, domains: tuple[str, ...] = (), rules: tuple[str, ...] = (), skip: tuple[str, ...] = ()
@@ -170,8 +208,17 @@ def load_config(path: Path, label: str | None = None) -> ProjectConfig:
             dirs.append(directory)
     if not parsed.rules.builtin and not dirs:
         problems.append(f"{label}: rules.builtin: false, but no rule directories are given")
+    waivers_file = None
+    if parsed.waivers.file is not None:
+        waivers_file = base / parsed.waivers.file
+        if not waivers_file.is_file():
+            problems.append(
+                f"{label}: waivers.file: {parsed.waivers.file!r} is not a file "
+                "(paths are relative to the config file)"
+            )
     if problems:
         raise ConfigError(problems)
+    records = parsed.records.directory
     return ProjectConfig(
         path=path,
         label=label,
@@ -182,6 +229,11 @@ def load_config(path: Path, label: str | None = None) -> ProjectConfig:
             Override(e.id, e.severity, e.reason, label, e.downgrade_blocker)
             for e in parsed.rules.severity
         ),
+        fail_on=parsed.gate.fail_on,
+        fail_on_domains=dict(parsed.gate.fail_on_domains),
+        waivers_file=waivers_file,
+        allow_blocker_waivers=parsed.waivers.allow_blockers,
+        record_dir=base / records if records is not None else None,
     )
 
 

@@ -1,0 +1,269 @@
+"""The effective settings of a run, and where each came from.
+
+Three places set how a review gates: built-in defaults, the project config (``compliance.toml``)
+and the command line, each overriding the one before. ``compliance config show`` prints the
+result of :func:`resolve` with each value's origin, and ``compliance review`` uses the same
+result, so what is shown is what runs.
+
+The command line's ``--fail-on`` options replace the config's thresholds as a whole (default and
+per-domain), so a threshold asked for on the command line is never loosened by the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from compliance.config import ProjectConfig
+from compliance.decision import DEFAULT_THRESHOLD, Thresholds
+from compliance.errors import UsageError
+from compliance.ruleset import RuleSet
+from compliance.rulespec import Severity
+from compliance.waivers import Waivers, load_waivers
+
+T = TypeVar("T")
+
+DEFAULT = "default"
+COMMAND_LINE = "command line"
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    value: T
+    origin: str
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    thresholds: Setting[Thresholds]
+    waivers_file: Setting[Path | None]
+    allow_blocker_waivers: Setting[bool]
+    record_dir: Setting[Path | None]
+    as_of: Setting[dt.date]
+    waivers: Waivers | None
+    """The waivers file, read and validated (None when there is none)."""
+
+    def rows(self, config: ProjectConfig, ruleset: RuleSet) -> list[dict[str, Any]]:
+        """Every setting as ``{"name", "value", "origin"}``, for ``config show``."""
+        file_origin = config.label or DEFAULT
+        t = self.thresholds.value
+        tuning = ruleset.tuning
+        loaded = tuning.loaded if tuning is not None else len(ruleset.rules)
+        rows: list[dict[str, Any]] = [
+            {
+                "name": "config file",
+                "value": config.label,
+                "origin": "found" if config.label else DEFAULT,
+            },
+            {
+                "name": "built-in rules",
+                "value": config.builtin,
+                "origin": file_origin if not config.builtin else DEFAULT,
+            },
+            {
+                "name": "rule directories",
+                "value": [str(d) for d in config.rule_dirs],
+                "origin": file_origin if config.rule_dirs else DEFAULT,
+            },
+            {
+                "name": "rule set",
+                "value": f"{ruleset.name} {ruleset.version}",
+                "origin": file_origin if config.rule_dirs or not config.builtin else DEFAULT,
+            },
+            {
+                "name": "rules run",
+                "value": f"{len(ruleset.rules)} of {loaded}",
+                "origin": f"{COMMAND_LINE} (--domain, --rule, --skip-rule)"
+                if tuning is not None and (tuning.domains or tuning.rules or tuning.skipped)
+                else file_origin
+                if config.disabled
+                else DEFAULT,
+            },
+            {
+                "name": "disabled rules",
+                "value": [f"{d.rule_id}: {d.reason}" for d in config.disabled],
+                "origin": file_origin if config.disabled else DEFAULT,
+            },
+            {
+                "name": "severity overrides",
+                "value": [
+                    f"{o.rule_id} -> {o.severity.value}: {o.reason}" for o in config.overrides
+                ],
+                "origin": file_origin if config.overrides else DEFAULT,
+            },
+            {"name": "threshold", "value": t.default.value, "origin": self.thresholds.origin},
+            {
+                "name": "domain thresholds",
+                "value": {d: s.value for d, s in t.domains.items()},
+                "origin": self.thresholds.origin if t.domains else DEFAULT,
+            },
+            {
+                "name": "waivers file",
+                "value": None
+                if self.waivers_file.value is None
+                else shown_path(self.waivers_file.value),
+                "origin": self.waivers_file.origin,
+            },
+            {
+                "name": "waivers",
+                "value": None if self.waivers is None else len(self.waivers.items),
+                "origin": self.waivers_file.origin,
+            },
+            {
+                "name": "blocker waivers allowed",
+                "value": self.allow_blocker_waivers.value,
+                "origin": self.allow_blocker_waivers.origin,
+            },
+            {
+                "name": "record directory",
+                "value": None
+                if self.record_dir.value is None
+                else shown_path(self.record_dir.value),
+                "origin": self.record_dir.origin,
+            },
+            {
+                "name": "waivers judged as of",
+                "value": self.as_of.value.isoformat(),
+                "origin": self.as_of.origin,
+            },
+        ]
+        return rows
+
+
+def shown_path(path: Path) -> str:
+    """A path as a user would write it: relative to the working directory when it is inside it
+    (reports carry no machine paths)."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return os.path.relpath(path)
+
+
+def parse_fail_on(values: Sequence[str], ruleset: RuleSet) -> Thresholds | None:
+    """``--fail-on`` values (``high``, ``data_sharing=medium``) as thresholds; None when none is
+    given. A domain must be one the loaded rules have."""
+    if not values:
+        return None
+    default: Severity | None = None
+    domains: dict[str, Severity] = {}
+    problems: list[str] = []
+    for raw in values:
+        domain, sep, grade = raw.partition("=")
+        if not sep:
+            domain, grade = "", raw
+        severity = _severity(grade.strip())
+        if severity is None:
+            problems.append(
+                f"--fail-on {raw}: {grade.strip()!r} is not a severity "
+                f"({', '.join(s.value for s in Severity)})"
+            )
+            continue
+        if not sep:
+            if default is not None:
+                problems.append(f"--fail-on {raw}: a default threshold is already given")
+            default = severity
+            continue
+        try:
+            name = canonical_domain(domain.strip(), ruleset, "--fail-on")
+        except UsageError as exc:
+            problems.extend(exc.problems)
+            continue
+        if name in domains:
+            problems.append(f"--fail-on {raw}: the domain {name} is given twice")
+        domains[name] = severity
+    if problems:
+        raise UsageError(problems)
+    return Thresholds(default or DEFAULT_THRESHOLD, domains)
+
+
+def _severity(text: str) -> Severity | None:
+    try:
+        return Severity(text.lower())
+    except ValueError:
+        return None
+
+
+def canonical_domain(name: str, ruleset: RuleSet, where: str) -> str:
+    known = {r.domain.lower(): r.domain for r in ruleset.rules}
+    real = known.get(name.lower())
+    if real is None:
+        raise UsageError(
+            f"{where}: {name!r}: no loaded rule has this domain "
+            f"(domains: {', '.join(sorted(known.values()))})"
+        )
+    return real
+
+
+def resolve(
+    config: ProjectConfig,
+    loaded: RuleSet,
+    ruleset: RuleSet,
+    *,
+    fail_on: Sequence[str] = (),
+    waivers_file: Path | None = None,
+    record_dir: Path | None = None,
+    as_of: dt.date | None = None,
+) -> RunSettings:
+    """The settings of a run: the command line's, else the config's, else the defaults.
+    ``loaded`` is every rule loaded (waivers may name rules this run does not select);
+    ``ruleset`` is what runs, as the project grades it."""
+    file_origin = config.label or "config"
+    cli_thresholds = parse_fail_on(fail_on, loaded)
+    if cli_thresholds is not None:
+        thresholds = Setting(cli_thresholds, f"{COMMAND_LINE} (--fail-on)")
+    elif config.fail_on is not None or config.fail_on_domains:
+        domains = {
+            canonical_domain(d, loaded, f"{file_origin}: gate.fail_on_domains"): s
+            for d, s in config.fail_on_domains.items()
+        }
+        thresholds = Setting(Thresholds(config.fail_on or DEFAULT_THRESHOLD, domains), file_origin)
+    else:
+        thresholds = Setting(Thresholds(), DEFAULT)
+    waivers_at: Setting[Path | None]
+    if waivers_file is not None:
+        waivers_at = Setting(waivers_file, f"{COMMAND_LINE} (--waivers)")
+    elif config.waivers_file is not None:
+        waivers_at = Setting(config.waivers_file, file_origin)
+    else:
+        waivers_at = Setting(None, DEFAULT)
+    allow = Setting(
+        config.allow_blocker_waivers, file_origin if config.allow_blocker_waivers else DEFAULT
+    )
+    records_at: Setting[Path | None]
+    if record_dir is not None:
+        records_at = Setting(record_dir, f"{COMMAND_LINE} (--record)")
+    elif config.record_dir is not None:
+        records_at = Setting(config.record_dir, file_origin)
+    else:
+        records_at = Setting(None, DEFAULT)
+    day = (
+        Setting(as_of, f"{COMMAND_LINE} (--as-of)")
+        if as_of is not None
+        else Setting(dt.datetime.now(dt.timezone.utc).date(), "default (today, UTC)")
+    )
+    waivers = None
+    if waivers_at.value is not None:
+        severities = {r.id: r.severity for r in loaded.rules}
+        severities.update({r.id: r.severity for r in ruleset.rules})
+        waivers = load_waivers(
+            waivers_at.value,
+            loaded,
+            as_of=day.value,
+            allow_blockers=allow.value,
+            severities=severities,
+            label=str(waivers_file) if waivers_file is not None else shown_path(waivers_at.value),
+        )
+    return RunSettings(
+        thresholds=thresholds,
+        waivers_file=waivers_at,
+        allow_blocker_waivers=allow,
+        record_dir=records_at,
+        as_of=day,
+        waivers=waivers,
+    )
