@@ -24,7 +24,6 @@ import click
 from compliance import __version__, docgen, records, settings, tuning
 from compliance.config import CONFIG_NAME, ProjectConfig, resolve_config
 from compliance.decision import exit_code
-from compliance.describe import describe
 from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.findings import Report
@@ -38,8 +37,8 @@ from compliance.report_text import render
 from compliance.report_xlsx import render_xlsx
 from compliance.review import ENGINES, EngineName, Reviewer
 from compliance.ruleload import builtin_rules_dir, load_rules
-from compliance.rulesdoc import RULES_DOC, show_text
-from compliance.ruleset import Rule, RuleSet
+from compliance.rulesdoc import RULES_DOC, rule_summary, show_text
+from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
 from compliance.ruletest import run_examples
 from compliance.workbook_layout import TEMPLATE_VERSION, Layout
@@ -61,7 +60,9 @@ def _rules_option(func: F) -> F:
 
 
 def _write(content: str | bytes, output: Path | None) -> None:
-    """Write to ``output`` atomically (a reader never sees half a report), or text to stdout."""
+    """Write to ``output`` atomically (a reader never sees half a report), or text to stdout.
+    A symbolic link is written through (the link stays); a pipe or a device (``/dev/stdout``) is
+    written in place, never replaced by a file."""
     if output is None:
         if isinstance(content, bytes):
             raise UsageError("a workbook is not written to the terminal; give --output FILE")
@@ -69,21 +70,44 @@ def _write(content: str | bytes, output: Path | None) -> None:
             raise UsageError("standard output is closed; write the report with --output FILE")
         click.echo(content, nl=False)
         return
-    directory = output.parent if str(output.parent) else Path(".")
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    target = Path(os.path.realpath(output)) if output.is_symlink() else output
+    if target.exists() and not target.is_file():
+        if target.is_dir():
+            raise UsageError(f"{output}: is a directory")
+        try:
+            with target.open("wb") as handle:  # a pipe or a device: write, do not replace
+                handle.write(data)
+        except OSError as exc:
+            raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
+        return
+    directory = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+            handle.write(data)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
-        os.replace(tmp, output)
+        os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
+
+
+def _writable(output: Path) -> None:
+    """Refuse, before any review or record, an output that cannot be written."""
+    target = Path(os.path.realpath(output))
+    if target.is_dir():
+        raise UsageError(f"{output}: is a directory")
+    directory = target.parent
+    if not directory.is_dir():
+        raise UsageError(f"{output}: cannot be written (no directory {directory})")
+    if not os.access(target if target.exists() else directory, os.W_OK):
+        raise UsageError(f"{output}: cannot be written (permission denied)")
 
 
 def _new_file(output: Path, force: bool) -> Path:
@@ -218,7 +242,7 @@ def _gate_options(func: F) -> F:
         metavar="SEVERITY|DOMAIN=SEVERITY",
         help="Gate threshold: a violation at or above it rejects the proposal (default: high, "
         f"or [gate] in {CONFIG_NAME}). DOMAIN=SEVERITY sets one domain's threshold "
-        "(repeatable); given here, the thresholds replace the config's.",
+        "(repeatable); these go on top of the config's.",
     )(func)
 
 
@@ -250,7 +274,7 @@ def _targets(formats: tuple[str, ...], outputs: tuple[Path, ...]) -> list[tuple[
         raise UsageError("--format: each format may be given once")
     if len(chosen) == 1 and len(outputs) <= 1:
         out = outputs[0] if outputs else None
-        return [(chosen[0], None if out is not None and str(out) == "-" else out)]
+        return _checked([(chosen[0], None if out is not None and str(out) == "-" else out)])
     if len(outputs) != len(chosen):
         raise UsageError(
             f"{len(chosen)} formats need {len(chosen)} --output options, one per format in the "
@@ -264,6 +288,15 @@ def _targets(formats: tuple[str, ...], outputs: tuple[Path, ...]) -> list[tuple[
     written = [out.resolve() for _, out in pairs if out is not None]
     if len(set(written)) != len(written):
         raise UsageError("--output: two formats would be written to the same file")
+    return _checked(pairs)
+
+
+def _checked(pairs: list[tuple[str, Path | None]]) -> list[tuple[str, Path | None]]:
+    for fmt, out in pairs:
+        if out is None and fmt == "xlsx":
+            raise UsageError("a workbook is not written to the terminal; give --output FILE")
+        if out is not None:
+            _writable(out)
     return pairs
 
 
@@ -364,11 +397,17 @@ def review(
     ) as reviewer:
         reviews = review_all(reviewer, items, jobs or default_jobs())
         report = reviewer.report(reviews)
+    rendered = [(_render(fmt, report, ruleset), out) for fmt, out in targets]
     if run.record_dir.value is not None:  # recorded before anything is reported
         records.record_reviews(run.record_dir.value, reviews, items, report)
-    rendered = [(_render(fmt, report, ruleset), out) for fmt, out in targets]
     for content, out in rendered:
         _write(content, out)
+    if run.as_of.value != datetime.datetime.now(datetime.timezone.utc).date():
+        click.echo(
+            f"--as-of {run.as_of.value}: waivers were judged as of that day, not today; the "
+            "decisions hold for that day",
+            err=True,
+        )
     if report.waivers is not None:
         for use in report.waivers.waivers:
             if use.status in ("unused", "expired"):
@@ -660,46 +699,6 @@ def rules_docs(directory: Path, check: bool) -> int:
         return int(ExitCode.INVALID_INPUT)
     click.echo(f"{'checked' if check else 'wrote'} {target}")
     return int(ExitCode.PASSED)
-
-
-def rule_summary(rule: Rule, ruleset: RuleSet, *, full: bool = False) -> dict[str, Any]:
-    """A rule as ``rules list --format json`` (and, with ``full``, ``rules show``) prints it."""
-    counts = {"fires": 0, "passes": 0, "needs_information": 0}
-    for example in rule.examples:
-        counts[example.kind] += 1
-    summary: dict[str, Any] = {
-        "id": rule.id,
-        "title": rule.title,
-        "domain": rule.domain,
-        "domain_title": ruleset.domain_title(rule.domain),
-        "severity": rule.severity.value,
-        "for_each": rule.for_each,
-        "when_unanswered": rule.when_unanswered,
-        "fields": rule.fields,
-        "message": rule.message,
-        "remediation": rule.remediation,
-        "references": [
-            {**r.to_dict(), "binds_when": describe(r.binds_when) if r.binds_when else None}
-            for r in rule.references
-        ],
-        "examples": counts,
-        "source": rule.source,
-        "severity_override": None
-        if rule.override is None
-        else {
-            "original_severity": rule.override.original.value,
-            "reason": rule.override.reason,
-            "origin": rule.override.origin,
-        },
-    }
-    if full:
-        summary["applies_when"] = (
-            describe(rule.applies_when) if rule.applies_when is not None else None
-        )
-        summary["violated_when"] = describe(rule.violated_when)
-        summary["requires"] = list(rule.requires)
-        summary["example_notes"] = [{"kind": e.kind, "note": e.note} for e in rule.examples]
-    return summary
 
 
 @rules.command("test")

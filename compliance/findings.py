@@ -168,7 +168,9 @@ class SelectionOut(_Out):
     severity_overrides: list[SeverityOverrideOut]
 
 
-WaiverStatus = Literal["applied", "expired", "unused", "proposal_not_reviewed", "rule_not_run"]
+WaiverStatus = Literal[
+    "applied", "expired", "superseded", "unused", "proposal_not_reviewed", "rule_not_run"
+]
 
 
 class WaiverUse(_Out):
@@ -183,7 +185,8 @@ class WaiverUse(_Out):
     expires: date
     status: WaiverStatus = Field(
         description="applied: it accepted findings; expired: it matched findings but ran out, "
-        "so they are open; unused: its proposal was reviewed but no finding matched; "
+        "so they are open; superseded: it matched findings that a more specific waiver accepted; "
+        "unused: its proposal was reviewed but no finding matched; "
         "proposal_not_reviewed / rule_not_run: this run could not use it."
     )
     findings: int = Field(description="How many findings it matched.")

@@ -118,6 +118,7 @@ _GATE = {
 _WAIVER_STATUS: dict[WaiverStatus, str] = {
     "applied": "applied",
     "expired": "expired: its findings are open again",
+    "superseded": "not used: a more specific waiver accepted its findings",
     "unused": "unused: no finding matched",
     "proposal_not_reviewed": "not used: the proposal was not reviewed",
     "rule_not_run": "not used: the rule did not run",

@@ -110,6 +110,7 @@ def thresholds_text(report: Report) -> str:
 STATUS_TEXT = {
     "applied": "applied",
     "expired": "expired (findings open again)",
+    "superseded": "superseded by a more specific waiver",
     "unused": "unused (matched no finding)",
     "proposal_not_reviewed": "proposal not in this run",
     "rule_not_run": "rule not run",
@@ -122,6 +123,7 @@ def waivers_summary(w: WaiversOut) -> str:
     for status, label in (
         ("applied", "applied"),
         ("expired", "expired"),
+        ("superseded", "superseded"),
         ("unused", "unused"),
         ("proposal_not_reviewed", "for proposals not in this run"),
         ("rule_not_run", "for rules not run"),

@@ -102,12 +102,21 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _m
 def read_yaml(path: Path, label: str, error: type[ComplianceError] = RuleError) -> Any:
     """A YAML file's content, loaded safely and refusing duplicate keys; problems raise
     ``error`` naming ``label`` (and the line and column)."""
+    return parse_yaml(read_text(path, label, error), label, error)
+
+
+def read_text(path: Path, label: str, error: type[ComplianceError] = RuleError) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{label}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{label}: is a directory, not a file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{label}: cannot be read ({exc})") from None
+
+
+def parse_yaml(text: str, label: str, error: type[ComplianceError] = RuleError) -> Any:
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
@@ -116,6 +125,8 @@ def read_yaml(path: Path, label: str, error: type[ComplianceError] = RuleError) 
         raise error(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise error(f"{label}: invalid YAML: {exc}") from None
+    except ValueError as exc:  # an unquoted date that does not exist: 2027-02-29
+        raise error(f"{label}: invalid YAML: {exc} (a date that does not exist?)") from None
 
 
 # --------------------------------------------------------------------------- messages

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
+from typing import Any
 
 from compliance.conditions import Condition
 from compliance.describe import describe
@@ -163,3 +164,43 @@ def rules_markdown(ruleset: RuleSet) -> str:
             lines += ["", f"**Examples:** {example_counts(rule)}.", ""]
             lines += [f"- *{e.kind.replace('_', ' ')}*: {_md(e.note)}" for e in rule.examples]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def rule_summary(rule: Rule, ruleset: RuleSet, *, full: bool = False) -> dict[str, Any]:
+    """A rule as ``rules list --format json`` (and, with ``full``, ``rules show``) prints it."""
+    counts = {"fires": 0, "passes": 0, "needs_information": 0}
+    for example in rule.examples:
+        counts[example.kind] += 1
+    summary: dict[str, Any] = {
+        "id": rule.id,
+        "title": rule.title,
+        "domain": rule.domain,
+        "domain_title": ruleset.domain_title(rule.domain),
+        "severity": rule.severity.value,
+        "for_each": rule.for_each,
+        "when_unanswered": rule.when_unanswered,
+        "fields": rule.fields,
+        "message": rule.message,
+        "remediation": rule.remediation,
+        "references": [
+            {**r.to_dict(), "binds_when": describe(r.binds_when) if r.binds_when else None}
+            for r in rule.references
+        ],
+        "examples": counts,
+        "source": rule.source,
+        "severity_override": None
+        if rule.override is None
+        else {
+            "original_severity": rule.override.original.value,
+            "reason": rule.override.reason,
+            "origin": rule.override.origin,
+        },
+    }
+    if full:
+        summary["applies_when"] = (
+            describe(rule.applies_when) if rule.applies_when is not None else None
+        )
+        summary["violated_when"] = describe(rule.violated_when)
+        summary["requires"] = list(rule.requires)
+        summary["example_notes"] = [{"kind": e.kind, "note": e.note} for e in rule.examples]
+    return summary

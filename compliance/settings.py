@@ -5,8 +5,9 @@ and the command line, each overriding the one before. ``compliance config show``
 result of :func:`resolve` with each value's origin, and ``compliance review`` uses the same
 result, so what is shown is what runs.
 
-The command line's ``--fail-on`` options replace the config's thresholds as a whole (default and
-per-domain), so a threshold asked for on the command line is never loosened by the file.
+Thresholds merge: ``--fail-on SEVERITY`` replaces the config's default threshold, and
+``--fail-on DOMAIN=SEVERITY`` that domain's; what the command line does not name stays as the
+config sets it.
 """
 
 from __future__ import annotations
@@ -200,6 +201,35 @@ def canonical_domain(name: str, ruleset: RuleSet, where: str) -> str:
     return real
 
 
+def _thresholds(
+    config: ProjectConfig, loaded: RuleSet, fail_on: Sequence[str], file_origin: str
+) -> Setting[Thresholds]:
+    """The config's thresholds with the command line's on top, and where they came from."""
+    domains: dict[str, Severity] = {}
+    problems: list[str] = []
+    for name, severity in config.fail_on_domains.items():
+        try:
+            real = canonical_domain(name, loaded, f"{file_origin}: gate.fail_on_domains")
+        except UsageError as exc:
+            problems.extend(exc.problems)
+            continue
+        if real in domains:
+            problems.append(f"{file_origin}: gate.fail_on_domains: {real} is given twice")
+        domains[real] = severity
+    if problems:
+        raise UsageError(problems)
+    default = config.fail_on or DEFAULT_THRESHOLD
+    origins = {file_origin} if config.fail_on is not None or domains else set()
+    given = parse_fail_on(fail_on, loaded)
+    if given is not None:
+        origins.add(f"{COMMAND_LINE} (--fail-on)")
+        if any("=" not in value for value in fail_on):
+            default = given.default
+        domains.update(given.domains)
+    origin = " and ".join(sorted(origins, key=lambda o: o != file_origin)) or DEFAULT
+    return Setting(Thresholds(default, domains), origin)
+
+
 def resolve(
     config: ProjectConfig,
     loaded: RuleSet,
@@ -214,17 +244,7 @@ def resolve(
     ``loaded`` is every rule loaded (waivers may name rules this run does not select);
     ``ruleset`` is what runs, as the project grades it."""
     file_origin = config.label or "config"
-    cli_thresholds = parse_fail_on(fail_on, loaded)
-    if cli_thresholds is not None:
-        thresholds = Setting(cli_thresholds, f"{COMMAND_LINE} (--fail-on)")
-    elif config.fail_on is not None or config.fail_on_domains:
-        domains = {
-            canonical_domain(d, loaded, f"{file_origin}: gate.fail_on_domains"): s
-            for d, s in config.fail_on_domains.items()
-        }
-        thresholds = Setting(Thresholds(config.fail_on or DEFAULT_THRESHOLD, domains), file_origin)
-    else:
-        thresholds = Setting(Thresholds(), DEFAULT)
+    thresholds = _thresholds(config, loaded, fail_on, file_origin)
     waivers_at: Setting[Path | None]
     if waivers_file is not None:
         waivers_at = Setting(waivers_file, f"{COMMAND_LINE} (--waivers)")
@@ -242,14 +262,24 @@ def resolve(
         records_at = Setting(config.record_dir, file_origin)
     else:
         records_at = Setting(None, DEFAULT)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    if as_of is not None and as_of > today:
+        raise UsageError(
+            f"--as-of {as_of}: a day after today ({today}); waivers are judged as of today or a "
+            "past day (to re-run a past decision)"
+        )
     day = (
         Setting(as_of, f"{COMMAND_LINE} (--as-of)")
         if as_of is not None
-        else Setting(dt.datetime.now(dt.timezone.utc).date(), "default (today, UTC)")
+        else Setting(today, "default (today, UTC)")
     )
     waivers = None
     if waivers_at.value is not None:
         severities = {r.id: r.severity for r in loaded.rules}
+        canonical = {r.id.upper(): r.id for r in loaded.rules}
+        for override in config.overrides:  # as the project grades them, run or not
+            if (rule_id := canonical.get(override.rule_id.strip().upper())) is not None:
+                severities[rule_id] = override.severity
         severities.update({r.id: r.severity for r in ruleset.rules})
         waivers = load_waivers(
             waivers_at.value,

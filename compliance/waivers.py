@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -53,7 +54,8 @@ from pydantic import (
 from compliance.errors import ConfigError
 from compliance.fields import catalogue, generic_path, path_from_loc
 from compliance.findings import Finding, Review, WaiverOnFinding, WaiversOut, WaiverUse
-from compliance.ruleload import read_yaml, schema_message
+from compliance.model import ID_PATTERN
+from compliance.ruleload import parse_yaml, schema_message
 from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
 
@@ -75,8 +77,28 @@ def _iso_date(value: Any) -> Any:
     raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD")
 
 
+def _no_controls(value: Any) -> Any:
+    """Text shown in reports and on terminals: no control characters but line breaks."""
+    if isinstance(value, str) and any(
+        unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value
+    ):
+        raise ValueError("contains control characters")
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    if type(value) is not int:
+        raise ValueError(f"{value!r} is not a version number; write version: 1")
+    return value
+
+
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-Text = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Text = Annotated[
+    StrictStr,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    BeforeValidator(_no_controls),
+]
+ProposalId = Annotated[StrictStr, StringConstraints(strip_whitespace=True, pattern=ID_PATTERN)]
 WAIVER_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 WaiverId = Annotated[StrictStr, StringConstraints(strip_whitespace=True, pattern=WAIVER_ID)]
 
@@ -88,12 +110,14 @@ class _Strict(BaseModel):
 class WaiverEntry(_Strict):
     id: WaiverId = Field(description="The waiver's own reference, e.g. the approval's number.")
     rule: Text = Field(description="The id of the rule whose finding is accepted.")
-    proposal: Text = Field(description="The id of the proposal.")
+    proposal: ProposalId = Field(description="The id of the proposal.")
     path: Text | None = Field(
         None, description="A field path that limits the waiver to findings about that part."
     )
     justification: Annotated[
-        StrictStr, StringConstraints(strip_whitespace=True, min_length=20, max_length=4000)
+        StrictStr,
+        StringConstraints(strip_whitespace=True, min_length=20, max_length=4000),
+        BeforeValidator(_no_controls),
     ] = Field(description="Why the risk is accepted (at least a sentence).")
     approved_by: Text = Field(description="Who accepted the risk: a name and a role.")
     approved_on: IsoDate
@@ -101,7 +125,7 @@ class WaiverEntry(_Strict):
 
 
 class WaiversFile(_Strict):
-    version: Literal[1]
+    version: Annotated[Literal[1], BeforeValidator(_whole_number)]
     waivers: list[WaiverEntry]
 
 
@@ -167,6 +191,8 @@ class Waivers:
     def apply(self, proposal_id: str, finding: Finding) -> Finding:
         """The finding with the waiver that matches it, if any: one in force waives it; else an
         expired one re-opens it and says so."""
+        if finding.outcome != "violation":
+            return finding  # an unanswered question is answered, not waived
         candidates = [
             w for w in self._by_key.get((finding.rule_id, proposal_id), ()) if w.covers(finding)
         ]
@@ -174,8 +200,9 @@ class Waivers:
             return finding
         in_force = [w for w in candidates if w.in_force(self.as_of)]
         if in_force:
+            chosen = max(in_force, key=lambda w: len(w.path or ""))  # the most specific
             return finding.model_copy(
-                update={"waived": True, "waiver": in_force[0].on_finding("applied")}
+                update={"waived": True, "waiver": chosen.on_finding("applied")}
             )
         expired = [w for w in candidates if w.expires < self.as_of]
         if expired:
@@ -188,6 +215,7 @@ class Waivers:
         reviewed = set()
         matched: dict[str, int] = {}
         applied: set[str] = set()
+        superseded: set[str] = set()
         for review in reviews:
             reviewed.add(review.proposal_id)
             for finding in review.findings:
@@ -195,6 +223,9 @@ class Waivers:
                     matched[finding.waiver.id] = matched.get(finding.waiver.id, 0) + 1
                     if finding.waiver.status == "applied":
                         applied.add(finding.waiver.id)
+                    for other in self._by_key.get((finding.rule_id, review.proposal_id), ()):
+                        if other.id != finding.waiver.id and other.covers(finding):
+                            superseded.add(other.id)
         running = {r.id for r in ruleset.rules}
         uses = []
         for w in self.items:
@@ -204,6 +235,8 @@ class Waivers:
                 status = "applied"
             elif count:
                 status = "expired"
+            elif w.id in superseded:
+                status = "superseded"
             elif w.rule_id not in running:
                 status = "rule_not_run"
             elif w.proposal_id not in reviewed:
@@ -234,7 +267,8 @@ class Waivers:
 
 def _path_problem(path: str) -> str | None:
     """Why ``path`` is not a field path of a proposal (or a part of one), or None."""
-    if not re.fullmatch(r"[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*", path):
+    index = r"(\[(0|[1-9]\d*)\])?"
+    if not re.fullmatch(rf"[a-z_]+{index}(\.[a-z_]+{index})*", path):
         return f"path {path!r} is not a field path (e.g. data_sharing.flows[1].purpose)"
     generic = generic_path(path)
     known = catalogue()
@@ -256,14 +290,25 @@ def load_waivers(
     rule's severity as the project judges it (default: the rule set's); ``as_of`` is the day
     expiry is judged against. Every problem is reported at once, as a :class:`ConfigError`."""
     label = label or str(path)
-    raw = read_yaml(path, label, ConfigError)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{label}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{label}: is a directory, not a file") from None
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot be read ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label}: not UTF-8 text") from None
+    raw = parse_yaml(text, label, ConfigError)
     if raw is None:
         raise ConfigError(f"{label}: empty; a waivers file starts with 'version: 1'")
     try:
         parsed = WaiversFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_schema_problems(exc, label, raw)) from None
-    data = path.read_bytes()
     by_id = {r.id.upper(): r for r in ruleset.rules}
     graded = dict(severities or {r.id: r.severity for r in ruleset.rules})
     problems: list[str] = []
@@ -273,9 +318,9 @@ def load_waivers(
     for entry in parsed.waivers:
         where = f"{label}: waiver {entry.id}"
         rule = by_id.get(entry.rule.upper())
-        if entry.id in seen_ids:
+        if entry.id.upper() in seen_ids:
             problems.append(f"{where}: the id is used twice")
-        seen_ids.add(entry.id)
+        seen_ids.add(entry.id.upper())
         if rule is None:
             problems.append(f"{where}: rule: no such rule {entry.rule!r} in the loaded rules")
             continue
@@ -284,8 +329,8 @@ def load_waivers(
         scope = (rule.id, entry.proposal, entry.path)
         if scope in seen_scopes:
             problems.append(
-                f"{where}: another waiver already covers {rule.id} for {entry.proposal}"
-                + (f" at {entry.path}" if entry.path else "")
+                f"{where}: another waiver has the same rule, proposal and path ({rule.id}, "
+                f"{entry.proposal}" + (f", {entry.path})" if entry.path else ", no path)")
             )
         seen_scopes.add(scope)
         if entry.expires < entry.approved_on:

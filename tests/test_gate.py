@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -245,13 +247,35 @@ def test_config_show_json_and_the_command_line_overriding_the_file(tmp_path: Pat
     assert rows["waivers judged as of"]["origin"] == "default (today, UTC)"
     run = run_cli("config", "show", "--format", "json", "--fail-on", "low", cwd=GATE)
     rows = {r["name"]: r for r in json.loads(run.out)["settings"]}
-    # the command line's thresholds replace the file's, domain thresholds included
-    assert rows["threshold"]["value"] == "low"
-    assert rows["domain thresholds"] == {
-        "name": "domain thresholds",
-        "value": {},
-        "origin": "default",
+    # the command line's default replaces the file's; the file's domain thresholds stay
+    assert rows["threshold"] == {
+        "name": "threshold",
+        "value": "low",
+        "origin": "compliance.toml and command line (--fail-on)",
     }
+    assert rows["domain thresholds"]["value"] == {"monitoring": "medium"}
+
+
+def test_a_domain_threshold_on_the_command_line_keeps_the_configs_default(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "compliance.toml").write_text('[gate]\nfail_on = "low"\n', encoding="utf-8")
+    args = ("review", str(ROOT / BIOMETRICS), "--rule", "MON-004", "--rule", "ACC-008")
+    assert run_cli(*args, cwd=tmp_path).code == 3
+    assert run_cli(*args, "--fail-on", "transparency=low", cwd=tmp_path).code == 3
+    assert run_cli(*args, "--fail-on", "medium", cwd=tmp_path).code == 0
+
+
+def test_domains_that_differ_only_in_case_are_given_twice(tmp_path: Path) -> None:
+    (tmp_path / "compliance.toml").write_text(
+        '[gate]\nfail_on_domains = { DATA_SHARING = "low", data_sharing = "blocker" }\n',
+        encoding="utf-8",
+    )
+    run = run_cli("config", "show", cwd=tmp_path)
+    assert run.code == 2
+    assert run.err == (
+        "error: compliance.toml: gate.fail_on_domains: data_sharing is given twice\n"
+    )
 
 
 def test_config_show_validates_what_a_review_would(tmp_path: Path) -> None:
@@ -371,3 +395,47 @@ def test_the_documented_ci_job_is_valid_and_uses_real_options() -> None:
     assert sarif
     assert sarif[0]["with"]["sarif_file"] == "out/report.sarif"
     shutil.rmtree(out)
+
+
+# ------------------------------------------------------------------- where reports are written
+
+
+def test_a_symbolic_link_is_written_through_and_a_pipe_in_place(tmp_path: Path) -> None:
+    (tmp_path / "target.txt").write_text("old", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to("target.txt")
+    run = run_cli("review", str(ROOT / EXEMPLARY), "-o", "link.txt", cwd=tmp_path)
+    assert run.code == 0
+    assert (tmp_path / "link.txt").is_symlink()
+    assert (tmp_path / "target.txt").read_text(encoding="utf-8").startswith("compliance ")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    run = run_cli("review", str(ROOT / EXEMPLARY), "--format", "json", "-o", "pipe", cwd=tmp_path)
+    reader.join(timeout=60)
+    assert run.code == 0
+    assert json.loads(got[0])["summary"]["proposals"] == 1
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_an_output_that_cannot_be_written_fails_before_anything_is_recorded(
+    tmp_path: Path,
+) -> None:
+    run = run_cli(
+        "review", str(ROOT / EXEMPLARY), "--format", "json", "--format", "html",
+        "-o", "ok.json", "-o", "missing/r.html", "--record", "decisions", cwd=tmp_path,
+    )  # fmt: skip
+    assert (run.code, run.out) == (2, "")
+    assert (
+        run.err
+        == "error: missing/r.html: cannot be written (no directory "
+        + str(tmp_path / "missing")
+        + ")\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    run = run_cli(
+        "review", str(ROOT / EXEMPLARY), "--format", "xlsx", "--record", "decisions", cwd=tmp_path
+    )
+    assert run.code == 2
+    assert not (tmp_path / "decisions").exists()

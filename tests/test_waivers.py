@@ -3,9 +3,12 @@ scoped to a path, validated strictly; and how the gate, the reports and the reco
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
+import sys
 import textwrap
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,17 @@ LIBYA = "fixtures/flawed-accountability-coast-guard-unvetted.json"  # HO-F4-LIBY
 GATE = ROOT / "fixtures" / "gate"
 AS_OF = date(2026, 11, 21)
 JUSTIFICATION = "The assessment is scheduled and funded; board minute 2026-09-28."
+
+
+def as_of_warning(day: date = AS_OF) -> list[str]:
+    """The line review prints when waivers are judged as of a day that is not today (these
+    tests pin the day, so on any later day they see it)."""
+    if day == datetime.now(timezone.utc).date():
+        return []
+    return [
+        f"--as-of {day}: waivers were judged as of that day, not today; the decisions hold "
+        "for that day"
+    ]
 
 
 def waiver(**fields: object) -> dict[str, object]:
@@ -168,6 +182,7 @@ def test_the_cli_warns_of_unused_and_expired_waivers_on_stderr(tmp_path: Path) -
         "waiver W-unused (ACC-007, HO-F3-BIOMETRIC-ID): matched no finding",
         "waiver W-old (DS-011, HO-F3-BIOMETRIC-ID): expired on 2026-06-30; its findings are "
         "open again",
+        *as_of_warning(),
     ]
 
 
@@ -384,7 +399,8 @@ def test_every_problem_is_reported_at_once(ruleset: RuleSet, tmp_path: Path) -> 
         load_waivers(path, ruleset, as_of=AS_OF)
     assert caught.value.problems == [
         f"{path}: waiver W-1: the id is used twice",
-        f"{path}: waiver W-1: another waiver already covers DS-004 for HO-F3-BIOMETRIC-ID",
+        f"{path}: waiver W-1: another waiver has the same rule, proposal and path (DS-004, "
+        "HO-F3-BIOMETRIC-ID, no path)",
         f"{path}: waiver W-3: rule: no such rule 'DS-999' in the loaded rules",
     ]
 
@@ -419,6 +435,7 @@ def test_the_gate_fixture_shows_applied_expired_unused_and_not_reviewed() -> Non
         "waiver W-2026-019 (DS-011, HO-F3-BIOMETRIC-ID): expired on 2026-08-31; its findings "
         "are open again",
         "waiver W-2026-033 (ACC-007, HO-F3-BIOMETRIC-ID): matched no finding",
+        *as_of_warning(),
     ]
 
 
@@ -498,3 +515,134 @@ def test_waivers_text_needs_no_yaml_knowledge(tmp_path: Path, ruleset: RuleSet) 
     loaded = load_waivers(path, ruleset, as_of=AS_OF)
     (w,) = loaded.items
     assert (w.rule_id, w.approved_on, w.expires) == ("DS-004", date(2026, 10, 1), date(2027, 3, 31))
+
+
+# ------------------------------------------------------- found by an adversarial review
+
+
+def test_an_unanswered_question_is_not_waived_by_a_waiver_for_the_violation(
+    ruleset: RuleSet, tmp_path: Path
+) -> None:
+    """A waiver accepts what was seen; when the answer is removed, the question stays open."""
+    data = json.loads((ROOT / BIOMETRICS).read_text(encoding="utf-8"))
+    del data["data_sharing"]["impact_assessment"]["status"]
+    proposal = tmp_path / "p.json"
+    proposal.write_text(json.dumps(data), encoding="utf-8")
+    path = write(tmp_path, waiver())
+    items = read_proposals([str(proposal)])
+    with Reviewer(
+        ruleset, engine="reference", waivers=load_waivers(path, ruleset, as_of=AS_OF)
+    ) as reviewer:
+        report = reviewer.report([reviewer.review(items[0].proposal)])
+    ds004 = finding(report, "DS-004")
+    assert ds004.outcome == "needs_information"
+    assert not ds004.waived
+    assert ds004.waiver is None
+
+
+def test_the_most_specific_waiver_applies_and_the_others_are_superseded(
+    ruleset: RuleSet, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        waiver(id="W-broad", rule="DS-003", proposal="HO-F1-ROHINGYA"),
+        waiver(id="W-flow", rule="DS-003", proposal="HO-F1-ROHINGYA", path="data_sharing.flows[1]"),
+        waiver(id="W-section", rule="DS-003", proposal="HO-F1-ROHINGYA", path="data_sharing"),
+    )
+    report = review(ruleset, load_waivers(path, ruleset, as_of=AS_OF, allow_blockers=True), REFUGEE)
+    ds003 = finding(report, "DS-003", "HO-F1-ROHINGYA")
+    assert ds003.waiver is not None
+    assert ds003.waiver.id == "W-flow"
+    assert report.waivers is not None
+    assert [(u.id, u.status) for u in report.waivers.waivers] == [
+        ("W-broad", "superseded"),
+        ("W-flow", "applied"),
+        ("W-section", "superseded"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("expires: 2027-02-29", "invalid YAML: day is out of range for month"),
+        ("approved_on: 2026-13-01", "invalid YAML: month must be in 1..12"),
+    ],
+)
+def test_an_unquoted_date_that_does_not_exist_is_an_input_error(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    entry = "\n".join(
+        f"    {k}: {v}" for k, v in waiver().items() if k not in ("expires", "approved_on")
+    )
+    path = tmp_path / "w.yaml"
+    path.write_text(f"version: 1\nwaivers:\n  - {entry.strip()}\n    {text}\n", encoding="utf-8")
+    run = run_cli("review", BIOMETRICS, "--waivers", str(path))
+    assert (run.code, run.out) == (2, "")
+    assert run.err.startswith(f"error: {path}: {expected}")
+
+
+def test_a_waivers_file_read_from_a_pipe_is_hashed_as_read(tmp_path: Path) -> None:
+    path = write(tmp_path, waiver())
+    script = (
+        f"{sys.executable} -m compliance review {ROOT / BIOMETRICS} --format json "
+        f"--waivers <(cat {path})"
+    )
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    report = json.loads(proc.stdout)
+    assert report["waivers"]["sha256"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"id": "w-1"}, "waiver w-1: the id is used twice"),
+        ({"path": "data_sharing.flows[01]"}, "is not a field path"),
+        ({"proposal": "HO F3 \u0406D"}, "waiver W-2: proposal: String should match pattern"),
+        (
+            {"approved_by": "Amina\x1b[2K Diallo"},
+            "waiver W-2: approved_by: contains control characters",
+        ),
+    ],
+)
+def test_stricter_fields(
+    ruleset: RuleSet, tmp_path: Path, change: dict[str, object], expected: str
+) -> None:
+    second = waiver(id="W-2", rule="DS-011") | change
+    path = write(tmp_path, waiver(), second)
+    with pytest.raises(ConfigError) as caught:
+        load_waivers(path, ruleset, as_of=AS_OF)
+    assert any(expected in p for p in caught.value.problems), caught.value.problems
+
+
+def test_version_must_be_the_number_1(ruleset: RuleSet, tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text("version: true\nwaivers: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_waivers(path, ruleset, as_of=AS_OF)
+
+
+def test_as_of_is_refused_after_today_and_announced_before_it(tmp_path: Path) -> None:
+    path = write(tmp_path, waiver())
+    future = run_cli("review", BIOMETRICS, "--waivers", str(path), "--as-of", "2999-01-01")
+    assert future.code == 2
+    assert future.err.startswith("error: --as-of 2999-01-01: a day after today")
+    past = run_cli("review", BIOMETRICS, "--waivers", str(path), "--as-of", "2026-10-02")
+    assert past.err.splitlines()[-1] == (
+        "--as-of 2026-10-02: waivers were judged as of that day, not today; the decisions hold "
+        "for that day"
+    )
+
+
+def test_a_blocker_the_config_lowered_stays_waivable_in_a_narrowed_run(tmp_path: Path) -> None:
+    write(tmp_path, waiver(rule="DS-003", proposal="HO-F1-ROHINGYA"))
+    (tmp_path / "compliance.toml").write_text(
+        '[waivers]\nfile = "waivers.yaml"\n\n[[rules.severity]]\nid = "DS-003"\n'
+        'severity = "high"\nreason = "The board judges onward transfer case by case."\n'
+        "downgrade_blocker = true\n",
+        encoding="utf-8",
+    )
+    for extra in ([], ["--domain", "accountability"], ["--skip-rule", "DS-003"]):
+        run = run_cli("config", "show", *extra, cwd=tmp_path)
+        assert run.code == 0, run.err
