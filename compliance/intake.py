@@ -164,6 +164,20 @@ def read_source(path: str) -> list[LoadedProposal]:
     return _validated(_documents(path, text, suffix in JSON_LINES_SUFFIXES), [], digest)
 
 
+def read_text_upload(raw: bytes, source: str) -> list[LoadedProposal]:
+    """Read and validate the proposals of a JSON body (an object, a list, or JSON Lines) that did
+    not come from a file, such as an HTTP request; ``source`` names it in messages."""
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{source}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+    text = _decode(raw, source)
+    if not text.strip():
+        raise InputError(f"{source}: is empty")
+    loaded = _validated(_documents(source, text, False), [], hashlib.sha256(raw).hexdigest())
+    if problems := duplicate_ids(loaded):
+        raise InputError(problems)
+    return loaded
+
+
 def _file_sha256(path: str) -> str:
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
@@ -234,6 +248,16 @@ def read_proposals(paths: list[str]) -> list[LoadedProposal]:
                 loaded.extend(read_source(path))
             except InputError as exc:
                 problems.extend(exc.problems)
+    problems.extend(duplicate_ids(loaded))
+    if problems:
+        raise InputError(problems)
+    return loaded
+
+
+def duplicate_ids(loaded: list[LoadedProposal]) -> list[str]:
+    """A problem for every proposal id given twice in a batch: findings and decisions must be
+    told apart."""
+    problems: list[str] = []
     seen: dict[str, LoadedProposal] = {}
     for item in loaded:
         first = seen.setdefault(item.proposal.id, item)
@@ -243,6 +267,4 @@ def read_proposals(paths: list[str]) -> list[LoadedProposal]:
                 f"{where}: {item.proposal.id}: id: duplicate proposal id (first seen at "
                 f"{first.source_map.locate('id')})"
             )
-    if problems:
-        raise InputError(problems)
-    return loaded
+    return problems

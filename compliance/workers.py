@@ -1,0 +1,381 @@
+"""Reviews in worker processes, for the HTTP service: a crash costs one request, never the service.
+
+The rule engine (durable_rules, a C extension) can take down the process it runs in. So the
+service never reviews in its own process: each review is a :class:`ReviewJob` sent over a pipe
+to one of a few worker processes, started with ``spawn`` (a clean interpreter, not a fork of the
+threaded server). Each worker loads the rules and compiles the engine once, then reviews jobs one
+at a time, keeping the compiled reviewers for the selections it has seen.
+
+If a worker dies while it holds a job (a crash, the OOM killer, a ``kill -9``), the pipe breaks:
+that job fails with :class:`WorkerCrashed` (the service answers 503 and approves nothing), and a
+new worker is started in the background to take its place. A job that runs past the timeout gets
+its worker killed and replaced, and fails with :class:`JobTimeout`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import tempfile
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, Literal
+
+from compliance import settings, tuning
+from compliance.config import resolve_config
+from compliance.decision import exit_code
+from compliance.errors import ComplianceError, EngineError, InputError, UsageError
+from compliance.exitcodes import ExitCode
+from compliance.intake import read_source, read_text_upload
+from compliance.review import Reviewer
+from compliance.ruleload import load_rules
+
+log = logging.getLogger("compliance.workers")
+
+REVIEWERS_KEPT = 8
+"""Compiled reviewers a worker keeps, one per selection and thresholds asked for (LRU)."""
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """What every worker loads: the project config and extra rule directories."""
+
+    config_path: Path | None = None
+    no_config: bool = False
+    rule_dirs: tuple[Path, ...] = ()
+    engine: Literal["durable", "reference"] = "durable"
+    max_proposals: int = 1000
+
+
+@dataclass(frozen=True)
+class ReviewJob:
+    body: bytes
+    kind: Literal["json", "workbook"]
+    name: str
+    """How the input is named in messages and locations (``request.json`` or the upload's name)."""
+    fail_on: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A finished job: a report, or the user-facing problems and their exit code."""
+
+    report_json: str | None = None
+    decision: str | None = None
+    exit_code: int = int(ExitCode.INTERNAL_ERROR)
+    proposals: list[dict[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    usage: bool = False
+    """The problems are with the request's options (as a UsageError), not its input."""
+
+
+class WorkerCrashed(EngineError):
+    """The worker reviewing the job died; nothing was judged."""
+
+
+class JobTimeout(EngineError):
+    """The job ran past its time; its worker was stopped."""
+
+
+class NoWorker(EngineError):
+    """No worker became free in time."""
+
+
+# --------------------------------------------------------------------------- in the worker
+
+
+class _Reviews:
+    """The worker's side: rules loaded once, reviewers compiled once per selection."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+
+        self.config = config
+        self.project = resolve_config(config.config_path, use=not config.no_config)
+        dirs = [*self.project.rule_dirs, *config.rule_dirs]
+        self.loaded = load_rules(dirs, builtin=self.project.builtin)
+        self._reviewers: OrderedDict[tuple[tuple[str, ...], ...], Reviewer] = OrderedDict()
+        self.home = Path.cwd()
+        self._reviewer((), (), (), ())  # compile the default selection now, not on first use
+
+    def _reviewer(
+        self,
+        domains: tuple[str, ...],
+        rules: tuple[str, ...],
+        skip: tuple[str, ...],
+        fail_on: tuple[str, ...],
+    ) -> Any:
+
+        key = (domains, rules, skip, fail_on)
+        found = self._reviewers.get(key)
+        if found is not None:
+            self._reviewers.move_to_end(key)
+            return found
+        ruleset = tuning.apply(self.loaded, self.project.selection(domains, rules, skip))
+        run = settings.resolve(self.project, self.loaded, ruleset, fail_on=fail_on)
+        reviewer = Reviewer(
+            ruleset, engine=self.config.engine, threshold=run.thresholds.value, waivers=run.waivers
+        )
+        self._reviewers[key] = reviewer
+        while len(self._reviewers) > REVIEWERS_KEPT:
+            _, old = self._reviewers.popitem(last=False)
+            old.close()
+        return reviewer
+
+    def run(self, job: ReviewJob) -> JobResult:
+
+        reviewer = self._reviewer(job.domains, job.rules, job.skip, job.fail_on)
+        if job.kind == "json":
+            items = read_text_upload(job.body, job.name)
+        else:
+            # The workbook reader names the file in every message and location: read it from a
+            # private directory under the upload's own name, so that is what users see.
+            with tempfile.TemporaryDirectory(prefix="compliance-upload-") as directory:
+                os.chdir(directory)
+                try:
+                    Path(job.name).write_bytes(job.body)
+                    items = read_source(job.name)
+                finally:
+                    os.chdir(self.home)
+        if len(items) > self.config.max_proposals:
+            raise InputError(
+                f"{job.name}: {len(items)} proposals; this service reviews at most "
+                f"{self.config.max_proposals} per request"
+            )
+        reviews = [reviewer.review(i.proposal, i.source_map) for i in items]
+        report = reviewer.report(reviews)
+        code = exit_code(r.decision for r in reviews)
+        worst = _worst([r.decision.value for r in reviews])
+        return JobResult(
+            report_json=report.model_dump_json(),
+            decision=worst,
+            exit_code=int(code),
+            proposals=[{"id": r.proposal_id, "decision": r.decision.value} for r in reviews],
+        )
+
+
+def _worst(decisions: list[str]) -> str:
+    order = ["reject", "needs_information", "approve_with_conditions", "approve"]
+    return min(decisions, key=order.index) if decisions else "reject"
+
+
+def _worker_main(conn: Connection, config: ServiceConfig) -> None:
+    """A worker's life: load, say ready (or why not), then answer jobs until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which stops us
+    try:
+        reviews = _Reviews(config)
+    except ComplianceError as exc:
+        conn.send(("failed", exc.problems, int(exc.exit_code)))
+        return
+    except Exception as exc:  # the service reports it and does not start
+        conn.send(("failed", [f"{type(exc).__name__}: {exc}"], int(ExitCode.INTERNAL_ERROR)))
+        return
+    conn.send(("ready", os.getpid(), 0))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = reviews.run(job)
+        except ComplianceError as exc:
+            result = JobResult(
+                problems=exc.problems,
+                exit_code=int(exc.exit_code),
+                usage=isinstance(exc, UsageError),
+            )
+        except Exception as exc:
+            detail = traceback.format_exc(limit=5)
+            log.error("review failed: %s", detail)
+            result = JobResult(
+                problems=[f"internal error: {type(exc).__name__}: {exc}"],
+                exit_code=int(ExitCode.INTERNAL_ERROR),
+            )
+        try:
+            conn.send(result)
+        except (OSError, ValueError):
+            return
+
+
+# --------------------------------------------------------------------------- in the service
+
+
+class _Worker:
+    def __init__(self, process: BaseProcess, conn: Connection, pid: int) -> None:
+        self.process = process
+        self.conn = conn
+        self.pid = pid
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+
+
+class WorkerPool:
+    """``size`` worker processes; :meth:`run` sends a job to a free one and waits for the result.
+
+    Thread-safe: the service calls :meth:`run` from its thread pool. A worker that dies or times
+    out is replaced in the background while the other workers go on serving.
+    """
+
+    def __init__(
+        self, config: ServiceConfig, size: int = 2, *, start_timeout: float = 120.0
+    ) -> None:
+        if size < 1:
+            raise ValueError("a pool needs at least one worker")
+        self.config = config
+        self.size = size
+        self.start_timeout = start_timeout
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._workers: dict[int, _Worker] = {}
+        self._closed = False
+        self.replaced = 0
+        """How many workers were replaced after a crash or a timeout."""
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Start every worker and wait until each has loaded the rules; a worker that cannot
+        (an invalid config or rule file) fails the start with its problems."""
+        for _ in range(self.size):
+            self._add(self._spawn())
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=_worker_main, args=(child, self.config), daemon=True, name="compliance-worker"
+        )
+        process.start()
+        child.close()
+        if not parent.poll(self.start_timeout):
+            process.kill()
+            raise EngineError(f"a review worker did not start within {self.start_timeout:.0f} s")
+        try:
+            status, detail, code = parent.recv()
+        except (EOFError, OSError):
+            process.join(timeout=5)
+            raise EngineError(
+                f"a review worker died while starting (exit code {process.exitcode})"
+            ) from None
+        if status != "ready":
+            process.join(timeout=5)
+            error = ComplianceError(detail)
+            error.exit_code = ExitCode(code)
+            raise error
+        return _Worker(process, parent, int(detail))
+
+    def _add(self, worker: _Worker) -> None:
+        with self._lock:
+            if self._closed:
+                worker.stop()
+                return
+            self._workers[worker.pid] = worker
+        self._idle.put(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Stop ``worker`` and start another in the background."""
+        worker.stop()
+        with self._lock:
+            self._workers.pop(worker.pid, None)
+            self.replaced += 1
+            if self._closed:
+                return
+
+        def respawn() -> None:
+            delay = 0.5
+            while not self._closed:
+                try:
+                    self._add(self._spawn())
+                    return
+                except Exception as exc:  # keep trying: the service must get its worker back
+                    log.error("could not start a review worker: %s", exc)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+
+        threading.Thread(target=respawn, name="compliance-respawn", daemon=True).start()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers.values())
+            self._workers.clear()
+        for worker in workers:
+            worker.stop()
+
+    # ---------------------------------------------------------------- use
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._workers)
+
+    def alive(self) -> int:
+        with self._lock:
+            return sum(w.process.is_alive() for w in self._workers.values())
+
+    def run(self, job: ReviewJob, timeout: float, wait: float | None = None) -> JobResult:
+        """The result of ``job``. Raises :class:`NoWorker` when no worker is free within
+        ``wait`` (default: ``timeout``), :class:`JobTimeout` when the review runs past
+        ``timeout``, and :class:`WorkerCrashed` when the worker dies; in every case nothing was
+        judged."""
+        wait = timeout if wait is None else wait
+        give_up = time.monotonic() + wait
+        while True:  # a worker that died while idle is replaced, and the job waits for another
+            try:
+                worker = self._idle.get(timeout=max(0.0, give_up - time.monotonic()))
+            except queue.Empty:
+                raise NoWorker(f"no review worker was free within {wait:.0f} s") from None
+            if worker.process.is_alive():
+                break
+            self._replace(worker)
+        deadline = time.monotonic() + timeout
+        if not worker.process.is_alive():
+            self._replace(worker)
+            raise WorkerCrashed("the review worker had stopped; the request was not reviewed")
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                self._replace(worker)
+                raise JobTimeout(
+                    f"the review took longer than {timeout:.0f} s and was stopped; nothing was "
+                    "judged"
+                )
+            result = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            code = worker.process.exitcode
+            self._replace(worker)
+            raise WorkerCrashed(
+                "the review worker stopped during the review"
+                + (f" (exit code {code})" if code is not None else "")
+                + "; nothing was judged"
+            ) from None
+        self._idle.put(worker)
+        if not isinstance(result, JobResult):
+            raise EngineError("a review worker answered with something that is not a result")
+        return result
+
+
+def started(config: ServiceConfig, size: int) -> WorkerPool:
+    pool = WorkerPool(config, size)
+    try:
+        pool.start()
+    except BaseException:
+        pool.close()
+        raise
+    return pool
