@@ -478,6 +478,99 @@ def _shown(value: Any) -> str:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Review worker processes (a worker that crashes is replaced; its request fails).",
+)
+@click.option(
+    "--decision-log",
+    metavar="PATH|URL",
+    help="Where every review served is recorded: a SQLite file, or a postgresql:// URL "
+    "(default: [service] decision_log in the config, else compliance-decisions.sqlite).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds a review may take; past it the worker is stopped and the request fails (504).",
+)
+@click.option(
+    "--max-body-mb",
+    type=click.FloatRange(min=0.001),
+    default=20.0,
+    show_default=True,
+    help="Largest request body accepted, in MiB (larger: 413).",
+)
+@click.option(
+    "--max-proposals",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Most proposals reviewed in one request.",
+)
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    help="Serve without tokens; refused unless --host is a loopback address.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(list(ENGINES)),
+    default="durable",
+    show_default=True,
+)
+@_rules_option
+@_config_options
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    decision_log: str | None,
+    timeout: float,
+    max_body_mb: float,
+    max_proposals: int,
+    insecure_no_auth: bool,
+    engine: EngineName,
+    rule_dirs: tuple[Path, ...],
+    config_path: Path | None,
+    no_config: bool,
+) -> int:
+    """Serve reviews over HTTP (POST /v1/reviews, the decision log, rules and schema). Needs
+    the serve extra (pip install 'compliance[serve]'). Tokens come from COMPLIANCE_API_TOKENS
+    (name=token, comma-separated) or [[service.tokens]] in the config; see docs/service.md."""
+    try:
+        from compliance import serve as server  # noqa: PLC0415  (FastAPI is an optional extra)
+    except ImportError as exc:
+        raise UsageError(
+            f"the HTTP service needs the serve extra ({exc.name} is not installed): "
+            "pip install 'compliance[serve]'"
+        ) from None
+    server.run(
+        server.ServeOptions(
+            host=host,
+            port=port,
+            workers=workers,
+            decision_log=decision_log,
+            timeout=timeout,
+            max_body=int(max_body_mb * 1024 * 1024),
+            max_proposals=max_proposals,
+            no_auth=insecure_no_auth,
+            config_path=config_path,
+            no_config=no_config,
+            rule_dirs=rule_dirs,
+            engine=engine,
+        )
+    )
+    return int(ExitCode.PASSED)
+
+
+@cli.command()
 @click.argument("paths", nargs=-1, required=True)
 def validate(paths: tuple[str, ...]) -> int:
     """Check that proposals (JSON, workbooks, directories) are valid under the intake contract,

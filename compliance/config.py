@@ -116,8 +116,23 @@ class RecordsSection(_Strict):
     directory: Annotated[StrictStr, StringConstraints(min_length=1)] | None = None
 
 
+class TokenEntry(_Strict):
+    name: Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+    sha256: Annotated[StrictStr, StringConstraints(min_length=64, max_length=64)] = Field(
+        description="sha256 of the token, in hex (the config holds no secret)."
+    )
+
+
+class ServiceSection(_Strict):
+    tokens: list[TokenEntry] = Field(default_factory=list)
+    decision_log: Annotated[StrictStr, StringConstraints(min_length=1)] | None = Field(
+        None, description="SQLite file (relative to this file) or postgresql:// URL."
+    )
+
+
 class ConfigFile(_Strict):
     rules: RulesSection = Field(default_factory=RulesSection)
+    service: ServiceSection = Field(default_factory=ServiceSection)
     gate: GateSection = Field(default_factory=GateSection)
     waivers: WaiversSection = Field(default_factory=WaiversSection)
     records: RecordsSection = Field(default_factory=RecordsSection)
@@ -139,6 +154,10 @@ class ProjectConfig:
     waivers_file: Path | None = None
     allow_blocker_waivers: bool = False
     record_dir: Path | None = None
+    service_tokens: tuple[tuple[str, str], ...] = ()
+    """(name, sha256 hex) of the HTTP service's tokens."""
+    decision_log: str | None = None
+    """The HTTP service's decision log: a SQLite path (resolved) or a PostgreSQL URL."""
 
     def selection(
         self, domains: tuple[str, ...] = (), rules: tuple[str, ...] = (), skip: tuple[str, ...] = ()
@@ -234,7 +253,15 @@ def load_config(path: Path, label: str | None = None) -> ProjectConfig:
         waivers_file=waivers_file,
         allow_blocker_waivers=parsed.waivers.allow_blockers,
         record_dir=base / records if records is not None else None,
+        service_tokens=tuple((t.name, t.sha256) for t in parsed.service.tokens),
+        decision_log=_log_target(parsed.service.decision_log, base),
     )
+
+
+def _log_target(value: str | None, base: Path) -> str | None:
+    if value is None or value.startswith(("postgresql://", "postgres://")):
+        return value
+    return str(base / value)
 
 
 def resolve_config(

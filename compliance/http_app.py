@@ -1,0 +1,449 @@
+"""The HTTP review service: the CLI's review over HTTP, for workflow tools.
+
+A thin layer: it authenticates, reads the request within limits, hands the review to a worker
+process (:mod:`compliance.workers`), commits a decision record (:mod:`compliance.decision_log`)
+and only then answers. Every failure answers with a JSON error body and never with a decision;
+a review that could not complete approves nothing.
+
+Endpoints (``/openapi.json`` describes them):
+
+- ``POST /v1/reviews``: a JSON proposal, a list of them or JSON Lines (``application/json``), a
+  workbook (the body, as ``application/vnd.openxmlformats-officedocument.spreadsheetml.sheet``),
+  or either as a ``multipart/form-data`` upload in the field ``file``. Query options as on the
+  command line: ``fail_on`` (``high`` or ``data_sharing=medium``, repeatable), ``domain``,
+  ``rule``, ``skip_rule``. Answers the JSON report of ``compliance review --format json``, with
+  the decision in ``X-Compliance-Decision`` (the worst of the batch), the exit code the CLI would
+  give in ``X-Compliance-Exit-Code`` and the record's id in ``X-Compliance-Decision-Id``.
+- ``GET /v1/decisions/{id}``, ``GET /v1/decisions``: the decision log.
+- ``GET /v1/rules``, ``GET /v1/rules/{id}``, ``GET /v1/schema``.
+- ``GET /healthz`` (the process answers) and ``GET /readyz`` (workers and decision log ready):
+  no token needed, and they reveal nothing about reviews.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from compliance import __version__, docgen
+from compliance.decision_log import DecisionLog, DecisionRecord, new_id
+from compliance.errors import ComplianceError, InputError, UsageError
+from compliance.exitcodes import ExitCode
+from compliance.http_auth import Tokens
+from compliance.rulesdoc import rule_summary
+from compliance.ruleset import RuleSet
+from compliance.workers import JobTimeout, NoWorker, ReviewJob, WorkerCrashed, WorkerPool
+
+log = logging.getLogger("compliance.http")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+WORKBOOK_TYPES = frozenset(
+    {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-excel.sheet.macroenabled.12",
+    }
+)
+JSON_TYPES = frozenset({"application/json", "application/x-ndjson", "application/jsonl"})
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+
+
+@dataclass
+class Service:
+    """Everything a request needs; made once by ``compliance serve``."""
+
+    pool: WorkerPool
+    decisions: DecisionLog
+    tokens: Tokens
+    ruleset: RuleSet
+    """The rules as loaded (for /v1/rules); reviews run in the workers."""
+    auth: bool = True
+    max_body: int = 20 * 1024 * 1024
+    timeout: float = 60.0
+    queue_timeout: float = 60.0
+    """How long a request waits for a free worker (one may be restarting after a crash)."""
+
+
+class ServiceError(Exception):
+    def __init__(
+        self, status: int, code: str, problems: list[str], headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(problems[0] if problems else code)
+        self.status = status
+        self.code = code
+        self.problems = problems
+        self.headers = headers or {}
+
+
+def error_body(status: int, code: str, problems: list[str]) -> dict[str, Any]:
+    return {
+        "error": {
+            "status": status,
+            "code": code,
+            "message": problems[0] if problems else code,
+            "problems": problems,
+        }
+    }
+
+
+def _error_response(exc: ServiceError) -> JSONResponse:
+    return JSONResponse(
+        error_body(exc.status, exc.code, exc.problems), status_code=exc.status, headers=exc.headers
+    )
+
+
+class BodyLimit:
+    """ASGI middleware: a request body larger than ``limit`` bytes is refused with 413, whether
+    it declares its length or streams in chunks, before anything reads it whole."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_big = ServiceError(
+            413,
+            "payload_too_large",
+            [f"the request body is larger than this service accepts ({self.limit} bytes)"],
+        )
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.limit:
+                    await _error_response(too_big)(scope, receive, send)
+                    return
+        seen = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise too_big
+            return message
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, watch)
+        except ServiceError as exc:
+            if started:
+                raise
+            await _error_response(exc)(scope, receive, send)
+
+
+def _problems_status(exc: ComplianceError) -> tuple[int, str]:
+    if isinstance(exc, JobTimeout):
+        return 504, "review_timeout"
+    if isinstance(exc, (WorkerCrashed, NoWorker)):
+        return 503, "review_unavailable"
+    if exc.exit_code == ExitCode.INVALID_INPUT:
+        return (400, "invalid_request") if isinstance(exc, UsageError) else (422, "invalid_input")
+    if exc.exit_code == ExitCode.RULES_ERROR:
+        return 500, "rules_error"
+    return 500, "internal_error"
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _kind_of(name: str) -> str:
+    return "workbook" if PurePath(name).suffix.lower() in WORKBOOK_SUFFIXES else "json"
+
+
+def _safe_name(name: str | None, default: str) -> str:
+    """An upload's file name without directories or control characters."""
+    base = PurePath((name or "").replace("\\", "/")).name
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in "/\x00").strip()
+    if not base or base in (".", ".."):
+        return default
+    return base[:120]
+
+
+async def _read_input(request: Request) -> tuple[bytes, str, str]:
+    """(body, kind, name) from a JSON body, a workbook body, or a multipart upload."""
+    media = _media_type(request)
+    if media == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ServiceError(
+                422, "invalid_input", ["multipart upload: no file in the field 'file'"]
+            )
+        name = _safe_name(upload.filename, "upload.json")
+        body = await upload.read()
+        return body, _kind_of(name), name
+    body = await request.body()
+    if media in JSON_TYPES or media.endswith("+json"):
+        return body, "json", "request.json"
+    if media in WORKBOOK_TYPES:
+        name = _safe_name(request.query_params.get("filename"), "upload.xlsx")
+        if PurePath(name).suffix.lower() not in WORKBOOK_SUFFIXES:
+            name += ".xlsx"
+        return body, "workbook", name
+    raise ServiceError(
+        415,
+        "unsupported_media_type",
+        [
+            f"Content-Type {media or '(none)'} is not accepted: send application/json, a "
+            "workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet) or a "
+            "multipart/form-data upload in the field 'file'"
+        ],
+    )
+
+
+REVIEW_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "description": "A proposal, a list of proposals, or JSON Lines "
+                "(see GET /v1/schema).",
+            }
+        },
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
+
+
+def create_app(service: Service) -> FastAPI:
+    app = FastAPI(
+        title="compliance review service",
+        version=__version__,
+        description="Review partnership proposals against compliance and ethics rules. "
+        "Send `Authorization: Bearer <token>` on every /v1 request.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return _error_response(exc)
+
+    @app.exception_handler(ComplianceError)
+    async def compliance_error(_: Request, exc: ComplianceError) -> JSONResponse:
+        status, code = _problems_status(exc)
+        return _error_response(ServiceError(status, code, exc.problems))
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error: %s: %s", type(exc).__name__, exc)
+        return _error_response(
+            ServiceError(500, "internal_error", ["internal error; nothing was judged"])
+        )
+
+    def client(request: Request) -> str:
+        if not service.auth:
+            return "anonymous"
+        who = service.tokens.who(request.headers.get("authorization"))
+        if who is None:
+            raise ServiceError(
+                401,
+                "unauthorized",
+                ["a valid bearer token is required (Authorization: Bearer <token>)"],
+                {"WWW-Authenticate": 'Bearer realm="compliance"'},
+            )
+        return who
+
+    @app.get("/healthz", tags=["service"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["service"])
+    async def readyz() -> JSONResponse:
+        alive = service.pool.alive()
+        problems = []
+        if alive == 0:
+            problems.append("no review worker is running")
+        try:
+            await anyio.to_thread.run_sync(service.decisions.check)
+        except ComplianceError as exc:
+            problems.extend(exc.problems)
+        body = {
+            "status": "ready" if not problems else "not_ready",
+            "workers": alive,
+            "workers_wanted": service.pool.size,
+            "problems": problems,
+        }
+        return JSONResponse(body, status_code=200 if not problems else 503)
+
+    @app.post(
+        "/v1/reviews",
+        tags=["reviews"],
+        openapi_extra={"requestBody": REVIEW_BODY},
+        responses={
+            200: {"description": "The JSON report (the same contract as the CLI's)."},
+            401: {"description": "No valid token; nothing was reviewed."},
+            413: {"description": "The body is too large."},
+            422: {"description": "The input is not a valid proposal (problems name the fields)."},
+            503: {"description": "The review could not complete; nothing was judged."},
+            504: {"description": "The review took too long; nothing was judged."},
+        },
+    )
+    async def post_review(
+        request: Request,
+        fail_on: list[str] = Query([], description="high, or DOMAIN=SEVERITY (repeatable)"),
+        domain: list[str] = Query([]),
+        rule: list[str] = Query([]),
+        skip_rule: list[str] = Query([]),
+    ) -> Response:
+        who = client(request)  # before the body is read: nothing is evaluated without a token
+        body, kind, name = await _read_input(request)
+        if not body:
+            raise InputError(f"{name}: is empty")
+        job = ReviewJob(
+            body=body,
+            kind="workbook" if kind == "workbook" else "json",
+            name=name,
+            fail_on=tuple(fail_on),
+            domains=tuple(domain),
+            rules=tuple(rule),
+            skip=tuple(skip_rule),
+        )
+        result = await anyio.to_thread.run_sync(
+            service.pool.run, job, service.timeout, service.queue_timeout
+        )
+        if result.report_json is None or result.decision is None:
+            if result.usage:
+                raise UsageError(result.problems)
+            error = ComplianceError(result.problems)
+            error.exit_code = ExitCode(result.exit_code)
+            raise error
+        report = json.loads(result.report_json)
+        record = DecisionRecord(
+            id=new_id(),
+            created_at=dt.datetime.now(dt.timezone.utc),
+            client=who,
+            input_sha256="sha256:" + hashlib.sha256(body).hexdigest(),
+            input_kind=kind,
+            rule_set_name=report["rule_set"]["name"],
+            rule_set_version=report["rule_set"]["version"],
+            rule_set_hash=report["rule_set"]["hash"],
+            tool_version=report["tool_version"],
+            decision=result.decision,
+            exit_code=result.exit_code,
+            proposals=result.proposals,
+            report=report,
+        )
+        await anyio.to_thread.run_sync(service.decisions.append, record)  # committed first
+        return Response(
+            content=result.report_json,
+            media_type="application/json",
+            headers={
+                "X-Compliance-Decision": result.decision,
+                "X-Compliance-Exit-Code": str(result.exit_code),
+                "X-Compliance-Decision-Id": record.id,
+                "Location": f"/v1/decisions/{record.id}",
+            },
+        )
+
+    @app.get("/v1/decisions/{record_id}", tags=["decisions"])
+    async def get_decision(request: Request, record_id: str) -> JSONResponse:
+        client(request)
+        record = await anyio.to_thread.run_sync(service.decisions.get, record_id)
+        if record is None:
+            raise ServiceError(404, "not_found", [f"no decision {record_id!r}"])
+        return JSONResponse(record.to_dict())
+
+    @app.get("/v1/decisions", tags=["decisions"])
+    async def list_decisions(
+        request: Request,
+        client_name: str | None = Query(None, alias="client"),
+        decision: str | None = None,
+        proposal_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = Query(50, ge=1, le=500),
+        before: str | None = None,
+    ) -> JSONResponse:
+        client(request)
+
+        def query() -> list[DecisionRecord]:
+            try:
+                return service.decisions.list(
+                    client=client_name,
+                    decision=decision,
+                    proposal_id=proposal_id,
+                    since=since,
+                    until=until,
+                    limit=limit,
+                    before=before,
+                )
+            except ValueError as exc:
+                raise ServiceError(400, "invalid_request", [str(exc)]) from None
+
+        records = await anyio.to_thread.run_sync(query)
+        more = len(records) == limit
+        return JSONResponse(
+            {
+                "decisions": [r.summary() for r in records],
+                "next": records[-1].id if more and records else None,
+            }
+        )
+
+    @app.get("/v1/rules", tags=["rules"])
+    async def list_rules(request: Request, domain: list[str] = Query([])) -> JSONResponse:
+        client(request)
+        wanted = {d.lower() for d in domain}
+        rules = [
+            rule_summary(r, service.ruleset)
+            for r in service.ruleset.rules
+            if not wanted or r.domain.lower() in wanted
+        ]
+        return JSONResponse({"rule_set": service.ruleset.name, "rules": rules})
+
+    @app.get("/v1/rules/{rule_id}", tags=["rules"])
+    async def show_rule(request: Request, rule_id: str) -> JSONResponse:
+        client(request)
+        wanted = rule_id.strip().upper()
+        for r in service.ruleset.rules:
+            if r.id.upper() == wanted:
+                return JSONResponse(rule_summary(r, service.ruleset, full=True))
+        raise ServiceError(404, "not_found", [f"{rule_id}: no such rule"])
+
+    @app.get("/v1/schema", tags=["rules"])
+    async def schema(request: Request) -> JSONResponse:
+        client(request)
+        return JSONResponse(docgen.proposal_schema())
+
+    return app
+
+
+def with_limits(app: FastAPI, service: Service) -> BodyLimit:
+    return BodyLimit(app, service.max_body)

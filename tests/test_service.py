@@ -1,0 +1,591 @@
+"""The HTTP service, started for real on a free loopback port, as a workflow tool would call it:
+tokens, the same report as the CLI for every fixture, workbooks, limits, a killed worker, the
+decision log."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed")
+
+from compliance.decision_log import open_log
+
+from .conftest import FIXTURES, run_cli
+
+TOKEN = "ci-token-" + "x" * 24
+OTHER = "alice-token-" + "y" * 24
+FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
+REGISTER = FIXTURES / "workbooks" / "register.xlsx"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    output: Path
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        token: str | None = TOKEN,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> Answer:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            sent["Content-Type"] = content_type
+        try:
+            conn.request(method, path, body=body, headers=sent)
+            response = conn.getresponse()
+            return Answer(
+                response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+            )
+        finally:
+            conn.close()
+
+    def review(self, body: bytes, query: str = "", **kw: Any) -> Answer:
+        return self.call("POST", "/v1/reviews" + query, body, **kw)
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = [int(p) for p in children.read_text().split()]
+        return [
+            p
+            for p in pids
+            if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ")
+        ]
+
+    def records(self) -> int:
+        log = open_log(str(self.log_path))
+        try:
+            return log.count()
+        finally:
+            log.close()
+
+
+def start_server(tmp: Path, *args: str, env_tokens: str | None = None) -> Server:
+    port = free_port()
+    log_path = tmp / "decisions.sqlite"
+    output = tmp / "server.log"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp),
+        "COMPLIANCE_API_TOKENS": env_tokens
+        if env_tokens is not None
+        else f"ci={TOKEN}, alice={OTHER}",
+    }
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "compliance", "serve", "--port", str(port), "--no-config",
+             "--decision-log", str(log_path), *args],
+            cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = Server(process, port, log_path, output)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited: {output.read_text()}")
+        try:
+            if server.call("GET", "/readyz", token=None, timeout=2).status == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"the server did not get ready: {output.read_text()}")
+
+
+def stop(server: Server) -> None:
+    server.process.send_signal(signal.SIGINT)
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = start_server(tmp_path_factory.mktemp("service"), "--workers", "2", "--max-body-mb", "8")
+    yield s
+    stop(s)
+
+
+def without_sources(report: dict[str, Any]) -> dict[str, Any]:
+    """A report with input names left out: the CLI names files, the service the request."""
+    text = json.dumps(report)
+    data = json.loads(text)
+    for review in data["reviews"]:
+        review["source"] = None
+        for finding in review["findings"]:
+            for e in finding["evidence"]:
+                if e["location"]:
+                    e["location"]["source"] = None
+        for u in review["unanswered"]:
+            if u["location"]:
+                u["location"]["source"] = None
+    return data
+
+
+# ----------------------------------------------------------------------------------- tokens
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/v1/reviews"), ("GET", "/v1/rules"), ("GET", "/v1/rules/DS-003"),
+     ("GET", "/v1/schema"), ("GET", "/v1/decisions"), ("GET", "/v1/decisions/abc")],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token-0000000000000", f"Basic {TOKEN}", "Bearer", f"Bearer {TOKEN}x"],
+)
+def test_without_a_valid_token_401_and_nothing_evaluated(
+    server: Server, method: str, path: str, authorization: str | None
+) -> None:
+    before = server.records()
+    body = (FIXTURES / "flawed-refugee-data-sharing.json").read_bytes()
+    answer = server.call(
+        method,
+        path,
+        body if method == "POST" else None,
+        token=None,
+        headers={"Authorization": authorization} if authorization else {},
+    )
+    assert answer.status == 401
+    assert answer.headers["www-authenticate"] == 'Bearer realm="compliance"'
+    assert answer.json() == {
+        "error": {
+            "status": 401,
+            "code": "unauthorized",
+            "message": "a valid bearer token is required (Authorization: Bearer <token>)",
+            "problems": ["a valid bearer token is required (Authorization: Bearer <token>)"],
+        }
+    }
+    assert "x-compliance-decision" not in answer.headers
+    assert server.records() == before
+
+
+def test_health_and_readiness_need_no_token(server: Server) -> None:
+    assert server.call("GET", "/healthz", token=None).json()["status"] == "ok"
+    ready = server.call("GET", "/readyz", token=None).json()
+    assert ready["status"] == "ready"
+    assert ready["workers"] == 2
+
+
+def test_tokens_are_never_logged(server: Server) -> None:
+    server.review(b"{}")
+    server.review(b"{}", token="not-a-real-token-at-all")
+    text = server.output.read_text(errors="replace")
+    assert TOKEN not in text
+    assert "not-a-real-token-at-all" not in text
+
+
+# ----------------------------------------------------------------- the same report as the CLI
+
+
+@pytest.fixture(scope="module")
+def cli_reports() -> dict[str, tuple[int, dict[str, Any]]]:
+    out: dict[str, tuple[int, dict[str, Any]]] = {}
+    for path in FIXTURE_FILES:
+        run = run_cli("review", str(path), "--format", "json", "--no-config")
+        out[path.name] = (run.code, json.loads(run.out))
+    return out
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=[p.name for p in FIXTURE_FILES])
+def test_the_same_report_as_the_cli_for_every_fixture(
+    server: Server, cli_reports: dict[str, tuple[int, dict[str, Any]]], path: Path
+) -> None:
+    code, expected = cli_reports[path.name]
+    answer = server.review(path.read_bytes())
+    assert answer.status == 200, answer.body
+    report = answer.json()
+    assert without_sources(report) == without_sources(expected)
+    assert {r["source"] for r in report["reviews"]} == {"request.json"}
+    decisions = [r["decision"] for r in report["reviews"]]
+    order = ["reject", "needs_information", "approve_with_conditions", "approve"]
+    assert answer.headers["x-compliance-decision"] == min(decisions, key=order.index)
+    assert answer.headers["x-compliance-exit-code"] == str(code)
+    record_id = answer.headers["x-compliance-decision-id"]
+    assert answer.headers["location"] == f"/v1/decisions/{record_id}"
+    record = server.call("GET", f"/v1/decisions/{record_id}").json()
+    assert record["report"] == report
+    assert record["client"] == "ci"
+    assert record["exit_code"] == code
+
+
+def test_a_workbook_as_the_body_or_an_upload(server: Server) -> None:
+    run = run_cli("review", str(REGISTER), "--format", "json", "--no-config")
+    expected = json.loads(run.out)
+    raw = server.review(REGISTER.read_bytes(), "?filename=register.xlsx", content_type=XLSX)
+    assert raw.status == 200, raw.body
+    assert without_sources(raw.json()) == without_sources(expected)
+    (location, *_) = [
+        e["location"] for r in raw.json()["reviews"] for f in r["findings"] for e in f["evidence"]
+    ]
+    assert location["source"] == "register.xlsx"
+    assert location["sheet"] is not None
+    boundary = uuid.uuid4().hex
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="../../etc/register.xlsx"\r\nContent-Type: {XLSX}\r\n\r\n'
+        ).encode()
+        + REGISTER.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    upload = server.review(form, content_type=f"multipart/form-data; boundary={boundary}")
+    assert upload.status == 200, upload.body
+    assert upload.json() == raw.json()
+    assert upload.headers["x-compliance-exit-code"] == str(run.code)
+
+
+# ------------------------------------------------------------------------------ options, errors
+
+
+def test_query_options_mirror_the_cli(server: Server) -> None:
+    body = (FIXTURES / "flawed-accountability-coast-guard-unvetted.json").read_bytes()
+    answer = server.review(body, "?fail_on=blocker&fail_on=accountability%3Dhigh")
+    report = answer.json()
+    assert report["threshold"] == "blocker"
+    assert report["domain_thresholds"] == {"accountability": "high"}
+    assert answer.headers["x-compliance-decision"] == "reject"
+    narrowed = server.review(body, "?domain=monitoring").json()
+    assert narrowed["selection"]["domains"] == ["monitoring"]
+    assert {f["domain"] for r in narrowed["reviews"] for f in r["findings"]} == {"monitoring"}
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        (
+            "?fail_on=severe",
+            "--fail-on severe: 'severe' is not a severity (blocker, high, medium, low, info)",
+        ),
+        ("?domain=data", "--domain data: no loaded rule has this domain"),
+        ("?rule=DS-999", "--rule DS-999: no such rule (did you mean DS-009?)"),
+    ],
+)
+def test_bad_options_are_400_with_the_cli_message(server: Server, query: str, problem: str) -> None:
+    before = server.records()
+    answer = server.review(b"{}", query)
+    assert answer.status == 400
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["message"].startswith(problem)
+    assert server.records() == before
+
+
+def test_an_invalid_proposal_is_422_with_the_cli_field_paths(
+    server: Server, tmp_path: Path
+) -> None:
+    data = json.loads((FIXTURES / "flawed-refugee-data-sharing.json").read_text())
+    data["data_sharing"]["flows"][1]["granularity"] = "everything"
+    del data["title"]
+    text = json.dumps(data, indent=2)
+    (tmp_path / "request.json").write_text(text)
+    cli = run_cli("review", "request.json", "--no-config", cwd=tmp_path)
+    assert cli.code == 2
+    answer = server.review(text.encode())
+    assert answer.status == 422
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert error["problems"] == [line.removeprefix("error: ") for line in cli.err.splitlines()]
+    assert any("data_sharing.flows[1].granularity" in p for p in error["problems"])
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b"", "application/json", 422, "invalid_input"),
+        (b"{not json", "application/json", 422, "invalid_input"),
+        (b"PK\x03\x04 not a workbook", XLSX, 422, "invalid_input"),
+        (b"<proposal/>", "application/xml", 415, "unsupported_media_type"),
+        (b"x" * (9 * 1024 * 1024), "application/json", 413, "payload_too_large"),
+    ],
+    ids=["empty", "not json", "not a workbook", "xml", "too large"],
+)
+def test_every_failure_is_a_json_error_and_no_decision(
+    server: Server, body: bytes, content_type: str, status: int, code: str
+) -> None:
+    before = server.records()
+    answer = server.review(body, content_type=content_type)
+    assert answer.status == status
+    assert answer.json()["error"]["code"] == code
+    assert "x-compliance-decision" not in answer.headers
+    assert server.records() == before
+
+
+def test_a_chunked_body_past_the_limit_is_413(server: Server) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    chunks = (b"x" * 65536 for _ in range(144))  # 9 MiB, no Content-Length
+    conn.request(
+        "POST",
+        "/v1/reviews",
+        body=chunks,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        encode_chunked=True,
+    )
+    response = conn.getresponse()
+    assert response.status == 413
+    conn.close()
+
+
+# ---------------------------------------------------------------------------- rules, schema, api
+
+
+def test_rules_schema_and_openapi(server: Server) -> None:
+    rules = server.call("GET", "/v1/rules").json()
+    listed = json.loads(run_cli("rules", "list", "--format", "json", "--no-config").out)
+    assert rules["rules"] == listed["rules"]
+    one = server.call("GET", "/v1/rules/ds-003").json()
+    shown = json.loads(run_cli("rules", "show", "DS-003", "--format", "json", "--no-config").out)
+    shown.pop("disabled")
+    assert one == shown
+    assert server.call("GET", "/v1/rules/NOPE-1").status == 404
+    schema = server.call("GET", "/v1/schema").json()
+    assert schema == json.loads(run_cli("schema").out)
+    openapi = server.call("GET", "/openapi.json", token=None).json()
+    assert {"/v1/reviews", "/v1/decisions", "/v1/decisions/{record_id}", "/v1/rules",
+            "/v1/schema", "/healthz", "/readyz"} <= set(openapi["paths"])  # fmt: skip
+    body = openapi["paths"]["/v1/reviews"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", XLSX, "multipart/form-data"}
+
+
+def test_the_decision_log_lists_and_filters(server: Server) -> None:
+    body = (FIXTURES / "exemplary-community-policing.json").read_bytes()
+    mine = server.review(body, token=OTHER)
+    assert mine.status == 200
+    listed = server.call("GET", "/v1/decisions?client=alice&limit=5").json()
+    assert [d["id"] for d in listed["decisions"]][:1] == [mine.headers["x-compliance-decision-id"]]
+    assert all(d["client"] == "alice" for d in listed["decisions"])
+    assert "report" not in listed["decisions"][0]
+    by_proposal = server.call("GET", "/v1/decisions?proposal_id=PRP-2026-021").json()
+    assert by_proposal["decisions"]
+    assert server.call("GET", "/v1/decisions?limit=0").status == 422
+    assert server.call("GET", "/v1/decisions/nope").status == 404
+
+
+def test_concurrent_clients_get_one_record_per_successful_response(server: Server) -> None:
+    """A small load (the full one is benchmarks/bench_service.py): 16 clients, 400 reviews."""
+    before = server.records()
+    bodies = [p.read_bytes() for p in FIXTURE_FILES]
+    ids: list[str] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        for i in range(25):
+            answer = server.review(bodies[(n * 25 + i) % len(bodies)])
+            with lock:
+                statuses.append(answer.status)
+                if answer.status == 200:
+                    ids.append(answer.headers["x-compliance-decision-id"])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(200) == 400
+    assert len(set(ids)) == 400
+    assert server.records() == before + 400
+    log = open_log(str(server.log_path))
+    try:
+        assert all(log.get(i) is not None for i in ids)
+    finally:
+        log.close()
+
+
+# -------------------------------------------------------------------------- crash isolation
+
+
+def _batch(n: int) -> bytes:
+    base = [json.loads(p.read_text()) for p in FIXTURE_FILES]
+    items = []
+    for i in range(n):
+        item = dict(base[i % len(base)])
+        item["id"] = f"LOAD-{i:05d}"
+        items.append(item)
+    return json.dumps(items).encode()
+
+
+def test_a_killed_worker_fails_its_request_and_the_next_succeeds(server: Server) -> None:
+    before = server.records()
+    pids = server.worker_pids()
+    assert len(pids) == 2
+    answers: list[Answer] = []
+    body = _batch(900)
+    assert len(body) < 8 * 1024 * 1024
+    request = threading.Thread(target=lambda: answers.append(server.review(body)))
+    request.start()
+    time.sleep(0.8)  # the batch takes seconds: the worker is mid-review
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    request.join(timeout=120)
+    (answer,) = answers
+    assert answer.status == 503, answer.body
+    assert answer.json()["error"]["code"] == "review_unavailable"
+    assert "x-compliance-decision" not in answer.headers
+    assert server.records() == before  # nothing recorded, nothing approved
+    body = (FIXTURES / "exemplary-community-policing.json").read_bytes()
+    again = server.review(body)
+    assert again.status == 200
+    assert again.headers["x-compliance-decision"] == "approve"
+    deadline = time.monotonic() + 60
+    while len(server.worker_pids()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(set(server.worker_pids()) - set(pids)) == 2  # both replaced
+    assert server.process.poll() is None
+
+
+# -------------------------------------------------------------------- a server of its own
+
+
+def test_timeouts_and_a_record_that_outlives_a_kill(tmp_path: Path) -> None:
+    s = start_server(tmp_path, "--workers", "1", "--timeout", "1")
+    try:
+        slow = s.review(_batch(1000))
+        assert slow.status == 504, slow.body
+        assert slow.json()["error"]["code"] == "review_timeout"
+        ok = s.review((FIXTURES / "flawed-refugee-data-sharing.json").read_bytes())
+        assert ok.status == 200
+        record_id = ok.headers["x-compliance-decision-id"]
+    finally:
+        s.process.kill()  # no shutdown: the record must already be on disk
+        s.process.wait()
+    log = open_log(str(s.log_path))
+    try:
+        record = log.get(record_id)
+        assert record is not None
+        assert record.decision == "reject"
+        assert log.count() == 1
+    finally:
+        log.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "tokens", "message"),
+    [
+        (
+            ["--host", "0.0.0.0", "--insecure-no-auth"],
+            "",
+            "error: --insecure-no-auth is allowed only on a loopback address",
+        ),
+        ([], "", "error: no API tokens: set COMPLIANCE_API_TOKENS=name=token"),
+        (
+            [],
+            "ci=short",
+            "error: COMPLIANCE_API_TOKENS: entry 1 (ci): a token needs 16 characters or more",
+        ),
+    ],
+)
+def test_serving_without_safe_auth_is_refused(
+    tmp_path: Path, args: list[str], tokens: str, message: str
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "compliance", "serve", "--port", str(free_port()), "--no-config", *args],
+        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "COMPLIANCE_API_TOKENS": tokens},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(message)
+
+
+def test_without_auth_on_loopback_the_log_says_anonymous(tmp_path: Path) -> None:
+    s = start_server(tmp_path, "--workers", "1", "--insecure-no-auth", env_tokens="")
+    try:
+        answer = s.review((FIXTURES / "exemplary-community-policing.json").read_bytes(), token=None)
+        assert answer.status == 200
+        record = s.call(
+            "GET", f"/v1/decisions/{answer.headers['x-compliance-decision-id']}", token=None
+        )
+        assert record.json()["client"] == "anonymous"
+    finally:
+        stop(s)
+
+
+def test_a_postgresql_decision_log(tmp_path: Path) -> None:
+    url = os.environ.get("COMPLIANCE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip(
+            "COMPLIANCE_TEST_POSTGRES_URL is not set (run .ci/postgres and eval its output)"
+        )
+    schema = f"svc_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    target = f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COMPLIANCE_API_TOKENS": f"ci={TOKEN}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compliance", "serve", "--port", str(port), "--no-config",
+         "--workers", "1", "--decision-log", target],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    s = Server(process, port, tmp_path / "unused", tmp_path / "unused.log")
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if s.call("GET", "/readyz", token=None, timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline
+            assert process.poll() is None
+            time.sleep(0.2)
+        answer = s.review((FIXTURES / "flawed-refugee-data-sharing.json").read_bytes())
+        assert answer.status == 200
+        record_id = answer.headers["x-compliance-decision-id"]
+    finally:
+        process.kill()
+        process.wait()
+    log = open_log(target)
+    try:
+        record = log.get(record_id)
+        assert record is not None
+        assert record.report == answer.json()
+    finally:
+        log.close()
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
