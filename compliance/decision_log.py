@@ -658,6 +658,7 @@ class SqliteLog(DecisionLog):
                 self._connection() as conn,
                 self._transaction(conn, "BEGIN IMMEDIATE"),
             ):
+                self._same_file(f"append {record.id}")  # never write to a deleted file
                 conn.execute(
                     f"INSERT INTO decisions ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", values
                 )
@@ -716,15 +717,20 @@ class SqliteLog(DecisionLog):
 
         return self._read("count decisions", work)
 
-    def check(self) -> None:
-        if self._pool.closed:
-            raise self._error("use it", "it is closed")
+    def _same_file(self, action: str) -> None:
+        """Raise unless the path still names the file that was opened: a record written to a
+        deleted or replaced file would be lost."""
         try:
             stat = self.path.stat()
         except OSError as exc:
-            raise self._error("use it", f"the file is gone ({exc.strerror})") from None
+            raise self._error(action, f"the file is gone ({exc.strerror})") from None
         if (stat.st_dev, stat.st_ino) != self._identity:
-            raise self._error("use it", "the file was replaced since it was opened")
+            raise self._error(action, "the file was replaced since it was opened")
+
+    def check(self) -> None:
+        if self._pool.closed:
+            raise self._error("use it", "it is closed")
+        self._same_file("use it")
 
         def work(conn: sqlite3.Connection) -> None:
             if self._version(conn) != SCHEMA_VERSION:

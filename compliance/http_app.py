@@ -33,7 +33,10 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from compliance import __version__, docgen
 from compliance.decision_log import DecisionLog, DecisionRecord, new_id
@@ -88,7 +91,13 @@ class ServiceError(Exception):
         self.headers = headers or {}
 
 
+def _encodable(text: str) -> str:
+    """Text that encodes as UTF-8: a lone surrogate from the input is shown escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_body(status: int, code: str, problems: list[str]) -> dict[str, Any]:
+    problems = [_encodable(p) for p in problems]
     return {
         "error": {
             "status": status,
@@ -157,6 +166,49 @@ class BodyLimit:
             await _error_response(exc)(scope, receive, send)
 
 
+UNAUTHORIZED = ServiceError(
+    401,
+    "unauthorized",
+    ["a valid bearer token is required (Authorization: Bearer <token>)"],
+    {"WWW-Authenticate": 'Bearer realm="compliance"'},
+)
+
+
+class AuthGate:
+    """ASGI middleware: every request under /v1 needs a valid bearer token, checked before the
+    request is routed, its query validated or its body read. The token's name goes into the
+    request's state (``client``) for the decision log. Several Authorization headers are
+    refused: which one counts would depend on the proxy in front."""
+
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        tokens: Tokens,
+        required: bool,
+    ) -> None:
+        self.app = app
+        self.tokens = tokens
+        self.required = required
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not (
+            scope["path"] == "/v1" or scope["path"].startswith("/v1/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        who: str | None = "anonymous"
+        if self.required:
+            given = [v for k, v in scope.get("headers", []) if k == b"authorization"]
+            who = None
+            if len(given) == 1:
+                who = self.tokens.who(given[0].decode("latin-1"))
+            if who is None:
+                await _error_response(UNAUTHORIZED)(scope, receive, send)
+                return
+        scope.setdefault("state", {})["client"] = who
+        await self.app(scope, receive, send)
+
+
 def _problems_status(exc: ComplianceError) -> tuple[int, str]:
     if isinstance(exc, JobTimeout):
         return 504, "review_timeout"
@@ -177,13 +229,25 @@ def _kind_of(name: str) -> str:
     return "workbook" if PurePath(name).suffix.lower() in WORKBOOK_SUFFIXES else "json"
 
 
+MAX_NAME_BYTES = 120
+
+
 def _safe_name(name: str | None, default: str) -> str:
-    """An upload's file name without directories or control characters."""
+    """An upload's file name without directories or control characters, at most
+    ``MAX_NAME_BYTES`` bytes of UTF-8 with its suffix kept (it says JSON or workbook)."""
     base = PurePath((name or "").replace("\\", "/")).name
-    base = "".join(ch for ch in base if ch.isprintable() and ch not in "/\x00").strip()
+    base = "".join(
+        ch
+        for ch in base
+        if ch.isprintable() and ch not in "/\x00" and not 0xD800 <= ord(ch) < 0xE000
+    ).strip()
     if not base or base in (".", ".."):
         return default
-    return base[:120]
+    suffix = PurePath(base).suffix if len(PurePath(base).suffix.encode()) <= 10 else ""
+    stem = base[: len(base) - len(suffix)] if suffix else base
+    while len((stem + suffix).encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return (stem + suffix) if stem.strip(" .") else default
 
 
 async def _read_input(request: Request) -> tuple[bytes, str, str]:
@@ -261,6 +325,30 @@ def create_app(service: Service) -> FastAPI:
         status, code = _problems_status(exc)
         return _error_response(ServiceError(status, code, exc.problems))
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'query')}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        return _error_response(ServiceError(400, "invalid_request", problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 400: "invalid_request"}
+        return _error_response(
+            ServiceError(
+                exc.status_code,
+                codes.get(exc.status_code, "http_error"),
+                [str(exc.detail)],
+                dict(exc.headers or {}),
+            )
+        )
+
+    @app.exception_handler(ClientDisconnect)
+    async def disconnected(_: Request, exc: ClientDisconnect) -> Response:
+        return Response(status_code=499)  # nobody is listening; nothing was reviewed
+
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> JSONResponse:
         log.error("internal error: %s: %s", type(exc).__name__, exc)
@@ -269,16 +357,10 @@ def create_app(service: Service) -> FastAPI:
         )
 
     def client(request: Request) -> str:
-        if not service.auth:
-            return "anonymous"
-        who = service.tokens.who(request.headers.get("authorization"))
-        if who is None:
-            raise ServiceError(
-                401,
-                "unauthorized",
-                ["a valid bearer token is required (Authorization: Bearer <token>)"],
-                {"WWW-Authenticate": 'Bearer realm="compliance"'},
-            )
+        """The token's name, which :class:`AuthGate` checked before routing."""
+        who = getattr(request.state, "client", None)
+        if not isinstance(who, str):  # the gate did not run: refuse rather than serve
+            raise UNAUTHORIZED
         return who
 
     @app.get("/healthz", tags=["service"])
@@ -445,5 +527,6 @@ def create_app(service: Service) -> FastAPI:
     return app
 
 
-def with_limits(app: FastAPI, service: Service) -> BodyLimit:
-    return BodyLimit(app, service.max_body)
+def with_limits(app: FastAPI, service: Service) -> AuthGate:
+    """The app behind its gates: tokens first, then the body limit."""
+    return AuthGate(BodyLimit(app, service.max_body), service.tokens, service.auth)

@@ -66,6 +66,11 @@ def parse_env(text: str) -> dict[str, bytes]:
         where = f"{ENV_TOKENS}: entry {n}"
         if not sep or not _NAME.fullmatch(name):
             problems.append(f"{where}: write it as name=token (a name of letters, digits, ._@-)")
+        elif not (token.isascii() and token.isprintable()) or " " in token:
+            problems.append(
+                f"{where} ({name}): a token is printable ASCII without spaces (an HTTP header "
+                "carries nothing else reliably)"
+            )
         elif len(token) < MIN_TOKEN_LENGTH:
             problems.append(
                 f"{where} ({name}): a token needs {MIN_TOKEN_LENGTH} characters or more"

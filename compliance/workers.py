@@ -173,7 +173,10 @@ def _worst(decisions: list[str]) -> str:
 
 def _worker_main(conn: Connection, config: ServiceConfig) -> None:
     """A worker's life: load, say ready (or why not), then answer jobs until the pipe closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which stops us
+    # Ctrl-C, or a SIGTERM to the process group (docker stop, systemd), stops the service, which
+    # lets the reviews in flight finish and then stops us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         reviews = _Reviews(config)
     except ComplianceError as exc:
@@ -199,8 +202,8 @@ def _worker_main(conn: Connection, config: ServiceConfig) -> None:
         except Exception as exc:
             detail = traceback.format_exc(limit=5)
             log.error("review failed: %s", detail)
-            result = JobResult(
-                problems=[f"internal error: {type(exc).__name__}: {exc}"],
+            result = JobResult(  # the detail is in the service's log, not in the answer
+                problems=[f"internal error ({type(exc).__name__}); nothing was judged"],
                 exit_code=int(ExitCode.INTERNAL_ERROR),
             )
         try:
@@ -210,6 +213,15 @@ def _worker_main(conn: Connection, config: ServiceConfig) -> None:
 
 
 # --------------------------------------------------------------------------- in the service
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the process is stopped (SIGSTOP, a debugger); False where /proc cannot tell."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] in (["T"], ["t"])
 
 
 class _Worker:
@@ -326,8 +338,9 @@ class WorkerPool:
             return sorted(self._workers)
 
     def alive(self) -> int:
+        """Workers that are running (not dead, and not stopped by a signal)."""
         with self._lock:
-            return sum(w.process.is_alive() for w in self._workers.values())
+            return sum(w.process.is_alive() and not _stopped(w.pid) for w in self._workers.values())
 
     def run(self, job: ReviewJob, timeout: float, wait: float | None = None) -> JobResult:
         """The result of ``job``. Raises :class:`NoWorker` when no worker is free within
@@ -341,30 +354,49 @@ class WorkerPool:
                 worker = self._idle.get(timeout=max(0.0, give_up - time.monotonic()))
             except queue.Empty:
                 raise NoWorker(f"no review worker was free within {wait:.0f} s") from None
-            if worker.process.is_alive():
+            if worker.process.is_alive() and not _stopped(worker.pid):
                 break
-            self._replace(worker)
-        deadline = time.monotonic() + timeout
-        if not worker.process.is_alive():
-            self._replace(worker)
-            raise WorkerCrashed("the review worker had stopped; the request was not reviewed")
+            self._replace(worker)  # dead, or stopped by a signal: it would never answer
+        # The deadline holds for the whole exchange, sending the job and reading the result
+        # included: a worker stopped (SIGSTOP) or wedged half-way through a pipe write would
+        # otherwise hold the request forever. At the deadline the worker is killed, which
+        # breaks the pipe under whichever call is blocked.
+        expired = threading.Event()
+
+        def stop_at_deadline() -> None:
+            expired.set()
+            with contextlib.suppress(Exception):
+                worker.process.kill()
+
+        watchdog = threading.Timer(timeout, stop_at_deadline)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             worker.conn.send(job)
-            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                self._replace(worker)
+            if not worker.conn.poll(timeout):
+                expired.set()
+                raise EOFError
+            result = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            watchdog.cancel()
+            code = worker.process.exitcode
+            self._replace(worker)
+            if expired.is_set():
                 raise JobTimeout(
                     f"the review took longer than {timeout:.0f} s and was stopped; nothing was "
                     "judged"
-                )
-            result = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            code = worker.process.exitcode
-            self._replace(worker)
+                ) from None
             raise WorkerCrashed(
                 "the review worker stopped during the review"
                 + (f" (exit code {code})" if code is not None else "")
                 + "; nothing was judged"
             ) from None
+        watchdog.cancel()
+        if expired.is_set():  # the result came in as the deadline passed: it is not used
+            self._replace(worker)
+            raise JobTimeout(
+                f"the review took longer than {timeout:.0f} s and was stopped; nothing was judged"
+            )
         self._idle.put(worker)
         if not isinstance(result, JobResult):
             raise EngineError("a review worker answered with something that is not a result")

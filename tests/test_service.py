@@ -402,7 +402,12 @@ def test_the_decision_log_lists_and_filters(server: Server) -> None:
     assert "report" not in listed["decisions"][0]
     by_proposal = server.call("GET", "/v1/decisions?proposal_id=PRP-2026-021").json()
     assert by_proposal["decisions"]
-    assert server.call("GET", "/v1/decisions?limit=0").status == 422
+    assert server.call("GET", "/v1/decisions?limit=0").json()["error"] == {
+        "status": 400,
+        "code": "invalid_request",
+        "message": "limit: Input should be greater than or equal to 1",
+        "problems": ["limit: Input should be greater than or equal to 1"],
+    }
     assert server.call("GET", "/v1/decisions/nope").status == 404
 
 
@@ -589,3 +594,102 @@ def test_a_postgresql_decision_log(tmp_path: Path) -> None:
 
         with psycopg.connect(url) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# --------------------------------------------------------- found by an adversarial review
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/v1/decisions?limit=abc", 400, "invalid_request"),
+        ("/v1/decisions?since=notadate", 400, "invalid_request"),
+        ("/v1/nothing-here", 404, "not_found"),
+        ("/nothing-here", 404, "not_found"),
+    ],
+)
+def test_every_error_has_the_json_error_body(
+    server: Server, path: str, status: int, code: str
+) -> None:
+    answer = server.call("GET", path)
+    assert answer.status == status
+    assert answer.json()["error"]["code"] == code
+    if path.startswith("/v1"):  # and without a token, the token is checked first
+        assert server.call("GET", path, token=None).status == 401
+
+
+def test_two_authorization_headers_are_refused(server: Server) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.putrequest("GET", "/v1/rules")
+    conn.putheader("Authorization", f"Bearer {TOKEN}")
+    conn.putheader("Authorization", "Bearer wrong-wrong-wrong-wrong")
+    conn.endheaders()
+    assert conn.getresponse().status == 401
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "name", ["\U0001f600" * 70 + ".xlsx", "\u00fc" * 119 + ".xlsx", "a" * 300 + ".xlsx"]
+)
+def test_long_upload_names_are_shortened_and_keep_their_suffix(server: Server, name: str) -> None:
+    from urllib.parse import quote
+
+    answer = server.review(
+        (FIXTURES / "workbooks" / "flawed-data-sharing-biometrics-left-behind.xlsx").read_bytes(),
+        f"?filename={quote(name)}",
+        content_type=XLSX,
+    )
+    assert answer.status == 200, answer.body
+    source = answer.json()["reviews"][0]["source"]
+    assert source.endswith(".xlsx")
+    assert len(source.encode()) <= 120
+
+
+def test_a_lone_surrogate_is_a_422_like_the_cli(server: Server) -> None:
+    text = (FIXTURES / "exemplary-humanitarian.json").read_text()
+    text = text.replace('"id": "', '"id": "\\ud800', 1)
+    answer = server.review(text.encode())
+    assert answer.status == 422
+    assert answer.json()["error"]["code"] == "invalid_input"
+
+
+def test_a_stopped_worker_is_replaced_and_a_stop_mid_review_times_out(tmp_path: Path) -> None:
+    s = start_server(tmp_path, "--workers", "1", "--timeout", "3")
+    try:
+        body = (FIXTURES / "exemplary-humanitarian.json").read_bytes()
+        (first,) = s.worker_pids()
+        os.kill(first, signal.SIGSTOP)  # stopped while idle: never sent a job
+        assert s.review(body).status == 200
+        (second,) = s.worker_pids()
+        assert second != first
+        answers: list[Answer] = []
+        request = threading.Thread(target=lambda: answers.append(s.review(_batch(900))))
+        started = time.monotonic()
+        request.start()
+        time.sleep(1.0)
+        os.kill(second, signal.SIGSTOP)  # stopped mid-review
+        request.join(timeout=60)
+        (answer,) = answers
+        assert answer.status == 504
+        assert answer.json()["error"]["code"] == "review_timeout"
+        assert time.monotonic() - started < 20
+        assert s.review(body).status == 200
+        assert s.records() == 2
+    finally:
+        stop(s)
+
+
+def test_a_deleted_decision_log_fails_closed(tmp_path: Path) -> None:
+    s = start_server(tmp_path, "--workers", "1")
+    try:
+        body = (FIXTURES / "exemplary-humanitarian.json").read_bytes()
+        assert s.review(body).status == 200
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{s.log_path}{suffix}").unlink(missing_ok=True)
+        answer = s.review(body)
+        assert answer.status == 500
+        assert "x-compliance-decision" not in answer.headers
+        assert "the file is gone" in answer.json()["error"]["message"]
+        assert s.call("GET", "/readyz", token=None).status == 503
+    finally:
+        stop(s)
