@@ -238,6 +238,43 @@ class _Worker:
         self.process.join(timeout=5)
 
 
+class _Watchdog:
+    """One thread that kills workers whose job ran past its deadline (cheaper than a timer
+    thread per request). :meth:`arm` returns an event that is set if it fired."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._due: dict[int, tuple[float, _Worker, threading.Event]] = {}
+        self._next = 0
+        self._thread = threading.Thread(target=self._watch, name="compliance-watchdog", daemon=True)
+        self._thread.start()
+
+    def arm(self, worker: _Worker, timeout: float) -> tuple[int, threading.Event]:
+        fired = threading.Event()
+        with self._lock:
+            self._next += 1
+            self._due[self._next] = (time.monotonic() + timeout, worker, fired)
+            self._lock.notify()
+            return self._next, fired
+
+    def disarm(self, ticket: int) -> None:
+        with self._lock:
+            self._due.pop(ticket, None)
+
+    def _watch(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                for ticket, (deadline, worker, fired) in list(self._due.items()):
+                    if deadline <= now:
+                        del self._due[ticket]
+                        fired.set()
+                        with contextlib.suppress(Exception):
+                            worker.process.kill()
+                soonest = min((d for d, _, _ in self._due.values()), default=now + 3600)
+                self._lock.wait(timeout=max(0.01, soonest - now))
+
+
 class WorkerPool:
     """``size`` worker processes; :meth:`run` sends a job to a free one and waits for the result.
 
@@ -258,6 +295,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._workers: dict[int, _Worker] = {}
         self._closed = False
+        self._watchdog = _Watchdog()
         self.replaced = 0
         """How many workers were replaced after a crash or a timeout."""
 
@@ -361,16 +399,7 @@ class WorkerPool:
         # included: a worker stopped (SIGSTOP) or wedged half-way through a pipe write would
         # otherwise hold the request forever. At the deadline the worker is killed, which
         # breaks the pipe under whichever call is blocked.
-        expired = threading.Event()
-
-        def stop_at_deadline() -> None:
-            expired.set()
-            with contextlib.suppress(Exception):
-                worker.process.kill()
-
-        watchdog = threading.Timer(timeout, stop_at_deadline)
-        watchdog.daemon = True
-        watchdog.start()
+        ticket, expired = self._watchdog.arm(worker, timeout)
         try:
             worker.conn.send(job)
             if not worker.conn.poll(timeout):
@@ -378,7 +407,7 @@ class WorkerPool:
                 raise EOFError
             result = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
-            watchdog.cancel()
+            self._watchdog.disarm(ticket)
             code = worker.process.exitcode
             self._replace(worker)
             if expired.is_set():
@@ -391,7 +420,7 @@ class WorkerPool:
                 + (f" (exit code {code})" if code is not None else "")
                 + "; nothing was judged"
             ) from None
-        watchdog.cancel()
+        self._watchdog.disarm(ticket)
         if expired.is_set():  # the result came in as the deadline passed: it is not used
             self._replace(worker)
             raise JobTimeout(
