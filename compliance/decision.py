@@ -82,6 +82,19 @@ def decide(
     return Decision.approve
 
 
+WORST_FIRST = (
+    Decision.reject,
+    Decision.needs_information,
+    Decision.approve_with_conditions,
+    Decision.approve,
+)
+
+
+def worst(decisions: Iterable[Decision]) -> Decision:
+    """The decision of a batch as one word: the worst of its proposals' (reject for none)."""
+    return min(decisions, key=WORST_FIRST.index, default=Decision.reject)
+
+
 def exit_code(decisions: Iterable[Decision]) -> ExitCode:
     """The exit code of a batch: blocked beats needs information beats passed."""
     codes = [EXIT_OF_DECISION[d] for d in decisions]

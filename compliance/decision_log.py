@@ -71,6 +71,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from compliance.decision import WORST_FIRST
 from compliance.errors import ComplianceError, UsageError
 from compliance.exitcodes import ExitCode
 
@@ -85,7 +86,7 @@ SCHEMA_VERSION = 1
 """The version of the tables this module reads and writes."""
 
 MAX_LIMIT = 500
-DECISIONS = ("reject", "needs_information", "approve_with_conditions", "approve")
+DECISIONS = tuple(d.value for d in WORST_FIRST)
 INPUT_KINDS = ("json", "workbook")
 EXIT_CODES = (ExitCode.PASSED, ExitCode.BLOCKED, ExitCode.NEEDS_INFORMATION)
 

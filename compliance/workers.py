@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from compliance import settings, tuning
 from compliance.config import resolve_config
-from compliance.decision import exit_code
+from compliance.decision import exit_code, worst
 from compliance.errors import ComplianceError, EngineError, InputError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.intake import read_source, read_text_upload
@@ -157,18 +157,13 @@ class _Reviews:
         reviews = [reviewer.review(i.proposal, i.source_map) for i in items]
         report = reviewer.report(reviews)
         code = exit_code(r.decision for r in reviews)
-        worst = _worst([r.decision.value for r in reviews])
+        overall = worst(r.decision for r in reviews)
         return JobResult(
             report_json=report.model_dump_json(),
-            decision=worst,
+            decision=overall.value,
             exit_code=int(code),
             proposals=[{"id": r.proposal_id, "decision": r.decision.value} for r in reviews],
         )
-
-
-def _worst(decisions: list[str]) -> str:
-    order = ["reject", "needs_information", "approve_with_conditions", "approve"]
-    return min(decisions, key=order.index) if decisions else "reject"
 
 
 def _worker_main(conn: Connection, config: ServiceConfig) -> None:

@@ -693,3 +693,49 @@ def test_a_deleted_decision_log_fails_closed(tmp_path: Path) -> None:
         assert s.call("GET", "/readyz", token=None).status == 503
     finally:
         stop(s)
+
+
+def test_tokens_and_the_decision_log_from_the_config(tmp_path: Path) -> None:
+    import hashlib
+
+    token = "from-the-config-" + "z" * 20
+    (tmp_path / "compliance.toml").write_text(
+        '[service]\ndecision_log = "logs/decisions.sqlite"\n\n[[service.tokens]]\n'
+        f'name = "portal"\nsha256 = "{hashlib.sha256(token.encode()).hexdigest()}"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "logs").mkdir()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compliance", "serve", "--port", str(port), "--workers", "1"],
+        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    s = Server(process, port, tmp_path / "logs" / "decisions.sqlite", tmp_path / "none")
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if s.call("GET", "/readyz", token=None, timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline
+            assert process.poll() is None
+            time.sleep(0.2)
+        body = (FIXTURES / "exemplary-humanitarian.json").read_bytes()
+        assert s.review(body, token=TOKEN).status == 401  # only the config's token
+        answer = s.review(body, token=token)
+        assert answer.status == 200
+        record = s.call(
+            "GET", f"/v1/decisions/{answer.headers['x-compliance-decision-id']}", token=token
+        )
+        assert record.json()["client"] == "portal"
+        assert s.records() == 1
+        too_many = s.review(_batch(1001), token=token)
+        assert too_many.status == 422
+        assert too_many.json()["error"]["message"] == (
+            "request.json: 1001 proposals; this service reviews at most 1000 per request"
+        )
+    finally:
+        stop(s)
