@@ -131,6 +131,17 @@ class BodyLimit:
             "payload_too_large",
             [f"the request body is larger than this service accepts ({self.limit} bytes)"],
         )
+        names = [name for name, _ in scope.get("headers", [])]
+        if b"transfer-encoding" in names and b"content-length" in names:
+            # RFC 9112 6.3: a proxy in front may frame such a request differently (smuggling)
+            await _error_response(
+                ServiceError(
+                    400,
+                    "invalid_request",
+                    ["a request may not carry both Transfer-Encoding and Content-Length"],
+                )
+            )(scope, receive, send)
+            return
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:

@@ -739,3 +739,20 @@ def test_tokens_and_the_decision_log_from_the_config(tmp_path: Path) -> None:
         )
     finally:
         stop(s)
+
+
+def test_transfer_encoding_with_content_length_is_refused(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /v1/reviews HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {TOKEN}\r\n".encode()
+            + b"Content-Type: application/json\r\nContent-Length: 4\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+        )
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = json.loads(response.read())
+    assert response.status == 400
+    assert body["error"]["message"] == (
+        "a request may not carry both Transfer-Encoding and Content-Length"
+    )
