@@ -35,7 +35,6 @@ Lowering a blocker needs ``downgrade_blocker = true`` in its entry.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -278,7 +277,15 @@ def resolve_config(
     found = find_config(here)
     if found is None:
         return ProjectConfig(path=None)
-    label = str(found)
-    with contextlib.suppress(ValueError):  # name it as the user would, not by its absolute path
-        label = os.path.relpath(found, here)
-    return load_config(found, label)
+    return load_config(found, shown_path(found, here))
+
+
+def shown_path(path: Path, base: Path | None = None) -> str:
+    """A path as the user would write it: relative to ``base`` (the working directory), not by
+    its absolute path (reports and messages carry no machine paths)."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return os.path.relpath(path, base or Path.cwd())
+    except ValueError:  # another drive
+        return str(path)

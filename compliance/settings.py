@@ -13,13 +13,12 @@ config sets it.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from compliance.config import ProjectConfig
+from compliance.config import ProjectConfig, shown_path
 from compliance.decision import DEFAULT_THRESHOLD, Thresholds
 from compliance.errors import UsageError
 from compliance.ruleset import RuleSet
@@ -133,17 +132,6 @@ class RunSettings:
             },
         ]
         return rows
-
-
-def shown_path(path: Path) -> str:
-    """A path as a user would write it: relative to the working directory when it is inside it
-    (reports carry no machine paths)."""
-    if not path.is_absolute():
-        return str(path)
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return os.path.relpath(path)
 
 
 def parse_fail_on(values: Sequence[str], ruleset: RuleSet) -> Thresholds | None:

@@ -120,19 +120,27 @@ def start_server(tmp: Path, *args: str, env_tokens: str | None = None) -> Server
              "--decision-log", str(log_path), *args],
             cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    server = Server(process, port, log_path, output)
+    return wait_ready(Server(process, port, log_path, output))
+
+
+def wait_ready(server: Server) -> Server:
+    """``server`` once /readyz answers 200; fails if its process exits or 90 s pass."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited: {output.read_text()}")
+        if server.process.poll() is not None:
+            raise AssertionError(f"the server exited: {_output(server)}")
         try:
             if server.call("GET", "/readyz", token=None, timeout=2).status == 200:
                 return server
         except OSError:
             pass
         time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"the server did not get ready: {output.read_text()}")
+    server.process.kill()
+    raise AssertionError(f"the server did not get ready: {_output(server)}")
+
+
+def _output(server: Server) -> str:
+    return server.output.read_text() if server.output.exists() else "(output not kept)"
 
 
 def stop(server: Server) -> None:
@@ -567,16 +575,7 @@ def test_a_postgresql_decision_log(tmp_path: Path) -> None:
     )  # fmt: skip
     s = Server(process, port, tmp_path / "unused", tmp_path / "unused.log")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if s.call("GET", "/readyz", token=None, timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline
-            assert process.poll() is None
-            time.sleep(0.2)
+        wait_ready(s)
         answer = s.review((FIXTURES / "flawed-refugee-data-sharing.json").read_bytes())
         assert answer.status == 200
         record_id = answer.headers["x-compliance-decision-id"]
@@ -713,16 +712,7 @@ def test_tokens_and_the_decision_log_from_the_config(tmp_path: Path) -> None:
     )  # fmt: skip
     s = Server(process, port, tmp_path / "logs" / "decisions.sqlite", tmp_path / "none")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if s.call("GET", "/readyz", token=None, timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline
-            assert process.poll() is None
-            time.sleep(0.2)
+        wait_ready(s)
         body = (FIXTURES / "exemplary-humanitarian.json").read_bytes()
         assert s.review(body, token=TOKEN).status == 401  # only the config's token
         answer = s.review(body, token=token)
