@@ -33,8 +33,8 @@ JUSTIFICATION = "The assessment is scheduled and funded; board minute 2026-09-28
 
 
 def as_of_warning(day: date = AS_OF) -> list[str]:
-    """The line review prints when waivers are judged as of a day that is not today (these
-    tests pin the day, so on any later day they see it)."""
+    """The line review prints first when waivers are judged as of a day that is not today
+    (these tests pin the day, so on any later day they see it)."""
     if day == datetime.now(timezone.utc).date():
         return []
     return [
@@ -179,10 +179,10 @@ def test_the_cli_warns_of_unused_and_expired_waivers_on_stderr(tmp_path: Path) -
     run = run_cli("review", BIOMETRICS, "--waivers", str(path), "--as-of", "2026-11-21")
     assert run.code == 3
     assert run.err.splitlines() == [
+        *as_of_warning(),
         "waiver W-unused (ACC-007, HO-F3-BIOMETRIC-ID): matched no finding",
         "waiver W-old (DS-011, HO-F3-BIOMETRIC-ID): expired on 2026-06-30; its findings are "
         "open again",
-        *as_of_warning(),
     ]
 
 
@@ -231,7 +231,7 @@ def test_a_blocker_is_waived_when_the_config_allows_it(ruleset: RuleSet, tmp_pat
     run = run_cli(
         "review", str(ROOT / REFUGEE), "--format", "json", "--as-of", "2026-11-21", cwd=tmp_path
     )
-    assert run.err == ""
+    assert run.err.splitlines() == as_of_warning()
     data = json.loads(run.out)
     assert data["waivers"]["allow_blockers"] is True
     assert data["waivers"]["file"] == "waivers.yaml"
@@ -432,10 +432,10 @@ def test_the_gate_fixture_shows_applied_expired_unused_and_not_reviewed() -> Non
     assert findings["DS-004"]["waived"] is True
     assert findings["DS-011"]["waiver"]["status"] == "expired"
     assert run.err.splitlines() == [
+        *as_of_warning(),
         "waiver W-2026-019 (DS-011, HO-F3-BIOMETRIC-ID): expired on 2026-08-31; its findings "
         "are open again",
         "waiver W-2026-033 (ACC-007, HO-F3-BIOMETRIC-ID): matched no finding",
-        *as_of_warning(),
     ]
 
 
