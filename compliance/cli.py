@@ -501,6 +501,21 @@ def _shown(value: Any) -> str:
     help="Seconds a review may take; past it the worker is stopped and the request fails (504).",
 )
 @click.option(
+    "--head-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send each request's head (line and headers); past it: 408 "
+    "and the connection is closed.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a request's body may take to arrive after its head; past it: 408.",
+)
+@click.option(
     "--max-body-mb",
     type=click.FloatRange(min=0.001),
     default=20.0,
@@ -533,6 +548,8 @@ def serve(
     workers: int,
     decision_log: str | None,
     timeout: float,
+    head_timeout: float,
+    body_timeout: float,
     max_body_mb: float,
     max_proposals: int,
     insecure_no_auth: bool,
@@ -558,6 +575,8 @@ def serve(
             workers=workers,
             decision_log=decision_log,
             timeout=timeout,
+            head_timeout=head_timeout,
+            body_timeout=body_timeout,
             max_body=int(max_body_mb * 1024 * 1024),
             max_proposals=max_proposals,
             no_auth=insecure_no_auth,

@@ -76,6 +76,8 @@ class Service:
     auth: bool = True
     max_body: int = 20 * 1024 * 1024
     timeout: float = 60.0
+    body_timeout: float = 30.0
+    """Seconds a request body may take to arrive after its head (408 past it)."""
     queue_timeout: float = 60.0
     """How long a request waits for a free worker (one may be restarting after a crash)."""
 
@@ -116,11 +118,19 @@ def _error_response(exc: ServiceError) -> JSONResponse:
 
 class BodyLimit:
     """ASGI middleware: a request body larger than ``limit`` bytes is refused with 413, whether
-    it declares its length or streams in chunks, before anything reads it whole."""
+    it declares its length or streams in chunks, before anything reads it whole; one that has
+    not fully arrived ``body_timeout`` seconds after its head is refused with 408 (a stalled
+    or trickling client would otherwise hold its connection for ever)."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        limit: int,
+        body_timeout: float = 30.0,
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -153,14 +163,33 @@ class BodyLimit:
                     return
         seen = 0
         started = False
+        body_done = False
+        deadline = anyio.current_time() + self.body_timeout
 
         async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:
+                return await receive()  # after the body: a disconnect, never timed
+            try:
+                with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+                    message = await receive()
+            except TimeoutError:
+                raise ServiceError(
+                    408,
+                    "request_timeout",
+                    [
+                        f"the request body did not arrive within {self.body_timeout:g} s "
+                        f"({seen} bytes received)"
+                    ],
+                    {"Connection": "close"},
+                ) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
                     raise too_big
+                body_done = not message.get("more_body", False)
+            else:
+                body_done = True
             return message
 
         async def watch(message: Message) -> None:
@@ -540,4 +569,6 @@ def create_app(service: Service) -> FastAPI:
 
 def with_limits(app: FastAPI, service: Service) -> AuthGate:
     """The app behind its gates: tokens first, then the body limit."""
-    return AuthGate(BodyLimit(app, service.max_body), service.tokens, service.auth)
+    return AuthGate(
+        BodyLimit(app, service.max_body, service.body_timeout), service.tokens, service.auth
+    )

@@ -19,6 +19,7 @@ from compliance.config import resolve_config
 from compliance.decision_log import open_log
 from compliance.errors import UsageError
 from compliance.http_app import Service, create_app, with_limits
+from compliance.http_protocol import head_deadline
 from compliance.ruleload import load_rules
 from compliance.workers import ServiceConfig, started
 
@@ -32,6 +33,8 @@ class ServeOptions:
     workers: int = 2
     decision_log: str | None = None
     timeout: float = 60.0
+    head_timeout: float = 10.0
+    body_timeout: float = 30.0
     max_body: int = 20 * 1024 * 1024
     max_proposals: int = 1000
     no_auth: bool = False
@@ -84,6 +87,7 @@ def build(options: ServeOptions) -> Service:
         auth=not options.no_auth,
         max_body=options.max_body,
         timeout=options.timeout,
+        body_timeout=options.body_timeout,
     )
 
 
@@ -102,6 +106,7 @@ def run(options: ServeOptions) -> None:
             port=options.port,
             log_level="info",
             access_log=True,
+            http=head_deadline(options.head_timeout),
             timeout_graceful_shutdown=10,
         )
     finally:

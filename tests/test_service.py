@@ -746,3 +746,125 @@ def test_transfer_encoding_with_content_length_is_refused(server: Server) -> Non
     assert body["error"]["message"] == (
         "a request may not carry both Transfer-Encoding and Content-Length"
     )
+
+
+# ---------------------------------------------------------------------------- slow clients
+
+HEAD_TIMEOUT = 2.0
+BODY_TIMEOUT = 3.0
+
+
+@pytest.fixture(scope="module")
+def deadlines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = start_server(
+        tmp_path_factory.mktemp("deadlines"),
+        "--workers", "1",
+        "--head-timeout", str(HEAD_TIMEOUT),
+        "--body-timeout", str(BODY_TIMEOUT),
+    )  # fmt: skip
+    yield s
+    stop(s)
+
+
+def _until_closed(sock: socket.socket, limit: float = 30) -> tuple[float, bytes]:
+    """Seconds until the server closed ``sock``, and everything it sent before."""
+    started = time.monotonic()
+    sock.settimeout(limit)
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return time.monotonic() - started, received
+
+
+def _answer(raw: bytes) -> tuple[int, dict[str, str], Any]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("ascii").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+def _head(length: int) -> bytes:
+    return (
+        b"POST /v1/reviews HTTP/1.1\r\nHost: x\r\n"
+        + f"Authorization: Bearer {TOKEN}\r\n".encode()
+        + f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
+    )
+
+
+def test_a_connection_that_sends_nothing_is_closed_at_the_head_timeout(
+    deadlines: Server,
+) -> None:
+    with socket.create_connection(("127.0.0.1", deadlines.port)) as sock:
+        waited, received = _until_closed(sock)
+    assert received == b""
+    assert HEAD_TIMEOUT - 0.1 <= waited < HEAD_TIMEOUT + 5
+
+
+def test_a_stalled_request_head_is_408_and_the_connection_closed(deadlines: Server) -> None:
+    before = deadlines.records()
+    with socket.create_connection(("127.0.0.1", deadlines.port)) as sock:
+        sock.sendall(b"POST /v1/reviews HTTP/1.1\r\nHost: x\r\n")
+        waited, received = _until_closed(sock)
+    status, headers, body = _answer(received)
+    assert (status, headers["connection"]) == (408, "close")
+    assert body == {
+        "error": {
+            "status": 408,
+            "code": "request_timeout",
+            "message": "the request head did not arrive within 2 s",
+            "problems": ["the request head did not arrive within 2 s"],
+        }
+    }
+    assert HEAD_TIMEOUT - 0.1 <= waited < HEAD_TIMEOUT + 5
+    assert deadlines.records() == before
+    assert "request head incomplete after 2 s (36 bytes): closed" in _output(deadlines)
+
+
+def test_a_stalled_body_is_408_and_nothing_is_reviewed(deadlines: Server) -> None:
+    before = deadlines.records()
+    with socket.create_connection(("127.0.0.1", deadlines.port)) as sock:
+        sock.sendall(_head(100) + b'{"proposal_id": ')
+        waited, received = _until_closed(sock)
+    status, headers, body = _answer(received)
+    assert (status, headers["connection"]) == (408, "close")
+    assert "x-compliance-decision" not in headers
+    assert body["error"]["problems"] == [
+        "the request body did not arrive within 3 s (16 bytes received)"
+    ]
+    assert BODY_TIMEOUT - 0.1 <= waited < BODY_TIMEOUT + 5
+    assert deadlines.records() == before
+
+
+def test_a_slow_client_within_the_deadlines_is_served(deadlines: Server) -> None:
+    body = (FIXTURES / "exemplary-community-policing.json").read_bytes()
+    head = _head(len(body))
+    with socket.create_connection(("127.0.0.1", deadlines.port), timeout=60) as sock:
+        for part in (head[:20], head[20:60], head[60:]):  # the head over about 1 s, in time
+            sock.sendall(part)
+            time.sleep(0.4)
+        third = len(body) // 3
+        for part in (body[:third], body[third : 2 * third], body[2 * third :]):
+            sock.sendall(part)
+            time.sleep(0.6)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        report = json.loads(response.read())
+    assert response.status == 200
+    assert response.getheader("X-Compliance-Decision") == "approve"
+    assert report["reviews"][0]["decision"] == "approve"
+
+
+def test_the_next_request_on_a_kept_alive_connection_has_its_own_head_deadline(
+    deadlines: Server,
+) -> None:
+    with socket.create_connection(("127.0.0.1", deadlines.port), timeout=60) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = http.client.HTTPResponse(sock)
+        first.begin()
+        first.read()
+        assert first.status == 200
+        time.sleep(HEAD_TIMEOUT + 0.5)  # idle longer than a head may take: keep-alive's to end
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        waited, received = _until_closed(sock)
+    assert _answer(received)[0] == 408
+    assert HEAD_TIMEOUT - 0.1 <= waited < HEAD_TIMEOUT + 5
