@@ -7,7 +7,7 @@ one result. The mapping:
 
 Rule severity, on the rule's descriptor (``defaultConfiguration.level``, and GitHub code
 scanning's ``security-severity``, a score from 0.0 to 10.0 that GitHub shows as critical, high,
-medium or low):
+medium or low; GitHub reads it only on rules tagged ``security``, so every rule is):
 
     severity   defaultConfiguration.level   security-severity   GitHub shows
     blocker    error                        9.5                 critical
@@ -193,7 +193,9 @@ def _descriptor(rule: Rule, domain_title: Callable[[str], str]) -> Json:
         out["helpUri"] = _uri(rule.references[0].url)
     out["defaultConfiguration"] = {"level": DEFAULT_LEVEL[rule.severity]}
     props: Json = {
-        "tags": [rule.domain, rule.severity.value],
+        # GitHub reads security-severity only on rules tagged "security" (else it shows the
+        # SARIF level: error, warning, note).
+        "tags": list(dict.fromkeys(["security", rule.domain, rule.severity.value])),
         "security-severity": SECURITY_SEVERITY[rule.severity],
         "domain": rule.domain,
         "domain_title": title,

@@ -366,7 +366,7 @@ def test_a_rule_descriptor_per_rule_that_ran(
         assert d["shortDescription"] == {"text": rule.title}
         assert d["defaultConfiguration"] == {"level": level}
         assert d["properties"] == {
-            "tags": [rule.domain, rule.severity.value],
+            "tags": ["security", rule.domain, rule.severity.value],
             "security-severity": security,
             "domain": rule.domain,
             "domain_title": ruleset.domain_title(rule.domain),
