@@ -69,6 +69,11 @@ class WaiverOnFinding(_Out):
     approved_on: date
     expires: date = Field(description="The last day the waiver is in force.")
     origin: str = Field(description="The waivers file that holds it.")
+    superseded: list[str] = Field(
+        default_factory=list,
+        description="Other waivers that matched this finding and gave way to this one (less "
+        "specific, or expired earlier).",
+    )
 
 
 class Finding(_Out):

@@ -126,7 +126,7 @@ class Reviewer:
             if outcome.result is TV.TRUE or outcome.rule.when_unanswered == "needs_information"
         ]
         if self.waivers is not None:
-            findings = [self.waivers.apply(proposal.id, f) for f in findings]
+            findings = [self.waivers.apply(proposal.id, f, view) for f in findings]
         findings.sort(
             key=lambda f: (-f.severity.rank, f.outcome != "violation", f.domain, f.rule_id)
         )

@@ -12,7 +12,8 @@ names the file and the waiver, never a waiver silently ignored.
       - id: W-2026-014
         rule: DS-003
         proposal: HO-F3-BIOMETRIC-ID
-        path: data_sharing.flows[1]          # optional: only findings about this part
+        path: data_sharing.flows[1]          # optional: only findings about this part (an item
+                                             # may be named by a field: flows[recipient="..."])
         justification: >-
           The flow is covered by the ministry's data-sharing agreement of 2026-09-12, annex B.
         approved_by: Jane Doe, General Counsel
@@ -52,12 +53,14 @@ from pydantic import (
 )
 
 from compliance.errors import ConfigError
-from compliance.fields import catalogue, generic_path, path_from_loc
+from compliance.fields import path_from_loc
 from compliance.findings import Finding, Review, WaiverOnFinding, WaiversOut, WaiverUse
 from compliance.model import ID_PATTERN
 from compliance.ruleload import parse_yaml, schema_message
 from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
+from compliance.waiver_scope import Scope
+from compliance.waiver_scope import parse as parse_scope
 
 WAIVERS_VERSION = 1
 
@@ -140,20 +143,30 @@ class Waiver:
     approved_on: date
     expires: date
     origin: str
+    scope: Scope | None = None
+    """The parsed ``path``."""
 
     def in_force(self, as_of: date) -> bool:
         return self.approved_on <= as_of <= self.expires
 
-    def covers(self, finding: Finding) -> bool:
-        """Whether the finding is about this waiver's path (any finding when it has none)."""
-        if self.path is None:
+    @property
+    def specificity(self) -> int:
+        return self.scope.specificity if self.scope is not None else 0
+
+    def covers(self, finding: Finding, proposal: dict[str, Any]) -> bool:
+        """Whether the finding is about this waiver's path in ``proposal`` (any finding when
+        the waiver has no path)."""
+        if self.scope is None:
             return True
+        scopes = self.scope.concrete(proposal)
         paths = [e.path for e in finding.evidence if e.role != "context"]
         if finding.subject is not None:
             paths.append(finding.subject)
-        return any(_under(p, self.path) for p in paths)
+        return any(_under(p, scope) for p in paths for scope in scopes)
 
-    def on_finding(self, status: Literal["applied", "expired"]) -> WaiverOnFinding:
+    def on_finding(
+        self, status: Literal["applied", "expired"], superseded: list[str]
+    ) -> WaiverOnFinding:
         return WaiverOnFinding(
             id=self.id,
             status=status,
@@ -162,6 +175,7 @@ class Waiver:
             approved_on=self.approved_on,
             expires=self.expires,
             origin=self.origin,
+            superseded=superseded,
         )
 
 
@@ -188,27 +202,33 @@ class Waivers:
             index.setdefault((waiver.rule_id, waiver.proposal_id), []).append(waiver)
         object.__setattr__(self, "_by_key", {k: tuple(v) for k, v in index.items()})
 
-    def apply(self, proposal_id: str, finding: Finding) -> Finding:
-        """The finding with the waiver that matches it, if any: one in force waives it; else an
-        expired one re-opens it and says so."""
+    def apply(self, proposal_id: str, finding: Finding, proposal: dict[str, Any]) -> Finding:
+        """The finding with the waiver that matches it in ``proposal`` (the proposal as plain
+        data), if any: one in force waives it; else an expired one re-opens it and says so. The
+        other waivers that matched are named as superseded by it."""
         if finding.outcome != "violation":
             return finding  # an unanswered question is answered, not waived
         candidates = [
-            w for w in self._by_key.get((finding.rule_id, proposal_id), ()) if w.covers(finding)
+            w
+            for w in self._by_key.get((finding.rule_id, proposal_id), ())
+            if w.covers(finding, proposal)
         ]
         if not candidates:
             return finding
         in_force = [w for w in candidates if w.in_force(self.as_of)]
-        if in_force:
-            chosen = max(in_force, key=lambda w: len(w.path or ""))  # the most specific
-            return finding.model_copy(
-                update={"waived": True, "waiver": chosen.on_finding("applied")}
-            )
         expired = [w for w in candidates if w.expires < self.as_of]
-        if expired:
-            latest = max(expired, key=lambda w: w.expires)
-            return finding.model_copy(update={"waiver": latest.on_finding("expired")})
-        return finding  # approved after the review date: not yet in force
+        if in_force:
+            chosen = max(in_force, key=lambda w: w.specificity)  # the most specific
+            status: Literal["applied", "expired"] = "applied"
+        elif expired:
+            chosen = max(expired, key=lambda w: w.expires)
+            status = "expired"
+        else:
+            return finding  # approved after the review date: not yet in force
+        others = [w.id for w in candidates if w is not chosen]
+        return finding.model_copy(
+            update={"waived": status == "applied", "waiver": chosen.on_finding(status, others)}
+        )
 
     def usage(self, reviews: Iterable[Review], ruleset: RuleSet) -> WaiversOut:
         """What each waiver did in a run."""
@@ -223,9 +243,7 @@ class Waivers:
                     matched[finding.waiver.id] = matched.get(finding.waiver.id, 0) + 1
                     if finding.waiver.status == "applied":
                         applied.add(finding.waiver.id)
-                    for other in self._by_key.get((finding.rule_id, review.proposal_id), ()):
-                        if other.id != finding.waiver.id and other.covers(finding):
-                            superseded.add(other.id)
+                    superseded.update(finding.waiver.superseded)
         running = {r.id for r in ruleset.rules}
         uses = []
         for w in self.items:
@@ -263,18 +281,6 @@ class Waivers:
             allow_blockers=self.allow_blockers,
             waivers=uses,
         )
-
-
-def _path_problem(path: str) -> str | None:
-    """Why ``path`` is not a field path of a proposal (or a part of one), or None."""
-    index = r"(\[(0|[1-9]\d*)\])?"
-    if not re.fullmatch(rf"[a-z_]+{index}(\.[a-z_]+{index})*", path):
-        return f"path {path!r} is not a field path (e.g. data_sharing.flows[1].purpose)"
-    generic = generic_path(path)
-    known = catalogue()
-    if generic in known or any(k.startswith(generic + ".") for k in known):
-        return None  # a field, or an item of a list of objects (data_sharing.flows[1])
-    return f"path {path!r}: no such field in a proposal (see docs/fields.md)"
 
 
 def load_waivers(
@@ -324,8 +330,10 @@ def load_waivers(
         if rule is None:
             problems.append(f"{where}: rule: no such rule {entry.rule!r} in the loaded rules")
             continue
-        if entry.path is not None and (problem := _path_problem(entry.path)):
-            problems.append(f"{where}: {problem}")
+        scope_of_path = parse_scope(entry.path) if entry.path is not None else None
+        if isinstance(scope_of_path, str):
+            problems.append(f"{where}: {scope_of_path}")
+            scope_of_path = None
         scope = (rule.id, entry.proposal, entry.path)
         if scope in seen_scopes:
             problems.append(
@@ -358,6 +366,7 @@ def load_waivers(
                 approved_on=entry.approved_on,
                 expires=entry.expires,
                 origin=label,
+                scope=scope_of_path,
             )
         )
     if problems:

@@ -792,6 +792,7 @@ def test_an_expired_waiver_suppresses_nothing_and_says_it_ran_out(
         "approved_on": "2025-01-15",
         "expires": "2026-06-30",
         "origin": "waivers.yaml",
+        "superseded": [],
     }
     suppressed = [r["ruleId"] for r in run_of(log)["results"] if "suppressions" in r]
     assert suppressed == ["DS-004"]

@@ -28,6 +28,8 @@ BIOMETRICS = "fixtures/flawed-data-sharing-biometrics-left-behind.json"  # HO-F3
 REFUGEE = "fixtures/flawed-data-sharing-refugee-onward-transfer.json"  # HO-F1-ROHINGYA
 LIBYA = "fixtures/flawed-accountability-coast-guard-unvetted.json"  # HO-F4-LIBYA-LCG
 GATE = ROOT / "fixtures" / "gate"
+MYANMAR = "Government of Myanmar (via Bangladesh)"  # HO-F1-ROHINGYA's flows[1]
+RRRC = "Refugee Relief and Repatriation Commissioner, Bangladesh"  # and flows[0]
 AS_OF = date(2026, 11, 21)
 JUSTIFICATION = "The assessment is scheduled and funded; board minute 2026-09-28."
 
@@ -264,6 +266,13 @@ def test_a_blocker_raised_by_the_config_cannot_be_waived_either(tmp_path: Path) 
         ("data_sharing.flows[0]", False),
         ("data_sharing.flows[10]", False),
         ("legal", False),
+        (f'data_sharing.flows[recipient="{MYANMAR}"]', True),
+        (f'data_sharing.flows[recipient="{MYANMAR}"].granularity', True),
+        ('data_sharing.flows[recipient="  government of MYANMAR   (via Bangladesh)"]', True),
+        ('data_sharing.flows[granularity="individual"]', True),  # both flows
+        (f'data_sharing.flows[recipient="{RRRC}"]', False),
+        ('data_sharing.flows[recipient="Government of Myanmar"]', False),  # not a prefix
+        (f'data_sharing.flows[recipient="{MYANMAR}"].purpose', False),  # not its evidence
     ],
 )
 def test_a_path_limits_the_waiver_to_findings_about_that_part(
@@ -330,7 +339,37 @@ BAD = [
     (
         "a path that is not a path",
         {"path": "data_sharing/flows"},
-        "waiver W-1: path 'data_sharing/flows' is not a field path (e.g. data_sharing.flows[1].purpose)",
+        "waiver W-1: path 'data_sharing/flows' is not a field path (e.g. "
+        'data_sharing.flows[1].purpose or data_sharing.flows[recipient="National Police"])',
+    ),
+    (
+        "a selector on a field the items do not have",
+        {"path": 'data_sharing.flows[name="Police"]'},
+        "waiver W-1: path 'data_sharing.flows[name=\"Police\"]': the items of data_sharing.flows "
+        "have no field 'name'",
+    ),
+    (
+        "a selector on a number",
+        {"path": 'data_sharing.flows[retention_days="30"]'},
+        "waiver W-1: path 'data_sharing.flows[retention_days=\"30\"]': "
+        "data_sharing.flows[].retention_days is number; an item is selected by a text, choice "
+        "or code field",
+    ),
+    (
+        "a selector on a section",
+        {"path": 'human_rights[risk="x"]'},
+        "waiver W-1: path 'human_rights[risk=\"x\"]': human_rights is not a table (a list of "
+        "items)",
+    ),
+    (
+        "a selector with an empty value",
+        {"path": 'parties[name=" "]'},
+        "waiver W-1: path 'parties[name=\" \"]': a selector needs a value",
+    ),
+    (
+        "a selector without quotes",
+        {"path": "parties[name=Police]"},
+        "waiver W-1: path 'parties[name=Police]' is not a field path",
     ),
     (
         "an id with spaces",
@@ -553,6 +592,7 @@ def test_the_most_specific_waiver_applies_and_the_others_are_superseded(
     ds003 = finding(report, "DS-003", "HO-F1-ROHINGYA")
     assert ds003.waiver is not None
     assert ds003.waiver.id == "W-flow"
+    assert ds003.waiver.superseded == ["W-broad", "W-section"]
     assert report.waivers is not None
     assert [(u.id, u.status) for u in report.waivers.waivers] == [
         ("W-broad", "superseded"),
@@ -646,3 +686,57 @@ def test_a_blocker_the_config_lowered_stays_waivable_in_a_narrowed_run(tmp_path:
     for extra in ([], ["--domain", "accountability"], ["--skip-rule", "DS-003"]):
         run = run_cli("config", "show", *extra, cwd=tmp_path)
         assert run.code == 0, run.err
+
+
+def test_a_selector_follows_its_item_when_the_list_is_reordered_and_a_position_does_not(
+    ruleset: RuleSet, tmp_path: Path
+) -> None:
+    data = json.loads((ROOT / REFUGEE).read_text(encoding="utf-8"))
+    flows = data["data_sharing"]["flows"]
+    data["data_sharing"]["flows"] = [flows[1], flows[0]]  # the Myanmar flow is now flows[0]
+    reordered = tmp_path / "reordered.json"
+    reordered.write_text(json.dumps(data), encoding="utf-8")
+    path = write(
+        tmp_path,
+        waiver(id="W-pos", rule="DS-003", proposal="HO-F1-ROHINGYA", path="data_sharing.flows[1]"),
+        waiver(
+            id="W-item",
+            rule="DS-003",
+            proposal="HO-F1-ROHINGYA",
+            path=f'data_sharing.flows[recipient="{MYANMAR}"]',
+        ),
+    )
+    report = review(
+        ruleset, load_waivers(path, ruleset, as_of=AS_OF, allow_blockers=True), str(reordered)
+    )
+    ds003 = finding(report, "DS-003", "HO-F1-ROHINGYA")
+    assert ds003.subject == "data_sharing.flows[0]"
+    assert (ds003.waived, ds003.waiver and ds003.waiver.id) == (True, "W-item")
+    assert report.waivers is not None
+    assert [(u.id, u.status) for u in report.waivers.waivers] == [
+        ("W-pos", "unused"),
+        ("W-item", "applied"),
+    ]
+
+
+def test_a_selector_whose_item_is_gone_waives_nothing(ruleset: RuleSet, tmp_path: Path) -> None:
+    data = json.loads((ROOT / REFUGEE).read_text(encoding="utf-8"))
+    data["data_sharing"]["flows"][1]["recipient"] = "Government of Myanmar, Ministry of Immigration"
+    renamed = tmp_path / "renamed.json"
+    renamed.write_text(json.dumps(data), encoding="utf-8")
+    path = write(
+        tmp_path,
+        waiver(
+            rule="DS-003",
+            proposal="HO-F1-ROHINGYA",
+            path=f'data_sharing.flows[recipient="{MYANMAR}"]',
+        ),
+    )
+    report = review(
+        ruleset, load_waivers(path, ruleset, as_of=AS_OF, allow_blockers=True), str(renamed)
+    )
+    ds003 = finding(report, "DS-003", "HO-F1-ROHINGYA")
+    assert (ds003.waived, ds003.waiver) == (False, None)
+    assert report.reviews[0].decision == "reject"
+    assert report.waivers is not None
+    assert [(u.id, u.status) for u in report.waivers.waivers] == [("W-1", "unused")]
