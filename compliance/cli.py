@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import sys
 import tempfile
@@ -477,6 +478,17 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+class FiniteRange(click.FloatRange):
+    """A number of seconds or MiB: FloatRange, refusing nan (which passes every bound, since
+    comparisons with it are false) and infinity."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -495,14 +507,14 @@ def _shown(value: Any) -> str:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=FiniteRange(min=1),
     default=60.0,
     show_default=True,
     help="Seconds a review may take; past it the worker is stopped and the request fails (504).",
 )
 @click.option(
     "--head-timeout",
-    type=click.FloatRange(min=0.1),
+    type=FiniteRange(min=0.1),
     default=10.0,
     show_default=True,
     help="Seconds a client has to send each request's head (line and headers); past it: 408 "
@@ -510,14 +522,14 @@ def _shown(value: Any) -> str:
 )
 @click.option(
     "--body-timeout",
-    type=click.FloatRange(min=0.1),
+    type=FiniteRange(min=0.1),
     default=30.0,
     show_default=True,
     help="Seconds a request's body may take to arrive after its head; past it: 408.",
 )
 @click.option(
     "--max-body-mb",
-    type=click.FloatRange(min=0.001),
+    type=FiniteRange(min=0.001),
     default=20.0,
     show_default=True,
     help="Largest request body accepted, in MiB (larger: 413).",

@@ -868,3 +868,83 @@ def test_the_next_request_on_a_kept_alive_connection_has_its_own_head_deadline(
         waited, received = _until_closed(sock)
     assert _answer(received)[0] == 408
     assert HEAD_TIMEOUT - 0.1 <= waited < HEAD_TIMEOUT + 5
+
+
+def test_a_body_answered_before_it_was_read_cannot_be_trickled_for_ever(
+    deadlines: Server,
+) -> None:
+    with socket.create_connection(("127.0.0.1", deadlines.port)) as sock:
+        sock.sendall(b"POST /v1/reviews HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        sock.settimeout(30)
+        answer = sock.recv(65536)  # 401 at once: no token, the body is never read
+        assert answer.startswith(b"HTTP/1.1 401 ")
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < HEAD_TIMEOUT + 8:
+            try:
+                sock.sendall(b"x")  # one byte of the body every 0.25 s
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.25)
+            sock.setblocking(False)
+            try:
+                closed = sock.recv(65536) == b""
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed = True
+            sock.setblocking(True)
+            if closed:
+                break
+        waited = time.monotonic() - started
+    assert closed
+    assert HEAD_TIMEOUT - 0.1 <= waited < HEAD_TIMEOUT + 5
+    assert "request body unfinished 2 s after its response: closed" in _output(deadlines)
+
+
+@pytest.mark.parametrize(
+    ("opening", "then"),
+    [
+        # a head begun right behind a body the response did not wait for
+        (
+            b"POST /v1/reviews HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n",
+            b"helloGET /healthz HTTP/1.1\r\n",
+        ),
+        # a head begun in the same packet as a complete request (pipelined)
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n", b""),
+    ],
+    ids=["after-a-discarded-body", "pipelined"],
+)
+def test_a_head_begun_behind_a_response_has_the_head_deadline(
+    deadlines: Server, opening: bytes, then: bytes
+) -> None:
+    with socket.create_connection(("127.0.0.1", deadlines.port)) as sock:
+        sock.sendall(opening)
+        sock.settimeout(30)
+        first = http.client.HTTPResponse(sock)
+        first.begin()
+        first.read()
+        assert first.status in (401, 200)
+        if then:
+            sock.sendall(then)  # then nothing more
+        waited, received = _until_closed(sock)
+    assert _answer(received)[0] == 408  # not a silent close by keep-alive (5 s)
+    assert HEAD_TIMEOUT - 0.5 <= waited < HEAD_TIMEOUT + 2.5
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--head-timeout", "nan"),
+        ("--body-timeout", "NaN"),
+        ("--timeout", "inf"),
+        ("--max-body-mb", "nan"),
+    ],
+)
+def test_limits_must_be_finite_numbers(option: str, value: str) -> None:
+    run = run_cli("serve", "--insecure-no-auth", "--no-config", option, value)
+    assert (run.code, run.out) == (2, "")
+    assert run.err.splitlines()[-1] == (
+        f"Error: Invalid value for '{option}': {value!r} is not a finite number"
+    )
