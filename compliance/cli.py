@@ -403,7 +403,9 @@ def review(
         records.record_reviews(run.record_dir.value, reviews, items, report)
     for content, out in rendered:
         _write(content, out)
-    if run.as_of.value != datetime.datetime.now(datetime.timezone.utc).date():
+    # Only for a day given with --as-of: a run without it that crosses midnight UTC judged as
+    # of the day it started, which is no news.
+    if as_of is not None and run.as_of.value != datetime.datetime.now(datetime.timezone.utc).date():
         click.echo(
             f"--as-of {run.as_of.value}: waivers were judged as of that day, not today; the "
             "decisions hold for that day",

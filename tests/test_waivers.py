@@ -10,6 +10,7 @@ import sys
 import textwrap
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -740,3 +741,33 @@ def test_a_selector_whose_item_is_gone_waives_nothing(ruleset: RuleSet, tmp_path
     assert report.reviews[0].decision == "reject"
     assert report.waivers is not None
     assert [(u.id, u.status) for u in report.waivers.waivers] == [("W-1", "unused")]
+
+
+class _Clock(datetime):
+    """A UTC clock that reads 23:59:59 on 2026-11-21 the first time and a second later after."""
+
+    reads = 0
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+        cls.reads += 1
+        moment = datetime(2026, 11, 21, 23, 59, 59) if cls.reads == 1 else datetime(2026, 11, 22)
+        return moment.replace(tzinfo=tz)
+
+
+def test_a_run_without_as_of_that_crosses_midnight_announces_no_as_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import compliance.cli
+    import compliance.settings
+
+    assert compliance.settings.dt is compliance.cli.datetime  # the datetime module, once
+    monkeypatch.setattr(compliance.cli.datetime, "datetime", _Clock)
+    path = write(tmp_path, waiver())
+    args = ["review", str(ROOT / BIOMETRICS), "--waivers", str(path), "--no-config"]
+    with pytest.raises(SystemExit) as exited:
+        compliance.cli.main([*args, "--format", "json"])
+    assert exited.value.code == 3
+    out, err = capsys.readouterr()
+    assert json.loads(out)["waivers"]["as_of"] == "2026-11-21"  # the day the run began
+    assert err == ""  # and no word of --as-of, which was not given
