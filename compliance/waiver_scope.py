@@ -2,15 +2,19 @@
 
 A path is a field path (``data_sharing.flows[1].purpose``) or part of one
 (``data_sharing.flows[1]``, ``human_rights``). An item of a list may be named by position,
-``flows[1]``, or by what it holds, ``flows[recipient="Ministry of Interior"]``: the items whose
-``recipient`` is that text (compared ignoring case and runs of spaces).
+``flows[1]``, or by what it holds, ``flows[recipient="Ministry of Interior"]``: the item whose
+``recipient`` is that text (compared ignoring letter case and runs of spaces, nothing else).
 
 A position follows the list: if the list is reordered, the waiver covers whatever item is now
 there. A selector follows the item, and covers nothing (the waiver is reported unused) once no
-item holds that value, so an accepted risk never moves to another item unseen.
+item holds that value, so an accepted risk never moves to another item unseen. A selector that
+names several items of a proposal is an error when that proposal is reviewed: a waiver accepts
+the risk of the item its approver saw, never of others added since that share its name.
 
 The value is written as a JSON string, in double quotes, with ``\\"`` and ``\\\\`` for a quote or
-a backslash. The field must be a text, choice or code field of the list's items.
+a backslash (JSON's escapes only; no control characters). The field must be a text field of the
+list's items (a name, a recipient), not a choice or a code, which sort items rather than name
+them.
 """
 
 from __future__ import annotations
@@ -19,13 +23,11 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from compliance.fields import Kind, catalogue
 
-_SELECTABLE = (Kind.TEXT, Kind.ENUM, Kind.CODE)
-_STRING = r'"(?:[^"\\\x00-\x1f]|\\.)*"'
+_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
 _SEGMENT = re.compile(
     rf"(?P<name>[a-z_]+)(?:\[(?:(?P<index>0|[1-9]\d*)|(?P<field>[a-z_]+)=(?P<value>{_STRING}))\])?"
 )
@@ -51,9 +53,24 @@ class Scope:
         return any(s.field is not None for s in self.segments)
 
     @property
-    def specificity(self) -> int:
-        """How narrow the scope is: the deeper, the narrower (for choosing among waivers)."""
-        return sum(2 if s.index is not None or s.field is not None else 1 for s in self.segments)
+    def specificity(self) -> tuple[int, int]:
+        """How narrow the scope is, for choosing among waivers: the deeper, the narrower; at the
+        same depth, an item named by what it holds before one named by position."""
+        depth = sum(2 if s.index is not None or s.field is not None else 1 for s in self.segments)
+        return depth, int(self.has_selector)
+
+    @property
+    def key(self) -> str:
+        """The scope in a canonical form: two paths that name the same part have one key."""
+        parts = []
+        for s in self.segments:
+            if s.index is not None:
+                parts.append(f"{s.name}[{s.index}]")
+            elif s.field is not None:
+                parts.append(f"{s.name}[{s.field}={json.dumps(_norm(s.value or ''))}]")
+            else:
+                parts.append(s.name)
+        return ".".join(parts)
 
     def concrete(self, proposal: dict[str, Any]) -> tuple[str, ...]:
         """The concrete paths (positions only) this scope names in ``proposal``: one for a path
@@ -67,8 +84,8 @@ class Scope:
                 here = f"{prefix}.{seg.name}" if prefix else seg.name
                 value = data.get(seg.name) if isinstance(data, dict) else None
                 if seg.index is not None:
-                    item = value[seg.index] if isinstance(value, list) else None
-                    step.append((f"{here}[{seg.index}]", item))
+                    if isinstance(value, list) and seg.index < len(value):
+                        step.append((f"{here}[{seg.index}]", value[seg.index]))
                 elif seg.field is not None:
                     for i, item in enumerate(value if isinstance(value, list) else []):
                         held = item.get(seg.field) if isinstance(item, dict) else None
@@ -81,12 +98,13 @@ class Scope:
 
 
 def _same(held: Any, wanted: str) -> bool:
-    text = held.value if isinstance(held, Enum) else held
-    return isinstance(text, str) and _norm(text) == _norm(wanted)
+    return isinstance(held, str) and _norm(held) == _norm(wanted)
 
 
 def _norm(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+    """Letter case and runs of white space ignored; nothing else (no compatibility folding:
+    two names that only look alike stay apart)."""
+    return " ".join(unicodedata.normalize("NFC", text).split()).lower()
 
 
 EXAMPLE = 'data_sharing.flows[1].purpose or data_sharing.flows[recipient="National Police"]'
@@ -103,6 +121,8 @@ def parse(path: str) -> Scope | str:
         value = json.loads(match["value"]) if match["value"] is not None else None
         if value is not None and not value.strip():
             return f"path {path!r}: a selector needs a value"
+        if value is not None and any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+            return f"path {path!r}: a selector's value contains control characters"
         segments.append(
             Segment(
                 match["name"],
@@ -139,10 +159,10 @@ def _check(scope: Scope) -> Scope | str:
                         f"path {scope.text!r}: the items of {generic[:-2]} have no field "
                         f"{seg.field!r}"
                     )
-                if field.kind not in _SELECTABLE:
+                if field.kind is not Kind.TEXT:
                     return (
                         f"path {scope.text!r}: {generic}.{seg.field} is {field.kind.value}; an "
-                        "item is selected by a text, choice or code field"
+                        "item is named by a text field (a name, a recipient)"
                     )
     if generic in known or any(k.startswith((generic + ".", generic + "[")) for k in known):
         return scope

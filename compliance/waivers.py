@@ -143,22 +143,39 @@ class Waiver:
     approved_on: date
     expires: date
     origin: str
-    scope: Scope | None = None
-    """The parsed ``path``."""
+    scope: Scope | None = field(default=None, compare=False)
+    """The parsed ``path``, made from it."""
+
+    def __post_init__(self) -> None:
+        if self.path is None:
+            object.__setattr__(self, "scope", None)
+            return
+        scope = parse_scope(self.path)
+        if isinstance(scope, str):
+            raise ValueError(f"waiver {self.id}: {scope}")
+        object.__setattr__(self, "scope", scope)
 
     def in_force(self, as_of: date) -> bool:
         return self.approved_on <= as_of <= self.expires
 
-    @property
-    def specificity(self) -> int:
-        return self.scope.specificity if self.scope is not None else 0
+    def rank(self) -> tuple[tuple[int, int], date, str]:
+        """For choosing among waivers that match one finding: the most specific path, then the
+        latest expiry, then the id (never the order of the file)."""
+        return (self.scope.specificity if self.scope else (0, 0)), self.expires, self.id
 
-    def covers(self, finding: Finding, proposal: dict[str, Any]) -> bool:
+    def covers(self, finding: Finding, proposal: dict[str, Any], proposal_id: str) -> bool:
         """Whether the finding is about this waiver's path in ``proposal`` (any finding when
-        the waiver has no path)."""
+        the waiver has no path). A selector that names several items is an error: the waiver
+        was approved for one."""
         if self.scope is None:
             return True
         scopes = self.scope.concrete(proposal)
+        if len(scopes) > 1:
+            raise ConfigError(
+                f"{self.origin}: waiver {self.id}: path {self.path!r} names {len(scopes)} items "
+                f"of {proposal_id} ({', '.join(scopes)}); a waiver accepts the risk of one "
+                "item: name it by a field that tells it apart, or by position"
+            )
         paths = [e.path for e in finding.evidence if e.role != "context"]
         if finding.subject is not None:
             paths.append(finding.subject)
@@ -211,14 +228,14 @@ class Waivers:
         candidates = [
             w
             for w in self._by_key.get((finding.rule_id, proposal_id), ())
-            if w.covers(finding, proposal)
+            if w.covers(finding, proposal, proposal_id)
         ]
         if not candidates:
             return finding
         in_force = [w for w in candidates if w.in_force(self.as_of)]
         expired = [w for w in candidates if w.expires < self.as_of]
         if in_force:
-            chosen = max(in_force, key=lambda w: w.specificity)  # the most specific
+            chosen = max(in_force, key=Waiver.rank)
             status: Literal["applied", "expired"] = "applied"
         elif expired:
             chosen = max(expired, key=lambda w: w.expires)
@@ -331,10 +348,11 @@ def load_waivers(
             problems.append(f"{where}: rule: no such rule {entry.rule!r} in the loaded rules")
             continue
         scope_of_path = parse_scope(entry.path) if entry.path is not None else None
+        path_ok = not isinstance(scope_of_path, str)
         if isinstance(scope_of_path, str):
             problems.append(f"{where}: {scope_of_path}")
             scope_of_path = None
-        scope = (rule.id, entry.proposal, entry.path)
+        scope = (rule.id, entry.proposal, scope_of_path.key if scope_of_path else None)
         if scope in seen_scopes:
             problems.append(
                 f"{where}: another waiver has the same rule, proposal and path ({rule.id}, "
@@ -355,6 +373,8 @@ def load_waivers(
                 "config sets allow_blockers = true in [waivers] (a blocker marks a bar in law "
                 "or a serious harm)"
             )
+        if not path_ok:
+            continue  # refused above; the file is reported once every waiver is checked
         items.append(
             Waiver(
                 id=entry.id,
@@ -366,7 +386,6 @@ def load_waivers(
                 approved_on=entry.approved_on,
                 expires=entry.expires,
                 origin=label,
-                scope=scope_of_path,
             )
         )
     if problems:

@@ -270,7 +270,7 @@ def test_a_blocker_raised_by_the_config_cannot_be_waived_either(tmp_path: Path) 
         (f'data_sharing.flows[recipient="{MYANMAR}"]', True),
         (f'data_sharing.flows[recipient="{MYANMAR}"].granularity', True),
         ('data_sharing.flows[recipient="  government of MYANMAR   (via Bangladesh)"]', True),
-        ('data_sharing.flows[granularity="individual"]', True),  # both flows
+        ('data_sharing.flows[recipient="\uff27overnment of Myanmar (via Bangladesh)"]', False),
         (f'data_sharing.flows[recipient="{RRRC}"]', False),
         ('data_sharing.flows[recipient="Government of Myanmar"]', False),  # not a prefix
         (f'data_sharing.flows[recipient="{MYANMAR}"].purpose', False),  # not its evidence
@@ -353,8 +353,26 @@ BAD = [
         "a selector on a number",
         {"path": 'data_sharing.flows[retention_days="30"]'},
         "waiver W-1: path 'data_sharing.flows[retention_days=\"30\"]': "
-        "data_sharing.flows[].retention_days is number; an item is selected by a text, choice "
-        "or code field",
+        "data_sharing.flows[].retention_days is number; an item is named by a text field (a "
+        "name, a recipient)",
+    ),
+    (
+        "a selector on a choice, which sorts items rather than names one",
+        {"path": 'data_sharing.flows[granularity="individual"]'},
+        "waiver W-1: path 'data_sharing.flows[granularity=\"individual\"]': "
+        "data_sharing.flows[].granularity is choice; an item is named by a text field (a name, "
+        "a recipient)",
+    ),
+    (
+        "a selector with an escape JSON does not have",
+        {"path": r'parties[name="C:\Users\x"]'},
+        "waiver W-1: path 'parties[name=\"C:\\\\Users\\\\x\"]' is not a field path",
+    ),
+    (
+        "a selector with an escaped control character",
+        {"path": 'parties[name="\\u001b[2JPolice"]'},
+        "waiver W-1: path 'parties[name=\"\\\\u001b[2JPolice\"]': a selector's value contains "
+        "control characters",
     ),
     (
         "a selector on a section",
@@ -771,3 +789,101 @@ def test_a_run_without_as_of_that_crosses_midnight_announces_no_as_of(
     out, err = capsys.readouterr()
     assert json.loads(out)["waivers"]["as_of"] == "2026-11-21"  # the day the run began
     assert err == ""  # and no word of --as-of, which was not given
+
+
+def _refugee_with_a_second_flow_to_myanmar(tmp_path: Path) -> Path:
+    data = json.loads((ROOT / REFUGEE).read_text(encoding="utf-8"))
+    flows = data["data_sharing"]["flows"]
+    flows.append({**flows[1], "purpose": "Biometric verification before return"})
+    added = tmp_path / "added.json"
+    added.write_text(json.dumps(data), encoding="utf-8")
+    return added
+
+
+def test_a_selector_that_names_several_items_is_an_error_not_a_wider_waiver(
+    ruleset: RuleSet, tmp_path: Path
+) -> None:
+    added = _refugee_with_a_second_flow_to_myanmar(tmp_path)
+    path = write(
+        tmp_path,
+        waiver(
+            rule="DS-003",
+            proposal="HO-F1-ROHINGYA",
+            path=f'data_sharing.flows[recipient="{MYANMAR}"]',
+        ),
+    )
+    with pytest.raises(ConfigError) as caught:
+        review(ruleset, load_waivers(path, ruleset, as_of=AS_OF, allow_blockers=True), str(added))
+    assert caught.value.problems == [
+        f"{path}: waiver W-1: path 'data_sharing.flows[recipient=\"{MYANMAR}\"]' names 2 items "
+        "of HO-F1-ROHINGYA (data_sharing.flows[1], data_sharing.flows[2]); a waiver accepts the "
+        "risk of one item: name it by a field that tells it apart, or by position"
+    ]
+    (tmp_path / "compliance.toml").write_text(
+        '[waivers]\nfile = "waivers.yaml"\nallow_blockers = true\n', encoding="utf-8"
+    )
+    run = run_cli("review", str(added), "--as-of", "2026-11-21", cwd=tmp_path)
+    assert (run.code, run.out) == (2, "")
+    assert run.err.splitlines()[-1].startswith("error: waivers.yaml: waiver W-1: path ")
+
+
+def test_paths_that_name_the_same_item_are_the_same_waiver(
+    ruleset: RuleSet, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        waiver(id="W-a", rule="DS-003", path=f'data_sharing.flows[recipient="{MYANMAR}"]'),
+        waiver(
+            id="W-b",
+            rule="DS-003",
+            path='data_sharing.flows[recipient="GOVERNMENT  OF MYANMAR (VIA \\u0042ANGLADESH)"]',
+        ),
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_waivers(path, ruleset, as_of=AS_OF, allow_blockers=True)
+    (problem,) = caught.value.problems
+    assert problem.startswith(
+        f"{path}: waiver W-b: another waiver has the same rule, proposal and path (DS-003, "
+    )
+
+
+@pytest.mark.parametrize("selector_first", [True, False])
+def test_between_a_selector_and_a_position_for_one_item_the_selector_applies(
+    ruleset: RuleSet, tmp_path: Path, selector_first: bool
+) -> None:
+    by_item = waiver(
+        id="W-item",
+        rule="DS-003",
+        proposal="HO-F1-ROHINGYA",
+        path=f'data_sharing.flows[recipient="{MYANMAR}"]',
+    )
+    by_position = waiver(
+        id="W-pos", rule="DS-003", proposal="HO-F1-ROHINGYA", path="data_sharing.flows[1]"
+    )
+    entries = (by_item, by_position) if selector_first else (by_position, by_item)
+    path = write(tmp_path, *entries)
+    report = review(ruleset, load_waivers(path, ruleset, as_of=AS_OF, allow_blockers=True), REFUGEE)
+    ds003 = finding(report, "DS-003", "HO-F1-ROHINGYA")
+    assert ds003.waiver is not None
+    assert (ds003.waiver.id, ds003.waiver.superseded) == ("W-item", ["W-pos"])
+
+
+def test_a_waiver_made_in_code_keeps_its_path(ruleset: RuleSet) -> None:
+    from compliance.waivers import Waiver
+
+    fields: dict[str, Any] = {
+        "id": "W-api",
+        "rule_id": "DS-016",
+        "proposal_id": "HO-F1-ROHINGYA",
+        "justification": JUSTIFICATION,
+        "approved_by": "Amina Diallo, General Counsel",
+        "approved_on": date(2026, 10, 1),
+        "expires": date(2027, 3, 31),
+        "origin": "code",
+    }
+    with pytest.raises(ValueError, match="is not a field path"):
+        Waiver(path="data_sharing/flows", **fields)
+    scoped = Waiver(path="data_sharing.flows[1]", **fields)  # DS-016 fires on flows[0]
+    waivers = Waivers("code", "0" * 64, AS_OF, False, (scoped,))
+    report = review(ruleset, waivers, REFUGEE)
+    assert finding(report, "DS-016", "HO-F1-ROHINGYA").waived is False
