@@ -143,7 +143,7 @@ class Waiver:
     approved_on: date
     expires: date
     origin: str
-    scope: Scope | None = field(default=None, compare=False)
+    scope: Scope | None = field(default=None, init=False, compare=False)
     """The parsed ``path``, made from it."""
 
     def __post_init__(self) -> None:
@@ -238,7 +238,7 @@ class Waivers:
             chosen = max(in_force, key=Waiver.rank)
             status: Literal["applied", "expired"] = "applied"
         elif expired:
-            chosen = max(expired, key=lambda w: w.expires)
+            chosen = max(expired, key=lambda w: (w.expires, w.rank()))
             status = "expired"
         else:
             return finding  # approved after the review date: not yet in force
@@ -353,7 +353,7 @@ def load_waivers(
             problems.append(f"{where}: {scope_of_path}")
             scope_of_path = None
         scope = (rule.id, entry.proposal, scope_of_path.key if scope_of_path else None)
-        if scope in seen_scopes:
+        if path_ok and scope in seen_scopes:
             problems.append(
                 f"{where}: another waiver has the same rule, proposal and path ({rule.id}, "
                 f"{entry.proposal}" + (f", {entry.path})" if entry.path else ", no path)")
