@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -707,27 +708,42 @@ def test_a_blocker_the_config_lowered_stays_waivable_in_a_narrowed_run(tmp_path:
         assert run.code == 0, run.err
 
 
+def refugee_flows(tmp_path: Path, change: Callable[[list[dict[str, Any]]], None]) -> Path:
+    """HO-F1-ROHINGYA with its flows changed by ``change``, written to a file."""
+    data = json.loads((ROOT / REFUGEE).read_text(encoding="utf-8"))
+    change(data["data_sharing"]["flows"])
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(data), encoding="utf-8")
+    return changed
+
+
+def to_myanmar(**fields: object) -> dict[str, object]:
+    """A waiver of DS-003 for HO-F1-ROHINGYA's flow to the Government of Myanmar, by name."""
+    return waiver(
+        rule="DS-003",
+        proposal="HO-F1-ROHINGYA",
+        path=f'data_sharing.flows[recipient="{MYANMAR}"]',
+        **fields,
+    )
+
+
+def review_allowing_blockers(ruleset: RuleSet, waivers_file: Path, proposal: Path) -> Report:
+    waivers = load_waivers(waivers_file, ruleset, as_of=AS_OF, allow_blockers=True)
+    return review(ruleset, waivers, str(proposal))
+
+
 def test_a_selector_follows_its_item_when_the_list_is_reordered_and_a_position_does_not(
     ruleset: RuleSet, tmp_path: Path
 ) -> None:
-    data = json.loads((ROOT / REFUGEE).read_text(encoding="utf-8"))
-    flows = data["data_sharing"]["flows"]
-    data["data_sharing"]["flows"] = [flows[1], flows[0]]  # the Myanmar flow is now flows[0]
-    reordered = tmp_path / "reordered.json"
-    reordered.write_text(json.dumps(data), encoding="utf-8")
+    def swap(flows: list[dict[str, Any]]) -> None:
+        flows[:] = [flows[1], flows[0]]  # the Myanmar flow is now flows[0]
+
     path = write(
         tmp_path,
         waiver(id="W-pos", rule="DS-003", proposal="HO-F1-ROHINGYA", path="data_sharing.flows[1]"),
-        waiver(
-            id="W-item",
-            rule="DS-003",
-            proposal="HO-F1-ROHINGYA",
-            path=f'data_sharing.flows[recipient="{MYANMAR}"]',
-        ),
+        to_myanmar(id="W-item"),
     )
-    report = review(
-        ruleset, load_waivers(path, ruleset, as_of=AS_OF, allow_blockers=True), str(reordered)
-    )
+    report = review_allowing_blockers(ruleset, path, refugee_flows(tmp_path, swap))
     ds003 = finding(report, "DS-003", "HO-F1-ROHINGYA")
     assert ds003.subject == "data_sharing.flows[0]"
     assert (ds003.waived, ds003.waiver and ds003.waiver.id) == (True, "W-item")
@@ -739,21 +755,11 @@ def test_a_selector_follows_its_item_when_the_list_is_reordered_and_a_position_d
 
 
 def test_a_selector_whose_item_is_gone_waives_nothing(ruleset: RuleSet, tmp_path: Path) -> None:
-    data = json.loads((ROOT / REFUGEE).read_text(encoding="utf-8"))
-    data["data_sharing"]["flows"][1]["recipient"] = "Government of Myanmar, Ministry of Immigration"
-    renamed = tmp_path / "renamed.json"
-    renamed.write_text(json.dumps(data), encoding="utf-8")
-    path = write(
-        tmp_path,
-        waiver(
-            rule="DS-003",
-            proposal="HO-F1-ROHINGYA",
-            path=f'data_sharing.flows[recipient="{MYANMAR}"]',
-        ),
-    )
-    report = review(
-        ruleset, load_waivers(path, ruleset, as_of=AS_OF, allow_blockers=True), str(renamed)
-    )
+    def rename(flows: list[dict[str, Any]]) -> None:
+        flows[1]["recipient"] = "Government of Myanmar, Ministry of Immigration"
+
+    path = write(tmp_path, to_myanmar())
+    report = review_allowing_blockers(ruleset, path, refugee_flows(tmp_path, rename))
     ds003 = finding(report, "DS-003", "HO-F1-ROHINGYA")
     assert (ds003.waived, ds003.waiver) == (False, None)
     assert report.reviews[0].decision == "reject"
@@ -791,29 +797,16 @@ def test_a_run_without_as_of_that_crosses_midnight_announces_no_as_of(
     assert err == ""  # and no word of --as-of, which was not given
 
 
-def _refugee_with_a_second_flow_to_myanmar(tmp_path: Path) -> Path:
-    data = json.loads((ROOT / REFUGEE).read_text(encoding="utf-8"))
-    flows = data["data_sharing"]["flows"]
-    flows.append({**flows[1], "purpose": "Biometric verification before return"})
-    added = tmp_path / "added.json"
-    added.write_text(json.dumps(data), encoding="utf-8")
-    return added
-
-
 def test_a_selector_that_names_several_items_is_an_error_not_a_wider_waiver(
     ruleset: RuleSet, tmp_path: Path
 ) -> None:
-    added = _refugee_with_a_second_flow_to_myanmar(tmp_path)
-    path = write(
-        tmp_path,
-        waiver(
-            rule="DS-003",
-            proposal="HO-F1-ROHINGYA",
-            path=f'data_sharing.flows[recipient="{MYANMAR}"]',
-        ),
-    )
+    def add(flows: list[dict[str, Any]]) -> None:
+        flows.append({**flows[1], "purpose": "Biometric verification before return"})
+
+    added = refugee_flows(tmp_path, add)
+    path = write(tmp_path, to_myanmar())
     with pytest.raises(ConfigError) as caught:
-        review(ruleset, load_waivers(path, ruleset, as_of=AS_OF, allow_blockers=True), str(added))
+        review_allowing_blockers(ruleset, path, added)
     assert caught.value.problems == [
         f"{path}: waiver W-1: path 'data_sharing.flows[recipient=\"{MYANMAR}\"]' names 2 items "
         "of HO-F1-ROHINGYA (data_sharing.flows[1], data_sharing.flows[2]); a waiver accepts the "
