@@ -491,6 +491,13 @@ class FiniteRange(click.FloatRange):
         return number
 
 
+def _limit(name: str, minimum: float, default: float, help: str) -> Callable[[F], F]:
+    """A service limit: a finite number at least ``minimum``, its default shown."""
+    return click.option(
+        name, type=FiniteRange(min=minimum), default=default, show_default=True, help=help
+    )
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -507,35 +514,26 @@ class FiniteRange(click.FloatRange):
     help="Where every review served is recorded: a SQLite file, or a postgresql:// URL "
     "(default: [service] decision_log in the config, else compliance-decisions.sqlite).",
 )
-@click.option(
+@_limit(
     "--timeout",
-    type=FiniteRange(min=1),
-    default=60.0,
-    show_default=True,
-    help="Seconds a review may take; past it the worker is stopped and the request fails (504).",
+    1,
+    60.0,
+    "Seconds a review may take; past it the worker is stopped and the request fails (504).",
 )
-@click.option(
+@_limit(
     "--head-timeout",
-    type=FiniteRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Seconds a client has to send each request's head (line and headers); past it: 408 "
-    "and the connection is closed.",
+    0.1,
+    10.0,
+    "Seconds a client has to send each request's head (line "
+    "and headers); past it: 408 and the connection is closed.",
 )
-@click.option(
+@_limit(
     "--body-timeout",
-    type=FiniteRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds a request's body may take to arrive after its head; past it: 408.",
+    0.1,
+    30.0,
+    "Seconds a request's body may take to arrive after its head; past it: 408.",
 )
-@click.option(
-    "--max-body-mb",
-    type=FiniteRange(min=0.001),
-    default=20.0,
-    show_default=True,
-    help="Largest request body accepted, in MiB (larger: 413).",
-)
+@_limit("--max-body-mb", 0.001, 20.0, "Largest request body accepted, in MiB (larger: 413).")
 @click.option(
     "--max-proposals",
     type=click.IntRange(min=1),
