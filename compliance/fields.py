@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.functional_validators import AfterValidator
 
-from compliance import model
+from compliance import model, model_types
 from compliance.iso import COUNTRY_CODES, CURRENCY_CODES
 
 
@@ -86,9 +86,9 @@ def _strip(annotation: Any) -> tuple[Any, list[Any]]:
 def _code_values(metadata: list[Any]) -> tuple[str, ...] | None:
     for item in metadata:
         if isinstance(item, AfterValidator):
-            if item.func is model._country:
+            if item.func is model_types._country:
                 return tuple(sorted(COUNTRY_CODES))
-            if item.func is model._currency:
+            if item.func is model_types._currency:
                 return tuple(sorted(CURRENCY_CODES))
     return None
 

@@ -1,9 +1,11 @@
-"""The partnership proposal, intake contract v1, as pydantic models.
+"""The partnership proposal, intake contract v2, as pydantic models.
 
 These models are the single source of truth for the proposal: the JSON Schema
-(``compliance schema``), the field catalogue the rule language is checked against, and the field
-reference in the docs are all generated from them. Names and nesting follow the v1 contract and
-must not change.
+(``compliance schema``), the field catalogue the rule language is checked against, the workbook
+template and the field reference in the docs are all generated from them. Names and nesting of
+contract v1 must not change; v2 adds fields beside them, each marked ``x-since: "2"`` in its
+JSON Schema. A document that says ``schema_version: "1"`` is read as before and may not answer a
+v2 field (``compliance upgrade`` rewrites it as v2); its v2 facts are unanswered.
 
 Conventions enforced here:
 
@@ -14,353 +16,93 @@ Conventions enforced here:
   alpha-2 and ISO 4217, accepted in any case and stored upper-case;
 - every list is bounded (``LIST_MAX`` items) and every text (``TEXT_MAX`` characters), so a hostile
   input cannot exhaust the rule engine.
+
+Choices are in :mod:`compliance.model_choices`, scalar types in :mod:`compliance.model_types`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from enum import Enum
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
     StringConstraints,
-    WithJsonSchema,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from compliance.iso import COUNTRY_CODES, CURRENCY_CODES
-
-TEXT_MAX = 20_000
-AMOUNT_MAX = 1e15
-LIST_MAX = 500
-ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-# --------------------------------------------------------------------------- enumerations
-
-
-class Sector(str, Enum):
-    counter_terrorism = "counter_terrorism"
-    preventing_violent_extremism = "preventing_violent_extremism"
-    counter_narcotics = "counter_narcotics"
-    peacekeeping = "peacekeeping"
-    humanitarian = "humanitarian"
-    community_engagement = "community_engagement"
-    border_and_migration = "border_and_migration"
-
-
-class OrgType(str, Enum):
-    un_entity = "un_entity"
-    international_ngo = "international_ngo"
-    national_ngo = "national_ngo"
-    civil_society = "civil_society"
-    government_civilian = "government_civilian"
-    military = "military"
-    police = "police"
-    intelligence = "intelligence"
-    private_company = "private_company"
-
-
-class PartyRole(str, Enum):
-    funder = "funder"
-    implementer = "implementer"
-    data_recipient = "data_recipient"
-    security_provider = "security_provider"
-    technology_vendor = "technology_vendor"
-    oversight_body = "oversight_body"
-
-
-class SupportType(str, Enum):
-    training = "training"
-    equipment = "equipment"
-    salaries = "salaries"
-    logistics = "logistics"
-    operational_support = "operational_support"
-    joint_operations = "joint_operations"
-    data_sharing = "data_sharing"
-    ngo_funding = "ngo_funding"
-    community_programmes = "community_programmes"
-    research = "research"
-
-
-class VettingStatus(str, Enum):
-    cleared = "cleared"
-    pending = "pending"
-    denied = "denied"
-    not_vetted = "not_vetted"
-
-
-class VettingRegime(str, Enum):
-    leahy = "leahy"
-    hrddp = "hrddp"
-    national = "national"
-    none = "none"
-
-
-class DataProtectionRegime(str, Enum):
-    gdpr = "gdpr"
-    law_enforcement_directive = "law_enforcement_directive"
-    international_org_rules = "international_org_rules"
-    national = "national"
-    none = "none"
-
-
-class SanctionsExemption(str, Enum):
-    unscr_2664 = "unscr_2664"
-    national_licence = "national_licence"
-    none = "none"
-    not_applicable = "not_applicable"
-
-
-class CtCertification(str, Enum):
-    none = "none"
-    project_scope = "project_scope"
-    organisation_wide = "organisation_wide"
-
-
-class NpoDueDiligence(str, Enum):
-    risk_based = "risk_based"
-    blanket = "blanket"
-    none = "none"
-
-
-class DataCategory(str, Enum):
-    biographic = "biographic"
-    biometric = "biometric"
-    health = "health"
-    location = "location"
-    religion_or_ethnicity = "religion_or_ethnicity"
-    criminal_record = "criminal_record"
-    family = "family"
-    financial = "financial"
-
-
-class DataSubject(str, Enum):
-    beneficiaries = "beneficiaries"
-    refugees = "refugees"
-    children = "children"
-    staff = "staff"
-    community_members = "community_members"
-
-
-class Granularity(str, Enum):
-    aggregate = "aggregate"
-    pseudonymised = "pseudonymised"
-    individual = "individual"
-
-
-class PurposeCategory(str, Enum):
-    service_delivery = "service_delivery"
-    protection = "protection"
-    research = "research"
-    law_enforcement = "law_enforcement"
-    intelligence = "intelligence"
-    immigration = "immigration"
-    repatriation = "repatriation"
-
-
-class LawfulBasis(str, Enum):
-    consent = "consent"
-    vital_interest = "vital_interest"
-    public_interest = "public_interest"
-    legal_obligation = "legal_obligation"
-    legitimate_interest = "legitimate_interest"
-    mandate = "mandate"
-    none = "none"
-
-
-class TransferMechanism(str, Enum):
-    adequacy = "adequacy"
-    binding_instrument = "binding_instrument"
-    derogation = "derogation"
-    none = "none"
-    not_applicable = "not_applicable"
-
-
-class AssessmentStatus(str, Enum):
-    full = "full"
-    screening = "screening"
-    none = "none"
-
-
-class SecurityControl(str, Enum):
-    encryption = "encryption"
-    access_control = "access_control"
-    patching = "patching"
-    breach_notification = "breach_notification"
-    audit_logging = "audit_logging"
-
-
-class RecipientRecord(str, Enum):
-    none_known = "none_known"
-    credible_allegations = "credible_allegations"
-    documented_violations = "documented_violations"
-
-
-class RiskLevel(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-
-
-class CommunityEngagement(str, Enum):
-    none = "none"
-    informed = "informed"
-    consulted = "consulted"
-    co_designed = "co_designed"
-
-
-class GrievanceCriterion(str, Enum):
-    legitimate = "legitimate"
-    accessible = "accessible"
-    predictable = "predictable"
-    equitable = "equitable"
-    transparent = "transparent"
-    rights_compatible = "rights_compatible"
-    continuous_learning = "continuous_learning"
-    dialogue_based = "dialogue_based"
-
-
-class Disclosure(str, Enum):
-    full = "full"
-    summary = "summary"
-    confidential = "confidential"
-
-
-class EvaluationType(str, Enum):
-    none = "none"
-    internal = "internal"
-    external = "external"
-    external_published = "external_published"
-
-
-class DataAtExit(str, Enum):
-    delete = "delete"
-    return_ = "return"
-    archive = "archive"
-    undecided = "undecided"
-
-
-# --------------------------------------------------------------------------- scalar types
-
-
-def _blank_to_none(value: object) -> object:
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
-
-
-def _drop_blank_items(value: object) -> object:
-    """A list of texts keeps its non-blank items: an empty string is not an answer."""
-    if isinstance(value, list):
-        return [v for v in value if not (isinstance(v, str) and not v.strip())]
-    return value
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise PydanticCustomError("string_too_short", "must not be empty")
-    return value
-
-
-def _iso_date(value: object) -> object:
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    if isinstance(value, str):
-        if not value.strip():
-            return None
-        text = value.strip()
-        if _DATE_RE.match(text):
-            try:
-                return dt.date.fromisoformat(text)
-            except ValueError:
-                pass
-    raise PydanticCustomError(
-        "iso_date",
-        "'{value}' is not an ISO 8601 date (YYYY-MM-DD)",
-        {"value": value},
-    )
-
-
-def _upper_code(value: object) -> object:
-    value = _blank_to_none(value)
-    if isinstance(value, str):
-        return value.strip().upper()
-    return value
-
-
-def _country(value: str) -> str:
-    if value not in COUNTRY_CODES:
-        raise PydanticCustomError(
-            "country_code",
-            "'{value}' is not an ISO 3166-1 alpha-2 country code",
-            {"value": value},
-        )
-    return value
-
-
-def _currency(value: str) -> str:
-    if value not in CURRENCY_CODES:
-        raise PydanticCustomError(
-            "currency_code", "'{value}' is not an ISO 4217 currency code", {"value": value}
-        )
-    return value
-
-
-StrictText = Annotated[str, StringConstraints(strict=True, max_length=TEXT_MAX)]
-Text = Annotated[StrictText | None, BeforeValidator(_blank_to_none)]
-TextList = Annotated[
-    Annotated[list[StrictText], Field(max_length=LIST_MAX)] | None,
-    BeforeValidator(_drop_blank_items),
-]
-YesNo = StrictBool | None
-Date = Annotated[dt.date | None, BeforeValidator(_iso_date)]
-_CountryCode = Annotated[
-    str,
-    StringConstraints(strict=True, pattern=r"^[A-Z]{2}$"),
-    AfterValidator(_country),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "enum": sorted(COUNTRY_CODES),
-            "description": "ISO 3166-1 alpha-2 (accepted in any case and stored upper-case)",
-        }
-    ),
-]
-_CurrencyCode = Annotated[
-    str,
-    StringConstraints(strict=True, pattern=r"^[A-Z]{3}$"),
-    AfterValidator(_currency),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "enum": sorted(CURRENCY_CODES),
-            "description": "ISO 4217 (accepted in any case and stored upper-case)",
-        }
-    ),
-]
-Country = Annotated[_CountryCode | None, BeforeValidator(_upper_code)]
-Currency = Annotated[_CurrencyCode | None, BeforeValidator(_upper_code)]
-Days = Annotated[StrictInt, Field(ge=0, le=100_000)] | None
-Months = Annotated[StrictInt, Field(ge=1, le=600)] | None
-Amount = Annotated[StrictFloat, Field(ge=0, le=AMOUNT_MAX, allow_inf_nan=False)] | None
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=False)
-
+from compliance.model_choices import (
+    AssessmentStatus,
+    BreachConsequence,
+    CommunityEngagement,
+    CtCertification,
+    DataAtExit,
+    DataCategory,
+    DataProtectionRegime,
+    DataSubject,
+    Disclosure,
+    DistributionControl,
+    EvaluationType,
+    Granularity,
+    GrievanceCriterion,
+    LawfulBasis,
+    MeasureForm,
+    MeasureGiver,
+    MeasureKind,
+    MonitoredBy,
+    NpoDueDiligence,
+    OrgType,
+    PartyRole,
+    PersonnelScreening,
+    PurposeCategory,
+    RecipientRecord,
+    RiskLevel,
+    RiskType,
+    SanctionsExemption,
+    Sector,
+    SecurityControl,
+    SupportType,
+    TransferMechanism,
+    UseOfForceRules,
+    VettedBy,
+    VettingLevel,
+    VettingRegime,
+    VettingSource,
+    VettingStatus,
+)
+from compliance.model_types import (
+    AMOUNT_MAX,
+    ID_PATTERN,
+    LIST_MAX,
+    TEXT_MAX,
+    Amount,
+    Country,
+    Currency,
+    Date,
+    Days,
+    Months,
+    Text,
+    TextList,
+    YesNo,
+    _Model,
+    _not_blank,
+)
 
 # --------------------------------------------------------------------------- sections
+from compliance.model_v2 import (
+    IncidentReporting,
+    PostIncidentInvestigation,
+    Remedy,
+    Subcontractor,
+    Technology,
+    Whistleblowing,
+    _v2,
+    v2_fields_set,
+)
+
+__all__ = ["AMOUNT_MAX", "ID_PATTERN", "LIST_MAX", "TEXT_MAX"]
 
 
 class Lead(_Model):
@@ -414,6 +156,16 @@ class Activities(_Model):
     designated_groups_in_area: YesNo = Field(
         None, description="Do sanctioned or listed armed groups control or operate in the area?"
     )
+    high_risk_setting: YesNo = _v2(
+        "Is the area conflict-affected or otherwise high-risk for diversion or abuse?"
+    )
+    distribution_controlled_by: DistributionControl | None = _v2(
+        "Who controls the distribution of aid, funds or goods on the ground?"
+    )
+    covert_collection: YesNo = _v2(
+        "Does the partnership gather information on people without their knowledge, or under "
+        "cover of engagement, outreach or aid?"
+    )
 
 
 class SecurityUnit(_Model):
@@ -427,6 +179,21 @@ class SecurityUnit(_Model):
     )
     vetting_regime: VettingRegime | None = Field(
         None, description="Under which regime was the unit vetted?"
+    )
+    record: RecipientRecord | None = _v2("What is known of this unit's own human rights record?")
+    vetted_by: VettedBy | None = _v2("Who vetted the unit?")
+    vetting_level: VettingLevel | None = _v2(
+        "Were the unit's individual members vetted, the unit, or both?"
+    )
+    vetting_sources: list[VettingSource] | None = _v2(
+        "Which sources did the vetting check?", max_length=LIST_MAX
+    )
+    vetted_on: Date = _v2("When was the unit vetted?")
+    contributed_personnel: YesNo = _v2(
+        "Is the unit made of personnel a member state contributes to a UN operation?"
+    )
+    personnel_screening: PersonnelScreening | None = _v2(
+        "How were contributed personnel screened for human rights violations?"
     )
 
 
@@ -524,6 +291,16 @@ class DataFlow(_Model):
         description="Is the recipient the authority people fled, or a party to the conflict "
         "targeting them?",
     )
+    purpose_fully_disclosed: YesNo = _v2(
+        "Is the purpose told to the people concerned the whole purpose of the flow?"
+    )
+    covert_collection: YesNo = _v2("Is the data collected without the people's knowledge?")
+    use_caveats_in_writing: YesNo = _v2(
+        "Do written caveats limit the recipient's use and onward transfer of the data?"
+    )
+    torture_risk_assessed: YesNo = _v2(
+        "Was the risk that sharing leads to torture or ill-treatment assessed before sharing?"
+    )
 
 
 class ImpactAssessment(_Model):
@@ -553,6 +330,10 @@ class Processor(_Model):
     )
     data_location: Country = Field(
         None, description="Country where it holds the data (ISO 3166-1 alpha-2)."
+    )
+    private_company: YesNo = _v2("Is the processor a private company?")
+    use_limited_by_contract: YesNo = _v2(
+        "Does the contract bar the processor from using the data for its own purposes?"
     )
 
 
@@ -600,6 +381,17 @@ class Mitigation(_Model):
 
     risk: Text = Field(None, description="The risk identified.")
     measure: Text = Field(None, description="The measure that mitigates it.")
+    risk_type: RiskType | None = _v2("What is the risk a risk of?")
+    measure_kinds: list[MeasureKind] | None = _v2(
+        "Which kinds of measure address the risk?", max_length=LIST_MAX
+    )
+    form: MeasureForm | None = _v2("What form does the strongest commitment against the risk take?")
+    given_by: MeasureGiver | None = _v2("Who gives that commitment?")
+    monitored_by: MonitoredBy | None = _v2("Who monitors compliance with it?")
+    monitoring_frequency_months: Months = _v2("How often (in months) is compliance monitored?")
+    breach_consequence: BreachConsequence | None = _v2(
+        "What happens if the commitment is breached?"
+    )
 
 
 class HumanRights(_Model):
@@ -635,6 +427,10 @@ class HumanRights(_Model):
         None,
         description="Must staff report people despite health or education confidentiality duties?",
     )
+    selection_by_protected_traits: YesNo = _v2(
+        "Are areas, communities or people for cameras, patrols, programmes or outreach chosen by "
+        "religion, ethnicity or nationality?"
+    )
 
 
 class Safeguards(_Model):
@@ -666,6 +462,13 @@ class Safeguards(_Model):
     capacity_building_plan: YesNo = Field(
         None, description="Is there a capacity-building and sustainability plan?"
     )
+    use_of_force_rules: UseOfForceRules | None = _v2(
+        "Which rules on the use of force do the partners in joint operations follow?"
+    )
+    post_incident_investigation: PostIncidentInvestigation | None = _v2(
+        "Investigation of deaths and serious injuries in operations."
+    )
+    civilian_harm_tracking: YesNo = _v2("Is civilian harm tracked, incident by incident?")
 
 
 class GrievanceMechanism(_Model):
@@ -700,6 +503,11 @@ class Oversight(_Model):
     reporting_frequency_months: Months = Field(
         None, description="How often (in months) does the partnership report?"
     )
+    remedy: Remedy | None = _v2("Remedy for people harmed.")
+    whistleblowing: Whistleblowing | None = _v2("Reporting of misconduct by staff.")
+    serious_incident_reporting: IncidentReporting | None = _v2(
+        "Reporting of serious incidents to the funder."
+    )
 
 
 class Monitoring(_Model):
@@ -723,7 +531,7 @@ class Monitoring(_Model):
 
 
 class Proposal(_Model):
-    """A partnership proposal (intake contract v1)."""
+    """A partnership proposal (intake contract v2; a v1 document is one without v2 fields)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -731,7 +539,9 @@ class Proposal(_Model):
         json_schema_extra={"$comment": "Generated from compliance.model; do not edit by hand."},
     )
 
-    schema_version: Literal["1"] = Field(description='Version of the intake contract: "1".')
+    schema_version: Literal["1", "2"] = Field(
+        description='Version of the intake contract: "2" (or "1", without the fields added in v2).'
+    )
     id: Annotated[str, StringConstraints(strict=True, pattern=ID_PATTERN)] = Field(
         description="Proposal identifier, unique within one batch."
     )
@@ -758,6 +568,27 @@ class Proposal(_Model):
     safeguards: Safeguards | None = Field(None, description="Safeguarding and protection.")
     oversight: Oversight | None = Field(None, description="Oversight, grievance, suspension.")
     monitoring: Monitoring | None = Field(None, description="Monitoring, evaluation and exit.")
+    subcontractors: list[Subcontractor] | None = _v2(
+        "Which subcontractors and suppliers work below the prime partner?", max_length=LIST_MAX
+    )
+    technology: Technology | None = _v2("Technology supplied that can be turned on people.")
+
+    @model_validator(mode="after")
+    def _v2_fields_need_v2(self) -> Proposal:
+        if self.schema_version == "1":
+            found = v2_fields_set(self)
+            if found:
+                raise PydanticCustomError(
+                    CONTRACT_VERSION_ERROR,
+                    '{paths} belong to contract v2: set schema_version to "2" '
+                    "(compliance upgrade does it)",
+                    {"paths": ", ".join(found)},
+                )
+        return self
 
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+"""The contract version this tool writes (templates, exports, upgrades)."""
+SCHEMA_VERSIONS = ("1", "2")
+"""The contract versions this tool reads."""
+CONTRACT_VERSION_ERROR = "contract_version"

@@ -35,7 +35,7 @@ from compliance import conditions as c
 from compliance import templates
 from compliance.errors import ComplianceError, RuleError
 from compliance.fields import Kind, catalogue, path_from_loc
-from compliance.model import AMOUNT_MAX, Proposal
+from compliance.model import AMOUNT_MAX, SCHEMA_VERSION, Proposal
 from compliance.ruleset import Example, ExampleKind, Reference, Rule, RuleSet, RuleSource
 from compliance.rulespec import (
     AllSpec,
@@ -397,7 +397,7 @@ def _suggest(path: str) -> str | None:
 # --------------------------------------------------------------------------- examples
 
 
-EXAMPLE_DEFAULTS = {"schema_version": "1", "title": "Rule example"}
+EXAMPLE_DEFAULTS = {"schema_version": SCHEMA_VERSION, "title": "Rule example"}
 
 
 def example_proposal(fragment: dict[str, Any], rule_id: str, index: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from compliance.fields import Kind, catalogue, generic_path, path_from_loc
-from compliance.model import LIST_MAX, TEXT_MAX, Proposal
+from compliance.model import CONTRACT_VERSION_ERROR, LIST_MAX, TEXT_MAX, Proposal
 from compliance.sourcemap import SourceMap
 
 _MAX_SHOWN = 60
@@ -130,6 +130,14 @@ def validate_proposal(data: object, source_map: SourceMap, label: str) -> Propos
     except ValidationError as exc:
         lines = []
         for error in exc.errors(include_url=False):
+            if error["type"] == CONTRACT_VERSION_ERROR:
+                # One line per v2 field a v1 document answers, each at its own place.
+                for path in (error.get("ctx") or {}).get("paths", "").split(", "):
+                    lines.append(
+                        f"{source_map.locate(path)}: {label}: {path}: a contract v2 field in a "
+                        'v1 proposal: set schema_version to "2" (compliance upgrade does it)'
+                    )
+                continue
             path, message = describe(dict(error))
             loc = source_map.locate(path)
             lines.append(f"{loc}: {label}: {path or '(proposal)'}: {message}")
