@@ -33,10 +33,19 @@ from pydantic_core import ErrorDetails
 
 from compliance import conditions as c
 from compliance import templates
+from compliance.coverage import CATALOGUE, check_covers, parse_catalogue
 from compliance.errors import ComplianceError, RuleError
 from compliance.fields import Kind, catalogue, path_from_loc
 from compliance.model import AMOUNT_MAX, SCHEMA_VERSION, Proposal
-from compliance.ruleset import Example, ExampleKind, Reference, Rule, RuleSet, RuleSource
+from compliance.ruleset import (
+    Example,
+    ExampleKind,
+    Framework,
+    Reference,
+    Rule,
+    RuleSet,
+    RuleSource,
+)
 from compliance.rulespec import (
     AllSpec,
     AnySpec,
@@ -485,6 +494,7 @@ def _build_rule(
         when_unanswered=spec.when_unanswered,
         requires=tuple(r.path for r in requires if r is not None),
         examples=examples,
+        covers=tuple(spec.covers),
     )
     return rule, []
 
@@ -494,7 +504,7 @@ def _rule_files(directory: Path) -> Iterator[Path]:
     ``.github``) excepted."""
     for path in sorted(directory.rglob("*")):
         hidden = any(part.startswith(".") for part in path.relative_to(directory).parts)
-        is_rules = path.suffix in (".yaml", ".yml") and path.name != MANIFEST
+        is_rules = path.suffix in (".yaml", ".yml") and path.name not in (MANIFEST, CATALOGUE)
         if is_rules and not hidden and path.is_file():
             yield path
 
@@ -504,6 +514,7 @@ class _LoadedDir:
     rules: list[Rule]
     specs: list[dict[str, Any]]
     manifest: ManifestSpec
+    frameworks: tuple[Framework, ...] = ()
 
 
 def _load_dir(directory: Path, display: str) -> _LoadedDir:
@@ -522,6 +533,13 @@ def _load_dir(directory: Path, display: str) -> _LoadedDir:
             name=re.sub(r"[^a-z0-9._-]", "-", directory.name.lower()) or "rules",
             version="unversioned",
         )
+    frameworks: tuple[Framework, ...] = ()
+    if (directory / CATALOGUE).is_file():
+        label = f"{display}/{CATALOGUE}"
+        try:
+            frameworks = parse_catalogue(read_yaml(directory / CATALOGUE, label), label)
+        except RuleError as exc:
+            problems.extend(exc.problems)
     rules: list[Rule] = []
     specs: list[dict[str, Any]] = []
     files = list(_rule_files(directory))
@@ -550,7 +568,7 @@ def _load_dir(directory: Path, display: str) -> _LoadedDir:
                 specs.append(dumped)
     if problems:
         raise RuleError(problems)
-    return _LoadedDir(rules, specs, manifest)
+    return _LoadedDir(rules, specs, manifest, frameworks)
 
 
 def _digest(payload: object) -> str:
@@ -603,6 +621,13 @@ def load_rules(directories: list[Path] | None = None, *, builtin: bool = True) -
         )
         titles.update(item.manifest.domains)
         all_specs.append({"manifest": manifest, "rules": item.specs})
+    frameworks = tuple(fw for item, _ in loaded for fw in item.frameworks)
+    problems.extend(
+        check_covers(
+            ((rule, f"{display}/{rule.source}") for item, display in loaded for rule in item.rules),
+            frameworks,
+        )
+    )
     if problems:
         raise RuleError(problems)
     return RuleSet(
@@ -610,4 +635,5 @@ def load_rules(directories: list[Path] | None = None, *, builtin: bool = True) -
         sources=tuple(sources),
         hash=_digest(all_specs),
         domain_titles=titles,
+        frameworks=frameworks,
     )

@@ -81,6 +81,8 @@ class Rule:
     examples: tuple[Example, ...] = ()
     override: SeverityOverride | None = None
     """Set when the project changed this rule's severity (``severity`` is then the new one)."""
+    covers: tuple[str, ...] = ()
+    """Ids of the framework requirements the rule checks (see :class:`Framework`)."""
 
     @property
     def fields(self) -> list[str]:
@@ -95,6 +97,30 @@ class Rule:
         for path in self.requires:
             seen.setdefault(path, None)
         return list(seen)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One operative requirement of a framework, from a rule directory's catalogue."""
+
+    id: str
+    provision: str
+    summary: str
+    out_of_scope: str | None = None
+    """Why a proposal review cannot check it; None when rules are expected to."""
+
+
+@dataclass(frozen=True)
+class Framework:
+    """A framework the rules rest on, with its operative requirements (``frameworks.yaml``)."""
+
+    id: str
+    title: str
+    instrument: str
+    requirements: tuple[Requirement, ...]
+    source: str
+    """The catalogue file, as shown in messages."""
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +172,8 @@ class RuleSet:
     domain_titles: dict[str, str] = field(default_factory=dict)
     tuning: Tuning | None = None
     """Set when rules were selected, disabled or re-graded; every report records it."""
+    frameworks: tuple[Framework, ...] = ()
+    """The framework catalogues of the loaded rule directories, in load order."""
 
     @property
     def name(self) -> str:

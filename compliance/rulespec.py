@@ -25,6 +25,8 @@ from pydantic import (
 
 RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$"
 DOMAIN_PATTERN = r"^[a-z][a-z0-9_]*$"
+REQUIREMENT_ID_PATTERN = r"^[A-Z][A-Z0-9]*-[A-Z0-9]+$"
+"""A framework requirement's id in the catalogue (``frameworks.yaml``): ``HRDDP-2``."""
 
 
 class Severity(str, Enum):
@@ -55,6 +57,7 @@ class _Strict(BaseModel):
 
 NonBlank = Annotated[str, StringConstraints(strict=True, min_length=1, strip_whitespace=True)]
 Literal_ = StrictBool | StrictInt | float | dt.date | str
+RequirementId = Annotated[str, StringConstraints(strict=True, pattern=REQUIREMENT_ID_PATTERN)]
 
 
 class FieldRefSpec(_Strict):
@@ -221,6 +224,8 @@ class RuleSpec(_Strict):
     title: NonBlank
     domain: Annotated[str, StringConstraints(strict=True, pattern=DOMAIN_PATTERN)] | None = None
     severity: Severity
+    covers: list[RequirementId] = Field(default_factory=list)
+    """Ids of the framework requirements the rule checks (see the catalogue)."""
     for_each: NonBlank | None = None
     applies_when: ConditionSpec | None = None
     violated_when: ConditionSpec
