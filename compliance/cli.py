@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from compliance import __version__, docgen, records, settings, tuning
+from compliance import __version__, coverage, docgen, records, settings, tuning
 from compliance.config import CONFIG_NAME, ProjectConfig, resolve_config
 from compliance.decision import exit_code
 from compliance.errors import ComplianceError, InputError, UsageError
@@ -806,6 +806,26 @@ def rules_show(
         text += f"\nDisabled by {disabled.origin}: {disabled.reason}\n"
     click.echo(text, nl=False)
     return int(ExitCode.PASSED)
+
+
+@rules.command("coverage")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_rules_option
+@_config_options
+def rules_coverage(
+    fmt: str, rule_dirs: tuple[Path, ...], config_path: Path | None, no_config: bool
+) -> int:
+    """For each framework in the rule directories' catalogues (frameworks.yaml), its requirements
+    and the rules a review would run that check each one, or why it is out of scope. Exit 5 if a
+    requirement has neither, or a rule covers nothing."""
+    matrix = coverage.matrix(_load(rule_dirs, config_path, no_config))
+    if fmt == "json":
+        click.echo(coverage.render_json(matrix), nl=False)
+        for problem in matrix.problems:
+            click.echo(f"problem: {problem}", err=True)
+    else:
+        click.echo(coverage.render_text(matrix), nl=False)
+    return int(ExitCode.RULES_ERROR if matrix.problems else ExitCode.PASSED)
 
 
 @rules.command("docs")

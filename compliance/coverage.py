@@ -220,10 +220,11 @@ def render_text(m: Matrix) -> str:
         for row in rows:
             req = row.requirement
             lines.append(f"  {req.id}  {req.provision}")
+            lines.append(f"    {' '.join(req.summary.split())}")
             if row.rules:
                 lines.append(f"    rules: {', '.join(row.rules)}")
             if req.out_of_scope is not None:
-                lines.append(f"    out of scope: {req.out_of_scope}")
+                lines.append(f"    {_reason(req.out_of_scope)}")
         lines.append("")
     total = sum(len(rows) for _, rows in m.frameworks)
     covered = sum(1 for _, rows in m.frameworks for r in rows if r.rules)
@@ -233,6 +234,15 @@ def render_text(m: Matrix) -> str:
     )
     lines.extend(f"problem: {p}" for p in m.problems)
     return "\n".join(lines) + "\n"
+
+
+GAP = "Not checked yet:"
+"""How a catalogue reason marks a gap: a requirement a review could check but no rule does."""
+
+
+def _reason(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.startswith(GAP) else f"Out of scope: {text}"
 
 
 def _cell(text: str) -> str:
@@ -268,7 +278,7 @@ def render_markdown(m: Matrix) -> str:
             if row.rules:
                 cells.append(", ".join(f"[{r}](rules.md#{r.lower()})" for r in row.rules))
             if req.out_of_scope is not None:
-                cells.append(f"Out of scope: {_cell(req.out_of_scope)}")
+                cells.append(_cell(_reason(req.out_of_scope)))
             out.append(
                 f"| {req.id} | {_cell(req.provision)} | {_cell(req.summary)} | {'; '.join(cells)} |"
             )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from compliance import coverage
 from compliance.fields import Kind, catalogue
 from compliance.findings import Report
 from compliance.model import SCHEMA_VERSION, Proposal
@@ -97,6 +98,7 @@ def documents() -> dict[str, Callable[[], str]]:
         "report.schema.json": lambda: _json(report_schema()),
         "fields.md": field_reference,
         RULES_DOC: lambda: rules_markdown(load_rules()),
+        "coverage.md": lambda: coverage.render_markdown(coverage.matrix(load_rules())),
     }
 
 
