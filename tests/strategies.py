@@ -88,7 +88,7 @@ def _object(prefix: str) -> st.SearchStrategy[dict[str, Any]]:
 def proposals(draw: st.DrawFn) -> dict[str, Any]:
     """A valid proposal as JSON-like data."""
     body = draw(_object(""))
-    return {"schema_version": "1", "id": "GEN-1", "title": "Generated", **body}
+    return {"schema_version": "2", "id": "GEN-1", "title": "Generated", **body}
 
 
 # --------------------------------------------------------------------------- conditions
