@@ -23,12 +23,14 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from compliance import __version__, coverage, docgen, records, settings, tuning
+from compliance import upgrade as upgrading
 from compliance.config import CONFIG_NAME, ProjectConfig, resolve_config
 from compliance.decision import exit_code
 from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.findings import Report
 from compliance.intake import read_proposals
+from compliance.model import SCHEMA_VERSION
 from compliance.parallel import PARALLEL_MIN, default_jobs, review_all
 from compliance.report_html import render_html
 from compliance.report_junit import render_junit
@@ -679,6 +681,35 @@ def export(paths: tuple[str, ...], output: Path, layout: str | None, force: bool
     _write(to_bytes(build(chosen, proposals)), _new_file(output, force))
     plural = "s" if len(proposals) != 1 else ""
     click.echo(f"wrote {output} ({len(proposals)} proposal{plural}, {chosen.value} layout)")
+    return int(ExitCode.PASSED)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--layout",
+    type=LAYOUT_CHOICE,
+    help="For a workbook OUTPUT: single or register (default: the layout of the input "
+    "workbook; else single for one proposal, register for several).",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def upgrade(paths: tuple[str, ...], output: Path, layout: str | None, force: bool) -> int:
+    """Rewrite contract v1 proposals read from PATHS (JSON, workbooks, directories) in their
+    contract v2 form, nothing lost, into OUTPUT: JSON (.json: an object for one proposal, a list
+    for several), JSON Lines (.jsonl) or a v2 workbook (.xlsx). Messages go to stderr."""
+    upgrading.output_kind(output)
+    target = _new_file(output, force)
+    result = upgrading.upgrade(list(paths), output, Layout(layout) if layout else None)
+    _write(result.content, target)
+    for note in result.notes:
+        click.echo(note, err=True)
+    plural = "s" if result.proposals != 1 else ""
+    shape = f", {result.layout.value} layout" if result.layout else ""
+    click.echo(
+        f"wrote {output} ({result.proposals} proposal{plural}, contract v{SCHEMA_VERSION}{shape})",
+        err=True,
+    )
     return int(ExitCode.PASSED)
 
 

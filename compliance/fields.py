@@ -25,6 +25,7 @@ from pydantic.functional_validators import AfterValidator
 
 from compliance import model, model_types
 from compliance.iso import COUNTRY_CODES, CURRENCY_CODES
+from compliance.model_v2 import since
 
 
 class Kind(str, Enum):
@@ -63,6 +64,8 @@ class FieldSpec:
     """For a field inside the items of a list of objects: the path of that list."""
     model: type[BaseModel] | None = None
     """For a section or a table: the model of the object or of one item."""
+    since: str = "1"
+    """The contract version that introduced the field (or the section or table holding it)."""
 
 
 def _strip(annotation: Any) -> tuple[Any, list[Any]]:
@@ -93,17 +96,25 @@ def _code_values(metadata: list[Any]) -> tuple[str, ...] | None:
     return None
 
 
-def _walk(cls: type[BaseModel], prefix: str, list_path: str | None) -> typing.Iterator[FieldSpec]:
+def _later(a: str, b: str) -> str:
+    return max(a, b, key=int)
+
+
+def _walk(
+    cls: type[BaseModel], prefix: str, list_path: str | None, outer: str = "1"
+) -> typing.Iterator[FieldSpec]:
     hints = typing.get_type_hints(cls, include_extras=True)
     for name, info in cls.model_fields.items():
         path = f"{prefix}{name}"
         question = info.description or name
         base, metadata = _strip(hints[name])
         required = info.is_required()
+        version = _later(outer, since(info))
         common: dict[str, Any] = {
             "question": question,
             "required": required,
             "list_path": list_path,
+            "since": version,
         }
         if get_origin(base) is list:
             (item,) = get_args(base)
@@ -112,7 +123,7 @@ def _walk(cls: type[BaseModel], prefix: str, list_path: str | None) -> typing.It
                 yield FieldSpec(path, Kind.OBJECT_LIST, model=item_base, **common)
                 if list_path is not None:
                     raise TypeError(f"{path}: lists of objects inside lists are not supported")
-                yield from _walk(item_base, f"{path}[].", path)
+                yield from _walk(item_base, f"{path}[].", path, version)
             elif isinstance(item_base, type) and issubclass(item_base, Enum):
                 values = tuple(str(m.value) for m in item_base)
                 yield FieldSpec(path, Kind.ENUM_LIST, values=values, **common)
@@ -122,7 +133,7 @@ def _walk(cls: type[BaseModel], prefix: str, list_path: str | None) -> typing.It
                 raise TypeError(f"{path}: unsupported list item type {item_base!r}")
         elif isinstance(base, type) and issubclass(base, BaseModel):
             yield FieldSpec(path, Kind.OBJECT, model=base, **common)
-            yield from _walk(base, f"{path}.", list_path)
+            yield from _walk(base, f"{path}.", list_path, version)
         elif isinstance(base, type) and issubclass(base, Enum):
             values = tuple(str(m.value) for m in base)
             yield FieldSpec(path, Kind.ENUM, values=values, **common)
@@ -151,6 +162,12 @@ def _walk(cls: type[BaseModel], prefix: str, list_path: str | None) -> typing.It
 def catalogue() -> dict[str, FieldSpec]:
     """Every field of :class:`compliance.model.Proposal`, keyed by path, in model order."""
     return {spec.path: spec for spec in _walk(model.Proposal, "", None)}
+
+
+@cache
+def catalogue_of(contract: str) -> dict[str, FieldSpec]:
+    """The fields of contract version ``contract``: the catalogue without later fields."""
+    return {path: spec for path, spec in catalogue().items() if int(spec.since) <= int(contract)}
 
 
 @cache

@@ -21,6 +21,7 @@ from compliance.jsonpos import LineIndex, value_offsets
 from compliance.model import Proposal
 from compliance.sourcemap import JsonText, SourceMap
 from compliance.validation import ValidationProblems, validate_proposal
+from compliance.workbook_layout import Layout
 from compliance.workbook_read import read_workbook
 from compliance.xlsxfile import is_workbook_path
 
@@ -148,12 +149,32 @@ def _documents(source: str, text: str, json_lines: bool) -> list[tuple[Any, Sour
     return docs
 
 
+@dataclass(frozen=True)
+class SourceRead:
+    """One input file (or standard input) as read: its proposals, validated, and what they were
+    read from."""
+
+    path: str
+    loaded: list[LoadedProposal]
+    documents: list[Any] | None
+    """Each proposal's JSON as given (key order kept), when the input is JSON and it was asked
+    for; ``None`` for a workbook."""
+    layout: Layout | None
+    """The layout of a workbook; ``None`` for JSON."""
+
+
 def read_source(path: str) -> list[LoadedProposal]:
     """Read and validate every proposal in one file (or ``-`` for standard input)."""
+    return read_file(path).loaded
+
+
+def read_file(path: str, *, keep_documents: bool = False) -> SourceRead:
+    """Read and validate every proposal in one file (or ``-`` for standard input), keeping the
+    JSON documents as given when ``keep_documents``."""
     suffix = Path(path).suffix.lower() if path != "-" else ""
     if is_workbook_path(path):
-        documents, problems = read_workbook(path)
-        return _validated(documents, problems, _file_sha256(path))
+        documents, problems, layout = read_workbook(path)
+        return SourceRead(path, _validated(documents, problems, _file_sha256(path)), None, layout)
     raw = _read_bytes(path)
     if len(raw) > MAX_INPUT_BYTES:
         raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
@@ -161,7 +182,9 @@ def read_source(path: str) -> list[LoadedProposal]:
     if not text.strip():
         raise InputError(f"{path}: is empty")
     digest = hashlib.sha256(raw).hexdigest()
-    return _validated(_documents(path, text, suffix in JSON_LINES_SUFFIXES), [], digest)
+    parsed = _documents(path, text, suffix in JSON_LINES_SUFFIXES)
+    loaded = _validated(parsed, [], digest)
+    return SourceRead(path, loaded, [d[0] for d in parsed] if keep_documents else None, None)
 
 
 def read_text_upload(raw: bytes, source: str) -> list[LoadedProposal]:
@@ -231,11 +254,17 @@ def read_proposals(paths: list[str]) -> list[LoadedProposal]:
 
     Proposal ids must be unique within the batch, so findings and decisions can be told apart.
     """
+    return [item for source in read_inputs(paths) for item in source.loaded]
+
+
+def read_inputs(paths: list[str], *, keep_documents: bool = False) -> list[SourceRead]:
+    """Every file of ``paths`` (a directory stands for the proposal files in it) as read, with
+    the checks of :func:`read_proposals`."""
     if not paths:
         raise InputError("no input given: name one or more proposal files, or - for stdin")
     if paths.count("-") > 1:
         raise InputError("standard input (-) can be read only once")
-    loaded: list[LoadedProposal] = []
+    sources: list[SourceRead] = []
     problems: list[str] = []
     for given in paths:
         try:
@@ -245,13 +274,13 @@ def read_proposals(paths: list[str]) -> list[LoadedProposal]:
             continue
         for path in files:
             try:
-                loaded.extend(read_source(path))
+                sources.append(read_file(path, keep_documents=keep_documents))
             except InputError as exc:
                 problems.extend(exc.problems)
-    problems.extend(duplicate_ids(loaded))
+    problems.extend(duplicate_ids([item for source in sources for item in source.loaded]))
     if problems:
         raise InputError(problems)
-    return loaded
+    return sources
 
 
 def duplicate_ids(loaded: list[LoadedProposal]) -> list[str]:

@@ -15,6 +15,12 @@ Two layouts share the same building blocks:
 Both carry an ``Instructions`` sheet holding the template version, the layout and the contract
 version, so intake knows what it reads, and a hidden ``Lists`` sheet feeding the drop-downs.
 
+Each template version asks the fields of one contract version (:data:`TEMPLATE_CONTRACTS`):
+version 2 asks contract v2 (new rows on form sheets, new columns on table sheets, the
+``Technology`` form and the ``Subcontractors`` table); version 1, the layout of earlier templates,
+is the same derivation from the fields that contract v1 has, so a workbook made by an earlier
+``compliance template`` still reads.
+
 A list of objects (a table) is also a question on its parent's form, answered ``Listed`` or
 ``None``: a proposal that shares no data (``flows: []``) must not read as one that did not say.
 A list of choices or of texts held in one cell takes ``None`` for the empty list in the same way.
@@ -26,10 +32,13 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 
-from compliance.fields import FieldSpec, Kind, catalogue
+from compliance.fields import FieldSpec, Kind, catalogue_of
 
-TEMPLATE_VERSION = "1"
-"""Version of the workbook layout. Bump it when sheets, columns or conventions change."""
+TEMPLATE_VERSION = "2"
+"""Version of the workbook layout this tool writes. Bump it when sheets, columns or conventions
+change, and map the new version to its contract in :data:`TEMPLATE_CONTRACTS`."""
+TEMPLATE_CONTRACTS = {"1": "1", "2": "2"}
+"""Template version -> the contract version whose fields it asks (the versions intake reads)."""
 
 INSTRUCTIONS_SHEET = "Instructions"
 LISTS_SHEET = "Lists"
@@ -100,11 +109,11 @@ def _section_of(path: str) -> str:
 
 
 @cache
-def forms() -> tuple[Form, ...]:
-    """Every form sheet, in model order; each asks its section's scalar fields, its lists and
-    (as ``Listed``/``None`` questions) its tables."""
+def forms(version: str = TEMPLATE_VERSION) -> tuple[Form, ...]:
+    """Every form sheet of template ``version``, in model order; each asks its section's scalar
+    fields, its lists and (as ``Listed``/``None`` questions) its tables."""
     grouped: dict[str, list[Question]] = {}
-    for path, spec in catalogue().items():
+    for path, spec in catalogue_of(TEMPLATE_CONTRACTS[version]).items():
         if spec.kind is Kind.OBJECT or spec.list_path is not None or path in ROOT_ONLY:
             continue
         section = _section_of(path)
@@ -119,15 +128,16 @@ def forms() -> tuple[Form, ...]:
 
 
 @cache
-def tables() -> tuple[Table, ...]:
-    """Every table sheet, in model order."""
+def tables(version: str = TEMPLATE_VERSION) -> tuple[Table, ...]:
+    """Every table sheet of template ``version``, in model order."""
+    fields = catalogue_of(TEMPLATE_CONTRACTS[version])
     out: list[Table] = []
-    for path, spec in catalogue().items():
+    for path, spec in fields.items():
         if spec.kind is not Kind.OBJECT_LIST:
             continue
         columns = tuple(
             Question(item_path, item_path[len(path) + 3 :], humanise(item_path[len(path) + 3 :]), s)
-            for item_path, s in catalogue().items()
+            for item_path, s in fields.items()
             if s.list_path == path
         )
         out.append(Table(humanise(path), path, columns))
@@ -135,17 +145,17 @@ def tables() -> tuple[Table, ...]:
 
 
 @cache
-def register_columns() -> tuple[Question, ...]:
+def register_columns(version: str = TEMPLATE_VERSION) -> tuple[Question, ...]:
     """The register's ``Proposals`` columns: every form question, proposal id first."""
-    questions = [q for form in forms() for q in form.questions]
+    questions = [q for form in forms(version) for q in form.questions]
     questions.sort(key=lambda q: q.path != "id")
     return tuple(questions)
 
 
-def sheet_names(layout: Layout) -> tuple[str, ...]:
+def sheet_names(layout: Layout, version: str = TEMPLATE_VERSION) -> tuple[str, ...]:
     """The sheets intake requires, in workbook order (the Lists sheet is optional)."""
-    middle = [f.title for f in forms()] if layout is Layout.single else [PROPOSALS_SHEET]
-    return (INSTRUCTIONS_SHEET, *middle, *(t.title for t in tables()))
+    middle = [f.title for f in forms(version)] if layout is Layout.single else [PROPOSALS_SHEET]
+    return (INSTRUCTIONS_SHEET, *middle, *(t.title for t in tables(version)))
 
 
 def normalise_label(text: str) -> str:

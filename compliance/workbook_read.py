@@ -39,6 +39,7 @@ from compliance.workbook_layout import (
     NONE,
     PROPOSAL_ID_LABEL,
     PROPOSALS_SHEET,
+    TEMPLATE_CONTRACTS,
     TEMPLATE_VERSION,
     TEMPLATE_VERSION_LABEL,
     Form,
@@ -128,6 +129,10 @@ class WorkbookReader:
         self.path = path
         self.problems: list[str] = []
         self._seen: dict[tuple[str, type, Any], Any] = {}
+        self.version = TEMPLATE_VERSION
+        """The template version of the workbook, once its Instructions sheet is read."""
+        self.layout = Layout.single
+        """Its layout, once its Instructions sheet is read."""
 
     # ----------------------------------------------------------------- sheets
 
@@ -179,9 +184,11 @@ class WorkbookReader:
 
     @staticmethod
     def _names() -> list[str]:
-        """Every sheet intake reads, in either layout."""
-        names = [INSTRUCTIONS_SHEET, PROPOSALS_SHEET, *(f.title for f in forms())]
-        return names + [t.title for t in tables()]
+        """Every sheet intake reads, in either layout and any template version."""
+        names = [INSTRUCTIONS_SHEET, PROPOSALS_SHEET]
+        for version in TEMPLATE_CONTRACTS:
+            names += [f.title for f in forms(version)] + [t.title for t in tables(version)]
+        return list(dict.fromkeys(names))
 
     def _wanted(self, titles: dict[str, str]) -> list[str]:
         return [titles[key] for key in map(normalise_label, self._names()) if key in titles]
@@ -249,15 +256,17 @@ class WorkbookReader:
             return None
         row, value = version
         text = _text_of(value)
-        if text != TEMPLATE_VERSION:
+        if text not in TEMPLATE_CONTRACTS:
+            *older, newest = TEMPLATE_CONTRACTS
             self._problem(
                 INSTRUCTIONS_SHEET,
                 row,
                 2,
-                f"template version {shown(text)} is not supported (this tool reads version "
-                f"{TEMPLATE_VERSION}); make a new template with: compliance template",
+                f"template version {shown(text)} is not supported (this tool reads versions "
+                f"{', '.join(older)} and {newest}); make a new template with: compliance template",
             )
             return None
+        self.version = text
         layout_row = found.get(normalise_label(LAYOUT_LABEL))
         layouts = {layout.value: layout for layout in Layout}
         if layout_row is None or _text_of(layout_row[1]).lower() not in layouts:
@@ -375,7 +384,7 @@ class WorkbookReader:
 
     def _register(self, sheet: str, grid: Grid) -> list[_Proposal] | None:
         wanted: dict[str, Question | str] = {}
-        for question in register_columns():
+        for question in register_columns(self.version):
             wanted[normalise_label(question.label)] = question
             wanted.setdefault(normalise_label(question.path), question)
         columns = self._header(sheet, grid, wanted)
@@ -407,7 +416,7 @@ class WorkbookReader:
                 continue
             proposal = _Proposal(label, root=(sheet, row, id_column))
             by_id[label] = proposal
-            for question in register_columns():
+            for question in register_columns(self.version):
                 column = columns[question.path]
                 raw = _value(grid, row, column)
                 proposal.answers.append(_Answer(question, sheet, row, column, raw))
@@ -478,7 +487,7 @@ class WorkbookReader:
                 _put(data, answer.question.path, value)
         for path, (said, answer) in tables_said.items():
             rows = proposal.items.get(path, [])
-            title = next(t.title for t in tables() if t.path == path)
+            title = next(t.title for t in tables(self.version) if t.path == path)
             if rows:
                 if said == NONE:
                     self._problem(
@@ -555,13 +564,15 @@ class WorkbookReader:
         if found is None:
             raise InputError(self.problems)
         layout, contract, contract_row = found
+        self.layout = layout
         contract_cell: CellRef = (
             titles[normalise_label(INSTRUCTIONS_SHEET)],
             (contract_row or 1, 2 if contract_row else 1),
             bool(contract),
         )
-        middle = [f.title for f in forms()] if layout is Layout.single else [PROPOSALS_SHEET]
-        if not self._required(titles, [*middle, *(t.title for t in tables())]):
+        forms_read, tables_read = forms(self.version), tables(self.version)
+        middle = [f.title for f in forms_read] if layout is Layout.single else [PROPOSALS_SHEET]
+        if not self._required(titles, [*middle, *(t.title for t in tables_read)]):
             raise InputError(self.problems)
 
         def grid(name: str) -> tuple[str, Grid]:
@@ -572,7 +583,7 @@ class WorkbookReader:
         owners: dict[str, _Proposal] | None
         if layout is Layout.single:
             single = _Proposal("proposal")
-            for form in forms():
+            for form in forms_read:
                 self._form(form, *grid(form.title), single)
             proposals = [single]
             owners = {"": single}
@@ -581,7 +592,7 @@ class WorkbookReader:
             owners = None  # unreadable Proposals sheet: check the tables' headers only
             if proposals is not None:
                 owners = {item.label: item for item in proposals}
-        for table in tables():
+        for table in tables_read:
             self._table(table, *grid(table.title), owners)
         if self.problems or proposals is None:
             raise InputError(self.problems)
@@ -603,9 +614,9 @@ def _text_of(value: Any) -> str:
     return str(value).strip()
 
 
-def read_workbook(path: str) -> tuple[list[Document], list[str]]:
-    """The proposals of the workbook at ``path`` (unvalidated) and the problems met reading
-    their cells."""
+def read_workbook(path: str) -> tuple[list[Document], list[str], Layout]:
+    """The proposals of the workbook at ``path`` (unvalidated), the problems met reading their
+    cells, and the workbook's layout."""
     reader = WorkbookReader(path)
     documents = reader.documents()
-    return documents, reader.problems
+    return documents, reader.problems, reader.layout

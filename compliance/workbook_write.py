@@ -29,7 +29,8 @@ from compliance import __version__
 from compliance.cellvalues import EXCEL_ERRORS
 from compliance.errors import InputError
 from compliance.fields import FieldSpec, Kind, catalogue, generic_path, get_in, split_path
-from compliance.model import LIST_MAX, SCHEMA_VERSION, Proposal
+from compliance.model import LIST_MAX, Proposal
+from compliance.model_v2 import v2_fields_set
 from compliance.validation import shown
 from compliance.workbook_layout import (
     CONTRACT_LABEL,
@@ -42,6 +43,7 @@ from compliance.workbook_layout import (
     NONE,
     PROPOSAL_ID_LABEL,
     PROPOSALS_SHEET,
+    TEMPLATE_CONTRACTS,
     TEMPLATE_VERSION,
     TEMPLATE_VERSION_LABEL,
     UNKNOWN,
@@ -225,8 +227,9 @@ def _prompt(question: Question) -> str:
 
 
 class _Builder:
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, version: str) -> None:
         self.layout = layout
+        self.version = version
         self.book = Workbook()
         first = self.book.active
         assert first is not None
@@ -249,9 +252,9 @@ class _Builder:
         sheet["A1"] = "Partnership proposal workbook"
         sheet["A1"].font = Font(bold=True, size=14)
         meta = [
-            (TEMPLATE_VERSION_LABEL, TEMPLATE_VERSION),
+            (TEMPLATE_VERSION_LABEL, self.version),
             (LAYOUT_LABEL, self.layout.value),
-            (CONTRACT_LABEL, SCHEMA_VERSION),
+            (CONTRACT_LABEL, TEMPLATE_CONTRACTS[self.version]),
             ("Made by", f"compliance {__version__}"),
         ]
         for row, (label, value) in enumerate(meta, start=3):
@@ -367,7 +370,8 @@ class _Builder:
     def write_register(self, proposals: Sequence[dict[str, Any]]) -> None:
         sheet = self.book.create_sheet(PROPOSALS_SHEET)
         last_row = 1 + max(REGISTER_ROWS, len(proposals))
-        for index, question in enumerate(register_columns(), start=1):
+        columns = register_columns(self.version)
+        for index, question in enumerate(columns, start=1):
             letter = get_column_letter(index)
             head = sheet.cell(1, index)
             _header(head, question.label)
@@ -378,14 +382,14 @@ class _Builder:
                 sheet.column_dimensions[letter].number_format = DATE_FORMAT
             _validate(sheet, f"{letter}2:{letter}{last_row}", question, self.lists)
         for row, data in enumerate(proposals, start=2):
-            for index, question in enumerate(register_columns(), start=1):
+            for index, question in enumerate(columns, start=1):
                 value = _cell_value(
                     question.spec, get_in(data, split_path(question.path)), question.path
                 )
                 _write_answer(sheet, f"{get_column_letter(index)}{row}", question.spec, value)
         sheet.row_dimensions[1].height = 60
         sheet.freeze_panes = "C2"
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(register_columns()))}1"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}1"
         _protect(sheet, rows_editable=True)
         _printable(sheet)
 
@@ -456,25 +460,36 @@ def _unwritable(data: dict[str, Any]) -> list[str]:
     return problems
 
 
-def build(layout: Layout, proposals: Sequence[Proposal] = ()) -> Workbook:
-    """The template for ``layout``, filled with ``proposals`` (none: a blank template)."""
+def build(
+    layout: Layout, proposals: Sequence[Proposal] = (), version: str = TEMPLATE_VERSION
+) -> Workbook:
+    """The template for ``layout``, filled with ``proposals`` (none: a blank template).
+
+    A workbook states the contract of its template ``version`` (contract v2 by default), so a v1
+    proposal exported comes back as its v2 form, nothing lost. An older ``version`` is for
+    making workbooks as earlier templates made them; a proposal it cannot hold is refused.
+    """
     if layout is Layout.single and len(proposals) > 1:
         raise InputError(
             f"{len(proposals)} proposals cannot go in one single-proposal workbook; "
             "use --layout register, or export into a directory"
         )
+    if TEMPLATE_CONTRACTS[version] == "1":
+        later = [f"{p.id}: {path}" for p in proposals for path in v2_fields_set(p)]
+        if later:
+            raise InputError([f"{line}: not in a template version {version}" for line in later])
     data = [p.model_dump(mode="python", exclude_none=True) for p in proposals]
     problems = [line for item in data for line in _unwritable(item)]
     if problems:
         raise InputError(problems)
-    builder = _Builder(layout)
+    builder = _Builder(layout, version)
     builder.write_instructions()
     if layout is Layout.single:
-        for form in forms():
+        for form in forms(version):
             builder.write_form(form, data[0] if data else None)
     else:
         builder.write_register(data)
-    for table in tables():
+    for table in tables(version):
         builder.write_table(table, _items(table, data), keyed=layout is Layout.register)
     return builder.finish()
 
