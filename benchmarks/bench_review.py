@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_review              # full run (as in docs/BENCHMARKS.md)
     .venv/bin/python -m benchmarks.bench_review --quick      # a smoke run
+    .venv/bin/python -m benchmarks.bench_review --baseline-rules DIR   # beside another rule set
 
 Measures, for the durable_rules engine and the reference evaluator in one process:
 
@@ -10,6 +11,10 @@ Measures, for the durable_rules engine and the reference evaluator in one proces
 - memory: resident set size (RSS) after 1,000 reviews and after ``--reviews`` reviews (default
   100,000), cycling through the synthetic proposals. A review must leave nothing behind, so the
   two should be close.
+
+With ``--baseline-rules DIR`` (a rules directory, e.g. an earlier release's ``rules/`` taken from
+git), the same table is measured for that rule set in the same run, on the same proposals, first:
+the ratio between the two rows is what holds across machines.
 
 Each engine is built once per rule set, as the CLI does. Times are wall-clock on this machine; the
 numbers are only comparable between runs on the same machine.
@@ -26,6 +31,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from compliance import Reviewer, __version__, load_rules
@@ -106,12 +112,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reviews", type=int, default=100_000, help="reviews for the RSS check")
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--baseline-rules",
+        type=Path,
+        default=None,
+        help="also measure this rule directory (instead of the built-in rules), as a baseline",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.proposals, args.passes, args.reviews = 200, 2, 3000
-
-    ruleset = load_rules()
     proposals = generate(args.proposals)
+    runs = []
+    if args.baseline_rules is not None:
+        runs.append(
+            (
+                f"baseline ({args.baseline_rules.name})",
+                load_rules([args.baseline_rules], builtin=False),
+            )
+        )
+    runs.append(("built-in", load_rules()))
+    for label, ruleset in runs:
+        if len(runs) > 1:
+            print(f"## {label}")
+        _measure(args, ruleset, proposals)
+        if len(runs) > 1 and not args.json:
+            print()
+    return 0
+
+
+def _measure(args: argparse.Namespace, ruleset: RuleSet, proposals: list[Proposal]) -> int:
     results: dict[str, Any] = {
         "tool_version": __version__,
         "python": platform.python_version(),
