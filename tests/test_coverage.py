@@ -197,7 +197,7 @@ def test_a_requirement_listed_twice(tmp_path: Path) -> None:
 
 
 def test_catalogue_errors_name_file_framework_and_key(tmp_path: Path) -> None:
-    bad = {
+    bad: dict[str, Any] = {
         "frameworks": [
             {"id": "POL", "title": "t", "instrument": "i", "requirements": [{"id": "X-1"}]},
             {
@@ -265,7 +265,8 @@ def test_the_command_text_and_exit_codes(tmp_path: Path) -> None:
 
     write_dir(tmp_path, [rule()], catalogue=None)
     run = run_cli("rules", "coverage", "--no-config", "--rules", str(tmp_path))
-    assert run.code == ExitCode.RULES_ERROR == 5
+    assert run.code == ExitCode.RULES_ERROR
+    assert int(run.code) == 5
     assert (
         run.out.splitlines()[-1]
         == "problem: rule ORG-001 (data.yaml) covers no framework requirement"
