@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from compliance.rulespec import Severity
 from compliance.sourcemap import Location
 
-REPORT_VERSION = "1.2"
+REPORT_VERSION = "1.3"
 
 
 class Decision(str, Enum):
@@ -58,6 +58,15 @@ class SeverityChange(_Out):
     origin: str = Field(description="Where the override is set (the config file).")
 
 
+class EscalationOut(_Out):
+    """Why a finding is graded above its rule's severity: an escalation of the rule held."""
+
+    base_severity: Severity = Field(
+        description="The rule's severity before escalation (the project's, if it re-graded it)."
+    )
+    reason: str = Field(description="What made the finding worse, as the rule says it.")
+
+
 class WaiverOnFinding(_Out):
     """The waiver that matched a finding. ``applied``: the risk is accepted until ``expires`` and
     the finding does not block. ``expired``: the waiver ran out, and the finding is open again."""
@@ -91,6 +100,11 @@ class Finding(_Out):
     references: list[ReferenceOut]
     severity_override: SeverityChange | None = Field(
         None, description="Set when the project re-graded this rule; severity is the new one."
+    )
+    escalation: EscalationOut | None = Field(
+        None,
+        description="Set when an escalation of the rule raised this finding's severity above "
+        "the rule's; severity is the raised one.",
     )
     waived: bool = Field(
         False,

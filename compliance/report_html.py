@@ -493,6 +493,12 @@ def _finding(f: Finding, anchor: str, thresholds: Thresholds) -> str:
             f'<p class="override">Severity changed: {f.severity.value} (rule default '
             f"{o.original_severity.value}) by {esc(o.origin)}: {esc(o.reason)}</p>"
         )
+    if f.escalation is not None:
+        e = f.escalation
+        parts.append(
+            f'<p class="escalation">Severity raised: {f.severity.value} (rule severity '
+            f"{e.base_severity.value}): {esc(e.reason)}</p>"
+        )
     if f.subject:
         parts.append(f'<p class="item">Item: <code>{esc(f.subject)}</code></p>')
     parts.append(f'<p class="message">{esc(f.message)}</p>')
@@ -689,7 +695,7 @@ thead th {{ background: var(--soft); }}
 .waiver {{ border-radius: 6px; padding: 4px 12px; margin: 6px 0; }}
 .waiver.applied {{ border: 2px dashed #4b5563; background: #f3f4f6; }}
 .waiver.expired {{ border: 2px solid #b42318; background: #fdecea; }}
-.override {{ border-left: 4px solid #8250df; padding-left: 8px; }}
+.override, .escalation {{ border-left: 4px solid #8250df; padding-left: 8px; }}
 .evidence .c-field {{ width: 33%; }} .evidence .c-value {{ width: 24%; }}
 .evidence .c-role {{ width: 12%; }} .evidence .c-where {{ width: 31%; }}
 .proposal-table .c-title {{ width: 38%; }}

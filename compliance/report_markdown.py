@@ -75,6 +75,12 @@ def _finding(f: Finding) -> list[str]:
             f"  - Graded {f.severity.value} by {md(o.origin)} (rule default "
             f"{o.original_severity.value}): {md(o.reason)}"
         )
+    if f.escalation is not None:
+        raised = f.escalation
+        lines.append(
+            f"  - Escalated to {f.severity.value} (rule severity "
+            f"{raised.base_severity.value}): {md(raised.reason)}"
+        )
     if f.waiver is not None:
         label = "Waived" if f.waiver.status == "applied" else "Waiver expired"
         lines.append(f"  - {label}: {md(waiver_text(f.waiver))}")

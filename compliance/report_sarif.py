@@ -345,6 +345,8 @@ def _result(
         props["waiver"] = dumped["waiver"]
     if finding.severity_override is not None:
         props["severity_override"] = dumped["severity_override"]
+    if finding.escalation is not None:
+        props["escalation"] = dumped["escalation"]
     out["properties"] = props
     return out
 

@@ -160,6 +160,15 @@ def _finding(f: Finding) -> list[str]:
             ),
             indent,
         )
+    if f.escalation is not None:
+        raised = f.escalation
+        lines += _block(
+            "escalated:",
+            clean(
+                f"{f.severity.value} (rule severity {raised.base_severity.value}): {raised.reason}"
+            ),
+            indent,
+        )
     if f.waiver is not None:
         label = "waived:" if f.waiver.status == "applied" else "waiver:"
         lines += _block(label, clean(waiver_text(f.waiver)), indent)

@@ -19,6 +19,7 @@ from compliance.compiler import compile_ruleset
 from compliance.decision import DEFAULT_THRESHOLD, Thresholds, decide
 from compliance.durable_engine import DurableEngine
 from compliance.errors import EngineError
+from compliance.escalation import escalation_of
 from compliance.evaluator import (
     TV,
     Outcome,
@@ -36,6 +37,7 @@ from compliance.findings import (
     Counts,
     Decision,
     DisabledRuleOut,
+    EscalationOut,
     Evidence,
     Finding,
     ReferenceOut,
@@ -126,7 +128,14 @@ class Reviewer:
             if outcome.result is TV.TRUE or outcome.rule.when_unanswered == "needs_information"
         ]
         if self.waivers is not None:
-            findings = [self.waivers.apply(proposal.id, f, view) for f in findings]
+            # A blocker cannot be waived unless the config allows it, also where an escalation
+            # made the finding a blocker (the waivers file was checked against the rule's floor).
+            findings = [
+                f
+                if f.severity is Severity.blocker and not self.waivers.allow_blockers
+                else self.waivers.apply(proposal.id, f, view)
+                for f in findings
+            ]
         findings.sort(
             key=lambda f: (-f.severity.rank, f.outcome != "violation", f.domain, f.rule_id)
         )
@@ -178,11 +187,12 @@ class Reviewer:
                 "Answer the questions named in this finding in the proposal, then review it again. "
                 f"If the answers show a violation: {remediation}"
             )
+        raised = escalation_of(rule, scope_of(outcome, view))
         return Finding(
             rule_id=rule.id,
             outcome=outcome_kind,
             domain=rule.domain,
-            severity=rule.severity,
+            severity=rule.severity if raised is None else raised.severity,
             title=rule.title,
             message=message,
             subject=outcome.subject,
@@ -190,6 +200,9 @@ class Reviewer:
             remediation=remediation,
             references=[self._reference_out(r, outcome, view) for r in rule.references],
             severity_override=_severity_change(rule),
+            escalation=None
+            if raised is None
+            else EscalationOut(base_severity=rule.severity, reason=raised.reason),
         )
 
     def _reference_out(

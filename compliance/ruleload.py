@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from compliance import conditions as c
-from compliance import templates
+from compliance import escalation, templates
 from compliance.coverage import CATALOGUE, check_covers, parse_catalogue
 from compliance.errors import ComplianceError, RuleError
 from compliance.fields import Kind, catalogue, path_from_loc
@@ -436,7 +436,7 @@ def _examples(spec: RuleSpec, where: str) -> tuple[tuple[Example, ...], list[str
                     f"{where}: examples.{kind}[{i}].evidence: only fires examples "
                     "can name expected evidence"
                 )
-            out.append(Example(kind, ex.note, proposal, evidence))
+            out.append(Example(kind, ex.note, proposal, evidence, ex.severity))
     return tuple(out), problems
 
 
@@ -473,10 +473,16 @@ def _build_rule(
     requires = [
         builder.field(path, f"requires[{i}]", scope) for i, path in enumerate(spec.requires)
     ]
+    escalations = escalation.build(
+        spec.escalate or (),
+        spec.severity,
+        lambda node, key: builder.condition(node, key, scope),
+        builder.fail,
+    )
     builder.template(spec.message, "message")
     builder.template(spec.remediation, "remediation")
     examples, example_problems = _examples(spec, where)
-    problems = builder.problems + example_problems
+    problems = builder.problems + example_problems + escalation.example_problems(spec, where)
     if problems or violated is None or domain is None:
         return None, problems
     rule = Rule(
@@ -494,6 +500,7 @@ def _build_rule(
         when_unanswered=spec.when_unanswered,
         requires=tuple(r.path for r in requires if r is not None),
         examples=examples,
+        escalations=escalations,
         covers=tuple(spec.covers),
     )
     return rule, []

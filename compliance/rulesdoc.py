@@ -62,6 +62,11 @@ def show_text(rule: Rule, ruleset: RuleSet) -> str:
     lines += ["", "Violated when:", *describe(rule.violated_when, "  ")]
     if rule.requires:
         lines += ["", "Requires answers to:", *(f"  {p}" for p in rule.requires)]
+    if rule.escalations:
+        lines += ["", "Escalates (the highest that holds):"]
+        for e in rule.escalations:
+            lines.append(f"  - to {e.severity.value} where {e.reason}:")
+            lines += describe(e.when, "      ")
     lines += ["", "Message:", *_wrap(rule.message, "  ")]
     lines += ["", "Remediation:", *_wrap(rule.remediation, "  ")]
     lines += ["", "References:"]
@@ -148,6 +153,11 @@ def rules_markdown(ruleset: RuleSet) -> str:
                     "**Requires answers to:** " + ", ".join(f"`{p}`" for p in rule.requires),
                     "",
                 ]
+            if rule.escalations:
+                lines += ["**Escalates** (the highest that holds):", ""]
+                for e in rule.escalations:
+                    lines.append(f"- to **{e.severity.value}** where {_md(e.reason)}:")
+                    lines += ["", "  ```text", *describe(e.when, "  "), "  ```", ""]
             lines += [f"**Message:** {_md(rule.message)}", ""]
             lines += [f"**Remediation:** {_md(rule.remediation)}", ""]
             lines += ["**References:**", ""]
@@ -185,6 +195,10 @@ def rule_summary(rule: Rule, ruleset: RuleSet, *, full: bool = False) -> dict[st
         "references": [
             {**r.to_dict(), "binds_when": describe(r.binds_when) if r.binds_when else None}
             for r in rule.references
+        ],
+        "escalations": [
+            {"severity": e.severity.value, "reason": e.reason, "when": describe(e.when)}
+            for e in rule.escalations
         ],
         "examples": counts,
         "source": rule.source,

@@ -44,6 +44,16 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """A higher severity for a finding of the rule where ``when`` is true (see
+    :mod:`compliance.escalation`)."""
+
+    severity: Severity
+    when: Condition
+    reason: str
+
+
+@dataclass(frozen=True)
 class SeverityOverride:
     """A project's decision to judge a rule at another severity, and why."""
 
@@ -59,6 +69,8 @@ class Example:
     note: str
     proposal: Proposal
     evidence: tuple[str, ...] | None = None
+    severity: Severity | None = None
+    """The finding's severity the example expects (after escalation), if it says."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,8 @@ class Rule:
     """Set when the project changed this rule's severity (``severity`` is then the new one)."""
     covers: tuple[str, ...] = ()
     """Ids of the framework requirements the rule checks (see :class:`Framework`)."""
+    escalations: tuple[Escalation, ...] = ()
+    """Higher severities where their condition holds, in ascending order of severity."""
 
     @property
     def fields(self) -> list[str]:

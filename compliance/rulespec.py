@@ -211,6 +211,17 @@ class Example(_Strict):
     proposal: dict[str, Any]
     evidence: list[NonBlank] | None = None
     """For ``fires`` examples: the exact violation evidence paths expected (optional)."""
+    severity: Severity | None = None
+    """For ``fires`` and ``needs_information`` examples: the finding's severity expected, after
+    escalation (optional)."""
+
+
+class EscalationSpec(_Strict):
+    """``escalate: [{severity, when, reason}]``: a higher severity where ``when`` is true."""
+
+    severity: Severity
+    when: ConditionSpec
+    reason: NonBlank
 
 
 class Examples(_Strict):
@@ -231,6 +242,7 @@ class RuleSpec(_Strict):
     violated_when: ConditionSpec
     when_unanswered: Literal["needs_information", "ignore"] = "needs_information"
     requires: list[NonBlank] = Field(default_factory=list)
+    escalate: list[EscalationSpec] | None = Field(None, min_length=1)
     message: NonBlank
     remediation: NonBlank
     references: list[Reference] = Field(min_length=1)
@@ -254,5 +266,5 @@ class ManifestSpec(_Strict):
 
 _TAG_OF_MODEL = {"AllSpec": "<all>", "AnySpec": "<any>", "NotSpec": "<not>", "FieldTest": "<field>"}
 
-for _model in (FieldTest, AllSpec, AnySpec, NotSpec, Reference):
+for _model in (FieldTest, AllSpec, AnySpec, NotSpec, Reference, EscalationSpec):
     _model.model_rebuild()

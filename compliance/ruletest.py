@@ -7,6 +7,9 @@ reference evaluator, and the reference evaluator alone):
   evidence paths are exactly those;
 - ``passes``: the rule finds nothing: no violation and no missing information;
 - ``needs_information``: the rule cannot decide and asks for information.
+
+A ``fires`` or ``needs_information`` example may also name the ``severity`` its finding must
+have, after escalation (the worst of the rule's findings, for a ``for_each`` rule).
 """
 
 from __future__ import annotations
@@ -63,6 +66,12 @@ def check_example(rule: Rule, example: Example, review: Review) -> str | None:
         paths = sorted({e.path for f in violations for e in f.evidence if e.role == "violation"})
         if paths != sorted(example.evidence):
             return f"expected evidence {sorted(example.evidence)}, got {paths}"
+    if example.severity is not None:
+        judged = [f for f in mine if (f.outcome == "violation") == (got is TV.TRUE)]
+        worst = max(judged, key=lambda f: f.severity.rank)
+        if worst.severity is not example.severity:
+            why = f" ({worst.escalation.reason})" if worst.escalation is not None else ""
+            return f"expected severity {example.severity.value}, got {worst.severity.value}{why}"
     return None
 
 
