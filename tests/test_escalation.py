@@ -15,7 +15,9 @@ from compliance import Reviewer, load_rules
 from compliance.errors import RuleError
 from compliance.findings import Decision, EscalationOut, Finding
 from compliance.model import Proposal
+from compliance.report_html import render_html
 from compliance.report_markdown import render_markdown
+from compliance.report_sarif import render_sarif
 from compliance.report_text import render
 from compliance.review import ENGINES
 from compliance.rulesdoc import rule_summary, show_text
@@ -397,7 +399,7 @@ def test_the_json_report_records_why(rules_dir: Path, tmp_path: Path) -> None:
     ]
 
 
-def test_text_and_markdown_reports_say_why(ruleset: RuleSet) -> None:
+def test_text_markdown_html_and_sarif_reports_say_why(ruleset: RuleSet) -> None:
     with Reviewer(ruleset, engine="reference") as reviewer:
         review = reviewer.review(proposal(grievance(ALL[:3], "high")))
         report = reviewer.report([review])
@@ -413,6 +415,14 @@ def test_text_and_markdown_reports_say_why(ruleset: RuleSet) -> None:
         in render_markdown(report, ruleset.domain_title).splitlines()
     )
     assert review.decision is Decision.reject
+    assert (
+        '<p class="escalation">Severity raised: high (rule severity low): the operation&#x27;s '
+        "human-rights risk is high</p>"
+    ) in render_html(report, ruleset.domain_title)
+    (result,) = json.loads(render_sarif(report, ruleset.rules, ruleset.domain_title))["runs"][0][
+        "results"
+    ]
+    assert result["properties"]["escalation"] == {"base_severity": "low", "reason": HIGH_RISK}
 
 
 def test_rules_show_and_list_name_the_escalations(ruleset: RuleSet) -> None:
