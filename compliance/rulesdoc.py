@@ -65,7 +65,12 @@ def show_text(rule: Rule, ruleset: RuleSet) -> str:
     if rule.escalations:
         lines += ["", "Escalates (the highest that holds):"]
         for e in rule.escalations:
-            lines.append(f"  - to {e.severity.value} where {e.reason}:")
+            lines += textwrap.wrap(
+                f"- to {e.severity.value} where {' '.join(e.reason.split())}:",
+                width=96,
+                initial_indent="  ",
+                subsequent_indent="    ",
+            )
             lines += describe(e.when, "      ")
     lines += ["", "Message:", *_wrap(rule.message, "  ")]
     lines += ["", "Remediation:", *_wrap(rule.remediation, "  ")]
