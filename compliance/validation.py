@@ -129,19 +129,43 @@ def validate_proposal(data: object, source_map: SourceMap, label: str) -> Propos
         return Proposal.model_validate(data)
     except ValidationError as exc:
         lines = []
+        later: list[str] | None = None
         for error in exc.errors(include_url=False):
             if error["type"] == CONTRACT_VERSION_ERROR:
-                # One line per v2 field a v1 document answers, each at its own place.
-                for path in (error.get("ctx") or {}).get("paths", "").split(", "):
-                    lines.append(
-                        f"{source_map.locate(path)}: {label}: {path}: a contract v2 field in a "
-                        'v1 proposal: set schema_version to "2" (compliance upgrade does it)'
-                    )
+                later = (error.get("ctx") or {}).get("paths", "").split(", ")
                 continue
             path, message = describe(dict(error))
             loc = source_map.locate(path)
             lines.append(f"{loc}: {label}: {path or '(proposal)'}: {message}")
+        if later is None and data.get("schema_version") == "1":
+            # The model checks versions only once the rest is valid: say it now, all at once.
+            later = _later_fields(data)
+        for path in later or ():
+            # One line per v2 field a v1 document answers, each at its own place.
+            lines.append(
+                f"{source_map.locate(path)}: {label}: {path}: a contract v2 field in a v1 "
+                'proposal: set schema_version to "2" (compliance upgrade does it)'
+            )
         raise ValidationProblems(lines) from None
+
+
+def _later_fields(data: dict[str, Any], prefix: str = "") -> list[str]:
+    """Concrete paths of the fields after contract v1 answered (not null) in raw ``data``."""
+    found: list[str] = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        spec = catalogue().get(generic_path(path))
+        if spec is None or value is None:
+            continue
+        if spec.since != "1":
+            found.append(path)
+        elif isinstance(value, dict):
+            found += _later_fields(value, f"{path}.")
+        elif isinstance(value, list) and spec.kind is Kind.OBJECT_LIST:
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    found += _later_fields(item, f"{path}[{index}].")
+    return found
 
 
 class ValidationProblems(Exception):

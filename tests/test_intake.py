@@ -110,6 +110,9 @@ def test_absent_field_locates_where_it_would_go(tmp_path: Path) -> None:
     )
 
 
+V2_IN_V1 = (
+    'a contract v2 field in a v1 proposal: set schema_version to "2" (compliance upgrade does it)'
+)
 ALLOWED_BASES = (
     "consent, vital_interest, public_interest, legal_obligation, legitimate_interest, mandate, none"
 )
@@ -207,8 +210,44 @@ BAD = [
     ),
     (
         "wrong schema version",
-        '{"schema_version": "2", "id": "P-1", "title": "t"}',
-        [('"2"', "P-1: schema_version: '2' is not '1'")],
+        '{"schema_version": "3", "id": "P-1", "title": "t"}',
+        [('"3"', "P-1: schema_version: '3' is not '1' or '2'")],
+    ),
+    (
+        "contract v2 fields in a v1 proposal, each at its place",
+        '{"schema_version": "1", "id": "P-1", "title": "t",\n'
+        ' "activities": {"armed_escorts": false, "covert_collection": false},\n'
+        ' "data_sharing": {"flows": [{"recipient": "A"}, {"recipient": "B", "use_caveats_in_writing": true}]},\n'
+        ' "oversight": {"remedy": {"available": true}},\n'
+        ' "subcontractors": [], "technology": null}',
+        [
+            ("false}", f"P-1: activities.covert_collection: {V2_IN_V1}"),
+            ("true}", f"P-1: data_sharing.flows[1].use_caveats_in_writing: {V2_IN_V1}"),
+            ('{"available"', f"P-1: oversight.remedy: {V2_IN_V1}"),
+            ("[]", f"P-1: subcontractors: {V2_IN_V1}"),
+        ],
+    ),
+    (
+        "contract v2 fields in a v1 proposal with other problems: all said at once",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "sector": "policing",'
+        ' "technology": {"supplied": []}}',
+        [
+            (
+                '"policing"',
+                "P-1: sector: 'policing' is not one of counter_terrorism, preventing_violent_extremism, counter_narcotics, peacekeeping, humanitarian, community_engagement, border_and_migration",
+            ),
+            ('{"supplied"', f"P-1: technology: {V2_IN_V1}"),
+        ],
+    ),
+    (
+        "unknown field where contract v2 added fields",
+        '{"schema_version": "1", "id": "P-1", "title": "t", "oversight": {"remedies": true}}',
+        [
+            (
+                "true",
+                "P-1: oversight.remedies: unknown field (allowed here: grievance_mechanism, independent_oversight_body, suspension_triggers, recipient_notified_in_writing, agreement_disclosure, reporting_frequency_months, remedy, whistleblowing, serious_incident_reporting)",
+            )
+        ],
     ),
     (
         "number as text",

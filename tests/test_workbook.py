@@ -26,6 +26,7 @@ from compliance.errors import InputError
 from compliance.fields import Kind, catalogue
 from compliance.findings import Review
 from compliance.intake import LoadedProposal, read_proposals
+from compliance.model import Proposal
 from compliance.review import Reviewer
 from compliance.workbook_layout import Layout
 from compliance.workbook_write import build, to_bytes
@@ -45,6 +46,7 @@ FORM_SHEETS = {
     "Safeguards": "safeguards",
     "Oversight": "oversight",
     "Monitoring": "monitoring",
+    "Technology": "technology",
 }
 TABLE_SHEETS = {
     "Parties": "parties",
@@ -53,12 +55,19 @@ TABLE_SHEETS = {
     "Data sharing flows": "data_sharing.flows",
     "Data sharing processors": "data_sharing.processors",
     "Human rights mitigations": "human_rights.mitigations",
+    "Subcontractors": "subcontractors",
 }
 
 
 def _one(path: Path) -> LoadedProposal:
     (loaded,) = read_proposals([str(path)])
     return loaded
+
+
+def _v2(proposal: Proposal) -> Proposal:
+    """A proposal as a template of contract v2 holds it: a v1 proposal becomes v2, nothing
+    else changes."""
+    return proposal.model_copy(update={"schema_version": "2"})
 
 
 def _plain(review: Review) -> dict[str, Any]:
@@ -147,7 +156,7 @@ def test_template_filled_in_reviews_as_the_json(
     filled = tmp_path / "filled.xlsx"
     _fill(blank_single, json.loads(source.read_text()), filled)
     from_json, from_book = _one(source), _one(filled)
-    assert from_book.proposal == from_json.proposal
+    assert from_book.proposal == _v2(from_json.proposal)
     assert _plain(_review(durable, from_book)) == _plain(_review(durable, from_json))
 
 
@@ -170,7 +179,7 @@ def test_register_of_every_fixture_reviews_as_the_json(tmp_path: Path, durable: 
     back = read_proposals([str(register)])
     assert [b.proposal.id for b in back] == [a.proposal.id for a in loaded]
     for before, after in zip(loaded, back, strict=True):
-        assert after.proposal == before.proposal
+        assert after.proposal == _v2(before.proposal)
         assert _plain(_review(durable, after)) == _plain(_review(durable, before))
 
 
@@ -328,7 +337,7 @@ def test_what_people_do_to_spreadsheets_is_tolerated(
     book = openpyxl.load_workbook(path)
     mutate(book)
     book.save(path)
-    assert _one(path).proposal == _one(RICH).proposal
+    assert _one(path).proposal == _v2(_one(RICH).proposal)
 
 
 def test_unknown_means_not_answered(tmp_path: Path) -> None:
@@ -365,7 +374,7 @@ def test_a_formula_is_read_by_its_cached_value(tmp_path: Path) -> None:
     _set("Monitoring", "review_frequency_months", "=3*2")(book)
     book.save(path)
     _with_cached_formula(path, _sheet_xml(path, "Monitoring"), "3*2", "6")
-    assert _one(path).proposal == _one(RICH).proposal
+    assert _one(path).proposal == _v2(_one(RICH).proposal)
 
 
 def test_text_that_starts_with_equals_stays_text(tmp_path: Path) -> None:
@@ -558,7 +567,7 @@ REJECTED: list[tuple[str, Mutation, list[str]]] = [
     (
         "a blank contract version (reported where it is)",
         _set_cell("Instructions", "B5", None),
-        [f"book.xlsx, Instructions!B5: {ID}: schema_version: '' is not '1'"],
+        [f"book.xlsx, Instructions!B5: {ID}: schema_version: '' is not '1' or '2'"],
     ),
     (
         "a hidden sheet shadowing a sheet of answers",
@@ -588,7 +597,8 @@ REJECTED: list[tuple[str, Mutation, list[str]]] = [
             "found: 'Recipient', 'Recipient type', 'Categories', 'Subjects', 'Granularity', "
             "'Purpose', 'Purpose category', 'Legal basis', 'Onward transfer allowed', "
             "'Cross border', 'Transfer mechanism', 'Retention days', "
-            "'Recipient is origin state or conflict party')"
+            "'Recipient is origin state or conflict party', 'Purpose fully disclosed', "
+            "'Covert collection', 'Use caveats in writing', 'Torture risk assessed')"
         ],
     ),
     (
@@ -613,7 +623,7 @@ REJECTED: list[tuple[str, Mutation, list[str]]] = [
         _drop_instructions_version,
         [
             "book.xlsx, Instructions!B3: template version '7' is not supported (this tool reads "
-            "version 1); make a new template with: compliance template"
+            "versions 1 and 2); make a new template with: compliance template"
         ],
     ),
 ]
@@ -725,9 +735,9 @@ def test_template_sheets_and_version() -> None:
     assert register.sheetnames == ["Instructions", "Proposals", *TABLE_SHEETS, "Lists"]
     info = single["Instructions"]
     assert [(info[f"A{r}"].value, info[f"B{r}"].value) for r in (3, 4, 5)] == [
-        ("Template version", "1"),
+        ("Template version", "2"),
         ("Layout", "single"),
-        ("Contract version", "1"),
+        ("Contract version", "2"),
     ]
     assert single["Lists"].sheet_state == "hidden"
 
@@ -748,9 +758,9 @@ def test_template_form_rows_guide_the_answer() -> None:
     assert sheet[f"B{row}"].protection.locked is True
     rules = {str(dv.sqref): dv for dv in sheet.data_validations.dataValidation}
     assert rules[f"C{row}"].type == "list"
-    assert rules[f"C{row}"].formula1 == "'Lists'!$I$2:$I$4"
+    assert rules[f"C{row}"].formula1 == "'Lists'!$J$2:$J$4"
     lists = build(Layout.single)["Lists"]
-    assert [lists[f"I{r}"].value for r in range(1, 6)] == [
+    assert [lists[f"J{r}"].value for r in range(1, 6)] == [
         "status",
         "full",
         "screening",
@@ -819,7 +829,7 @@ def test_blank_template_reviews_as_needing_information(
 def test_cli_template_export_review_round_trip(tmp_path: Path) -> None:
     blank = tmp_path / "blank.xlsx"
     assert run_cli("template", str(blank)) == Run(
-        0, f"wrote {blank} (single layout, template version 1)\n", ""
+        0, f"wrote {blank} (single layout, template version 2)\n", ""
     )
     again = run_cli("template", str(blank))
     assert again == Run(2, "", f"error: {blank}: already exists; give --force to overwrite it\n")
@@ -937,26 +947,64 @@ def test_export_refuses_what_would_read_back_differently(tmp_path: Path) -> None
     assert not (tmp_path / "odd.xlsx").exists()
 
 
-@pytest.mark.parametrize(
-    ("workbook", "sources"),
-    [
-        (
-            "register.xlsx",
-            [
-                "exemplary-humanitarian.json",
-                "flawed-refugee-data-sharing.json",
-                "incomplete-coast-guard-training.json",
-            ],
-        ),
-        (
-            "flawed-data-sharing-biometrics-left-behind.xlsx",
-            ["flawed-data-sharing-biometrics-left-behind.json"],
-        ),
+BUNDLED_V1 = {
+    # Made by the template of contract v1 (template version 1), kept as they were sent.
+    "register.xlsx": [
+        "exemplary-humanitarian.json",
+        "flawed-refugee-data-sharing.json",
+        "incomplete-coast-guard-training.json",
     ],
-)
+    "flawed-data-sharing-biometrics-left-behind.xlsx": [
+        "flawed-data-sharing-biometrics-left-behind.json"
+    ],
+}
+BUNDLED_V2 = {
+    "flawed-financial-integrity-transporter-checkpoint-payments.xlsx": [
+        "flawed-financial-integrity-transporter-checkpoint-payments.json"
+    ],
+    "register-v2.xlsx": [
+        "flawed-accountability-contingent-self-certified.json",
+        "flawed-accountability-border-surveillance-no-due-diligence.json",
+        "flawed-human-rights-death-penalty-policy-dialogue.json",
+    ],
+}
+BUNDLED = {**BUNDLED_V1, **BUNDLED_V2}
+
+
+def test_every_bundled_workbook_is_listed() -> None:
+    assert sorted(p.name for p in (FIXTURES / "workbooks").glob("*.xlsx")) == sorted(BUNDLED)
+
+
+@pytest.mark.parametrize(("workbook", "sources"), BUNDLED.items())
 def test_bundled_workbooks_hold_their_json_fixtures(workbook: str, sources: list[str]) -> None:
     book = read_proposals([str(FIXTURES / "workbooks" / workbook)])
     assert [item.proposal for item in book] == [_one(FIXTURES / name).proposal for name in sources]
+
+
+@pytest.mark.parametrize(
+    ("workbook", "version"), [*((w, "1") for w in BUNDLED_V1), *((w, "2") for w in BUNDLED_V2)]
+)
+def test_bundled_workbooks_are_of_their_template_version(workbook: str, version: str) -> None:
+    info = openpyxl.load_workbook(FIXTURES / "workbooks" / workbook)["Instructions"]
+    assert [(info[f"A{r}"].value, info[f"B{r}"].value) for r in (3, 5)] == [
+        ("Template version", version),
+        ("Contract version", version),
+    ]
+
+
+@pytest.mark.parametrize(("workbook", "sources"), BUNDLED.items())
+def test_bundled_workbooks_review_as_their_json_fixtures(
+    workbook: str, sources: list[str], durable: Reviewer
+) -> None:
+    book = read_proposals([str(FIXTURES / "workbooks" / workbook)])
+    assert len(book) == len(sources)
+    findings = 0
+    for loaded, name in zip(book, sources, strict=True):
+        from_json = _review(durable, _one(FIXTURES / name))
+        got = _review(durable, loaded)
+        assert _plain(got) == _plain(from_json)
+        findings += len(got.findings) + len(got.unanswered)
+    assert findings  # each workbook holds a flawed proposal: the comparison has substance
 
 
 def test_an_export_named_like_a_hidden_file_is_still_reviewed(tmp_path: Path) -> None:
