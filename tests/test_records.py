@@ -11,6 +11,7 @@ import pytest
 
 from compliance import records
 from compliance.intake import read_proposals
+from compliance.upgrade import upgrade
 from compliance.workbook_layout import Layout
 from compliance.workbook_write import build, to_bytes
 from tests.conftest import FIXTURES, Run, run_cli
@@ -87,7 +88,11 @@ def test_a_record_holds_what_an_audit_needs(tmp_path: Path) -> None:
 
 
 def test_the_proposal_hash_is_the_same_from_json_and_from_a_workbook(tmp_path: Path) -> None:
-    (from_json,) = read_proposals([str(FLAWED)])
+    # A workbook holds contract v2, so the JSON is the fixture's v2 form (compliance upgrade).
+    v2 = tmp_path / "p.json"
+    v2.write_bytes(upgrade([str(FLAWED)], v2).content)
+    (from_json,) = read_proposals([str(v2)])
+    assert from_json.proposal.schema_version == "2"
     book = tmp_path / "p.xlsx"
     book.write_bytes(to_bytes(build(Layout.single, [from_json.proposal])))
     (from_book,) = read_proposals([str(book)])
