@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
 
 from compliance.cellvalues import BLANK, CellProblem, read_cell
@@ -30,6 +29,10 @@ from compliance.errors import InputError
 from compliance.fields import FieldSpec, Kind, split_path
 from compliance.sourcemap import CellRef, SourceMap
 from compliance.validation import shown
+from compliance.workbook_grid import NO_CACHED_VALUE, Grid, cached_values, read_grid
+from compliance.workbook_grid import blank_row as _blank_row
+from compliance.workbook_grid import cell_ref as _cell
+from compliance.workbook_grid import value_at as _value
 from compliance.workbook_layout import (
     CONTRACT_LABEL,
     FORM_HEADERS,
@@ -53,43 +56,10 @@ from compliance.workbook_layout import (
 )
 from compliance.xlsxfile import open_workbook, reading
 
-MAX_ROWS = 100_000
-"""Rows read from one sheet at most: a larger sheet is refused rather than read for minutes."""
-
 _INSTRUCTION_ROWS = 40
-
-
-class _NoCachedValue:
-    """A formula cell whose workbook holds no computed value."""
-
-
-NO_CACHED_VALUE = _NoCachedValue()
 _UNSEEN = object()
-_PLAIN = (str, int, float, bool, dt.date, dt.time, dt.timedelta, type(None))
-"""What a cell's value can be; anything else (openpyxl's ArrayFormula) is a formula."""
 
-Grid = list[tuple[Any, ...]]
 Document = tuple[Any, SourceMap, str]
-
-
-_LETTERS = [get_column_letter(i) for i in range(1, 703)]  # A .. ZZ
-
-
-def _cell(row: int, column: int) -> str:
-    letter = _LETTERS[column - 1] if column <= len(_LETTERS) else get_column_letter(column)
-    return f"{letter}{row}"
-
-
-def _value(grid: Grid, row: int, column: int) -> Any:
-    """The value at 1-based ``row``, ``column`` (None beyond the sheet's edge)."""
-    if row > len(grid):
-        return None
-    cells = grid[row - 1]
-    return cells[column - 1] if column <= len(cells) else None
-
-
-def _blank_row(cells: Iterable[Any]) -> bool:
-    return all(v is None or (isinstance(v, str) and not v.strip()) for v in cells)
 
 
 def _put(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -152,11 +122,11 @@ class WorkbookReader:
             formulas: dict[str, list[tuple[int, int]]] = {}
             with reading(self.path):
                 for title in wanted:
-                    grids[title] = self._grid(book[title], formulas.setdefault(title, []))
+                    grids[title] = read_grid(self.path, book[title], formulas.setdefault(title, []))
         finally:
             book.close()
         if any(formulas.values()):
-            self._cached_values(grids, formulas)
+            cached_values(self.path, grids, formulas)
         return grids, titles, epoch
 
     def _titles(self, book: Any) -> dict[str, str]:
@@ -192,52 +162,6 @@ class WorkbookReader:
 
     def _wanted(self, titles: dict[str, str]) -> list[str]:
         return [titles[key] for key in map(normalise_label, self._names()) if key in titles]
-
-    def _grid(self, sheet: Any, formulas: list[tuple[int, int]]) -> Grid:
-        sheet.reset_dimensions()  # some writers record a wrong size; read what is there
-        grid: Grid = []
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number > MAX_ROWS:
-                if _blank_row(cells):
-                    continue  # a formatted but empty row far down is not content
-                raise InputError(
-                    f"{self.path}, {sheet.title}: more than {MAX_ROWS} rows; split the workbook"
-                )
-            grid.append(cells)
-            for column, value in enumerate(cells, start=1):
-                if (isinstance(value, str) and value.startswith("=")) or not isinstance(
-                    value, _PLAIN
-                ):
-                    formulas.append((number, column))  # a formula, or an array formula
-        while grid and _blank_row(grid[-1]):
-            grid.pop()
-        return grid
-
-    def _cached_values(self, grids: dict[str, Grid], formulas: dict[str, list[Any]]) -> None:
-        """Replace formula text by the value Excel saved (a string starting with ``=`` that is
-        stored as text reads the same in both passes and stays as it is)."""
-        book = open_workbook(self.path, data_only=True)
-        try:
-            with reading(self.path):
-                for title, cells in formulas.items():
-                    if not cells:
-                        continue
-                    sheet = book[title]
-                    sheet.reset_dimensions()
-                    cached = [list(row) for row in sheet.iter_rows(values_only=True)]
-                    grid = [list(row) for row in grids[title]]
-                    for row, column in cells:
-                        value = (
-                            cached[row - 1][column - 1]
-                            if row <= len(cached) and column <= len(cached[row - 1])
-                            else None
-                        )
-                        if value is None or not isinstance(value, _PLAIN):
-                            value = NO_CACHED_VALUE
-                        grid[row - 1][column - 1] = value
-                    grids[title] = [tuple(row) for row in grid]
-        finally:
-            book.close()
 
     # ----------------------------------------------------------------- structure
 
