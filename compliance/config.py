@@ -54,10 +54,10 @@ from pydantic import (
 
 from compliance.errors import ConfigError, UsageError
 from compliance.fields import path_from_loc
-from compliance.ruleload import schema_message
 from compliance.ruleset import DisabledRule
 from compliance.rulespec import Severity
 from compliance.tuning import Override, Selection
+from compliance.yamlfile import schema_message
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -56,11 +56,11 @@ from compliance.errors import ConfigError
 from compliance.fields import path_from_loc
 from compliance.findings import Finding, Review, WaiverOnFinding, WaiversOut, WaiverUse
 from compliance.model import ID_PATTERN
-from compliance.ruleload import parse_yaml, schema_message
 from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
 from compliance.waiver_scope import Scope
 from compliance.waiver_scope import parse as parse_scope
+from compliance.yamlfile import parse_yaml, schema_message
 
 WAIVERS_VERSION = 1
 
