@@ -65,6 +65,8 @@ def upgraded_json(document: dict[str, Any]) -> dict[str, Any]:
 def upgrade(paths: Sequence[str], output: Path, layout: Layout | None = None) -> Upgraded:
     """Read ``paths`` and make the content of ``output`` (see the module's documentation)."""
     kind = output_kind(output)
+    if layout is not None and kind != WORKBOOK_SUFFIX:
+        raise UsageError(f"{output}: --layout is for a workbook output ({WORKBOOK_SUFFIX})")
     sources = read_inputs(list(paths), keep_documents=True)
     proposals: list[Proposal] = []
     documents: list[dict[str, Any]] = []

@@ -172,6 +172,11 @@ def test_cli_upgrade_of_a_folder_into_a_register(tmp_path: Path) -> None:
             "says which form to write)",
         ),
         (
+            "a layout for JSON",
+            ["fixtures/exemplary-humanitarian.json", "{tmp}/up.json", "--layout", "register"],
+            "error: {tmp}/up.json: --layout is for a workbook output (.xlsx)",
+        ),
+        (
             "a missing input",
             ["fixtures/missing.json", "{tmp}/up.json"],
             "error: fixtures/missing.json: no such file",
