@@ -7,10 +7,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from compliance import Reviewer, load_rules
+from compliance.findings import Review
 from compliance.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,3 +55,16 @@ def run_cli(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> Run:
         env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def plain_review(review: Review) -> dict[str, Any]:
+    """What a review says, without where it was read from (source, evidence and field locations):
+    what must not differ between a proposal's forms (JSON, workbook, v1 and upgraded)."""
+    data = review.model_dump(mode="json")
+    data.pop("source")
+    for finding in data["findings"]:
+        for evidence in finding["evidence"]:
+            evidence.pop("location")
+    for field in data["unanswered"]:
+        field.pop("location")
+    return data

@@ -14,14 +14,13 @@ from pydantic import BaseModel
 
 from compliance import docgen
 from compliance.fields import catalogue
-from compliance.findings import Review
 from compliance.intake import LoadedProposal, read_proposals
 from compliance.model import Proposal
 from compliance.model_v2 import since
 from compliance.review import Reviewer
 from compliance.upgrade import upgrade
 from compliance.workbook_layout import Layout
-from tests.conftest import FIXTURES, ROOT, Run, run_cli
+from tests.conftest import FIXTURES, ROOT, Run, plain_review, run_cli
 
 V1_JSON = sorted(
     p for p in FIXTURES.glob("*.json") if json.loads(p.read_text())["schema_version"] == "1"
@@ -35,21 +34,8 @@ V1_WORKBOOKS = {
 }
 
 
-def _plain(review: Review) -> dict[str, Any]:
-    """What a review says, without where it was read from: rule ids, outcomes, severities,
-    evidence paths, messages, unanswered fields and the decision."""
-    data = review.model_dump(mode="json")
-    data.pop("source")
-    for finding in data["findings"]:
-        for evidence in finding["evidence"]:
-            evidence.pop("location")
-    for field in data["unanswered"]:
-        field.pop("location")
-    return data
-
-
 def _reviews(reviewer: Reviewer, loaded: list[LoadedProposal]) -> list[dict[str, Any]]:
-    return [_plain(reviewer.review(item.proposal, item.source_map)) for item in loaded]
+    return [plain_review(reviewer.review(item.proposal, item.source_map)) for item in loaded]
 
 
 def _upgraded(tmp_path: Path, paths: list[Path], name: str) -> Path:

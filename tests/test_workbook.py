@@ -30,7 +30,7 @@ from compliance.model import Proposal
 from compliance.review import Reviewer
 from compliance.workbook_layout import Layout
 from compliance.workbook_write import build, to_bytes
-from tests.conftest import FIXTURES, Run, run_cli
+from tests.conftest import FIXTURES, Run, plain_review, run_cli
 
 ALL = sorted(FIXTURES.glob("*.json"))
 RICH = FIXTURES / "flawed-data-sharing-biometrics-left-behind.json"  # flows, units, parties
@@ -68,18 +68,6 @@ def _v2(proposal: Proposal) -> Proposal:
     """A proposal as a template of contract v2 holds it: a v1 proposal becomes v2, nothing
     else changes."""
     return proposal.model_copy(update={"schema_version": "2"})
-
-
-def _plain(review: Review) -> dict[str, Any]:
-    """A review without locations and source: what must not differ between JSON and Excel."""
-    data = review.model_dump(mode="json")
-    data.pop("source")
-    for finding in data["findings"]:
-        for evidence in finding["evidence"]:
-            evidence.pop("location")
-    for field in data["unanswered"]:
-        field.pop("location")
-    return data
 
 
 def _review(reviewer: Reviewer, loaded: LoadedProposal) -> Review:
@@ -157,7 +145,7 @@ def test_template_filled_in_reviews_as_the_json(
     _fill(blank_single, json.loads(source.read_text()), filled)
     from_json, from_book = _one(source), _one(filled)
     assert from_book.proposal == _v2(from_json.proposal)
-    assert _plain(_review(durable, from_book)) == _plain(_review(durable, from_json))
+    assert plain_review(_review(durable, from_book)) == plain_review(_review(durable, from_json))
 
 
 @pytest.mark.parametrize("source", ALL, ids=lambda p: p.stem)
@@ -167,7 +155,7 @@ def test_exported_workbook_reviews_as_the_json(
     book = _one(_export(tmp_path, source))
     expected = _review(durable, _one(source))
     got = _review(durable, book)
-    assert _plain(got) == _plain(expected)
+    assert plain_review(got) == plain_review(expected)
     located = [e.location for f in got.findings for e in f.evidence]
     assert all(loc is not None and loc.sheet and loc.cell for loc in located)
 
@@ -180,7 +168,7 @@ def test_register_of_every_fixture_reviews_as_the_json(tmp_path: Path, durable: 
     assert [b.proposal.id for b in back] == [a.proposal.id for a in loaded]
     for before, after in zip(loaded, back, strict=True):
         assert after.proposal == _v2(before.proposal)
-        assert _plain(_review(durable, after)) == _plain(_review(durable, before))
+        assert plain_review(_review(durable, after)) == plain_review(_review(durable, before))
 
 
 def test_a_folder_of_single_workbooks_reads_in_name_order(tmp_path: Path) -> None:
@@ -1002,7 +990,7 @@ def test_bundled_workbooks_review_as_their_json_fixtures(
     for loaded, name in zip(book, sources, strict=True):
         from_json = _review(durable, _one(FIXTURES / name))
         got = _review(durable, loaded)
-        assert _plain(got) == _plain(from_json)
+        assert plain_review(got) == plain_review(from_json)
         findings += len(got.findings) + len(got.unanswered)
     assert findings  # each workbook holds a flawed proposal: the comparison has substance
 
