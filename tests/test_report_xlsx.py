@@ -44,6 +44,7 @@ FILES = [
     "flawed-civilian-harm-joint-sea-operation.json",
     "incomplete-coast-guard-training.json",
     "exemplary-humanitarian.json",
+    "exemplary-community-policing.json",
 ]
 
 DECISIONS = {
@@ -51,7 +52,8 @@ DECISIONS = {
     "HO-F2-FAMILY-LINKS": "reject",
     "HO-F8-JOINT-SEA-OP": "reject",
     "PRP-2026-047": "needs information",
-    "PRP-2026-077": "approve",
+    "PRP-2026-077": "approve with conditions",
+    "PRP-2026-021": "approve",
 }
 
 FINDINGS_HEADER = [
@@ -201,7 +203,7 @@ def test_one_findings_row_per_finding_in_report_order(report: Report, book: Work
             )
         )
     assert shown == expected
-    assert len(shown) == 36
+    assert len(shown) == 85
 
 
 def test_a_finding_row_as_the_reviewer_reads_it(book: Workbook) -> None:
@@ -214,10 +216,12 @@ def test_a_finding_row_as_the_reviewer_reads_it(book: Workbook) -> None:
         "Outcome": "violation",
         "Domain": "Accountability",
         "Rule": "ACC-004",
-        "Title": "US-funded units cleared through Leahy vetting before support",
+        "Title": "US-funded units cleared through Leahy vetting by the US government before support",
         "Message": "25 Task Force Brigade, Damboa is to receive US-funded support, but it has not "
-        "been put through Leahy vetting (vetting status: not vetted; regime: none). The Leahy "
-        "laws require the unit to be vetted and cleared first.",
+        "been put through Leahy vetting by the US government (vetting status: not vetted; "
+        "regime: none; vetted by: not stated). The Leahy laws require the unit to be vetted by "
+        "the Department of State and cleared first; a recipient's own clearance is not Leahy "
+        "vetting.",
         "Subject": "security_units[1]",
         "Field": "security_units[1].vetting_status\n"
         "security_units[1].vetting_regime\n"
@@ -233,6 +237,8 @@ def test_a_finding_row_as_the_reviewer_reads_it(book: Workbook) -> None:
         "Foreign Assistance Act of 1961, section 620M (22 U.S.C. 2378d), subsections (a) and (d) "
         "(credible information; procedures)",
         "Title 10, U.S. Code, section 362 (DoD Leahy law), subsection (a)",
+        None,
+        None,
         None,
     )
 
@@ -253,7 +259,7 @@ def test_findings_sheet_is_a_filterable_table_with_frozen_header(
 ) -> None:
     ws = book["Findings"]
     n_refs = max(len(f.references) for _, f in findings(report))
-    assert n_refs == 3
+    assert n_refs == 5
     last_column = chr(ord("A") + len(FINDINGS_HEADER) + n_refs - 1)
     (table,) = ws.tables.values()
     assert table.ref == f"A1:{last_column}{len(findings(report)) + 1}"
@@ -263,6 +269,8 @@ def test_findings_sheet_is_a_filterable_table_with_frozen_header(
         "Reference 1",
         "Reference 2",
         "Reference 3",
+        "Reference 4",
+        "Reference 5",
     ]
     assert ws.freeze_panes == "B2"
 
@@ -292,10 +300,10 @@ def test_reference_cells_link_to_their_source(report: Report, book: Workbook) ->
     ws = book["Findings"]
     first = len(FINDINGS_HEADER) + 1
     for row, (_, f) in enumerate(findings(report), start=2):
-        cells = [ws.cell(row=row, column=first + i) for i in range(3)]
+        cells = [ws.cell(row=row, column=first + i) for i in range(5)]
         assert [c.value for c in cells] == [
             f"{r.instrument}, {r.provision}" for r in f.references
-        ] + [None] * (3 - len(f.references))
+        ] + [None] * (5 - len(f.references))
         assert [c.hyperlink.target for c in cells if c.hyperlink] == [r.url for r in f.references]
 
 
@@ -373,8 +381,8 @@ def test_summary_describes_the_run(report: Report, book: Workbook) -> None:
         "Rules": report.rule_set.rule_count,
         "Threshold": "high",
         "Report version": REPORT_VERSION,
-        "Proposals": 5,
-        "Decisions": "1 approve, 1 needs information, 3 reject",
+        "Proposals": 6,
+        "Decisions": "1 approve, 1 approve with conditions, 1 needs information, 3 reject",
     }
     assert {k: summary_value(ws, k) for k in expected} == expected
     assert "Rules run" not in [r[0] for r in rows(ws)]
@@ -427,11 +435,12 @@ def test_summary_decisions_table(report: Report, book: Workbook) -> None:
     ]
     assert table[1:] == expected
     assert [(r[0], r[4:]) for r in table[1:]] == [
-        ("PRP-2026-061", (0, 3, 0, 0, 0, 0)),
-        ("HO-F2-FAMILY-LINKS", (0, 2, 0, 3, 0, 0)),
-        ("HO-F8-JOINT-SEA-OP", (0, 3, 0, 4, 0, 0)),
-        ("PRP-2026-047", (0, 0, 0, 0, 0, 21)),
-        ("PRP-2026-077", (0, 0, 0, 0, 0, 0)),
+        ("PRP-2026-061", (0, 3, 0, 0, 0, 10)),
+        ("HO-F2-FAMILY-LINKS", (0, 2, 1, 2, 0, 9)),
+        ("HO-F8-JOINT-SEA-OP", (0, 4, 0, 3, 0, 14)),
+        ("PRP-2026-047", (0, 0, 0, 0, 0, 31)),
+        ("PRP-2026-077", (0, 0, 0, 0, 0, 6)),
+        ("PRP-2026-021", (0, 0, 0, 0, 0, 0)),
     ]
 
 
@@ -452,7 +461,7 @@ def test_summary_counts_findings_by_domain_and_severity(report: Report, book: Wo
         len(findings(report)),
     )
     # worst domain first, then the most findings
-    assert [r[0] for r in body][:3] == ["Accountability", "Human rights", "Monitoring"]
+    assert [r[0] for r in body][:3] == ["Accountability", "Human rights", "Financial integrity"]
 
 
 def test_summary_has_a_stacked_bar_chart_of_the_domain_table(book: Workbook) -> None:
@@ -473,7 +482,10 @@ def test_summary_has_a_stacked_bar_chart_of_the_domain_table(book: Workbook) -> 
 
 
 def test_a_report_without_findings(durable: Reviewer) -> None:
-    report = review_files(durable, [str(FIXTURES / "exemplary-humanitarian.json")])
+    report = review_files(durable, [str(FIXTURES / "exemplary-community-policing.json")])
+    assert [(r.decision.value, r.findings, r.unanswered) for r in report.reviews] == [
+        ("approve", [], [])
+    ]
     wb = workbook(report)
     ws = wb["Summary"]
     assert table_below(ws, "Findings by domain and severity")[1][0] == "No findings"
@@ -499,7 +511,7 @@ def test_unanswered_sheet(report: Report, book: Workbook) -> None:
         for u in r.unanswered
     ]
     assert rows(ws, 2) == expected
-    assert len(expected) == 21
+    assert len(expected) == 93
     assert ws.tables["UnansweredTable"].ref == f"A1:E{len(expected) + 1}"
 
 
@@ -572,7 +584,10 @@ def test_every_text_column_keeps_formula_like_text(report: Report, text: str) ->
     assert row[11:15] == (f"{text}!C14", text, None, f"{text}, {text}")
     assert table_below(wb["Summary"], "Decision per proposal")[1][:3] == (text, text, text)
     assert table_below(wb["Summary"], "Findings by domain and severity")[1][0] == text
-    assert rows(wb["Unanswered"], 2) == []
+    # the first review's open questions, under its (hostile) id
+    unanswered = changed.reviews[0].unanswered
+    assert len(unanswered) == 17
+    assert [r[:2] for r in rows(wb["Unanswered"], 2)] == [(text, u.path) for u in unanswered]
 
 
 def test_control_characters_are_replaced_not_fatal(report: Report) -> None:
