@@ -234,6 +234,11 @@ def _narrowed(selection: SelectionOut | None) -> str:
 # ---------------------------------------------------------------------------- chart
 
 
+def _label_width(n: int) -> int:
+    """The width a segment needs to hold its count."""
+    return _DIGIT_WIDTH * len(str(n)) + 4
+
+
 def _chart(report: Report, domain_title: Callable[[str], str]) -> str:
     counts = domain_counts(report)
     scope = "all proposals" if len(report.reviews) > 1 else "this proposal"
@@ -244,7 +249,11 @@ def _chart(report: Report, domain_title: Callable[[str], str]) -> str:
         )
     totals = {s: sum(c[s] for c in counts.values()) for s in SEVERITIES}
     biggest = max(sum(c.values()) for c in counts.values())
-    unit = min(_BAR_AREA / biggest, _MAX_UNIT)
+    # Every segment is at least as wide as its count, so that every count can be read on the
+    # page and in print (a few blockers beside a hundred questions would otherwise lose theirs);
+    # the room those minimums take is kept out of the scale, so no bar outgrows the area.
+    reserved = max(sum(_label_width(n) for n in c.values() if n) for c in counts.values())
+    unit = min((_BAR_AREA - reserved) / biggest, _MAX_UNIT)
     out: list[str] = []
     x = 0
     for s in SEVERITIES:  # the legend
@@ -264,27 +273,23 @@ def _chart(report: Report, domain_title: Callable[[str], str]) -> str:
         out.append(f'<g class="bar" data-domain="{esc(domain)}" data-total="{total}">')
         out.append(f'<text class="domain" x="0" y="{y + 13}">{esc(shown)}</text>')
         bar_y = y + _LABEL_HEIGHT
-        done = 0
         left = 0
         for s in SEVERITIES:
             n = by_severity[s]
             if not n:
                 continue
-            done += n
-            right = max(round(done * unit), left + 1)
-            width = right - left
+            width = max(round(n * unit), _label_width(n))
             out.append(
                 f'<rect class="segment" x="{left}" y="{bar_y}" width="{width}" '
                 f'height="{_BAR_HEIGHT}" fill="{SEVERITY_COLOUR[s]}" data-severity="{s.value}" '
                 f'data-count="{n}"><title>{esc(title)}: {n} {s.value}</title></rect>'
             )
-            if width >= _DIGIT_WIDTH * len(str(n)) + 4:
-                out.append(
-                    f'<text class="count" x="{left + width / 2:g}" y="{bar_y + 17}" '
-                    f'text-anchor="middle" fill="{SEVERITY_INK[s]}" '
-                    f'data-severity="{s.value}">{n}</text>'
-                )
-            left = right
+            out.append(
+                f'<text class="count" x="{left + width / 2:g}" y="{bar_y + 17}" '
+                f'text-anchor="middle" fill="{SEVERITY_INK[s]}" '
+                f'data-severity="{s.value}">{n}</text>'
+            )
+            left += width
         out.append(f'<text class="total" x="{left + 6}" y="{bar_y + 17}">{total}</text></g>')
         detail = ", ".join(f"{by_severity[s]} {s.value}" for s in SEVERITIES if by_severity[s])
         summary.append(f"{title}: {total} ({detail})")
