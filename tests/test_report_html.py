@@ -41,7 +41,7 @@ from compliance.waivers import load_waivers
 from .conftest import FIXTURES
 
 APPROVE = FIXTURES / "exemplary-community-policing.json"  # PRP-2026-021, no findings
-CONDITIONS = FIXTURES / "exemplary-counter-narcotics.json"  # PRP-2026-063, 1 medium, 2 low
+CONDITIONS = FIXTURES / "exemplary-counter-narcotics.json"  # PRP-2026-063, 2 medium, 1 low
 REJECT = FIXTURES / "flawed-data-sharing-biometrics-left-behind.json"  # HO-F3-BIOMETRIC-ID
 INCOMPLETE = FIXTURES / "incomplete-coast-guard-training.json"  # PRP-2026-047
 DENIED_UNIT = FIXTURES / "flawed-accountability-un-support-denied-unit.json"  # blocker and high
@@ -179,7 +179,13 @@ def _section(root: Node, review: Review) -> Node:
     [
         ("approve", "approve", "Approve", "Findings: none"),
         ("conditions", "approve_with_conditions", "Approve with conditions", None),
-        ("reject", "reject", "Reject", "Findings: 6 violations (2 high, 1 medium, 3 low)"),
+        (
+            "reject",
+            "reject",
+            "Reject",
+            "Findings: 6 violations (2 high, 2 medium, 2 low), "
+            "12 need information (2 high, 10 medium)",
+        ),
         ("incomplete", "needs_information", "Needs information", None),
     ],
 )
@@ -245,11 +251,11 @@ def test_the_batch_banner_counts_decisions_and_gives_the_gate(
         )
         assert cells[3] == (expected or "none")
         assert cells[4] == str(sum(review.counts.needs_information.values()))
-    first = rows[2].all("td")  # PRP-2026-063
+    (first,) = [row.all("td") for row in rows if row.one("a").text() == "PRP-2026-063"]
     assert [td.text() for td in first][2:] == [
         "Approve with conditions",
-        "1 medium 2 low",
-        "0",
+        "2 medium 1 low",
+        "9",
         "0",
     ]
 
@@ -312,8 +318,9 @@ def test_a_finding_shows_outcome_gate_evidence_fix_and_sources(
     )
     assert article.one("span", cls="badge").attrs["class"] == "badge s-high"
     assert article.one("p", cls="message").text() == (
-        "Sensitive data or data about refugees or children is shared, but the data protection "
-        "impact assessment is: none."
+        "Sensitive data, or data about people at particular risk (refugees, children, suspects, "
+        "detainees, victims or witnesses), is shared, but the data protection impact assessment "
+        "is: none."
     )
     rows = [[td.text() for td in tr.all("td")] for tr in article.one("tbody").all("tr")]
     assert rows[:2] == [
@@ -323,7 +330,7 @@ def test_a_finding_shows_outcome_gate_evidence_fix_and_sources(
     assert article.one("p", cls="fix").text().startswith("Fix: Carry out a full data protection")
     refs = article.one("ul", cls="references").all("li")
     assert refs[0].text() == (
-        "Good practice per Regulation (EU) 2016/679 (GDPR), Article 35(1) and 35(3)(b)"
+        "Good practice per Regulation (EU) 2016/679 (GDPR), Article 35(1) and 35(3)(b) and (c)"
     )
     assert refs[0].one("a").attrs["href"].startswith("https://eur-lex.europa.eu/")
     # a low finding is a condition, not a block
@@ -334,7 +341,7 @@ def test_a_finding_shows_outcome_gate_evidence_fix_and_sources(
     thresholds = Thresholds.of_report(reports["reject"])
     blocking = {f.rule_id for f in review.findings if thresholds.blocks(f)}
     shown = {a.attrs["data-rule"] for a in root.all("article") if "blocks" in a.classes}
-    assert shown == blocking == {"DS-004", "DS-011"}
+    assert shown == blocking == {"DS-004", "DS-011", "DS-018", "DS-019"}
 
 
 def test_unanswered_questions_name_the_place_to_answer(
@@ -344,13 +351,13 @@ def test_unanswered_questions_name_the_place_to_answer(
     (review,) = reports["incomplete"].reviews
     table = root.one("table", cls="unanswered")
     rows = table.one("tbody").all("tr")
-    assert len(rows) == len(review.unanswered) == 21
+    assert len(rows) == len(review.unanswered) == 37
     cells = [td.text() for td in rows[0].all("td")]
     assert cells == [
         "security_units[0].vetting_status",
         "What is the unit's human rights vetting status?",
         f"not in the file: add it at {INCOMPLETE}:20:5",
-        "ACC-003, ACC-004, ACC-014, ACC-010",
+        "ACC-003, ACC-004, ACC-014, ACC-016, ACC-010",
     ]
     for link in rows[0].all("a"):  # each rule links to its finding
         target = root.one(id=link.attrs["href"].removeprefix("#"))
@@ -483,7 +490,7 @@ def test_the_run_facts_are_listed(pages: dict[str, str], reports: dict[str, Repo
     assert facts == {
         "Tool": f"compliance {__version__} (report version {REPORT_VERSION})",
         "Engine": "reference",
-        "Rule set": f"compliance-core {report.rule_set.version} (72 rules)",
+        "Rule set": f"compliance-core {report.rule_set.version} (118 rules)",
         "Rule set hash": report.rule_set.hash,
         "Threshold": "high: findings at or above it block",
     }
@@ -492,7 +499,8 @@ def test_the_run_facts_are_listed(pages: dict[str, str], reports: dict[str, Repo
 def test_a_tuned_narrowed_run_says_so(reports: dict[str, Report], ruleset: RuleSet) -> None:
     report = reports["reject"]
     (review,) = report.reviews
-    graded = review.findings[2].model_copy(  # MON-006, medium in the rule file
+    index = next(i for i, f in enumerate(review.findings) if f.rule_id == "MON-006")
+    graded = review.findings[index].model_copy(  # medium in the rule file
         update={
             "severity": Severity.low,
             "severity_override": SeverityChange(
@@ -503,7 +511,7 @@ def test_a_tuned_narrowed_run_says_so(reports: dict[str, Report], ruleset: RuleS
         }
     )
     assert graded.rule_id == "MON-006"
-    findings = [*review.findings[:2], graded, *review.findings[3:]]
+    findings = [*review.findings[:index], graded, *review.findings[index + 1 :]]
     tuned = report.model_copy(
         update={
             "domain_thresholds": {"data_sharing": Severity.medium},
@@ -600,7 +608,18 @@ JUSTIFICATION = "The assessment is scheduled and funded; board minute 2026-09-28
 
 @pytest.fixture(scope="module")
 def waived(tmp_path_factory: pytest.TempPathFactory, ruleset: RuleSet) -> tuple[Report, str]:
-    path = tmp_path_factory.mktemp("waivers") / "waivers.yaml"
+    folder = tmp_path_factory.mktemp("waivers")
+    # The proposal answers the two high questions of contract v2 (written caveats, a torture-risk
+    # assessment), so that its two high violations, once waived, are all that stood in the way.
+    proposal = json.loads(REJECT.read_text(encoding="utf-8"))
+    proposal["schema_version"] = "2"
+    proposal["data_sharing"]["flows"][0] |= {
+        "use_caveats_in_writing": True,
+        "torture_risk_assessed": True,
+    }
+    answered = folder / REJECT.name
+    answered.write_text(json.dumps(proposal), encoding="utf-8")
+    path = folder / "waivers.yaml"
     path.write_text(
         f"""version: 1
 waivers:
@@ -638,7 +657,7 @@ waivers:
     )
     waivers = load_waivers(path, ruleset, as_of=date(2026, 11, 21))
     with Reviewer(ruleset, engine="reference", waivers=waivers) as reviewer:
-        report = _report(reviewer, REJECT)
+        report = _report(reviewer, answered)
     return report, render_html(report, ruleset.domain_title)
 
 
