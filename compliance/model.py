@@ -381,7 +381,7 @@ class Mitigation(_Model):
 
     risk: Text = Field(None, description="The risk identified.")
     measure: Text = Field(None, description="The measure that mitigates it.")
-    risk_type: RiskType | None = _v2("What is the risk a risk of?")
+    risk_type: RiskType | None = _v2("Which harm does the risk concern (killing, torture, ...)?")
     measure_kinds: list[MeasureKind] | None = _v2(
         "Which kinds of measure address the risk?", max_length=LIST_MAX
     )
