@@ -305,11 +305,14 @@ def test_exact_result_for_a_blocking_violation(reference: Reviewer, ruleset: Rul
         "level": "error",
     }
     assert x["message"]["text"] == (
-        "Sensitive data or data about refugees or children is shared, but the data protection "
-        "impact assessment is: none.\n\nFix: Carry out a full data protection impact assessment "
-        "before any data is shared: map the flows, assess the risks to the people concerned "
-        "(including misuse by the recipient and breach), decide the safeguards, and have it "
-        "signed off by the data protection officer. Owner: the data controller."
+        "Sensitive data, or data about people at particular risk (refugees, children, suspects, "
+        "detainees, victims or witnesses), is shared, but the data protection impact assessment "
+        "is: none.\n\nFix: Carry out a full data protection impact assessment before any data is "
+        "shared or any system is handed over: map the flows and the systems, assess the risks to "
+        "the people concerned (misuse by the recipient or by a company for its own ends, function "
+        "creep, breach, a change of control), decide the safeguards, and have it signed off by the "
+        "data protection officer. Under Directive (EU) 2016/680 the competent authority makes the "
+        "same assessment (Article 27). Owner: the data controller."
     )
     assert x["locations"] == [
         {
@@ -340,6 +343,7 @@ def test_exact_result_for_a_blocking_violation(reference: Reviewer, ruleset: Rul
     assert "suppressions" not in x
     props = x["properties"]
     assert (props["decision"], props["blocks"], props["waived"]) == ("reject", True, False)
+    # GDPR binds only under a GDPR regime; this proposal's regime is national
     assert props["references"][0] == {
         "instrument": "Regulation (EU) 2016/679 (GDPR)",
         "provision": "Article 35(1) and 35(3)(b)",
@@ -390,6 +394,8 @@ def test_a_rule_descriptor_per_rule_that_ran(
         "\n\n**Sources:**\n\n"
         "- [Regulation (EU) 2016/679 (GDPR), Article 35(1) and 35(3)(b)]"
         "(https://eur-lex.europa.eu/eli/reg/2016/679/oj)\n"
+        "- [Directive (EU) 2016/680 (law enforcement directive), Article 27 (data protection "
+        "impact assessment)](https://eur-lex.europa.eu/eli/dir/2016/680/oj)\n"
         "- [UNHCR Policy on the Protection of Personal Data of Persons of Concern (2015), "
         "Part 4, data protection impact assessments](https://www.refworld.org/docid/55643c1d4.html)\n"
         "- [IASC Operational Guidance on Data Responsibility in Humanitarian Action (2021, "
@@ -413,6 +419,10 @@ def test_a_narrowed_run_describes_only_the_rules_that_ran(ruleset: RuleSet) -> N
     assert [(x["ruleId"], ids[x["ruleIndex"]]) for x in run_of(log)["results"]] == [
         ("DS-004", "DS-004"),
         ("DS-011", "DS-011"),
+        ("DS-018", "DS-018"),
+        ("DS-019", "DS-019"),
+        ("DS-020", "DS-020"),
+        ("DS-021", "DS-021"),
     ]
     # the rules passed must be the rules that ran
     with pytest.raises(ValueError, match="not among the rules given"):
