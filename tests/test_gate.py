@@ -35,17 +35,19 @@ def decision(*args: str, cwd: Path = ROOT) -> tuple[int, str, dict[str, str]]:
     return run.code, review["decision"], report["domain_thresholds"]
 
 
-# HO-F4-LIBYA-LCG: ACC-006 and ACC-014 (high), ACC-007 (medium), MON-004 (low).
-# HO-F3-BIOMETRIC-ID: DS-004, DS-011 (high), MON-006 (medium), ACC-008, MON-004, TRN-005 (low).
+# HO-F4-LIBYA-LCG: violations ACC-006, ACC-007 (escalated), ACC-014 (high), MON-004 (low); questions
+# HR-017 (blocker), ACC-018, ACC-050, ACC-051, CIV-004, CIV-005, CIV-006, HR-007 (high), and medium ones.
+# HO-F3-BIOMETRIC-ID: violations DS-004, DS-011 (high), MON-006, ACC-008 (escalated) (medium),
+# MON-004, TRN-005 (low); questions DS-018, DS-019 (high) and medium ones.
 THRESHOLDS = [
     (LIBYA, [], 3, "reject", {}),
-    (LIBYA, ["blocker"], 0, "approve_with_conditions", {}),
+    (LIBYA, ["blocker"], 4, "needs_information", {}),
     (LIBYA, ["blocker", "accountability=high"], 3, "reject", {"accountability": "high"}),
     (
         LIBYA,
         ["accountability=blocker"],
-        0,
-        "approve_with_conditions",
+        4,
+        "needs_information",
         {"accountability": "blocker"},
     ),
     (
@@ -221,7 +223,7 @@ def test_config_show_gives_each_value_and_its_origin() -> None:
         "built-in rules           yes  [default]",
         "rule directories         (none)  [default]",
         "rule set                 compliance-core 0.2.0  [default]",
-        "rules run                72 of 72  [default]",
+        "rules run                118 of 118  [default]",
         "disabled rules           (none)  [default]",
         "severity overrides       (none)  [default]",
         "threshold                high  [compliance.toml]",
@@ -260,9 +262,10 @@ def test_a_domain_threshold_on_the_command_line_keeps_the_configs_default(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "compliance.toml").write_text('[gate]\nfail_on = "low"\n', encoding="utf-8")
-    args = ("review", str(ROOT / BIOMETRICS), "--rule", "MON-004", "--rule", "ACC-008")
+    # both violations are low; a threshold for a third domain leaves them to the config's default
+    args = ("review", str(ROOT / BIOMETRICS), "--rule", "MON-004", "--rule", "TRN-005")
     assert run_cli(*args, cwd=tmp_path).code == 3
-    assert run_cli(*args, "--fail-on", "transparency=low", cwd=tmp_path).code == 3
+    assert run_cli(*args, "--fail-on", "accountability=low", cwd=tmp_path).code == 3
     assert run_cli(*args, "--fail-on", "medium", cwd=tmp_path).code == 0
 
 
@@ -310,7 +313,7 @@ def test_the_config_sets_the_record_directory(tmp_path: Path) -> None:
     (tmp_path / "compliance.toml").write_text(
         '[records]\ndirectory = "decisions"\n[gate]\nfail_on = "blocker"\n', encoding="utf-8"
     )
-    run = run_cli("review", str(ROOT / LIBYA), cwd=tmp_path)
+    run = run_cli("review", str(ROOT / BIOMETRICS), cwd=tmp_path)
     assert run.code == 0  # nothing at blocker
     assert len(list((tmp_path / "decisions").glob("*.json"))) == 1
     assert run_cli("verify-records", "decisions", cwd=tmp_path).code == 0

@@ -311,7 +311,7 @@ def test_query_options_mirror_the_cli(server: Server) -> None:
             "--fail-on severe: 'severe' is not a severity (blocker, high, medium, low, info)",
         ),
         ("?domain=data", "--domain data: no loaded rule has this domain"),
-        ("?rule=DS-999", "--rule DS-999: no such rule (did you mean DS-009?)"),
+        ("?rule=DS-999", "--rule DS-999: no such rule (did you mean DS-019?)"),
     ],
 )
 def test_bad_options_are_400_with_the_cli_message(server: Server, query: str, problem: str) -> None:
