@@ -25,7 +25,7 @@ def test_the_memo_opens_with_the_run_and_a_decision_table(
 ) -> None:
     report = _report(
         durable,
-        FIXTURES / "exemplary-humanitarian.json",
+        FIXTURES / "exemplary-community-policing.json",  # approved with no findings
         FIXTURES / "flawed-data-sharing-biometrics-left-behind.json",
     )
     lines = render_markdown(report, ruleset.domain_title).splitlines()
@@ -33,13 +33,13 @@ def test_the_memo_opens_with_the_run_and_a_decision_table(
         "# Compliance review",
         "",
         f"2 proposals: 1 approve, 1 reject. compliance {report.tool_version}, rules "
-        f"compliance-core {ruleset.version} (72 rules, `{ruleset.hash[:19]}`), engine durable, "
+        f"compliance-core {ruleset.version} (118 rules, `{ruleset.hash[:19]}`), engine durable, "
         "threshold high.",
         "",
         "| Proposal | Decision | blocker | high | medium | low | info | Needs information | Waived |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        "| `PRP-2026-077` | approve | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
-        "| `HO-F3-BIOMETRIC-ID` | reject | 0 | 2 | 1 | 3 | 0 | 0 | 0 |",
+        "| `PRP-2026-021` | approve | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+        "| `HO-F3-BIOMETRIC-ID` | reject | 0 | 2 | 2 | 2 | 0 | 12 | 0 |",
     ]
     evidence = report.reviews[1].findings[0].evidence
     source = md(str(FIXTURES / "flawed-data-sharing-biometrics-left-behind.json"))
@@ -47,8 +47,9 @@ def test_the_memo_opens_with_the_run_and_a_decision_table(
     assert lines[start + 2 : start + 6] == [
         "- **HIGH · DS-004: Impact assessment before sharing sensitive or vulnerable people's "
         "data** (violation)",
-        "  - Sensitive data or data about refugees or children is shared, but the data protection "
-        "impact assessment is: none.",
+        "  - Sensitive data, or data about people at particular risk (refugees, children, "
+        "suspects, detainees, victims or witnesses), is shared, but the data protection impact "
+        "assessment is: none.",
         f'  - Evidence: `data_sharing.impact_assessment.status` = `"none"` ({source}:113:17)',
         f'  - Evidence (context): `data_sharing.flows[0].granularity` = `"individual"` '
         f"({source}:101:24)",
@@ -120,5 +121,5 @@ def test_a_narrowed_run_says_so_up_front() -> None:
     lines = result.out.splitlines()
     assert lines[3:5] == [
         "",
-        "> Only 16 of 72 rules ran: the decisions cover those rules alone.",
+        "> Only 24 of 118 rules ran: the decisions cover those rules alone.",
     ]
