@@ -90,7 +90,17 @@ def test_a_waiver_in_force_waives_the_finding_which_stays_in_the_report(
     ruleset: RuleSet, tmp_path: Path
 ) -> None:
     both = write(tmp_path, waiver(), waiver(id="W-2", rule="DS-011"))
-    report = review(ruleset, load_waivers(both, ruleset, as_of=AS_OF), BIOMETRICS)
+    # The proposal answers the two high questions of contract v2 (written caveats, a torture-risk
+    # assessment), so that its two high violations are all that stands in the way.
+    proposal = json.loads((ROOT / BIOMETRICS).read_text(encoding="utf-8"))
+    proposal["schema_version"] = "2"
+    proposal["data_sharing"]["flows"][0] |= {
+        "use_caveats_in_writing": True,
+        "torture_risk_assessed": True,
+    }
+    answered = tmp_path / "biometrics-answered.json"
+    answered.write_text(json.dumps(proposal), encoding="utf-8")
+    report = review(ruleset, load_waivers(both, ruleset, as_of=AS_OF), str(answered))
     (r,) = report.reviews
     # DS-004 and DS-011 (high) were the only blockers: the proposal is approved, on conditions
     assert r.decision.value == "approve_with_conditions"
