@@ -50,7 +50,7 @@ def test_exemplary_proposal_passes() -> None:
     ruleset_line, *rest = run.out.splitlines()
     ruleset = load_rules()
     assert ruleset_line == (
-        f"compliance 0.3.0: rules compliance-core 0.2.0 ({len(ruleset.rules)} rules, "
+        f"compliance 0.3.0: rules compliance-core 2.0.0 ({len(ruleset.rules)} rules, "
         f"{ruleset.hash[:19]}), engine durable, threshold high"
     )
     assert rest == [
@@ -343,7 +343,7 @@ def test_rules_list_text() -> None:
         "Human rights due diligence before UN support to non-UN security forces"
     )
     count = len(load_rules().rules)
-    assert lines[-1] == f"{count} rules (compliance-core 0.2.0)"
+    assert lines[-1] == f"{count} rules (compliance-core 2.0.0)"
     assert len(lines) == count + 1
 
 
@@ -427,7 +427,7 @@ def test_rules_list_filters_by_domain_and_severity() -> None:
     assert run.code == 0
     assert [line.split()[0] for line in lines[:-1]] == [r.id for r in expected]
     assert all("  blocker  human_rights  " in line for line in lines[:-1])
-    assert lines[-1] == f"{len(expected)} rules (compliance-core 0.2.0)"
+    assert lines[-1] == f"{len(expected)} rules (compliance-core 2.0.0)"
     unknown = run_cli("rules", "list", "--domain", "finance")
     assert unknown.code == ExitCode.INVALID_INPUT
     assert unknown.err.startswith("error: --domain finance: no loaded rule has this domain")

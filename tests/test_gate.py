@@ -222,7 +222,7 @@ def test_config_show_gives_each_value_and_its_origin() -> None:
         "config file              compliance.toml  [found]",
         "built-in rules           yes  [default]",
         "rule directories         (none)  [default]",
-        "rule set                 compliance-core 0.2.0  [default]",
+        "rule set                 compliance-core 2.0.0  [default]",
         "rules run                118 of 118  [default]",
         "disabled rules           (none)  [default]",
         "severity overrides       (none)  [default]",

@@ -444,7 +444,7 @@ def test_user_rules_are_added_to_the_builtin_set(tmp_path: Path) -> None:
     ruleset = load_rules([tmp_path])
     assert ruleset.rules[-1].id == "ORG-001"
     assert [(s.name, s.version) for s in ruleset.sources] == [
-        ("compliance-core", "0.2.0"),
+        ("compliance-core", "2.0.0"),
         ("acme-rules", "2.1.0"),
     ]
     assert ruleset.name == "compliance-core+acme-rules"
