@@ -128,14 +128,7 @@ class Reviewer:
             if outcome.result is TV.TRUE or outcome.rule.when_unanswered == "needs_information"
         ]
         if self.waivers is not None:
-            # A blocker cannot be waived unless the config allows it, also where an escalation
-            # made the finding a blocker (the waivers file was checked against the rule's floor).
-            findings = [
-                f
-                if f.severity is Severity.blocker and not self.waivers.allow_blockers
-                else self.waivers.apply(proposal.id, f, view)
-                for f in findings
-            ]
+            findings = [self.waivers.apply(proposal.id, f, view) for f in findings]
         findings.sort(
             key=lambda f: (-f.severity.rank, f.outcome != "violation", f.domain, f.rule_id)
         )

@@ -225,6 +225,10 @@ class Waivers:
         other waivers that matched are named as superseded by it."""
         if finding.outcome != "violation":
             return finding  # an unanswered question is answered, not waived
+        if finding.severity is Severity.blocker and not self.allow_blockers:
+            # The waivers file is checked against each rule's floor; a finding that an
+            # escalation made a blocker is not waived either unless blockers may be.
+            return finding
         candidates = [
             w
             for w in self._by_key.get((finding.rule_id, proposal_id), ())
