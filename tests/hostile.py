@@ -67,7 +67,7 @@ def run_bounded(*args: str, stdin: bytes | None = None, cwd: Path = ROOT) -> Bou
             stderr=err,
             cwd=cwd,
             env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
-            preexec_fn=_limit,
+            preexec_fn=_limit,  # noqa: PLW1509 (the tests start no threads)
         )
         deadline = time.monotonic() + _WALL_SECONDS
         while True:
@@ -90,4 +90,3 @@ def run_bounded(*args: str, stdin: bytes | None = None, cwd: Path = ROOT) -> Bou
             usage.ru_utime + usage.ru_stime,
             usage.ru_maxrss / 1024,
         )
-
