@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -83,11 +82,11 @@ from compliance.model_types import (
     Date,
     Days,
     Months,
+    RequiredText,
     Text,
     TextList,
     YesNo,
     _Model,
-    _not_blank,
 )
 
 # --------------------------------------------------------------------------- sections
@@ -545,9 +544,7 @@ class Proposal(_Model):
     id: Annotated[str, StringConstraints(strict=True, pattern=ID_PATTERN)] = Field(
         description="Proposal identifier, unique within one batch."
     )
-    title: Annotated[
-        str, StringConstraints(strict=True, max_length=TEXT_MAX), AfterValidator(_not_blank)
-    ] = Field(description="Title of the proposal.")
+    title: RequiredText = Field(description="Title of the proposal.")
     summary: Text = Field(None, description="Short summary of the partnership.")
     submitted_on: Date = Field(None, description="When was the proposal submitted?")
     sector: Sector | None = Field(None, description="What is the partnership's field of work?")

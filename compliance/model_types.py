@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import (
@@ -32,6 +33,15 @@ LIST_MAX = 500
 ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+NOT_TEXT = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+"""Characters no text of a proposal may hold, in JSON or in a workbook alike: control characters
+other than tab, line feed and carriage return (C0, DEL, C1); the bidirectional embeddings,
+overrides and isolates, which make text display in another order than it is read (the directional
+marks U+200E, U+200F and U+061C stay allowed); lone surrogates; and the non-characters U+FFFE and
+U+FFFF. A workbook cannot store most of them, and none belongs in an answer."""
+
 
 def _blank_to_none(value: object) -> object:
     if isinstance(value, str) and not value.strip():
@@ -49,6 +59,38 @@ def _drop_blank_items(value: object) -> object:
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise PydanticCustomError("string_too_short", "must not be empty")
+    return value
+
+
+def refused_character(text: str) -> str | None:
+    """What is wrong with ``text`` as the text of an answer (the first character
+    :data:`NOT_TEXT` refuses, named by code point and position), or None when it is fine."""
+    found = NOT_TEXT.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    code = f"U+{ord(char):04X}"
+    name = unicodedata.name(char, "")
+    where = f"at character {found.start() + 1}"
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        return (
+            f"holds a bidirectional control character ({code} {name}) {where}, "
+            "which makes text display in another order than it is read"
+        )
+    if "\ud800" <= char <= "\udfff":
+        return f"holds a lone surrogate ({code}) {where}, which is not a character"
+    if char in "\ufffe\uffff":
+        return f"holds a non-character ({code}) {where}, which text may not contain"
+    return (
+        f"holds a control character ({code}) {where}; "
+        "text may hold no control character but tab and line breaks"
+    )
+
+
+def _plain_text(value: str) -> str:
+    problem = refused_character(value)
+    if problem is not None:
+        raise PydanticCustomError("text_character", problem)
     return value
 
 
@@ -96,7 +138,10 @@ def _currency(value: str) -> str:
     return value
 
 
-StrictText = Annotated[str, StringConstraints(strict=True, max_length=TEXT_MAX)]
+StrictText = Annotated[
+    str, StringConstraints(strict=True, max_length=TEXT_MAX), AfterValidator(_plain_text)
+]
+RequiredText = Annotated[StrictText, AfterValidator(_not_blank)]
 Text = Annotated[StrictText | None, BeforeValidator(_blank_to_none)]
 TextList = Annotated[
     Annotated[list[StrictText], Field(max_length=LIST_MAX)] | None,

@@ -7,30 +7,56 @@ allowed. The whole error list of a proposal is reported at once, never only the 
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from compliance.fields import Kind, catalogue, generic_path, path_from_loc
 from compliance.model import CONTRACT_VERSION_ERROR, LIST_MAX, TEXT_MAX, Proposal
+from compliance.model_types import NOT_TEXT
 from compliance.sourcemap import SourceMap
 
 _MAX_SHOWN = 60
+"""At most this many characters of a value seen in the input are shown in a message."""
+_MAX_KEY = 40
+"""At most this many characters of each key of a field path are shown in a message."""
+
+# Shown escaped, so a message stays one line and displays as it reads: line breaks, tabs and every
+# character the text rule refuses (controls, bidirectional overrides, lone surrogates).
+_ESCAPED = re.compile(NOT_TEXT.pattern[:-1] + "\t\n\r]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(text: str) -> str:
+    return _ESCAPED.sub(lambda m: _NAMED.get(m.group()) or f"\\u{ord(m.group()):04x}", text)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` escaped and cut to ``limit`` characters with a trailing "…" (only the part shown
+    is escaped, so a huge value costs no more than a short one)."""
+    flat = _escape(text[:limit])
+    if len(flat) <= limit and len(text) <= limit:
+        return flat
+    return flat[: limit - 1] + "…"
 
 
 def shown(value: Any) -> str:
-    """A short rendering of a seen value for a message."""
+    """A short rendering of a seen value for a message: one line, at most about 60 characters."""
     if isinstance(value, str):
-        # One problem is one line: line breaks and tabs are shown escaped.
-        flat: str = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-        text = flat if len(flat) <= _MAX_SHOWN else flat[: _MAX_SHOWN - 1] + "…"
-        return "'" + text + "'"
+        return "'" + _cut(value, _MAX_SHOWN) + "'"
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+    return _cut(text, _MAX_SHOWN)
+
+
+def shown_path(loc: tuple[int | str, ...]) -> str:
+    """A field path for a message, each key cut short and escaped (an unknown key is input)."""
+    return path_from_loc(tuple(_cut(p, _MAX_KEY) if isinstance(p, str) else p for p in loc))
 
 
 def _number(value: Any) -> str:
@@ -50,12 +76,24 @@ def _allowed(path: str) -> str:
 
 
 def _members(parent: str) -> list[str]:
+    """The fields of the object at ``parent`` (a section, or an item of a table)."""
     if not parent:
         return list(Proposal.model_fields)
-    spec = catalogue().get(generic_path(parent))
+    generic = generic_path(parent)
+    # An item of a table (``data_sharing.flows[0]``) has the fields of the table's item model.
+    spec = catalogue().get(generic.removesuffix("[]"))
     if spec is None or spec.model is None:
         return []
     return list(spec.model.model_fields)
+
+
+def _unknown_field(key: object, parent: str) -> str:
+    members = _members(parent)
+    if not members:  # Never an empty suggestion: every object of the contract has fields.
+        return "unknown field"
+    close = difflib.get_close_matches(str(key)[:_MAX_KEY], members, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown field ({hint}allowed here: {', '.join(members)})"
 
 
 def describe(error: dict[str, Any]) -> tuple[str, str]:
@@ -66,9 +104,13 @@ def describe(error: dict[str, Any]) -> tuple[str, str]:
     seen = error.get("input")
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
-        parent = path_from_loc(loc[:-1])
-        allowed = ", ".join(_members(parent))
-        return path, f"unknown field (allowed here: {allowed})"
+        return path, _unknown_field(loc[-1], path_from_loc(loc[:-1]))
+    if kind == "iso_date":
+        return path, f"{shown(seen)} is not an ISO 8601 date (YYYY-MM-DD)"
+    if kind == "country_code":
+        return path, f"{shown(seen)} is not an ISO 3166-1 alpha-2 country code"
+    if kind == "currency_code":
+        return path, f"{shown(seen)} is not an ISO 4217 currency code"
     if kind == "missing":
         return path, "required field is missing"
     if kind == "literal_error":
@@ -121,7 +163,7 @@ def validate_proposal(data: object, source_map: SourceMap, label: str) -> Propos
 
     ``label`` names the proposal in messages (its id when it has one, else its position).
     """
-    label = shown(label) if len(label) > _MAX_SHOWN else label
+    label = shown(label) if len(label) > _MAX_SHOWN or _ESCAPED.search(label) else label
     if not isinstance(data, dict):
         loc = source_map.locate("")
         raise ValidationProblems([f"{loc}: {label}: expected a proposal object, got {shown(data)}"])
@@ -136,7 +178,8 @@ def validate_proposal(data: object, source_map: SourceMap, label: str) -> Propos
                 continue
             path, message = describe(dict(error))
             loc = source_map.locate(path)
-            lines.append(f"{loc}: {label}: {path or '(proposal)'}: {message}")
+            where = shown_path(tuple(error["loc"])) or "(proposal)"
+            lines.append(f"{loc}: {label}: {where}: {message}")
         if later is None and data.get("schema_version") == "1":
             # The model checks versions only once the rest is valid: say it now, all at once.
             later = _later_fields(data)

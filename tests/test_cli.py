@@ -289,14 +289,13 @@ def test_an_engine_failure_is_an_internal_error(
 
 def test_control_characters_from_a_proposal_cannot_forge_report_lines(tmp_path: Path) -> None:
     doc = json.loads((FIXTURES / "flawed-refugee-data-sharing.json").read_text(encoding="utf-8"))
-    doc["title"] = "Harmless\u001b[2K\r"
-    doc["data_sharing"]["flows"][1]["recipient"] = "X\n    finding:   (none)\u202e"
+    # Escapes and bidirectional overrides are refused at intake; line breaks are text.
+    doc["title"] = "Harmless\r"
+    doc["data_sharing"]["flows"][1]["recipient"] = "X\n    finding:   (none)"
     path = tmp_path / "esc.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     run = run_cli("review", str(path))
-    assert "\x1b" not in run.out
-    assert "\u202e" not in run.out
-    assert "PRP-2026-034  Harmless\\u001b[2K\\u000d" in run.out.splitlines()
+    assert "PRP-2026-034  Harmless\\u000d" in run.out.splitlines()
     assert [
         line for line in run.out.splitlines() if line.strip().startswith("finding:   (none)")
     ] == []

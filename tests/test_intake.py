@@ -164,7 +164,7 @@ BAD = [
         [
             (
                 "true",
-                "P-1: legal.us_funding: unknown field (allowed here: mandate_reference, us_government_funding, un_support_to_security_forces, data_protection_regime, sanctions_regimes, sanctions_exemption)",
+                "P-1: legal.us_funding: unknown field (did you mean 'us_government_funding'? allowed here: mandate_reference, us_government_funding, un_support_to_security_forces, data_protection_regime, sanctions_regimes, sanctions_exemption)",
             )
         ],
     ),
@@ -245,7 +245,7 @@ BAD = [
         [
             (
                 "true",
-                "P-1: oversight.remedies: unknown field (allowed here: grievance_mechanism, independent_oversight_body, suspension_triggers, recipient_notified_in_writing, agreement_disclosure, reporting_frequency_months, remedy, whistleblowing, serious_incident_reporting)",
+                "P-1: oversight.remedies: unknown field (did you mean 'remedy'? allowed here: grievance_mechanism, independent_oversight_body, suspension_triggers, recipient_notified_in_writing, agreement_disclosure, reporting_frequency_months, remedy, whistleblowing, serious_incident_reporting)",
             )
         ],
     ),
@@ -400,8 +400,8 @@ def test_duplicate_keys_in_json_lines(tmp_path: Path) -> None:
 
 
 def test_json_lines_records_end_at_newlines_only(tmp_path: Path) -> None:
-    """U+2028, U+0085 and the like may stand unescaped inside JSON strings."""
-    title = "Line\u2028separator\u0085next"
+    """U+2028, U+2029 and the like may stand unescaped inside JSON strings."""
+    title = "Line\u2028separator\u2029next"
     text = (
         json.dumps({**MINIMAL, "title": title}, ensure_ascii=False)
         + "\r\n"
@@ -414,6 +414,16 @@ def test_json_lines_records_end_at_newlines_only(tmp_path: Path) -> None:
         ("P-2", "Minimal"),
     ]
     assert items[1].source_map.locate("id").line == 2
+
+
+def test_a_next_line_control_neither_ends_a_record_nor_stands_in_a_text(tmp_path: Path) -> None:
+    """U+0085 is a line break to some readers: the record goes on, and the text rule refuses it."""
+    text = json.dumps({**MINIMAL, "title": "one\u0085two"}, ensure_ascii=False) + "\n"
+    path = write(tmp_path, "u.jsonl", text)
+    assert problems([path]) == [
+        f"{path}:1:47: P-1: title: holds a control character (U+0085) at character 4; "
+        "text may hold no control character but tab and line breaks"
+    ]
 
 
 def test_blank_items_of_a_text_list_are_not_answers(tmp_path: Path) -> None:

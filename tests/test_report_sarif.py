@@ -817,7 +817,7 @@ def test_an_expired_waiver_suppresses_nothing_and_says_it_ran_out(
 
 # ------------------------------------------------------------------------------ 5. hostile text
 
-HOSTILE = 'Unit "Alpha" \\ {0} }}{{ </script><!-- x -->\n\tline two \u202e ü 漢字 😀 \u0000'
+HOSTILE = 'Unit "Alpha" \\ {0} }}{{ </script><!-- x -->\n\tline two \u200f ü 漢字 😀 \r'
 
 
 def test_hostile_input_survives_as_exact_json_strings(
@@ -842,5 +842,5 @@ def test_hostile_input_survives_as_exact_json_strings(
     assert run_of(log)["invocations"][0]["properties"]["decisions"][0]["title"] == HOSTILE
     assert unescape(x["message"]["text"]) == f"{finding.message}\n\nFix: {finding.remediation}"
     assert x["message"]["text"].startswith(
-        'Unit "Alpha" \\ {{0}} }}}}{{{{ </script><!-- x -->\n\tline two \u202e ü 漢字 😀 \u0000'
+        'Unit "Alpha" \\ {{0}} }}}}{{{{ </script><!-- x -->\n\tline two \u200f ü 漢字 😀 \r'
     )
