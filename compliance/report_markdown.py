@@ -5,7 +5,8 @@ The run first, then a table of decisions, then, per proposal, the findings group
 on GitHub, GitLab and in a plain-text viewer.
 
 Text from the input (titles, messages that quote answers, values, file names) is escaped, so a
-proposal cannot add links, images, HTML or table cells to the memo, nor break out of a code span.
+proposal cannot add headings, lists, quotes, links, images, HTML or table cells to the memo, nor
+break out of a code span.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from compliance.report_text import (
 )
 from compliance.rulespec import Severity
 
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
+# What opens a block when it starts a line or a list item's text: a list marker (``-``, ``+``,
+# ``1.``, ``1)``), a thematic break or setext underline (``---``, ``===``); ``#``, ``>``, ``*``,
+# ``_``, ``<`` and code fences are escaped wherever they stand.
+_BLOCK_START = re.compile(r"^(?:([-+=])|(\d{1,9})([.)]))")
 _TICKS = re.compile(r"`+")
 _SEVERITIES = list(Severity)
 _DECISION = {
@@ -38,11 +43,12 @@ _DECISION = {
 
 
 def md(text: str) -> str:
-    """``text`` as literal inline Markdown on one line: the characters that make links, images,
-    HTML, emphasis, code or table cells are escaped (the memo never starts a line with input, so
-    the characters that matter only there need not be)."""
-    flat = " ".join(clean(text).split())
-    return _SPECIAL.sub(r"\\\1", flat)
+    """``text`` as literal inline Markdown on one line: the characters that make headings, links,
+    images, HTML, emphasis, code or table cells are escaped, and so is what would open a list or a
+    thematic break at the start (input starts the text of list items), so it reads the same
+    wherever it stands."""
+    flat = _SPECIAL.sub(r"\\\1", " ".join(clean(text).split()))
+    return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", flat)
 
 
 def code(text: str) -> str:

@@ -19,7 +19,9 @@ CELL_MAX = 32_767
 # Characters XML 1.0 cannot carry (openpyxl refuses the C0 controls; lone surrogates and the
 # non-characters U+FFFE/U+FFFF would make an unreadable file).
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_FORMULA_START = ("=", "+", "-", "@")
+# What a spreadsheet may take for the start of a formula when the cell is edited, or when the sheet
+# is saved as CSV and opened again (the characters OWASP's CSV injection guidance lists).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
@@ -52,7 +54,8 @@ def clean(text: str) -> str:
 
 def set_text(cell: Any, text: str, *, wrap: bool = False) -> None:
     """Write ``text`` (made safe by :func:`clean`) as a string, never a formula. Text that starts
-    like a formula gets the quote prefix, so Excel keeps it text when the cell is edited."""
+    like a formula (``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets the quote prefix,
+    so Excel keeps it text when the cell is edited."""
     value = clean(text)
     cell.value = value
     if value.startswith("="):

@@ -77,6 +77,19 @@ def test_unanswered_questions_are_listed(durable: Reviewer, ruleset: RuleSet) ->
         ("**bold** _it_ ~~s~~ `code`", "\\*\\*bold\\*\\* \\_it\\_ \\~\\~s\\~\\~ \\`code\\`"),
         ("line one\nline two", r"line one\\u000aline two"),  # escaped by clean(), then md()
         ("&lt;", "\\&lt;"),
+        ("# heading", "\\# heading"),
+        ("Title ##", "Title \\#\\#"),
+        ("- item", "\\- item"),
+        ("+ item", "\\+ item"),
+        ("* item", "\\* item"),
+        ("1. first", "1\\. first"),
+        ("12) twelfth", "12\\) twelfth"),
+        ("---", "\\---"),
+        ("=== x", "\\=== x"),
+        ("> quote", "\\> quote"),
+        ("```python", "\\`\\`\\`python"),
+        ("\t# after a tab", r"\\u0009\# after a tab"),
+        ("in 2026. - fine + ok", "in 2026. - fine + ok"),
     ],
 )
 def test_input_text_is_literal(text: str, expected: str) -> None:
@@ -107,6 +120,25 @@ def test_a_hostile_title_stays_text_through_the_cli(tmp_path: Path) -> None:
         "## `PRP-2026-077`: Fine \\| \\[approve\\](http://evil) \\<img src=x "
         "onerror=alert(1)\\>" in result.out.splitlines()
     )
+
+
+def test_input_starting_a_list_item_opens_no_block(tmp_path: Path) -> None:
+    """A finding's message can start with an answer: it stays the text of its list item."""
+    data = json.loads((FIXTURES / "flawed-refugee-data-sharing.json").read_text())
+    for name, start in (
+        ("# Heading", "\\# Heading"),
+        ("- Item", "\\- Item"),
+        ("1. One", "1\\. One"),
+    ):
+        data["data_sharing"]["processors"][0]["name"] = name
+        path = tmp_path / "p.json"
+        path.write_text(json.dumps(data))
+        result = run_cli("review", str(path), "--format", "markdown")
+        assert result.code == 3
+        assert (
+            f"  - {start} handles the data (held in SG) without a data processing contract."
+            in result.out.splitlines()
+        )
 
 
 def test_a_narrowed_run_says_so_up_front() -> None:
