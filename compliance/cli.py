@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from compliance import __version__, coverage, docgen, records, settings, tuning
+from compliance import __version__, coverage, docgen, record_witness, records, settings, tuning
 from compliance import upgrade as upgrading
 from compliance.config import CONFIG_NAME, ProjectConfig, resolve_config
 from compliance.decision import exit_code
@@ -401,10 +401,13 @@ def review(
         reviews = review_all(reviewer, items, jobs or default_jobs())
         report = reviewer.report(reviews)
     rendered = [(_render(fmt, report, ruleset), out) for fmt, out in targets]
+    head = None
     if run.record_dir.value is not None:  # recorded before anything is reported
-        records.record_reviews(run.record_dir.value, reviews, items, report)
+        head = records.record_reviews(run.record_dir.value, reviews, items, report)
     for content, out in rendered:
         _write(content, out)
+    if head is not None:
+        click.echo(head.notice(), err=True)
     # Only for a day given with --as-of: a run without it that crosses midnight UTC judged as
     # of the day it started, which is no news.
     if as_of is not None and run.as_of.value != datetime.datetime.now(datetime.timezone.utc).date():
@@ -615,14 +618,40 @@ def validate(paths: tuple[str, ...]) -> int:
 
 @cli.command("verify-records")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def verify_records(directory: Path) -> int:
+@click.option(
+    "--expect-record",
+    "expect_records",
+    multiple=True,
+    metavar="SEQ:SHA256",
+    help="A head kept from an earlier run (review --record prints it): record SEQ must still "
+    "have this hash; records may follow it. Repeatable.",
+)
+@click.option(
+    "--witness",
+    "witness_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file kept outside DIRECTORY holding an earlier head (a copy of DIRECTORY/HEAD, or "
+    "SEQ:sha256:HEX); checked as --expect-record.",
+)
+@click.option(
+    "--expect-head",
+    metavar="SEQ:SHA256",
+    help="The head the chain must end at exactly: no record cut from its end, none added since.",
+)
+def verify_records(
+    directory: Path,
+    expect_records: tuple[str, ...],
+    witness_file: Path | None,
+    expect_head: str | None,
+) -> int:
     """Check the hash chain of the decision records in DIRECTORY (written by review --record):
-    exit 0 when intact, 2 naming the first record that was edited, removed or added."""
-    verdict = records.verify(directory)
+    exit 0 when intact, 2 naming the first record that was edited, removed or added, or the
+    witness (a head kept elsewhere) the chain no longer holds."""
+    witnesses = record_witness.from_options(expect_head, expect_records, witness_file)
+    verdict = records.verify(directory, witnesses)
     if verdict.problem is not None:
-        raise InputError(f"{verdict.problem} ({verdict.records} records intact before it)")
-    plural = "s" if verdict.records != 1 else ""
-    click.echo(f"{directory}: {verdict.records} record{plural}, chain intact")
+        raise InputError(verdict.message())
+    click.echo(records.intact(directory, verdict, witnesses))
     return int(ExitCode.PASSED)
 
 

@@ -17,6 +17,11 @@ The chain:
 
 ``compliance verify-records DIR`` walks the chain and reports the first break, naming the record.
 Appending takes an exclusive lock on ``DIR/.lock``, so concurrent reviews cannot fork the chain.
+
+What the chain alone cannot show is a cut end: removing the last records (or all of them) and
+rewriting ``HEAD`` leaves a consistent chain. A witness does (see :mod:`compliance.record_witness`):
+the head a run printed, kept outside the directory and given back to ``verify-records``. Every file
+is read as hostile input: bounded in size and nesting, and only if it is a regular file.
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ from compliance import __version__
 from compliance.errors import UsageError
 from compliance.findings import Report, Review
 from compliance.model import Proposal
+from compliance.record_witness import (
+    HEAD_MAX_BYTES,
+    RECORD_MAX_BYTES,
+    Damaged,
+    Witness,
+    head_text,
+    parse_json,
+    read_bounded,
+)
 
 if TYPE_CHECKING:
     from compliance.intake import LoadedProposal
@@ -133,7 +147,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def _read_head(directory: Path) -> tuple[int, str | None]:
     head = directory / HEAD_NAME
-    if not head.exists():
+    if not os.path.lexists(head):
         if any(_RECORD_NAME.match(p.name) for p in directory.iterdir()):
             raise UsageError(
                 f"{directory}: holds records but no {HEAD_NAME}; check it with: "
@@ -141,49 +155,130 @@ def _read_head(directory: Path) -> tuple[int, str | None]:
             )
         return 0, None
     try:
-        data = json.loads(head.read_text(encoding="utf-8"))
+        data = parse_json(read_bounded(head, HEAD_MAX_BYTES))
         return int(data["sequence"]), str(data["sha256"])
+    except Damaged as exc:
+        raise UsageError(f"{head}: {exc}; check: compliance verify-records {directory}") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{head}: unreadable ({exc}); check: compliance verify-records") from None
 
 
-def append(directory: Path, bodies: Sequence[dict[str, Any]]) -> list[Path]:
-    """Add records to the chain in ``directory`` (made if missing); returns their files."""
+@dataclass(frozen=True)
+class Head:
+    """The last record of a chain after a run wrote to it: what a caller keeps as a witness."""
+
+    directory: Path
+    sequence: int
+    sha256: str
+
+    def __str__(self) -> str:
+        return head_text(self.sequence, self.sha256)
+
+    def notice(self) -> str:
+        """The line a run that wrote records prints, so that its caller can keep the head."""
+        return (
+            f"{self.directory}: head {self}; keep it outside {self.directory}, and later: "
+            f"compliance verify-records {self.directory} --expect-record {self}"
+        )
+
+
+def append(directory: Path, bodies: Sequence[dict[str, Any]]) -> Head | None:
+    """Add records to the chain in ``directory`` (made if missing); returns the new head (None
+    for an empty chain given nothing to add). A record over :data:`RECORD_MAX_BYTES`, which
+    ``verify-records`` would refuse, is not written, nor is any other of the same run."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"{directory}: cannot hold records ({exc.strerror})") from None
-    written: list[Path] = []
     try:
         with _locked(directory):
             sequence, previous = _read_head(directory)
+            chained: list[tuple[Path, bytes, str]] = []
             for body in bodies:
                 sequence += 1
                 record = {"sequence": sequence, "previous": previous, **body}
                 record["record_hash"] = _self_hash(record)
-                data = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+                text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+                data = text.encode()
                 path = directory / f"{sequence:08d}-{body['proposal']['id']}.json"
-                _write_atomically(path, data.encode())
-                previous = sha256(data.encode())
+                if len(data) > RECORD_MAX_BYTES:
+                    raise UsageError(
+                        f"{path}: the record would be {len(data)} bytes, over the limit of "
+                        f"{RECORD_MAX_BYTES}; no record of this run was written"
+                    )
+                previous = sha256(data)
+                chained.append((path, data, previous))
+            for number, (path, data, digest) in enumerate(
+                chained, start=sequence - len(chained) + 1
+            ):
+                _write_atomically(path, data)
                 _write_atomically(
                     directory / HEAD_NAME,
-                    canonical({"sequence": sequence, "record": path.name, "sha256": previous}),
+                    canonical({"sequence": number, "record": path.name, "sha256": digest}),
                 )
-                written.append(path)
     except OSError as exc:
         raise UsageError(f"{directory}: cannot write records ({exc.strerror})") from None
-    return written
+    return None if previous is None else Head(directory, sequence, previous)
 
 
 @dataclass(frozen=True)
 class Verdict:
     records: int
+    """How many records, from the first, are intact before the problem (all, without one)."""
     problem: str | None
     head: str | None
+    whole: bool = False
+    """The problem is about the whole chain (a witness it fails, no records), not one record."""
+
+    def message(self) -> str:
+        """The problem as ``verify-records`` says it: with the intact records counted, unless
+        it is about the whole chain."""
+        if self.whole or self.problem is None:
+            return self.problem or ""
+        plural = "s" if self.records != 1 else ""
+        return f"{self.problem} ({self.records} record{plural} intact before it)"
 
 
-def verify(directory: Path) -> Verdict:
-    """Walk the chain in ``directory``; the first break, if any, names the record."""
+def _no_records(directory: Path, witnesses: Sequence[Witness]) -> Verdict:
+    if witnesses:
+        last = max(witnesses, key=lambda w: w.sequence)
+        return Verdict(
+            0,
+            f"{directory}: {last.source} names record {last.sequence} but no record is left: "
+            "records were removed",
+            None,
+            whole=True,
+        )
+    return Verdict(0, f"{directory}: holds no records: nothing to verify", None, whole=True)
+
+
+def _witnesses_hold(
+    directory: Path, files: Sequence[Path], witnesses: Sequence[Witness]
+) -> Verdict | None:
+    """After an intact walk: a witness beyond the end, or an exact one with records after it."""
+    for witness in witnesses:
+        if witness.sequence > len(files):
+            return Verdict(
+                0,
+                f"{directory}: {witness.source} names record {witness.sequence} but the chain "
+                f"ends at {files[-1].name}: records were removed from its end",
+                None,
+                whole=True,
+            )
+    for witness in witnesses:
+        if witness.exact and len(files) > witness.sequence:
+            return Verdict(
+                witness.sequence,
+                f"{files[witness.sequence]}: a record after record {witness.sequence}, which "
+                f"{witness.source} gives as the last: added since that head was taken",
+                None,
+            )
+    return None
+
+
+def verify(directory: Path, witnesses: Sequence[Witness] = ()) -> Verdict:
+    """Walk the chain in ``directory``; the first break, if any, names the record. Each witness
+    (a head kept elsewhere) must hold: its record has its hash and, if exact, is the last."""
     if not directory.is_dir():
         raise UsageError(f"{directory}: no such directory of records")
     files = sorted(p for p in directory.iterdir() if _RECORD_NAME.match(p.name))
@@ -193,11 +288,14 @@ def verify(directory: Path) -> Verdict:
         if number != expected:
             missing = f"{expected:08d}" if number > expected else f"{number:08d} twice"
             return Verdict(expected - 1, f"{path}: record {missing} is missing before it", None)
-        data = path.read_bytes()
         try:
-            record = json.loads(data)
-        except ValueError:
-            return Verdict(expected - 1, f"{path}: not valid JSON: edited or damaged", None)
+            data = read_bounded(path, RECORD_MAX_BYTES)
+        except Damaged as exc:
+            return Verdict(expected - 1, f"{path}: {exc}: damaged or replaced", None)
+        try:
+            record = parse_json(data)
+        except Damaged as exc:
+            return Verdict(expected - 1, f"{path}: {exc}: edited or damaged", None)
         if not isinstance(record, dict) or record.get("record_hash") != _self_hash(record):
             return Verdict(
                 expected - 1, f"{path}: its content does not match its record_hash: edited", None
@@ -213,13 +311,22 @@ def verify(directory: Path) -> Verdict:
                 None,
             )
         previous = sha256(data)
+        for witness in witnesses:
+            if witness.sequence == number and witness.sha256 != previous:
+                return Verdict(
+                    0,
+                    f"{path}: its sha256 is not the one {witness.source} gives: the records up "
+                    "to it were rewritten",
+                    None,
+                    whole=True,
+                )
     head_path = directory / HEAD_NAME
-    if not files and not head_path.exists():
-        return Verdict(0, None, None)
+    if not files and (witnesses or not os.path.lexists(head_path)):
+        return _no_records(directory, witnesses)
     try:
-        head = json.loads(head_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return Verdict(len(files), f"{head_path}: missing or unreadable", None)
+        head = parse_json(read_bounded(head_path, HEAD_MAX_BYTES))
+    except Damaged as exc:
+        return Verdict(len(files), f"{head_path}: {exc}", None)
     if not isinstance(head, dict) or head.get("sequence") != len(files):
         last = files[-1].name if files else "(none)"
         return Verdict(
@@ -228,11 +335,23 @@ def verify(directory: Path) -> Verdict:
             f" but the last record is {last}: records were removed or added",
             None,
         )
+    if not files:  # a HEAD naming record 0
+        return _no_records(directory, witnesses)
     if head.get("sha256") != previous:
         return Verdict(
             len(files), f"{files[-1]}: does not match the hash in {HEAD_NAME}: edited", None
         )
-    return Verdict(len(files), None, previous)
+    return _witnesses_hold(directory, files, witnesses) or Verdict(len(files), None, previous)
+
+
+def intact(directory: Path, verdict: Verdict, witnesses: Sequence[Witness]) -> str:
+    """The line ``verify-records`` prints for an intact chain: its head, and what held it."""
+    plural = "s" if verdict.records != 1 else ""
+    said = f"{directory}: {verdict.records} record{plural}, chain intact, head "
+    said += head_text(verdict.records, verdict.head or "")
+    if not witnesses:
+        return said + "; no witness given: records cut from its end would not show"
+    return said + "; held by " + ", ".join(f"{w.source} (record {w.sequence})" for w in witnesses)
 
 
 def record_reviews(
@@ -241,8 +360,8 @@ def record_reviews(
     items: Sequence[LoadedProposal],
     report: Report,
     now: dt.datetime | None = None,
-) -> list[Path]:
-    """Append a record for every review (``items`` in the same order)."""
+) -> Head | None:
+    """Append a record for every review (``items`` in the same order); returns the new head."""
     recorded_at = now or dt.datetime.now(dt.timezone.utc)
     bodies = [
         record_body(review, item, report, recorded_at)

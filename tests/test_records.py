@@ -24,7 +24,20 @@ def _recorded(tmp_path: Path, *sources: Path) -> Path:
     directory = tmp_path / "records"
     result = run_cli("review", *map(str, sources), "--record", str(directory), "--format", "json")
     assert result.code in (0, 3), result.err
+    head = _head(directory)
+    assert result.err == (
+        f"{directory}: head {head}; keep it outside {directory}, and later: "
+        f"compliance verify-records {directory} --expect-record {head}\n"
+    )
     return directory
+
+
+def _head(directory: Path) -> str:
+    """The head as a run prints it, from HEAD; checked against the last record's bytes."""
+    head = json.loads((directory / "HEAD").read_text())
+    last = _files(directory)[-1]
+    assert head["sha256"] == "sha256:" + hashlib.sha256(last.read_bytes()).hexdigest()
+    return f"{head['sequence']}:{head['sha256']}"
 
 
 def _files(directory: Path) -> list[Path]:
@@ -38,7 +51,10 @@ def test_a_record_per_review_and_an_intact_chain(tmp_path: Path) -> None:
         "00000002-PRP-2026-034.json",
     ]
     assert run_cli("verify-records", str(directory)) == Run(
-        0, f"{directory}: 2 records, chain intact\n", ""
+        0,
+        f"{directory}: 2 records, chain intact, head {_head(directory)}; no witness given: "
+        "records cut from its end would not show\n",
+        "",
     )
 
 
@@ -155,7 +171,7 @@ def test_the_cli_names_the_edited_record(chain: Path, tmp_path: Path) -> None:
         2,
         "",
         f"error: {second}: its content does not match its record_hash: edited "
-        "(1 records intact before it)\n",
+        "(1 record intact before it)\n",
     )
 
 
@@ -239,7 +255,7 @@ def test_records_that_cannot_be_written_fail_the_review(tmp_path: Path) -> None:
 def test_a_missing_head_is_named(chain: Path, tmp_path: Path) -> None:
     copy = _copy(chain, tmp_path)
     (copy / "HEAD").unlink()
-    assert records.verify(copy).problem == f"{copy / 'HEAD'}: missing or unreadable"
+    assert records.verify(copy).problem == f"{copy / 'HEAD'}: missing"
     result = run_cli("review", str(SOUND), "--record", str(copy))
     assert result == Run(
         2,
