@@ -19,6 +19,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,22 +85,30 @@ def read_bounded(path: Path, limit: int) -> bytes:
         os.close(fd)
 
 
-def _depth(value: Any) -> int:
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
+def _children(value: Any) -> Iterator[Any] | None:
+    if isinstance(value, dict):
+        return iter(value.values())
+    if isinstance(value, list):
+        return iter(value)
+    return None
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests arrays and objects more than :data:`DEPTH_MAX` deep; in memory
+    proportional to the depth, not the width (one iterator per level)."""
+    first = _children(value)
+    stack = [first] if first is not None else []
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            items: Any = item.values()
-        elif isinstance(item, list):
-            items = item
-        else:
+        child = next(stack[-1], stack)  # the stack itself marks the end of a level
+        if child is stack:
+            stack.pop()
             continue
-        deepest = max(deepest, depth)
-        if deepest > DEPTH_MAX:
-            break
-        stack.extend((child, depth + 1) for child in items)
-    return deepest
+        inner = _children(child)
+        if inner is not None:
+            stack.append(inner)
+            if len(stack) > DEPTH_MAX:
+                return True
+    return False
 
 
 def parse_json(data: bytes) -> Any:
@@ -114,7 +123,7 @@ def parse_json(data: bytes) -> Any:
         raise Damaged(f"nested deeper than {DEPTH_MAX} levels") from None
     except ValueError:
         raise Damaged("not valid JSON") from None
-    if _depth(value) > DEPTH_MAX:
+    if _too_deep(value):
         raise Damaged(f"nested deeper than {DEPTH_MAX} levels")
     return value
 

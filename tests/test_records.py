@@ -263,3 +263,182 @@ def test_a_missing_head_is_named(chain: Path, tmp_path: Path) -> None:
         f"error: {copy}: holds records but no HEAD; check it with: compliance verify-records "
         f"{copy}\n",
     )
+
+
+# ------------------------------------------------------------------ witnesses: a cut end shows
+
+
+def _set_head(directory: Path) -> None:
+    """Rewrite HEAD to name the last record, as someone who cut the end would."""
+    last = _files(directory)[-1]
+    (directory / "HEAD").write_bytes(
+        records.canonical(
+            {
+                "sequence": int(last.name[:8]),
+                "record": last.name,
+                "sha256": records.sha256(last.read_bytes()),
+            }
+        )
+    )
+
+
+def _forge_append(directory: Path) -> Path:
+    """A consistent record appended by hand: linked, self-hashed, HEAD rewritten."""
+    last = _files(directory)[-1]
+    record = json.loads(last.read_text())
+    record["sequence"] += 1
+    record["previous"] = records.sha256(last.read_bytes())
+    record["decision"] = "approve"
+    record["record_hash"] = records._self_hash(record)
+    forged = directory / f"{record['sequence']:08d}-{record['proposal']['id']}.json"
+    forged.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    _set_head(directory)
+    return forged
+
+
+NO_WITNESS = "no witness given: records cut from its end would not show"
+
+
+def test_a_cut_end_shows_only_against_a_witness(chain: Path, tmp_path: Path) -> None:
+    copy = _copy(chain, tmp_path)
+    witness = _head(copy)
+    _, second, third = _files(copy)
+    third.unlink()
+    _set_head(copy)
+    # without a witness the shorter chain is consistent, and says what it cannot show
+    assert run_cli("verify-records", str(copy)) == Run(
+        0,
+        f"{copy}: 2 records, chain intact, head {_head(copy)}; {NO_WITNESS}\n",
+        "",
+    )
+    for option in ("--expect-record", "--expect-head"):
+        assert run_cli("verify-records", str(copy), option, witness) == Run(
+            2,
+            "",
+            f"error: {copy}: {option} names record 3 but the chain ends at {second.name}: "
+            "records were removed from its end\n",
+        )
+
+
+def test_deleting_everything_shows(chain: Path, tmp_path: Path) -> None:
+    copy = _copy(chain, tmp_path)
+    witness = _head(copy)
+    for path in copy.iterdir():
+        path.unlink()
+    assert run_cli("verify-records", str(copy)) == Run(
+        2, "", f"error: {copy}: holds no records: nothing to verify\n"
+    )
+    assert run_cli("verify-records", str(copy), "--expect-head", witness) == Run(
+        2,
+        "",
+        f"error: {copy}: --expect-head names record 3 but no record is left: records were "
+        "removed\n",
+    )
+    # a HEAD naming record 0 is no chain either
+    (copy / "HEAD").write_bytes(records.canonical({"sequence": 0, "sha256": None}))
+    assert run_cli("verify-records", str(copy)) == Run(
+        2, "", f"error: {copy}: holds no records: nothing to verify\n"
+    )
+
+
+def test_a_forged_append_shows_only_against_the_newest_head(chain: Path, tmp_path: Path) -> None:
+    copy = _copy(chain, tmp_path)
+    witness = _head(copy)
+    forged = _forge_append(copy)
+    four = f"{copy}: 4 records, chain intact, head {_head(copy)}"
+    assert run_cli("verify-records", str(copy)) == Run(0, f"{four}; {NO_WITNESS}\n", "")
+    # an older head proves the records up to it, not that none was added after it
+    assert run_cli("verify-records", str(copy), "--expect-record", witness) == Run(
+        0, f"{four}; held by --expect-record (record 3)\n", ""
+    )
+    assert run_cli("verify-records", str(copy), "--expect-head", witness) == Run(
+        2,
+        "",
+        f"error: {forged}: a record after record 3, which --expect-head gives as the last: "
+        "added since that head was taken (3 records intact before it)\n",
+    )
+
+
+def test_a_rebuilt_chain_shows_against_any_witness(chain: Path, tmp_path: Path) -> None:
+    """Someone who rewrites every record consistently (here: a decision changed in the first)
+    leaves a chain that verifies alone, but not against a head kept elsewhere."""
+    witness = _head(chain)
+    bodies = []
+    for path in _files(chain):
+        record = json.loads(path.read_text())
+        for key in ("sequence", "previous", "record_hash"):
+            del record[key]
+        bodies.append(record)
+    bodies[0]["decision"] = "reject"
+    rebuilt = tmp_path / "rebuilt"
+    records.append(rebuilt, bodies)
+    assert run_cli("verify-records", str(rebuilt)).code == 0
+    third = _files(rebuilt)[2]
+    for option in ("--expect-record", "--expect-head"):
+        assert run_cli("verify-records", str(rebuilt), option, witness) == Run(
+            2,
+            "",
+            f"error: {third}: its sha256 is not the one {option} gives: the records up to it "
+            "were rewritten\n",
+        )
+
+
+def test_an_older_witness_holds_on_a_chain_grown_since(chain: Path, tmp_path: Path) -> None:
+    copy = _copy(chain, tmp_path)
+    witness = _head(copy)
+    kept = tmp_path / "kept-HEAD"
+    kept.write_bytes((copy / "HEAD").read_bytes())  # a copy of HEAD kept elsewhere
+    line = tmp_path / "kept-line"
+    line.write_text(witness + "\n")  # or the head as review printed it
+    first = records.sha256(_files(copy)[0].read_bytes())
+    grown = run_cli("review", str(SOUND), "--record", str(copy))
+    assert grown.code == 0
+    new_head = _head(copy)
+    assert new_head.startswith("4:sha256:")
+    result = run_cli(
+        "verify-records", str(copy),
+        "--expect-record", f"1:{first.removeprefix('sha256:')}",  # the bare hex is taken too
+        "--witness", str(kept),
+        "--expect-head", new_head,
+    )  # fmt: skip
+    assert result == Run(
+        0,
+        f"{copy}: 4 records, chain intact, head {new_head}; held by --expect-record (record 1), "
+        f"the witness {kept} (record 3), --expect-head (record 4)\n",
+        "",
+    )
+    assert run_cli("verify-records", str(copy), "--witness", str(line)).code == 0
+    assert run_cli("verify-records", str(copy), "--expect-head", witness).code == 2
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("3", "'3'"),
+        ("0:sha256:" + "a" * 64, "'0:sha256:" + "a" * 64 + "'"),
+        ("1:sha256:" + "g" * 64, "'1:sha256:" + "g" * 64 + "'"),
+        ("1:" + "a" * 200, "'1:" + "a" * 77 + "…'"),
+    ],
+)
+def test_a_witness_that_is_no_head_is_a_usage_error(chain: Path, given: str, shown: str) -> None:
+    assert run_cli("verify-records", str(chain), "--expect-head", given) == Run(
+        2,
+        "",
+        f"error: --expect-head: {shown} is not a head SEQ:sha256:HEX (as review --record prints "
+        "it)\n",
+    )
+
+
+def test_a_witness_file_that_holds_no_head(chain: Path, tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    kept.write_text('{"sequence": 3}')
+    assert run_cli("verify-records", str(chain), "--witness", str(kept)) == Run(
+        2,
+        "",
+        f"error: the witness {kept}: '3:None' is not a head SEQ:sha256:HEX (as review --record "
+        "prints it)\n",
+    )
+    kept.write_bytes(b"\xff3:sha256:")
+    assert run_cli("verify-records", str(chain), "--witness", str(kept)) == Run(
+        2, "", f"error: {kept}: not UTF-8: not a witness of a records head\n"
+    )
