@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from compliance.errors import InputError
-from compliance.jsonpos import LineIndex, value_offsets
+from compliance.jsonbudget import MAX_ITEMS, list_items, over_budget
+from compliance.jsonpos import constant_offset, value_offsets
 from compliance.model import Proposal
 from compliance.sourcemap import JsonText, SourceMap
 from compliance.validation import ValidationProblems, validate_proposal
@@ -27,7 +31,18 @@ from compliance.xlsxfile import is_workbook_path
 
 JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 PROPOSAL_SUFFIXES = frozenset({".json", ".xlsx", ".xlsm"}) | JSON_LINES_SUFFIXES
-MAX_INPUT_BYTES = 256 * 1024 * 1024
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+"""The largest JSON or JSON Lines input (a file or standard input): about 12,000 proposals. A
+larger batch is split into several files."""
+_BLOCK = 1024 * 1024
+MAX_PROBLEMS = 100
+"""Problems reported for one input at most: past them, reading stops (a file of a million broken
+lines costs no more than its first hundred)."""
+MAX_PROPOSALS = 20_000
+"""Proposals in one input at most."""
+_ID_SHOWN = 60
+MAX_DIRECTORY_FILES = 10_000
+"""Proposal files read from one directory at most."""
 
 
 @dataclass(frozen=True)
@@ -42,32 +57,53 @@ class LoadedProposal:
         return self.source_map.source
 
 
+class _Constant(ValueError):
+    pass
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _Constant(f"{name} is not valid JSON")
 
 
 class _DuplicateKey(ValueError):
     pass
 
 
+class _TooMany(ValueError):
+    pass
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len(pairs) > MAX_ITEMS:  # refused before a dict of them is built
+        raise _TooMany(f"an object of more than {MAX_ITEMS:,} members")
     out = dict(pairs)
     if len(out) != len(pairs):
         raise _DuplicateKey("duplicate key")
     return out
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+
+
 def _loads(text: str) -> Any:
     """Parse JSON, refusing NaN and Infinity, and keys repeated in one object (a proposal must
     not carry two answers to one question)."""
-    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    return _DECODER.decode(text)
 
 
-def _duplicate_error(source: str, text: str, start: int, end: int) -> str:
+def _where(text: str, start: int, first_line: int, offset: int) -> tuple[int, int]:
+    """(line, column) of ``offset``, counting from ``start``, which is on line ``first_line``:
+    locating an error costs no more than the segment it was found in."""
+    line = first_line + text.count("\n", start, offset)
+    line_start = text.rfind("\n", start, offset) + 1 or start
+    return line, offset - max(line_start, start) + 1
+
+
+def _duplicate_error(source: str, text: str, start: int, end: int, first_line: int | None) -> str:
     found: list[tuple[str, int]] = []
     value_offsets(text, start, end, duplicates=found)
     pointer, offset = found[0]
-    line, column = LineIndex(text).line_column(offset)
+    line, column = _where(text, start, first_line or 1, offset)
     key = pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")
     return f"{source}:{line}:{column}: key '{key}' appears twice in one object ({pointer})"
 
@@ -82,33 +118,122 @@ def _decode(raw: bytes, source: str) -> str:
 
 
 def _read_bytes(path: str) -> bytes:
+    """The bytes of ``path`` (or standard input), read in blocks and refused as soon as they pass
+    :data:`MAX_INPUT_BYTES` or hold a NUL byte (JSON text never does), so that neither a stream
+    without end nor a device costs memory before it is refused."""
     if path == "-":
-        return sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-    p = Path(path)
+        return _read_limited(sys.stdin.buffer, "standard input")
     try:
-        with p.open("rb") as handle:
-            return handle.read(MAX_INPUT_BYTES + 1)
+        # Opened without blocking, so that a named pipe is refused instead of waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError(f"{path}: not a regular file")
+            return _read_limited(handle, path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _json_error(source: str, exc: Exception, text: str, start: int, end: int) -> str:
+def _read_limited(handle: BinaryIO, source: str) -> bytes:
+    blocks: list[bytes] = []
+    size = 0
+    while block := handle.read(_BLOCK):
+        if (nul := block.find(b"\x00")) >= 0:
+            raise InputError(f"{source}: not JSON text (a NUL byte at offset {size + nul})")
+        size += len(block)
+        if size > MAX_INPUT_BYTES:
+            raise InputError(f"{source}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+        blocks.append(block)
+    return b"".join(blocks)
+
+
+def _text_of(path: str) -> tuple[str, str]:
+    """The text of a JSON input and the sha256 of its bytes; the bytes are not kept."""
+    raw = _read_bytes(path)
+    return _decode(raw, path), hashlib.sha256(raw).hexdigest()
+
+
+def _json_error(
+    source: str, exc: Exception, text: str, start: int, end: int, first_line: int | None = None
+) -> str:
+    """One line for why ``text[start:end]`` (a JSON Lines record on line ``first_line``, or the
+    whole text) is not JSON."""
     if isinstance(exc, _DuplicateKey):
-        return _duplicate_error(source, text, start, end)
+        return _duplicate_error(source, text, start, end, first_line)
     if isinstance(exc, json.JSONDecodeError):
-        line_offset = text.count("\n", 0, start)
-        return f"{source}:{exc.lineno + line_offset}:{exc.colno}: not valid JSON: {exc.msg}"
+        line = exc.lineno + (first_line or 1) - 1
+        return f"{source}:{line}:{exc.colno}: not valid JSON: {exc.msg}"
+    if isinstance(exc, _Constant) and (offset := constant_offset(text, start, end)) is not None:
+        line, column = _where(text, start, first_line or 1, offset)
+        return f"{source}:{line}:{column}: not valid JSON: {exc}"
+    where = source if first_line is None else f"{source}:{first_line}"
     if isinstance(exc, RecursionError):
-        return f"{source}: not accepted: JSON nested too deeply"
-    return f"{source}: not valid JSON: {exc}"
+        return f"{where}: not accepted: JSON nested too deeply"
+    if isinstance(exc, _TooMany):
+        return f"{where}: not accepted: {exc}"
+    return f"{where}: not valid JSON: {exc}"
+
+
+def _dotted(pointer: str) -> str:
+    """``parties[3].name`` for ``/parties/3/name``."""
+    out = ""
+    for raw in pointer.split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "(the whole proposal)"
+
+
+def _budget(source: str, holder: JsonText, segment: int, data: Any, label: str) -> None:
+    """Refuse ``data`` (held in ``segment``) if it is larger or deeper than a proposal can be."""
+    found = over_budget(data)
+    if found is None:
+        return
+    pointer, reason = found
+    where = holder.location(segment, pointer)
+    has_id = isinstance(data, dict) and isinstance(data.get("id"), str)
+    name = data["id"] if has_id and len(data["id"]) <= _ID_SHOWN else label
+    raise InputError(f"{where or source}: {name}: {_dotted(pointer)}: {reason}")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time (a list of a million empty lines costs memory)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
+def _too_many(source: str) -> str:
+    return f"{source}: more than {MAX_PROPOSALS:,} proposals; split it into several files"
 
 
 def _documents(source: str, text: str, json_lines: bool) -> list[tuple[Any, SourceMap, str]]:
-    """Split ``text`` into proposal documents: (data, source map, label)."""
+    """Split ``text`` into proposal documents: (data, source map, label). A list is parsed one
+    proposal at a time, each checked against the budgets as soon as it is read."""
     holder = JsonText(source, text)
     if not json_lines:
+
+        def check(item: Any, start: int, end: int) -> None:
+            number = len(holder_items)
+            if number == MAX_PROPOSALS:
+                raise InputError(_too_many(source))
+            segment = holder.add_segment(start, end, f"/{number}")
+            _budget(source, holder, segment, item, f"proposal #{number + 1}")
+            holder_items.append(
+                (item, SourceMap.for_json(holder, segment), f"proposal #{number + 1}")
+            )
+
+        holder_items: list[tuple[Any, SourceMap, str]] = []
+        if list_items(text, _DECODER, check) is not None:
+            if not holder_items:
+                raise InputError(f"{source}: the list of proposals is empty")
+            return holder_items
+        holder = JsonText(source, text)
         try:
             data = _loads(text)
         except (ValueError, RecursionError) as exc:
@@ -118,28 +243,30 @@ def _documents(source: str, text: str, json_lines: bool) -> list[tuple[Any, Sour
             json_lines = True  # several values one after the other: read it as JSON Lines
         else:
             segment = holder.add_segment(0, len(text))
-            if isinstance(data, list):
-                if not data:
-                    raise InputError(f"{source}: the list of proposals is empty")
-                return [
-                    (item, SourceMap.for_json(holder, segment, f"/{i}"), f"proposal #{i + 1}")
-                    for i, item in enumerate(data)
-                ]
+            if isinstance(data, list):  # a list the item parser did not take: report why
+                raise InputError(f"{source}: not a list of proposals")
+            _budget(source, holder, segment, data, "proposal")
             return [(data, SourceMap.for_json(holder, segment), "proposal")]
     docs: list[tuple[Any, SourceMap, str]] = []
     problems: list[str] = []
     start = 0
     # Records end at "\n" only: str.splitlines() would also split inside strings at characters
     # JSON allows there unescaped (U+2028, U+0085, ...).
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         end = start + len(line) + 1
         if line.strip():
             try:
                 data = _loads(line)
             except (ValueError, RecursionError) as exc:
-                problems.append(_json_error(source, exc, text, start, start + len(line)))
+                problems.append(_json_error(source, exc, text, start, start + len(line), number))
+                if len(problems) == MAX_PROBLEMS:
+                    problems.append(f"{source}: more than {MAX_PROBLEMS} problems; fix these first")
+                    break
             else:
+                if len(docs) == MAX_PROPOSALS:
+                    raise InputError(_too_many(source))
                 segment = holder.add_segment(start, end)
+                _budget(source, holder, segment, data, f"line {number}")
                 docs.append((data, SourceMap.for_json(holder, segment), f"line {number}"))
         start = end
     if problems:
@@ -175,13 +302,9 @@ def read_file(path: str, *, keep_documents: bool = False) -> SourceRead:
     if is_workbook_path(path):
         documents, problems, layout = read_workbook(path)
         return SourceRead(path, _validated(documents, problems, _file_sha256(path)), None, layout)
-    raw = _read_bytes(path)
-    if len(raw) > MAX_INPUT_BYTES:
-        raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
-    text = _decode(raw, path)
+    text, digest = _text_of(path)
     if not text.strip():
         raise InputError(f"{path}: is empty")
-    digest = hashlib.sha256(raw).hexdigest()
     parsed = _documents(path, text, suffix in JSON_LINES_SUFFIXES)
     loaded = _validated(parsed, [], digest)
     return SourceRead(path, loaded, [d[0] for d in parsed] if keep_documents else None, None)
@@ -222,6 +345,11 @@ def _validated(
             proposal = validate_proposal(data, source_map, label)
         except ValidationProblems as exc:
             problems.extend(exc.lines)
+            if len(problems) >= MAX_PROBLEMS:
+                source = source_map.source
+                del problems[MAX_PROBLEMS:]
+                problems.append(f"{source}: more than {MAX_PROBLEMS} problems; fix these first")
+                break
         else:
             loaded.append(LoadedProposal(proposal, source_map, digest))
     if problems:
@@ -234,13 +362,23 @@ def _files_in(directory: str) -> list[str]:
     workbooks is one way to review many). Only Office lock files (``~$book.xlsx``) are skipped: a
     hidden file is read like any other, so no proposal goes unreviewed unseen. An empty folder is
     an error, never a pass."""
-    found = sorted(
-        str(child)
-        for child in Path(directory).iterdir()
-        if child.suffix.lower() in PROPOSAL_SUFFIXES
-        and not child.name.startswith("~$")
-        and child.is_file()
-    )
+    found: list[str] = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                if Path(name).suffix.lower() not in PROPOSAL_SUFFIXES or name.startswith("~$"):
+                    continue
+                if entry.is_file():
+                    found.append(entry.path)
+                    if len(found) > MAX_DIRECTORY_FILES:
+                        raise InputError(
+                            f"{directory}: more than {MAX_DIRECTORY_FILES} proposal files; "
+                            "review it in parts"
+                        )
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot be read ({exc.strerror})") from None
+    found.sort()
     if not found:
         raise InputError(
             f"{directory}: a directory with no proposal files "
@@ -273,6 +411,9 @@ def read_inputs(paths: list[str], *, keep_documents: bool = False) -> list[Sourc
             problems.extend(exc.problems)
             continue
         for path in files:
+            if len(problems) >= MAX_PROBLEMS:
+                problems.append(f"more than {MAX_PROBLEMS} problems in all; fix these first")
+                break
             try:
                 sources.append(read_file(path, keep_documents=keep_documents))
             except InputError as exc:

@@ -7,13 +7,12 @@ well-formed input; it tokenises with one regular expression and walks the tokens
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 
 _TOKEN = re.compile(
     r"""[ \t\r\n]*(?:
-        (?P<string>"(?:[^"\\]|\\.)*")
+        (?P<string>"[^"\\]*(?:\\.[^"\\]*)*")
       | (?P<punct>[{}\[\]:,])
       | (?P<scalar>[^\s{}\[\]:,"]+)
     )""",
@@ -49,8 +48,10 @@ def value_offsets(
             break
         pos = match.end()
         kind = match.lastgroup
-        token = match.group(kind or "scalar")
         offset = match.start(kind or "scalar")
+        # Only punctuation and keys are read; a value is never copied out of ``text`` (a string
+        # can be as long as the whole input).
+        token = match.group(kind) if kind == "punct" else ""
         if kind == "punct":
             if token in "{[":
                 pointer = expecting_value_pointer if expecting_value_pointer is not None else ""
@@ -74,7 +75,7 @@ def value_offsets(
                 expecting_value_pointer = f"{frame[0]}/{_escape(str(frame[3]))}"
             continue
         if kind == "string" and frames and frames[-1][1] and expecting_value_pointer is None:
-            frames[-1][3] = json.loads(token)
+            frames[-1][3] = json.loads(match.group(kind))
             continue
         pointer = expecting_value_pointer if expecting_value_pointer is not None else ""
         if pointer in out and duplicates is not None:
@@ -86,12 +87,85 @@ def value_offsets(
     return out
 
 
+_CONSTANTS = frozenset({"NaN", "Infinity", "-Infinity"})
+
+
+def constant_offset(text: str, start: int = 0, end: int | None = None) -> int | None:
+    """Where the first ``NaN``, ``Infinity`` or ``-Infinity`` of ``text[start:end]`` is (the
+    standard library reads them; JSON does not allow them), or ``None``."""
+    stop = len(text) if end is None else end
+    pos = start
+    while pos < stop:
+        match = _TOKEN.match(text, pos, stop)
+        if match is None:
+            return None
+        pos = match.end()
+        if match.lastgroup == "scalar" and match.group("scalar") in _CONSTANTS:
+            return match.start("scalar")
+    return None
+
+
+_WS = re.compile(r"[ \t\r\n]*")
+_BLOCK = 1 << 16
+
+
+def pointer_offset(text: str, pointer: str, start: int = 0, end: int | None = None) -> int | None:
+    """The offset of the value at ``pointer`` in the JSON value ``text[start:end]``, or ``None``.
+
+    Unlike :func:`value_offsets` it walks only the path to the value, passing over every other
+    value with the standard library's C scanner, so finding one place in a huge document costs
+    no more than parsing what comes before it. ``text[start:end]`` must be valid JSON (the
+    scanner may read past ``end`` only if it is not)."""
+    stop = len(text) if end is None else end
+    decoder = json.JSONDecoder()
+    pos = _WS.match(text, start, stop).end()  # type: ignore[union-attr]
+    parts = [] if pointer == "" else pointer[1:].split("/")
+    for raw in parts:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if pos >= stop or text[pos] not in "{[":
+            return None
+        is_object = text[pos] == "{"
+        pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]
+        index = 0
+        while pos < stop and text[pos] not in "}]":
+            key: object = index
+            if is_object:
+                key, pos = decoder.raw_decode(text, pos)
+                pos = _WS.match(text, pos, stop).end()  # type: ignore[union-attr]
+                pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]  # ":"
+            if (is_object and key == part) or (not is_object and str(index) == part):
+                break
+            _, pos = decoder.raw_decode(text, pos)
+            pos = _WS.match(text, pos, stop).end()  # type: ignore[union-attr]
+            if pos < stop and text[pos] == ",":
+                pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]
+            index += 1
+        else:
+            return None
+    return pos if pos < stop else None
+
+
 class LineIndex:
-    """Turns character offsets into 1-based (line, column) pairs."""
+    """Turns character offsets into 1-based (line, column) pairs.
+
+    It keeps the line count and the last line break at every 64 KiB of text, not every line
+    start, so a text of millions of empty lines costs kilobytes to index, and a lookup scans at
+    most 64 KiB."""
 
     def __init__(self, text: str) -> None:
-        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self._text = text
+        self._lines = [0]  # line breaks before each block
+        self._last = [-1]  # offset of the last line break before each block
+        for block in range(_BLOCK, len(text) + 1, _BLOCK):
+            before = block - _BLOCK
+            self._lines.append(self._lines[-1] + text.count("\n", before, block))
+            found = text.rfind("\n", before, block)
+            self._last.append(found if found >= 0 else self._last[-1])
 
     def line_column(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self._starts, offset)
-        return line, offset - self._starts[line - 1] + 1
+        block = min(offset // _BLOCK, len(self._lines) - 1)
+        begin = block * _BLOCK
+        line = self._lines[block] + self._text.count("\n", begin, offset) + 1
+        found = self._text.rfind("\n", begin, offset)
+        last = found if found >= 0 else self._last[block]
+        return line, offset - last

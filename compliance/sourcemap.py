@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from pydantic import BaseModel, ConfigDict, Field
 
 from compliance.fields import json_pointer
-from compliance.jsonpos import LineIndex, value_offsets
+from compliance.jsonpos import LineIndex, pointer_offset, value_offsets
 
 CellRef = tuple[str, tuple[int, int], bool]
 """A workbook answer's sheet, cell (row and column, from 1) and whether it holds a value."""
@@ -47,32 +47,51 @@ class Location(BaseModel):
 class JsonText:
     """One JSON text (a file or standard input), with lazily computed value positions.
 
-    The text holds one or more segments (one per JSON Lines record, or one for a whole document);
-    positions are computed on first use, once, for all of them.
+    The text holds one or more segments: one per JSON Lines record, per proposal of a list, or
+    one for a whole document. Positions are computed on first use, per segment: all of them at
+    once for a segment of ordinary size, one path at a time (see
+    :func:`~compliance.jsonpos.pointer_offset`) for a larger one, so that locating an answer
+    never costs more than reading the proposal it is in.
     """
+
+    WHOLE_MAP_CHARS = 1 << 20
+    """Segments up to this size get all their positions computed at the first lookup."""
 
     def __init__(self, source: str, text: str) -> None:
         self.source = source
         self.text = text
-        self._segments: list[tuple[int, int]] = []
-        self._offsets: list[dict[str, int]] | None = None
+        self._segments: list[tuple[int, int, str]] = []
+        self._offsets: dict[int, dict[str, int | None]] = {}
         self._lines: LineIndex | None = None
 
-    def add_segment(self, start: int, end: int) -> int:
-        """Declare that ``text[start:end]`` holds one JSON value; returns the segment number."""
-        self._segments.append((start, end))
+    def add_segment(self, start: int, end: int, prefix: str = "") -> int:
+        """Declare that ``text[start:end]`` holds one JSON value, which is at JSON pointer
+        ``prefix`` of the input (a proposal in a list); returns the segment number."""
+        self._segments.append((start, end, prefix))
         return len(self._segments) - 1
 
+    def _offset(self, segment: int, pointer: str) -> int | None:
+        start, end, _ = self._segments[segment]
+        known = self._offsets.get(segment)
+        if known is None:
+            if end - start <= self.WHOLE_MAP_CHARS:
+                known = dict(value_offsets(self.text, start, end))
+            else:
+                known = {}
+            self._offsets[segment] = known
+        if pointer not in known and end - start > self.WHOLE_MAP_CHARS:
+            known[pointer] = pointer_offset(self.text, pointer, start, end)
+        return known.get(pointer)
+
     def location(self, segment: int, pointer: str) -> Location | None:
-        if self._offsets is None:
-            self._offsets = [value_offsets(self.text, a, b) for a, b in self._segments]
-        offset = self._offsets[segment].get(pointer)
+        offset = self._offset(segment, pointer)
         if offset is None:
             return None
         if self._lines is None:
             self._lines = LineIndex(self.text)
         line, column = self._lines.line_column(offset)
-        return Location(source=self.source, pointer=pointer, line=line, column=column)
+        prefix = self._segments[segment][2]
+        return Location(source=self.source, pointer=prefix + pointer, line=line, column=column)
 
 
 class SourceMap:
@@ -83,11 +102,11 @@ class SourceMap:
         self._resolve = resolve
 
     @classmethod
-    def for_json(cls, text: JsonText, segment: int, prefix: str = "") -> SourceMap:
-        """A proposal held in ``segment`` of ``text``, at JSON pointer ``prefix`` within it."""
+    def for_json(cls, text: JsonText, segment: int) -> SourceMap:
+        """A proposal held in ``segment`` of ``text``."""
 
         def resolve(path: str) -> Location | None:
-            return text.location(segment, prefix + json_pointer(path))
+            return text.location(segment, json_pointer(path))
 
         return cls(text.source, resolve)
 

@@ -306,7 +306,27 @@ UNREADABLE = [
     (
         "NaN is not JSON",
         '{"funding": {"total_amount": NaN}}',
-        "{f}: not valid JSON: NaN is not valid JSON",
+        "{f}:1:30: not valid JSON: NaN is not valid JSON",
+    ),
+    (
+        "Infinity on line 2 of JSON Lines",
+        '{"id": "A"}\n{"funding": {"total_amount": -Infinity}}\n',
+        "{f}:2:30: not valid JSON: -Infinity is not valid JSON",
+    ),
+    (
+        "a list nested too deeply for the parser",
+        "[" * 100_000 + "]" * 100_000,
+        "{f}: not accepted: JSON nested too deeply",
+    ),
+    (
+        "an object of too many members",
+        "{" + ",".join(f'"k{i}": 0' for i in range(10_001)) + "}",
+        "{f}: not accepted: an object of more than 10,000 members",
+    ),
+    (
+        "too many proposals",
+        "[" + ",".join(["{}"] * 20_001) + "]",
+        "{f}: more than 20,000 proposals; split it into several files",
     ),
     ("empty file", "  \n", "{f}: is empty"),
     ("empty list", "[]", "{f}: the list of proposals is empty"),

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.jsonpos import LineIndex, value_offsets
+from compliance.jsonpos import LineIndex, constant_offset, pointer_offset, value_offsets
 
 KEYS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6)
 SCALARS = st.one_of(
@@ -74,3 +74,42 @@ def test_line_index() -> None:
         (3, 1),
         (4, 1),
     ]
+
+
+@settings(max_examples=300)
+@given(VALUES, st.sampled_from([None, 1, 2]), st.booleans())
+def test_one_path_is_found_where_the_whole_map_puts_it(
+    value: Any, indent: int | None, ascii_only: bool
+) -> None:
+    text = " " + json.dumps(value, indent=indent, ensure_ascii=ascii_only) + "\n"
+    for pointer, offset in value_offsets(text, 1).items():
+        assert pointer_offset(text, pointer, 1) == offset
+    assert pointer_offset(text, "/no such key/7", 1) is None
+
+
+def test_a_long_string_is_scanned_in_memory_of_its_own_size() -> None:
+    """The string pattern once cost ~100 bytes per character (a backtracking frame each)."""
+    text = json.dumps({"summary": "x" * 3_000_000, "id": "A"})
+    assert value_offsets(text)["/id"] == len(text) - 4
+
+
+@settings(max_examples=50)
+@given(st.text(alphabet="ab\n", max_size=200_000), st.data())
+def test_line_index_agrees_with_counting(text: str, data: st.DataObject) -> None:
+    index = LineIndex(text)
+    for offset in data.draw(st.lists(st.integers(0, len(text)), max_size=20)):
+        line = text.count("\n", 0, offset) + 1
+        assert index.line_column(offset) == (line, offset - text.rfind("\n", 0, offset))
+
+
+def test_line_index_past_the_first_block() -> None:
+    text = "\n" * 70_000 + "x" * 70_000 + "\ny"
+    index = LineIndex(text)
+    assert index.line_column(140_000) == (70_001, 70_001)
+    assert index.line_column(len(text) - 1) == (70_002, 1)
+
+
+def test_constant_offset() -> None:
+    text = '{"a": "NaN", "b": [1, -Infinity]}'
+    assert constant_offset(text) == text.index("-Infinity")
+    assert constant_offset('{"a": "Infinity"}') is None
