@@ -77,7 +77,7 @@ def read_bounded(path: Path, limit: int) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            raise Damaged(f"over the limit of {limit} bytes")
+            raise Damaged(f"grew past the limit of {limit} bytes while read")
         return b"".join(chunks)
     except OSError as exc:
         raise Damaged(f"unreadable ({exc.strerror})") from None
