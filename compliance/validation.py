@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from compliance.fields import Kind, catalogue, generic_path, path_from_loc
 from compliance.model import CONTRACT_VERSION_ERROR, LIST_MAX, TEXT_MAX, Proposal
-from compliance.model_types import NOT_TEXT
+from compliance.model_types import NOT_TEXT, refused_character
 from compliance.sourcemap import SourceMap
 
 _MAX_SHOWN = 60
@@ -128,6 +128,9 @@ def describe(error: dict[str, Any]) -> tuple[str, str]:
         return path, f"expected a number, got {shown(seen)}"
     if kind == "finite_number":
         return path, "expected a finite number"
+    if kind == "string_unicode" and isinstance(seen, str):
+        # A lone surrogate (JSON can write one as an escape): named like the text rule names it.
+        return path, refused_character(seen) or "is not valid Unicode text"
     if kind == "string_type":
         return path, f"expected text, got {shown(seen)}"
     if kind == "list_type":
