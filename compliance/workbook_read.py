@@ -5,14 +5,17 @@ name and columns by header (case, spacing and underscores do not matter), so reo
 columns and sheets, extra columns and sheets, hidden sheets and blank rows are all fine. What
 cannot be read is reported, one line per problem, naming the file, sheet and cell:
 a missing sheet or header, an unknown field row, a value that is not one of the allowed ones, a
-formula with no saved value.
+formula.
 
 Every answer's cell goes into the proposal's :class:`SourceMap`, so validation errors and findings
 point back at it.
 
-Formulas: a cell holding a formula is read by its cached value (what Excel last computed and saved).
-Only when some cell looks like a formula is the workbook read a second time for cached values; a
-formula with no cached value (a file written by a program that does not compute) is reported.
+Formulas: a formula in a cell intake reads (an answer, a proposal id) is reported, never judged by
+the result the file saved for it, which can be crafted to differ from what Excel shows after
+recalculating. Formulas in other cells and sheets are ignored.
+
+The package is read by :mod:`compliance.xlsxpackage` and each sheet by
+:mod:`compliance.sheetstream`, within the limits of :mod:`compliance.workbook_grid`.
 """
 
 from __future__ import annotations
@@ -22,14 +25,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
-
 from compliance.cellvalues import BLANK, CellProblem, read_cell
 from compliance.errors import InputError
 from compliance.fields import FieldSpec, Kind, split_path
+from compliance.sheetstream import Budget, read_sheet
 from compliance.sourcemap import CellRef, SourceMap
 from compliance.validation import shown
-from compliance.workbook_grid import NO_CACHED_VALUE, Grid, cached_values, read_grid
+from compliance.workbook_grid import Formula, Grid, formula_shown
 from compliance.workbook_grid import blank_row as _blank_row
 from compliance.workbook_grid import cell_ref as _cell
 from compliance.workbook_grid import value_at as _value
@@ -54,7 +56,7 @@ from compliance.workbook_layout import (
     register_columns,
     tables,
 )
-from compliance.xlsxfile import open_workbook, reading
+from compliance.xlsxpackage import Package, open_package
 
 _INSTRUCTION_ROWS = 40
 _UNSEEN = object()
@@ -111,31 +113,27 @@ class WorkbookReader:
         self.problems.append(f"{self.path}, {where}: {message}")
 
     def _load(self) -> tuple[dict[str, Grid], dict[str, str], dt.datetime]:
-        """Every sheet's rows (as values), the sheet titles by normalised name, and the date
-        epoch. Formula cells hold their cached value, or :data:`NO_CACHED_VALUE`."""
-        book = open_workbook(self.path)
+        """Every sheet's values, the sheet titles by normalised name, and the date epoch."""
+        package = open_package(self.path)
         try:
-            titles = self._titles(book)
-            epoch = getattr(book, "epoch", CALENDAR_WINDOWS_1900)
-            wanted = self._wanted(titles)
-            grids: dict[str, Grid] = {}
-            formulas: dict[str, list[tuple[int, int]]] = {}
-            with reading(self.path):
-                for title in wanted:
-                    grids[title] = read_grid(self.path, book[title], formulas.setdefault(title, []))
+            titles = self._titles(package)
+            entries = {entry.title: entry for entry in package.sheets}
+            wanted = [entries[title] for title in self._wanted(titles)]
+            package.load(wanted)
+            budget = Budget()
+            grids = {entry.title: read_sheet(package, entry, budget) for entry in wanted}
+            return grids, titles, package.epoch
         finally:
-            book.close()
-        if any(formulas.values()):
-            cached_values(self.path, grids, formulas)
-        return grids, titles, epoch
+            package.close()
 
-    def _titles(self, book: Any) -> dict[str, str]:
+    def _titles(self, package: Package) -> dict[str, str]:
         """Worksheet title by normalised name. Two sheets that both answer to one name (``Data
         sharing`` and a hidden ``_Data_sharing``) are refused: intake must not choose which one
         holds the answers. A chart sheet is not a sheet of answers."""
         titles: dict[str, str] = {}
         required = {normalise_label(name) for name in self._names()}
-        for title in book.sheetnames:
+        for entry in package.sheets:
+            title = entry.title
             key = normalise_label(title.strip("_ "))
             if key not in required:
                 continue  # the user's own sheets: ignored
@@ -144,9 +142,10 @@ class WorkbookReader:
                     f"{self.path}: the sheets {titles[key]!r} and {title!r} have the same name "
                     "for intake; rename or delete one"
                 )
-            if not hasattr(book[title], "iter_rows"):
+            if entry.kind != "worksheet":
+                kind = "chart sheet" if entry.kind == "chartsheet" else f"{entry.kind[:20]}"
                 raise InputError(
-                    f"{self.path}: {title!r} is a chart sheet; intake reads sheets of answers "
+                    f"{self.path}: {title!r} is a {kind}; intake reads sheets of answers "
                     "(rename or delete it)"
                 )
             titles[key] = title
@@ -221,8 +220,8 @@ class WorkbookReader:
         missing or repeated one. Other columns are extra and ignored."""
         columns: dict[str, int] = {}
         seen: dict[str, int] = {}
-        headers = grid[0] if grid else ()
-        for column, text in enumerate(headers, start=1):
+        headers = sorted(grid.row(1).items())
+        for column, text in headers:
             if not isinstance(text, str) or not text.strip():
                 continue
             key = normalise_label(text)
@@ -248,13 +247,13 @@ class WorkbookReader:
             expected.setdefault(ident, label)
         missing = [label for ident, label in expected.items() if ident not in columns]
         if missing:
-            found = [str(h).strip() for h in headers if h is not None and str(h).strip()]
+            found = [str(h).strip() for _, h in headers if h is not None and str(h).strip()]
             self._problem(
                 sheet,
                 None,
                 None,
                 f"row 1 has no column headed {', '.join(repr(m) for m in missing)}"
-                + (f" (headers found: {', '.join(repr(f) for f in found)})" if found else ""),
+                + (f" (headers found: {_some(found)})" if found else ""),
             )
             return None
         return columns
@@ -325,6 +324,9 @@ class WorkbookReader:
             if ident is None or (isinstance(ident, str) and not ident.strip()):
                 self._problem(sheet, row, id_column, "this row has answers but no proposal id")
                 continue
+            if isinstance(ident, Formula):
+                self._problem(sheet, row, id_column, _formula_message(ident, "proposal id"))
+                continue
             label = _text_of(ident)
             first = by_id.get(label)
             if first is not None:
@@ -369,6 +371,9 @@ class WorkbookReader:
             if keyed:
                 id_column = columns[PROPOSAL_ID_LABEL]
                 ident = _value(grid, row, id_column)
+                if isinstance(ident, Formula):
+                    self._problem(sheet, row, id_column, _formula_message(ident, "proposal id"))
+                    continue
                 owner = owners.get(_text_of(ident)) if ident is not None else None
                 if owner is None:
                     message = (
@@ -452,11 +457,8 @@ class WorkbookReader:
         if answer.raw is None:
             return BLANK
         spec: FieldSpec = answer.question.spec
-        if answer.raw is NO_CACHED_VALUE:
-            value: Any = CellProblem(
-                "holds a formula with no saved value (or an empty one); type the answer, or "
-                "open the workbook in Excel or LibreOffice and save it"
-            )
+        if isinstance(answer.raw, Formula):
+            value: Any = CellProblem(_formula_message(answer.raw, "answer"))
         else:
             # Most answers repeat (Yes, No, the same choices): each distinct one is read once.
             key = (spec.path, type(answer.raw), answer.raw)
@@ -528,6 +530,20 @@ class WorkbookReader:
                 single.label = _text_of(ident.raw) or single.label
                 single.root = (ident.sheet, ident.row, ident.column)
         return [self._assemble(p, contract, contract_cell, epoch) for p in proposals]
+
+
+def _some(names: list[str], count: int = 8) -> str:
+    """Up to ``count`` of ``names``, quoted, and how many more there are."""
+    shown_names = ", ".join(repr(name[:40]) for name in names[:count])
+    more = len(names) - count
+    return shown_names + (f" and {more} more" if more > 0 else "")
+
+
+def _formula_message(formula: Formula, what: str) -> str:
+    return (
+        f"holds a formula ({formula_shown(formula)}); type the {what} itself: intake does not "
+        "judge a formula's saved result, which can differ from what Excel shows"
+    )
 
 
 def _text_of(value: Any) -> str:

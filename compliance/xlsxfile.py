@@ -102,9 +102,43 @@ def open_workbook(
     Raises :class:`InputError` (one line, starting with the file name) for a missing, empty,
     oversized, legacy, encrypted, foreign, damaged or suspiciously compressed file. With
     ``verify`` (the default) every zip member is decompressed and checked once beforehand.
-    Iterate the rows inside :func:`reading`.
+    Iterate the rows inside :func:`reading`. (Intake reads workbooks with
+    :mod:`compliance.xlsxpackage` instead, which bounds every part it reads.)
     """
     name = str(path)
+    check_workbook(
+        name,
+        max_bytes=max_bytes,
+        max_unpacked=max_unpacked,
+        max_ratio=max_ratio,
+        max_members=max_members,
+        verify=verify,
+    )
+    problem: str | None = None
+    try:
+        return openpyxl.load_workbook(name, read_only=True, data_only=data_only, keep_links=False)
+    except OSError as exc:
+        # Raised by openpyxl itself ("File contains no valid workbook part") as well as by I/O.
+        problem = _cannot_read(name, exc) if exc.errno else _damaged(name, _reason(exc))
+    except _LOAD_ERRORS as exc:
+        problem = _damaged(name, _reason(exc))
+    # Raised here, outside the handler, so that the failed reader (and the zip file it holds
+    # open) is released at once instead of living on in the new exception's ``__context__``.
+    raise InputError(problem)
+
+
+def check_workbook(
+    name: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_unpacked: int = MAX_UNPACKED,
+    max_ratio: int = MAX_RATIO,
+    max_members: int = MAX_MEMBERS,
+    verify: bool = True,
+) -> None:
+    """Every check :func:`open_workbook` makes before a parser reads a part: the file's kind,
+    the zip's directory against the size limits, duplicate member names, and (with ``verify``)
+    every member's CRC-32. Raises :class:`InputError`."""
     size = _regular_file_size(name, max_bytes)
     with _open(name) as handle:
         head = handle.read(_SNIFF_BYTES)
@@ -126,17 +160,6 @@ def open_workbook(
         raise InputError(
             f"{name}: is a workbook but named {suffix or 'without a suffix'}; rename it to .xlsx"
         )
-    problem: str | None = None
-    try:
-        return openpyxl.load_workbook(name, read_only=True, data_only=data_only, keep_links=False)
-    except OSError as exc:
-        # Raised by openpyxl itself ("File contains no valid workbook part") as well as by I/O.
-        problem = _cannot_read(name, exc) if exc.errno else _damaged(name, _reason(exc))
-    except _LOAD_ERRORS as exc:
-        problem = _damaged(name, _reason(exc))
-    # Raised here, outside the handler, so that the failed reader (and the zip file it holds
-    # open) is released at once instead of living on in the new exception's ``__context__``.
-    raise InputError(problem)
 
 
 @contextmanager
@@ -257,6 +280,16 @@ def _size(n: int) -> str:
 def _one_line(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def part_key(name: str) -> str:
+    """How OPC compares part names: ``\\`` as ``/``, no leading ``/``, ASCII case ignored."""
+    return name.replace("\\", "/").lstrip("/").lower()
+
+
+def ambiguous(name: str, reason: str) -> str:
+    """The message for a file that readers could read in more than one way."""
+    return f"{name}: is ambiguous ({reason}); readers may disagree on it, save it again from Excel"
 
 
 def _damaged(name: str, reason: str) -> str:
@@ -507,6 +540,12 @@ def _zip_problem(
                 name, f"{info.filename} uses zip compression method {info.compress_type}"
             )
     names = {info.filename for info in infos}
+    seen: dict[str, str] = {}
+    for info in infos:
+        key = part_key(info.filename)
+        if key in seen:
+            return ambiguous(name, f"two zip members named {_one_line(seen[key], 80)}")
+        seen[key] = info.filename
     if _WORKBOOK_PART not in names and not _declares_workbook(archive):
         return f"{name}: {ZIP_NOT_A_WORKBOOK}{_zip_hint(names)}"
     # The sizes below are the central directory's; zipfile never returns more bytes than a
