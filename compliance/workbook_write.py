@@ -57,7 +57,13 @@ from compliance.workbook_layout import (
     register_columns,
     tables,
 )
-from compliance.xlsxtext import CELL_MAX, has_illegal, set_text, utf16_length
+from compliance.xlsxtext import (
+    CELL_MAX,
+    has_illegal,
+    set_text,
+    utf16_length,
+    xstring_escape,
+)
 
 REGISTER_ROWS = 1000
 """Rows of the register prepared with drop-downs (more can be added by copying a row)."""
@@ -425,6 +431,9 @@ def _unwritable_text(text: str) -> str | None:
         return "holds control characters a workbook cannot store"
     if "\r" in text:
         return "holds a carriage return, which a workbook stores as a line break"
+    escape = xstring_escape(text)
+    if escape is not None:
+        return f"holds {shown(escape)}, which Excel shows as the character it encodes"
     if text.strip() in EXCEL_ERRORS:
         return f"{shown(text)} reads as an Excel error value"
     if utf16_length(text) > CELL_MAX:

@@ -23,6 +23,16 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # is saved as CSV and opened again (the characters OWASP's CSV injection guidance lists).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _WRAP = Alignment(wrap_text=True, vertical="top")
+# Office Open XML strings carry ``_xHHHH_`` as an escaped character (ST_Xstring), and Excel shows
+# ``_x0041_`` as "A"; openpyxl writes it as it is. Escaping its underscore (``_x005F_``) makes
+# Excel show the text as written.
+_XSTRING_ESCAPE = re.compile("_(x[0-9A-Fa-f]{4}_)")
+
+
+def xstring_escape(text: str) -> str | None:
+    """The first part of ``text`` a spreadsheet reads as an escaped character (``_x0041_``)."""
+    found = _XSTRING_ESCAPE.search(text)
+    return None if found is None else found.group()
 
 
 def has_illegal(text: str) -> bool:
@@ -55,9 +65,10 @@ def clean(text: str) -> str:
 def set_text(cell: Any, text: str, *, wrap: bool = False) -> None:
     """Write ``text`` (made safe by :func:`clean`) as a string, never a formula. Text that starts
     like a formula (``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets the quote prefix,
-    so Excel keeps it text when the cell is edited."""
+    so Excel keeps it text when the cell is edited; ``_x0041_`` is written so Excel shows it as
+    written, not as "A"."""
     value = clean(text)
-    cell.value = value
+    cell.value = _XSTRING_ESCAPE.sub(r"_x005F_\1", value)
     if value.startswith("="):
         cell.data_type = "s"  # openpyxl took it for a formula
     if value.startswith(_FORMULA_START):

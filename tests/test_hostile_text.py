@@ -238,6 +238,27 @@ def test_set_text_quotes_every_formula_start(text: str, quoted: bool) -> None:
     assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", quoted)
 
 
+def test_an_escaped_character_is_written_as_text_a_spreadsheet_shows_as_is() -> None:
+    """Excel reads ``_x0041_`` in a cell's XML as "A"; its underscore is escaped (``_x005F_``)."""
+    cell = openpyxl.Workbook().active["A1"]
+    set_text(cell, "Aid_x0041_link _x12G4_")
+    assert cell.value == "Aid_x005F_x0041_link _x12G4_"
+
+
+def test_export_refuses_an_answer_a_spreadsheet_would_show_otherwise(tmp_path: Path) -> None:
+    data = _sound()
+    data["lead"]["name"] = "Aid_x0041_link"
+    source = tmp_path / "p.json"
+    source.write_text(json.dumps(data), encoding="utf-8")
+    run = run_bounded("export", str(source), str(tmp_path / "p.xlsx"))
+    assert (run.code, run.out) == (2, "")
+    assert run.err == (
+        "error: PRP-2026-077: lead.name: holds '_x0041_', which Excel shows as the character it "
+        "encodes\n"
+    )
+    assert not (tmp_path / "p.xlsx").exists()
+
+
 def test_a_leading_hash_in_a_title_is_no_markdown_heading(tmp_path: Path) -> None:
     data = _sound()
     data["title"] = "# Approved ##"
