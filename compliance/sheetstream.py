@@ -15,6 +15,7 @@ or repeated, text longer than a cell holds. A cell holding a formula becomes a
 
 from __future__ import annotations
 
+import pyexpat
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +33,10 @@ from compliance.workbook_grid import (
     blank,
     cell_ref,
 )
-from compliance.xlsxfile import _one_line
-from compliance.xlsxpackage import Package, SheetEntry, decode_xstring, walk
+from compliance.xlsxfile import _DAMAGE_ERRORS, _damaged, _one_line
+from compliance.xlsxpackage import Package, SheetEntry, decode_xstring
+
+_FEED = 64 * 1024
 
 EXCEL_ROWS = 1_048_576
 EXCEL_COLUMNS = 16_384
@@ -147,115 +150,191 @@ def _value(package: Package, cell: _Cell) -> Any:
     raise _Malformed(f"an unknown cell type {_one_line(repr(kind), 20)}")
 
 
-def read_sheet(package: Package, entry: SheetEntry, budget: Budget) -> Grid:
-    """The values of the sheet ``entry``; raises :class:`InputError` naming the sheet and cell at
-    the first limit passed or malformed cell."""
-    path, title = package.path, entry.title
-    grid = Grid()
-    rows = grid.rows
-    in_data = False
-    row = column = 0
-    cell: _Cell | None = None
-    inline = phonetic = 0
-    ref = ""
+_MAIN = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",
+)
+_TAGS = {
+    f"{ns} {tag}": tag
+    for ns in _MAIN
+    for tag in ("sheetData", "row", "c", "v", "f", "is", "t", "rPh")
+}
 
-    def malformed(detail: str) -> InputError:
+
+class _Reader:
+    """The expat handlers that read one sheet (no tree is built: expat calls them directly)."""
+
+    def __init__(self, package: Package, entry: SheetEntry, budget: Budget) -> None:
+        self.package, self.entry, self.budget = package, entry, budget
+        self.grid = Grid()
+        self.in_data = self.done = False
+        self.row = self.column = 0
+        self.cell: _Cell | None = None
+        self.inline = self.phonetic = 0
+        self.ref = ""
+        self.text: list[str] | None = None
+
+    def malformed(self, detail: str) -> InputError:
+        where = self.ref or f"row {self.row}"
         return InputError(
-            f"{path}, {title}!{ref or f'row {row}'}: is malformed ({detail}); Excel repairs or "
-            "refuses such a file: save it again from Excel and check the cell"
+            f"{self.package.path}, {self.entry.title}!{where}: is malformed ({detail}); Excel "
+            "repairs or refuses such a file: save it again from Excel and check the cell"
         )
 
-    for started, name, element in walk(package, entry.part):
-        if not in_data:
-            in_data = started and name == "sheetData"
-            continue
-        if started:
-            if name == "c":
-                ref = ""
-                at = element.get("r")
-                if at is None:
-                    column += 1
-                    ref = cell_ref(row, column) if row and column <= EXCEL_COLUMNS else ""
-                else:
-                    found = _REF.fullmatch(at)
-                    ref = _one_line(at, 12)
-                    if found is None or int(found.group(2)) != row:
-                        raise malformed("a cell reference outside its row")
-                    number = _column(found.group(1))
-                    if number <= column:
-                        raise malformed("a cell repeated or out of order")
-                    column = number
-                if column > EXCEL_COLUMNS or not row:
-                    raise malformed(f"a cell past column XFD ({EXCEL_COLUMNS})")
-                cell = _Cell(element.get("t", "n"), element.get("s"))
-            elif name == "row":
-                at = element.get("r")
-                previous = row
-                ref = ""
-                if at is None:
-                    row += 1
-                elif at.isdigit() and 0 < int(at) <= EXCEL_ROWS:
-                    row = int(at)
-                else:
-                    row = previous
-                    raise malformed(f"row number {_one_line(repr(at), 20)}")
-                if row <= previous or row > EXCEL_ROWS:
-                    raise malformed("a row repeated or out of order")
-                column = 0
-            elif name == "is":
-                inline += 1
-                if cell is not None:
-                    cell.pieces = []
-            elif name == "rPh":
-                phonetic += 1
-            continue
-        if name == "sheetData":
-            break
-        if cell is None:
-            continue
-        if name == "c":
-            try:
-                value = _value(package, cell)
-            except _Malformed as exc:
-                raise malformed(str(exc)) from None
-            cell = None
-            if blank(value) and not isinstance(value, str):
-                continue
-            if isinstance(value, str) and len(value) > MAX_TEXT:
-                raise malformed(f"{len(value)} characters, more than a cell holds ({MAX_TEXT})")
-            if value == "":
-                continue
+    def doctype(self, *_: Any) -> None:
+        raise InputError(
+            _damaged(
+                self.package.path, f"{self.entry.part.filename} holds a document type declaration"
+            )
+        )
+
+    def chars(self, data: str) -> None:
+        if self.text is not None:
+            self.text.append(data)
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = _TAGS.get(name)
+        if tag is None or self.done:
+            return
+        if not self.in_data:
+            self.in_data = tag == "sheetData"
+        elif tag == "c":
+            self.start_cell(attrs)
+        elif tag == "row":
+            self.start_row(attrs.get("r"))
+        elif self.cell is None:
+            return
+        elif tag in {"v", "f"}:
+            self.text = []
+        elif tag == "is":
+            self.inline += 1
+            self.cell.pieces = []
+        elif tag == "t":
+            if self.inline and not self.phonetic:
+                self.text = []
+        elif tag == "rPh":
+            self.phonetic += 1
+
+    def start_row(self, at: str | None) -> None:
+        previous = self.row
+        self.ref = ""
+        if at is None:
+            self.row += 1
+        elif at.isdigit() and 0 < int(at) <= EXCEL_ROWS:
+            self.row = int(at)
+        else:
+            raise self.malformed(f"row number {_one_line(repr(at), 20)}")
+        if self.row <= previous or self.row > EXCEL_ROWS:
+            raise self.malformed("a row repeated or out of order")
+        self.column = 0
+
+    def start_cell(self, attrs: dict[str, str]) -> None:
+        at = attrs.get("r")
+        row = self.row
+        if at is None:
+            self.column += 1
+            self.ref = cell_ref(row, self.column) if row and self.column <= EXCEL_COLUMNS else ""
+        else:
+            found = _REF.fullmatch(at)
+            self.ref = _one_line(at, 12)
+            if found is None or int(found.group(2)) != row:
+                raise self.malformed("a cell reference outside its row")
+            number = _column(found.group(1))
+            if number <= self.column:
+                raise self.malformed("a cell repeated or out of order")
+            self.column = number
+        if self.column > EXCEL_COLUMNS or not row:
+            raise self.malformed(f"a cell past column XFD ({EXCEL_COLUMNS})")
+        self.cell = _Cell(attrs.get("t", "n"), attrs.get("s"))
+
+    def end(self, name: str) -> None:
+        tag = _TAGS.get(name)
+        cell = self.cell
+        if tag is None or not self.in_data or self.done:
+            return
+        if tag == "sheetData":
+            self.done = True
+        elif cell is None:
+            return
+        elif tag == "c":
+            self.cell = None
+            self.end_cell(cell)
+        elif tag == "v":
+            if not self.inline:
+                cell.value = "".join(self.text or ())
+            self.text = None
+        elif tag == "f":
+            cell.formula = "=" + "".join(self.text or ())
+            self.text = None
+        elif tag == "t":
+            if self.text is not None and cell.pieces is not None:
+                cell.pieces.append("".join(self.text))
+            self.text = None
+        elif tag == "is":
+            self.inline -= 1
+        elif tag == "rPh":
+            self.phonetic -= 1
+
+    def end_cell(self, cell: _Cell) -> None:
+        path, title, ref = self.package.path, self.entry.title, self.ref
+        try:
+            value = _value(self.package, cell)
+        except _Malformed as exc:
+            raise self.malformed(str(exc)) from None
+        if value is None or value == "":
+            return
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise self.malformed(f"{len(value)} characters, more than a cell holds ({MAX_TEXT})")
+        row, column = self.row, self.column
+        if row > MAX_ROWS or column > MAX_COLUMNS:
+            if blank(value):
+                return
             if row > MAX_ROWS:
-                if blank(value):
-                    continue
                 raise InputError(
                     f"{path}, {title}!{ref}: is past row {MAX_ROWS}, the last row intake "
                     "reads; split the workbook"
                 )
-            if column > MAX_COLUMNS:
-                if blank(value):
-                    continue
-                raise InputError(
-                    f"{path}, {title}!{ref}: is past column {cell_ref(1, MAX_COLUMNS)[:-1]}, "
-                    "the last column intake reads; move or delete it"
-                )
-            budget.cells += 1
-            if budget.cells > MAX_CELLS:
-                raise InputError(
-                    f"{path}, {title}!{ref}: the sheets intake reads hold more than "
-                    f"{MAX_CELLS} values; split the workbook"
-                )
-            rows.setdefault(row, {})[column] = value
-            if row > grid.height and not blank(value):
-                grid.height = row
-        elif name == "v" and not inline:
-            cell.value = element.text or ""
-        elif name == "f":
-            cell.formula = "=" + (element.text or "")
-        elif name == "t" and inline and not phonetic and cell.pieces is not None:
-            cell.pieces.append(element.text or "")
-        elif name == "is":
-            inline -= 1
-        elif name == "rPh":
-            phonetic -= 1
-    return grid
+            raise InputError(
+                f"{path}, {title}!{ref}: is past column {cell_ref(1, MAX_COLUMNS)[:-1]}, "
+                "the last column intake reads; move or delete it"
+            )
+        self.budget.cells += 1
+        if self.budget.cells > MAX_CELLS:
+            raise InputError(
+                f"{path}, {title}!{ref}: the sheets intake reads hold more than "
+                f"{MAX_CELLS} values; split the workbook"
+            )
+        grid = self.grid
+        cells = grid.rows.get(row)
+        if cells is None:
+            cells = grid.rows[row] = {}
+        cells[column] = value
+        if row > grid.height and not blank(value):
+            grid.height = row
+
+
+def read_sheet(package: Package, entry: SheetEntry, budget: Budget) -> Grid:
+    """The values of the sheet ``entry``; raises :class:`InputError` naming the sheet and cell at
+    the first limit passed or malformed cell."""
+    reader = _Reader(package, entry, budget)
+    parser = pyexpat.ParserCreate(namespace_separator=" ")
+    parser.buffer_text = True
+    parser.StartDoctypeDeclHandler = reader.doctype
+    parser.EntityDeclHandler = reader.doctype
+    parser.StartElementHandler = reader.start
+    parser.EndElementHandler = reader.end
+    parser.CharacterDataHandler = reader.chars
+    info = entry.part
+    try:
+        with package.archive.open(info) as stream:
+            while chunk := stream.read(_FEED):
+                parser.Parse(chunk, False)
+                if reader.done:
+                    return reader.grid
+            parser.Parse(b"", True)
+    except pyexpat.ExpatError as exc:
+        reason = _one_line(f"{info.filename}: invalid XML: {exc}")
+        raise InputError(_damaged(package.path, reason)) from None
+    except _DAMAGE_ERRORS:
+        raise InputError(_damaged(package.path, f"{info.filename} is corrupt")) from None
+    return reader.grid

@@ -13,13 +13,14 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-MAX_ROWS = 100_000
-"""The last row intake reads: a value below it is refused (a styled, empty row is ignored)."""
+MAX_ROWS = 20_000
+"""The last row intake reads: a value below it is refused (a styled, empty row is ignored). The
+longest sheet of a register of 1,000 proposals has 2,020 rows."""
 MAX_COLUMNS = 1024
 """The last column intake reads (AMJ): the widest sheet of the template has 98 columns."""
-MAX_CELLS = 500_000
+MAX_CELLS = 300_000
 """Values held from all the sheets intake reads of one workbook: a register of 1,000 proposals
-holds 135,000."""
+holds 135,000, read in about 3 s."""
 MAX_TEXT = 32_767
 """Characters in one cell: Excel's own limit."""
 

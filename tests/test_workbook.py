@@ -635,7 +635,7 @@ def test_what_cannot_be_read_is_reported_at_its_cell(
 def test_a_workbook_not_made_from_the_template(tmp_path: Path) -> None:
     path = tmp_path / "book.xlsx"
     book = openpyxl.Workbook()
-    book.active["A1"] = "Proposal title"  # type: ignore[index]
+    book.active["A1"] = "Proposal title"
     book.save(path)
     assert _problems(path) == [
         "book.xlsx: not a proposal workbook (no 'Instructions' sheet); "

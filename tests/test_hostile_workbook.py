@@ -1,0 +1,329 @@
+"""Hostile workbooks: each class refused with one exact line and exit code 2, within the budget.
+
+Every file is made here, from the register fixture, by rewriting zip members: small on disk, some
+unpacking to tens of megabytes. Each runs through the real command in a child process capped in
+memory (:mod:`tests.hostile`), which must answer in under 5 s of CPU and 256 MB.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from compliance import sheetstream
+from compliance.errors import InputError
+from compliance.intake import read_proposals
+from tests.hostile import ROOT, run_bounded
+
+BASE = ROOT / "fixtures" / "workbooks" / "register-v2.xlsx"
+PROPOSALS = "xl/worksheets/sheet2.xml"
+PARTIES = "xl/worksheets/sheet3.xml"
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
+TAIL = "</sheetData></worksheet>"
+AMBIGUOUS = "book.xlsx: is ambiguous ({}); readers may disagree on it, save it again from Excel"
+MALFORMED = (
+    "book.xlsx, Proposals!B2: is malformed ({}); Excel repairs or refuses such a file: save it "
+    "again from Excel and check the cell"
+)
+FORMULA = (
+    "book.xlsx, Proposals!B2: PRP-2026-202: title: holds a formula ({}); type the answer "
+    "itself: intake does not judge a formula's saved result, which can differ from what Excel "
+    "shows\nerror: book.xlsx, Proposals!B2: PRP-2026-202: title: required field is missing"
+)
+
+Members = list[tuple[str, bytes]]
+
+
+def _base() -> Members:
+    with zipfile.ZipFile(BASE) as book:
+        return [(info.filename, book.read(info)) for info in book.infolist()]
+
+
+def _write(path: Path, members: Members) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of a duplicate name, which is the point
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+            for name, data in members:
+                book.writestr(name, data)
+
+
+def _replace(name: str, data: bytes) -> Callable[[Members], Members]:
+    return lambda members: [(n, data if n == name else d) for n, d in members]
+
+
+def _edit(name: str, old: bytes, new: bytes) -> Callable[[Members], Members]:
+    def change(members: Members) -> Members:
+        out = []
+        for n, data in members:
+            d = data
+            if n == name:
+                assert old in d
+                d = d.replace(old, new, 1)
+            out.append((n, d))
+        return out
+
+    return change
+
+
+def _sheet(rows: bytes) -> bytes:
+    return HEAD.encode() + rows + TAIL.encode()
+
+
+def _title_cell(cell: str) -> Callable[[Members], Members]:
+    """Proposals!B2 (the first proposal's title) replaced by ``cell``."""
+
+    def change(members: Members) -> Members:
+        out = []
+        for n, data in members:
+            d = data
+            if n == PROPOSALS:
+                d, count = re.subn(rb'<c r="B2" [^>]*><is><t>[^<]*</t></is></c>', cell.encode(), d)
+                assert count == 1
+            out.append((n, d))
+        return out
+
+    return change
+
+
+def _with_part(name: str, content: bytes, kind: str, rel: str) -> Callable[[Members], Members]:
+    """A part added to the workbook with its content type and relationship."""
+
+    def change(members: Members) -> Members:
+        out = []
+        for n, data in members:
+            d = data
+            if n == "[Content_Types].xml":
+                d = d.replace(
+                    b"</Types>",
+                    f'<Override PartName="/{name}" ContentType="{kind}"/></Types>'.encode(),
+                )
+            elif n == "xl/_rels/workbook.xml.rels":
+                d = d.replace(
+                    b"</Relationships>",
+                    f'<Relationship Id="rIdX" Type="http://schemas.openxmlformats.org/'
+                    f'officeDocument/2006/relationships/{rel}" Target="/{name}"/>'
+                    "</Relationships>".encode(),
+                )
+            out.append((n, d))
+        return [*out, (name, content)]
+
+    return change
+
+
+def _no_dimension_rows(count: int) -> bytes:
+    """A sheet with no <dimension>: a header, then ``count`` rows of one value each."""
+    row = '<row r="{0}"><c r="A{0}" t="inlineStr"><is><t>x</t></is></c></row>'
+    return _sheet("".join(row.format(n) for n in range(2, count + 2)).encode())
+
+
+def _far_right_rows(count: int) -> bytes:
+    """``count`` rows, each holding one value at column XFD (16,384)."""
+    return _sheet(
+        "".join(
+            f'<row r="{n}"><c r="XFD{n}"><v>1</v></c></row>' for n in range(2, count + 2)
+        ).encode()
+    )
+
+
+def _sparse_rows(count: int) -> bytes:
+    """``count`` rows spread down to row 1,048,576, one value each."""
+    step = 1_048_000 // count
+    return _sheet(
+        "".join(
+            f'<row r="{n}"><c r="A{n}"><v>1</v></c></row>' for n in range(2, 1_048_000, step)
+        ).encode()
+    )
+
+
+def _many_sheets(count: int) -> Callable[[Members], Members]:
+    sheets = "".join(
+        f'<sheet name="S{n}" sheetId="{n + 20}" r:id="rIdS{n}"/>' for n in range(count)
+    )
+    return _edit("xl/workbook.xml", b"</sheets>", sheets.encode() + b"</sheets>")
+
+
+SST = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+PAST_ROWS = "book.xlsx, {}: is past row 20000, the last row intake reads; split the workbook"
+
+CASES: list[tuple[str, Callable[[Members], Members], str]] = [
+    (
+        "a sheet with no dimension unpacking past the read limit",
+        _replace(PARTIES, _no_dimension_rows(600_000)),
+        "book.xlsx: the sheets intake reads and their strings unpack to 41.1 MiB, more than "
+        "32 MiB; split the workbook",
+    ),
+    (
+        "a sheet with no dimension and more rows than intake reads",
+        _replace(PARTIES, _no_dimension_rows(30_000)),
+        PAST_ROWS.format("Parties!A20001"),
+    ),
+    (
+        "a huge shared-string table",
+        _with_part(
+            "xl/sharedStrings.xml",
+            b"<sst>" + b"<si><t>x</t></si>" * 2_500_000 + b"</sst>",
+            SST,
+            "sharedStrings",
+        ),
+        "book.xlsx: the sheets intake reads and their strings unpack to 40.7 MiB, more than "
+        "32 MiB; split the workbook",
+    ),
+    (
+        "a huge stylesheet",
+        _replace(
+            "xl/styles.xml", b"<styleSheet>" + b"<!-- padding -->" * 600_000 + b"</styleSheet>"
+        ),
+        "book.xlsx: the stylesheet (xl/styles.xml) unpacks to 9.2 MiB, more than 8 MiB",
+    ),
+    ("thousands of sheets", _many_sheets(1_000), "book.xlsx: has more than 1000 sheets"),
+    (
+        "one value at column XFD in 99,000 rows",
+        _replace(PARTIES, _far_right_rows(99_000)),
+        "book.xlsx, Parties!XFD2: is past column AMJ, the last column intake reads; move or "
+        "delete it",
+    ),
+    (
+        "3,000 sparse rows",
+        _replace(PARTIES, _sparse_rows(3_000)),
+        PAST_ROWS.format("Parties!A20244"),
+    ),
+    (
+        "two zip members with one name",
+        lambda m: [*m, (PARTIES, _sheet(b""))],
+        AMBIGUOUS.format(f"two zip members named {PARTIES}"),
+    ),
+    (
+        "two zip members whose names differ in case and slashes",
+        lambda m: [*m, ("/XL\\worksheets\\Sheet3.xml", _sheet(b""))],
+        AMBIGUOUS.format(f"two zip members named {PARTIES}"),
+    ),
+    (
+        "two sheets on one part",
+        _edit(
+            "xl/_rels/workbook.xml.rels",
+            b'Target="/xl/worksheets/sheet4.xml"',
+            b'Target="/xl/worksheets/sheet3.xml"',
+        ),
+        AMBIGUOUS.format("the sheets 'Parties' and 'Security units' are one part"),
+    ),
+    (
+        "a sheet outside the package",
+        _edit(
+            "xl/_rels/workbook.xml.rels",
+            b'Target="/xl/worksheets/sheet3.xml"',
+            b'Target="../../sheet3.xml"',
+        ),
+        AMBIGUOUS.format("the sheet 'Parties' is outside the workbook: ../../sheet3.xml"),
+    ),
+    (
+        "two content types for one part",
+        _edit(
+            "[Content_Types].xml",
+            b"</Types>",
+            f'<Override PartName="/xl/worksheets/sheet3.xml" ContentType="{SHEET_TYPE}.x"/></Types>'.encode(),
+        ),
+        AMBIGUOUS.format("two content types for xl/worksheets/sheet3.xml"),
+    ),
+    (
+        "two relationships with one id",
+        _edit("xl/_rels/workbook.xml.rels", b'Id="rId4"', b'Id="rId3"'),
+        AMBIGUOUS.format("two relationships rId3 in xl/_rels/workbook.xml.rels"),
+    ),
+    (
+        "a document type declaration",
+        _edit(PROPOSALS, b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY y "Yes">]><worksheet'),
+        "book.xlsx: is damaged or truncated (xl/worksheets/sheet2.xml holds a document type "
+        "declaration); save it again from Excel",
+    ),
+    (
+        "a formula whose saved value differs",
+        _title_cell('<c r="B2" t="str"><f>"Other"</f><v>A safe title</v></c>'),
+        FORMULA.format('="Other"'),
+    ),
+    (
+        "a DDE formula",
+        _title_cell("<c r=\"B2\"><f>cmd|' /C calc'!A0</f><v>0</v></c>"),
+        FORMULA.format("=cmd|' /C calc'!A0"),
+    ),
+    (
+        "an external reference",
+        _title_cell('<c r="B2" t="str"><f>[1]Sheet1!A1</f><v>Title</v></c>'),
+        FORMULA.format("=[1]Sheet1!A1"),
+    ),
+    (
+        "a boolean holding 2",
+        _title_cell('<c r="B2" t="b"><v>2</v></c>'),
+        MALFORMED.format("a boolean holding '2'"),
+    ),
+    (
+        "an unknown cell type",
+        _title_cell('<c r="B2" t="x"><v>Title</v></c>'),
+        MALFORMED.format("an unknown cell type 'x'"),
+    ),
+    (
+        "an undefined style",
+        _title_cell('<c r="B2" s="999" t="inlineStr"><is><t>Title</t></is></c>'),
+        MALFORMED.format("style 999, but the workbook defines 9"),
+    ),
+    (
+        "a cell repeated",
+        _title_cell('<c r="A2" t="inlineStr"><is><t>PRP-2026-999</t></is></c>'),
+        "book.xlsx, Proposals!A2: is malformed (a cell repeated or out of order); Excel repairs "
+        "or refuses such a file: save it again from Excel and check the cell",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "mutate", "message"), CASES, ids=[c[0] for c in CASES])
+def test_hostile_workbook_is_refused_in_one_line_within_budget(
+    name: str, mutate: Callable[[Members], Members], message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "book.xlsx"
+    _write(path, mutate(_base()))
+    result = run_bounded("review", "book.xlsx", cwd=tmp_path)
+    assert (result.code, result.out, result.err) == (2, "", f"error: {message}\n")
+    result.within_budget()
+
+
+def test_the_base_workbook_is_read() -> None:
+    """The fixture the hostile files are made from is itself reviewed (exit 3: a rejection)."""
+    result = run_bounded("review", str(BASE))
+    assert result.code == 3, result.err
+    result.within_budget()
+
+
+def test_values_past_the_cell_limit_are_refused_at_the_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit on values held counts across sheets (lowered here: at its real 300,000 the
+    refusal costs about as much as reading a 2,000-proposal register)."""
+    monkeypatch.setattr(sheetstream, "MAX_CELLS", 200)
+    path = tmp_path / "book.xlsx"
+    _write(path, _base())
+    with pytest.raises(InputError) as caught:
+        read_proposals([str(path)])
+    assert caught.value.problems == [
+        f"{path}, Proposals!CL2: the sheets intake reads hold more than 200 values; "
+        "split the workbook"
+    ]
+
+
+def test_a_cell_longer_than_excel_holds_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+    long = "x" * 32_768
+    _write(path, _title_cell(f'<c r="B2" t="inlineStr"><is><t>{long}</t></is></c>')(_base()))
+    result = run_bounded("review", "book.xlsx", cwd=tmp_path)
+    assert (result.code, result.err) == (
+        2,
+        "error: " + MALFORMED.format("32768 characters, more than a cell holds (32767)") + "\n",
+    )
+    result.within_budget()
