@@ -24,7 +24,7 @@ from compliance.jsonbudget import MAX_ITEMS, list_items, over_budget
 from compliance.jsonpos import constant_offset, value_offsets
 from compliance.model import Proposal
 from compliance.sourcemap import JsonText, SourceMap
-from compliance.validation import ValidationProblems, validate_proposal
+from compliance.validation import ValidationProblems, shown_path, validate_proposal
 from compliance.workbook_layout import Layout
 from compliance.workbook_read import read_workbook
 from compliance.xlsxfile import is_workbook_path
@@ -104,8 +104,9 @@ def _duplicate_error(source: str, text: str, start: int, end: int, first_line: i
     value_offsets(text, start, end, duplicates=found)
     pointer, offset = found[0]
     line, column = _where(text, start, first_line or 1, offset)
-    key = pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")
-    return f"{source}:{line}:{column}: key '{key}' appears twice in one object ({pointer})"
+    key = shown_path((pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~"),))
+    where = "".join(f"/{shown_path((part,))}" for part in pointer.split("/")[1:])
+    return f"{source}:{line}:{column}: key '{key}' appears twice in one object ({where})"
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -178,13 +179,17 @@ def _json_error(
     return f"{where}: not valid JSON: {exc}"
 
 
-def _dotted(pointer: str) -> str:
-    """``parties[3].name`` for ``/parties/3/name``."""
-    out = ""
+def _dotted_parts(pointer: str) -> list[str | int]:
+    parts: list[str | int] = []
     for raw in pointer.split("/")[1:]:
         part = raw.replace("~1", "/").replace("~0", "~")
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out or "(the whole proposal)"
+        parts.append(int(part) if part.isdigit() else part)
+    return parts
+
+
+def _dotted(pointer: str) -> str:
+    """``parties[3].name`` for ``/parties/3/name``, each key cut short and escaped."""
+    return shown_path(tuple(_dotted_parts(pointer))) or "(the whole proposal)"
 
 
 def _budget(source: str, holder: JsonText, segment: int, data: Any, label: str) -> None:
