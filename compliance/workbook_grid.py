@@ -76,4 +76,6 @@ def blank_row(cells: Iterable[Any]) -> bool:
 def formula_shown(formula: Formula, limit: int = 40) -> str:
     """The formula as an error line quotes it, cut to ``limit`` characters."""
     text = " ".join(formula.text.split())
+    if text == "=":  # a cell of a shared formula holds only a reference to the first cell's
+        return "copied from another cell"
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -260,6 +260,11 @@ CASES: list[tuple[str, Callable[[Members], Members], str]] = [
         FORMULA.format("=[1]Sheet1!A1"),
     ),
     (
+        "a copy of a shared formula",
+        _title_cell('<c r="B2" t="str"><f t="shared" si="0"/><v>A safe title</v></c>'),
+        FORMULA.format("copied from another cell"),
+    ),
+    (
         "a boolean holding 2",
         _title_cell('<c r="B2" t="b"><v>2</v></c>'),
         MALFORMED.format("a boolean holding '2'"),

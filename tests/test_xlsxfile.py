@@ -24,6 +24,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 from compliance.errors import InputError
 from compliance.xlsxfile import is_workbook_path, open_workbook, reading
+from compliance.xlsxpackage import decode_xstring
 from tests.conftest import Run, run_cli
 
 BOOK = "book.xlsx"
@@ -669,3 +670,21 @@ def test_bad_workbook_through_the_cli_is_one_line_and_exit_2(
 
 def test_every_cli_case_is_a_known_case() -> None:
     assert {c[0] for c in CASES} >= THROUGH_THE_CLI
+
+
+# ----------------------------------------------------------------------------- text escapes
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("Y_x0065_s", "Yes"),
+        ("_x005F_x0041_", "_x0041_"),  # an escaped underscore: the rest is text
+        ("_xD83D__xDE00_", "\U0001f600"),  # two escaped halves are one character
+        ("_xD83D_", "\ufffd"),  # a lone half shows as a replacement character
+        ("_x00e9_ and _x_", "\u00e9 and _x_"),
+        ("plain", "plain"),
+    ],
+)
+def test_text_escapes_read_as_excel_shows_them(written: str, shown: str) -> None:
+    assert decode_xstring(written) == shown
