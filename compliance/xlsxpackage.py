@@ -40,6 +40,7 @@ from compliance.xlsxfile import (
     _size,
     ambiguous,
     check_workbook,
+    corrupt_member,
     part_key,
 )
 
@@ -103,6 +104,12 @@ class Package:
                 f"{self.path}: the sheets intake reads and their strings unpack to "
                 f"{_size(total)}, more than {_size(MAX_READ_BYTES)}; split the workbook"
             )
+        try:  # every member's CRC-32, once the parts to read are known to fit
+            problem = corrupt_member(self.path, self.archive)
+        except (OSError, NotImplementedError, ValueError) as exc:
+            problem = _damaged(self.path, _one_line(str(exc)))
+        if problem is not None:
+            raise InputError(problem)
         if self.strings_part is not None:
             self.strings = _read_strings(self, self.strings_part)
 
@@ -340,7 +347,7 @@ def _read_strings(package: Package, info: zipfile.ZipInfo) -> list[str]:
 
 def open_package(path: str) -> Package:
     """The workbook at ``path`` checked and its small parts read; the caller closes it."""
-    check_workbook(path)
+    check_workbook(path, verify=False)  # the members' CRC-32 are checked in Package.load
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:  # changed since it was checked
