@@ -13,9 +13,10 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-MAX_ROWS = 20_000
+MAX_ROWS = 50_000
 """The last row intake reads: a value below it is refused (a styled, empty row is ignored). The
-longest sheet of a register of 1,000 proposals has 2,020 rows."""
+longest sheet of a register of 1,000 proposals has 2,020 rows; a register of 20,000 proposals (the
+most one input holds) needs 20,001."""
 MAX_COLUMNS = 1024
 """The last column intake reads (AMJ): the widest sheet of the template has 98 columns."""
 MAX_CELLS = 300_000

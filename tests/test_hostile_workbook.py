@@ -152,7 +152,7 @@ def _many_sheets(count: int) -> Callable[[Members], Members]:
 
 SST = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-PAST_ROWS = "book.xlsx, {}: is past row 20000, the last row intake reads; split the workbook"
+PAST_ROWS = "book.xlsx, {}: is past row 50000, the last row intake reads; split the workbook"
 
 CASES: list[tuple[str, Callable[[Members], Members], str]] = [
     (
@@ -163,8 +163,8 @@ CASES: list[tuple[str, Callable[[Members], Members], str]] = [
     ),
     (
         "a sheet with no dimension and more rows than intake reads",
-        _replace(PARTIES, _no_dimension_rows(30_000)),
-        PAST_ROWS.format("Parties!A20001"),
+        _replace(PARTIES, _no_dimension_rows(60_000)),
+        PAST_ROWS.format("Parties!A50001"),
     ),
     (
         "a huge shared-string table",
@@ -194,7 +194,7 @@ CASES: list[tuple[str, Callable[[Members], Members], str]] = [
     (
         "3,000 sparse rows",
         _replace(PARTIES, _sparse_rows(3_000)),
-        PAST_ROWS.format("Parties!A20244"),
+        PAST_ROWS.format("Parties!A50258"),
     ),
     (
         "two zip members with one name",
