@@ -120,7 +120,7 @@ def _value(package: Package, cell: _Cell) -> Any:
     kind, text = cell.kind, cell.value
     if kind == "inlineStr":
         return None if cell.pieces is None else decode_xstring("".join(cell.pieces))
-    if text is None:
+    if not text:  # no value, or an empty one (<v/>): a blank cell, as every reader shows it
         return None
     if kind == "n":
         return _number(package, cell, text)

@@ -332,3 +332,52 @@ def test_a_cell_longer_than_excel_holds_is_refused(tmp_path: Path) -> None:
         "error: " + MALFORMED.format("32768 characters, more than a cell holds (32767)") + "\n",
     )
     result.within_budget()
+
+
+def _shared_strings(members: Members) -> Members:
+    """The workbook as Excel and LibreOffice save it: every text in a shared-string table (one
+    of them escaped, one with a phonetic reading), not inline."""
+    table: dict[bytes, int] = {}
+
+    def shared(match: re.Match[bytes]) -> bytes:
+        index = table.setdefault(match.group(2), len(table))
+        return match.group(1) + b't="s"><v>' + str(index).encode() + b"</v></c>"
+
+    out = [
+        (
+            n,
+            re.sub(
+                rb'(<c r="[A-Z]+[0-9]+" (?:s="[0-9]+" )?)t="inlineStr"><is><t>([^<]*)</t></is></c>',
+                shared,
+                d,
+            ),
+        )
+        for n, d in members
+    ]
+    items = []
+    for text in table:
+        if text == b"Yes":
+            items.append(b'<si><t>Y_x0065_s</t><rPh sb="0" eb="1"><t>no</t></rPh></si>')
+        elif re.match(rb"[A-Za-z0-9][A-Za-z0-9 ]", text):  # in two runs, as rich text is
+            items.append(b"<si><r><t>" + text[:1] + b"</t></r><r><t>" + text[1:] + b"</t></r></si>")
+        else:
+            items.append(b"<si><t>" + text + b"</t></si>")
+    sst = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"".join(items)
+        + b"</sst>"
+    )
+    return _with_part("xl/sharedStrings.xml", sst, SST, "sharedStrings")(out)
+
+
+def test_a_shared_string_table_reads_as_inline_text(tmp_path: Path) -> None:
+    inline, shared = tmp_path / "inline.xlsx", tmp_path / "shared.xlsx"
+    _write(inline, _base())
+    _write(shared, _shared_strings(_base()))
+    with zipfile.ZipFile(shared) as book:
+        assert b'<c r="A2" s="7" t="s"><v>' in book.read(PROPOSALS)
+        strings = book.read("xl/sharedStrings.xml")
+        assert b"<si><t>Y_x0065_s</t><rPh" in strings
+        assert b"</t></r><r><t>" in strings
+    expected = [item.proposal for item in read_proposals([str(inline)])]
+    assert [item.proposal for item in read_proposals([str(shared)])] == expected
