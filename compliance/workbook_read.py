@@ -1,6 +1,6 @@
 """Reading proposals from workbooks made from the template (either layout).
 
-The workbook is streamed with openpyxl in read-only mode, one pass per sheet. Sheets are found by
+The workbook is streamed by intake's own reader, one pass per sheet. Sheets are found by
 name and columns by header (case, spacing and underscores do not matter), so reordered rows,
 columns and sheets, extra columns and sheets, hidden sheets and blank rows are all fine. What
 cannot be read is reported, one line per problem, naming the file, sheet and cell:
