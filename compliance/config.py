@@ -57,7 +57,7 @@ from compliance.fields import path_from_loc
 from compliance.ruleset import DisabledRule
 from compliance.rulespec import Severity
 from compliance.tuning import Override, Selection
-from compliance.yamlfile import schema_message
+from compliance.yamlfile import read_text, schema_message
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -65,6 +65,9 @@ else:  # pragma: no cover - Python 3.10 only; tomli is the library tomllib was m
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 CONFIG_NAME = "compliance.toml"
+CONFIG_MAX_BYTES = 1024 * 1024
+"""At most this many bytes in a config file (a config is a few KB); checked on the open file
+before a byte is read."""
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 RuleId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -198,14 +201,13 @@ def load_config(path: Path, label: str | None = None) -> ProjectConfig:
     """Read and validate ``path``; rule directories are resolved against its folder and must
     exist. ``label`` names the file in messages (default: ``path`` as given)."""
     label = label or str(path)
+    text = read_text(path, label, ConfigError, CONFIG_MAX_BYTES)
     try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{label}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{label}: cannot be read ({exc})") from None
+        raw: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{label}: not accepted: TOML nested too deeply") from None
     try:
         parsed = ConfigFile.model_validate(raw)
     except ValidationError as exc:

@@ -2,8 +2,9 @@
 
 Every file of a records directory is read with a bound: it must be a regular file (not a directory,
 a symbolic link or a FIFO, which is never waited on), at most :data:`RECORD_MAX_BYTES` (``HEAD`` and
-a witness file: :data:`HEAD_MAX_BYTES`), UTF-8, JSON nested at most :data:`DEPTH_MAX` deep. Size is
-checked on the open file before a byte is read, so a huge file costs nothing.
+a witness file: :data:`HEAD_MAX_BYTES`), UTF-8, JSON nested at most :data:`DEPTH_MAX` deep with no
+key given twice in one object. Size is checked on the open file before a byte is read, so a huge
+file costs nothing.
 
 A *witness* is a head of the chain kept outside the records directory: ``SEQ:sha256:HEX``, the
 sequence of a record and the sha256 of its file bytes, as ``review --record`` prints it after
@@ -111,16 +112,33 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
+class _DuplicateKey(Exception):
+    """An object of a records file gives one key twice: readers differ on which value counts."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            shown = key if len(key) <= 40 else key[:39] + "…"
+            raise _DuplicateKey(f"the key {shown!r} given twice in one object")
+        out[key] = value
+    return out
+
+
 def parse_json(data: bytes) -> Any:
-    """``data`` as UTF-8 JSON nested at most :data:`DEPTH_MAX` deep; else :class:`Damaged`."""
+    """``data`` as UTF-8 JSON nested at most :data:`DEPTH_MAX` deep, with no key given twice in
+    one object; else :class:`Damaged`."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Damaged(f"not UTF-8 (byte {exc.start})") from None
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_unique)
     except RecursionError:
         raise Damaged(f"nested deeper than {DEPTH_MAX} levels") from None
+    except _DuplicateKey as exc:
+        raise Damaged(str(exc)) from None
     except ValueError:
         raise Damaged("not valid JSON") from None
     if _too_deep(value):

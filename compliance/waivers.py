@@ -60,9 +60,12 @@ from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
 from compliance.waiver_scope import Scope
 from compliance.waiver_scope import parse as parse_scope
-from compliance.yamlfile import parse_yaml, schema_message
+from compliance.yamlfile import parse_yaml, read_limited, schema_message
 
 WAIVERS_VERSION = 1
+WAIVERS_MAX_BYTES = 1024 * 1024
+"""At most this many bytes in a waivers file (a waiver takes about 500 bytes: some 2,000 waivers);
+checked on the open file before a byte is read."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -317,14 +320,7 @@ def load_waivers(
     rule's severity as the project judges it (default: the rule set's); ``as_of`` is the day
     expiry is judged against. Every problem is reported at once, as a :class:`ConfigError`."""
     label = label or str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{label}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{label}: is a directory, not a file") from None
-    except OSError as exc:
-        raise ConfigError(f"{label}: cannot be read ({exc.strerror})") from None
+    data = read_limited(path, label, ConfigError, WAIVERS_MAX_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -4,17 +4,86 @@ duplicate keys, and errors that name the file, line and column, or the key.
 
 from __future__ import annotations
 
+import os
+import select
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic_core import ErrorDetails
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from compliance.errors import ComplianceError, RuleError
 
+_Parser: Any
+try:  # libyaml parses about four times faster than the pure Python parser
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _Parser = None
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys instead of keeping the last one."""
+YAML_MAX_BYTES = 4 * 1024 * 1024
+"""At most this many bytes in a rule file, catalogue or manifest (the largest built-in rule file
+is about 100 KB); the size is checked on the open file before a byte is read."""
+DEPTH_MAX = 64
+"""At most this deep nesting of lists and mappings in a YAML file (rule files are about 8 deep)."""
+
+
+class _Composer(Composer):
+    """Composes nodes nested at most :data:`DEPTH_MAX` deep, and refuses aliases (``*name``): no
+    file of the project needs them, and an alias of an alias of ... costs memory without bound."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        events: Any = self  # the parser's events (check_event, peek_event) come from the mixin
+        if events.check_event(yaml.AliasEvent):
+            mark = events.peek_event().start_mark
+            raise ComposerError(None, None, "aliases (*name) are not accepted", mark)
+        self._depth += 1
+        try:
+            if self._depth > DEPTH_MAX:
+                mark = events.peek_event().start_mark
+                raise ComposerError(None, None, f"nested deeper than {DEPTH_MAX} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+if _Parser is not None:
+
+    class _StrictLoader(_Parser, _Composer, SafeConstructor, Resolver):  # type: ignore[misc]
+        """Safe YAML that refuses duplicate keys instead of keeping the last one, and aliases
+        and deep nesting (see :class:`_Composer`); parsed by libyaml, composed here."""
+
+        def __init__(self, stream: str) -> None:
+            _Parser.__init__(self, stream)
+            _Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+        get_single_node = _Composer.get_single_node
+        compose_document = _Composer.compose_document
+
+else:  # pragma: no cover - PyYAML built without libyaml
+
+    class _StrictLoader(  # type: ignore[no-redef]
+        yaml.reader.Reader,
+        yaml.scanner.Scanner,
+        yaml.parser.Parser,
+        _Composer,
+        SafeConstructor,
+        Resolver,
+    ):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            _Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
 
 
 def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -39,20 +108,92 @@ def read_yaml(path: Path, label: str, error: type[ComplianceError] = RuleError) 
     return parse_yaml(read_text(path, label, error), label, error)
 
 
-def read_text(path: Path, label: str, error: type[ComplianceError] = RuleError) -> str:
+def read_text(
+    path: Path, label: str, error: type[ComplianceError] = RuleError, limit: int = YAML_MAX_BYTES
+) -> str:
+    """The UTF-8 text of ``path``; see :func:`read_limited`."""
+    data = read_limited(path, label, error, limit)
     try:
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{label}: not UTF-8 text") from None
+
+
+def read_limited(path: Path, label: str, error: type[ComplianceError], limit: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, else ``error``
+    naming ``label``. Opened without blocking, so a named pipe without a writer is refused
+    instead of waited on (a pipe with one, as from ``<(...)``, is read up to ``limit``); the size
+    of a file is checked on the open file before a byte is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise error(f"{label}: no such file") from None
     except IsADirectoryError:
         raise error(f"{label}: is a directory, not a file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{label}: cannot be read ({exc})") from None
+    except OSError as exc:
+        raise error(f"{label}: cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd)
+        if stat.S_ISDIR(mode.st_mode):
+            raise error(f"{label}: is a directory, not a file")
+        if stat.S_ISFIFO(mode.st_mode):  # a pipe, as from the shell's <(...)
+            data = _read_pipe(fd, label, error, limit)
+        elif not stat.S_ISREG(mode.st_mode):
+            raise error(f"{label}: not a regular file")
+        elif mode.st_size > limit:
+            raise error(f"{label}: larger than {_size(limit)}")
+        else:
+            try:
+                data = handle.read(limit + 1)
+            except OSError as exc:
+                raise error(f"{label}: cannot be read ({exc.strerror})") from None
+    if len(data) > limit:
+        raise error(f"{label}: larger than {_size(limit)}")
+    return data
+
+
+PIPE_WAIT_SECONDS = 10.0
+"""A pipe that gives no data for this long is refused instead of waited on."""
+
+
+def _read_pipe(fd: int, label: str, error: type[ComplianceError], limit: int) -> bytes:
+    """A pipe's bytes up to ``limit``: a pipe nobody writes to (a named pipe without a writer)
+    is refused at once, one whose writer stalls after :data:`PIPE_WAIT_SECONDS`."""
+    chunks: list[bytes] = []
+    size = 0
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:  # a writer, but nothing written yet
+            if not poll.poll(PIPE_WAIT_SECONDS * 1000):
+                raise error(f"{label}: a pipe that gave nothing to read in time") from None
+            continue
+        except OSError as exc:
+            raise error(f"{label}: cannot be read ({exc.strerror})") from None
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise error(f"{label}: larger than {_size(limit)}")
+    if not chunks:
+        raise error(f"{label}: a pipe with nothing to read (no writer)")
+    return b"".join(chunks)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
 
 
 def parse_yaml(text: str, label: str, error: type[ComplianceError] = RuleError) -> Any:
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        loader = _StrictLoader(text)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label

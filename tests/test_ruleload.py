@@ -338,7 +338,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "YAML syntax error",
         {"org.yaml": "rules: [\n  - id: X\n"},
-        ["org.yaml:2:3: invalid YAML: expected the node content, but found '-'"],
+        ["org.yaml:2:3: invalid YAML: did not find expected node content"],
     ),
     (
         "number the engine cannot take",
