@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from compliance.errors import InputError
-from compliance.jsonbudget import MAX_ITEMS, list_items, over_budget
+from compliance.jsonbudget import MAX_ITEMS, list_items, over_budget, shape_problem
 from compliance.jsonpos import constant_offset, value_offsets
 from compliance.model import Proposal
 from compliance.sourcemap import JsonText, SourceMap
@@ -73,6 +73,19 @@ class _TooMany(ValueError):
     pass
 
 
+def _number(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _TooMany(f"the number {text[:20]}{'…' if len(text) > 20 else ''} is out of range")
+    return value
+
+
+def _integer(text: str) -> int:
+    if len(text) > 30:  # far past any amount; Python refuses 4,300 digits with its own advice
+        raise _TooMany(f"a number of {len(text)} digits")
+    return int(text)
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(pairs) > MAX_ITEMS:  # refused before a dict of them is built
         raise _TooMany(f"an object of more than {MAX_ITEMS:,} members")
@@ -82,7 +95,12 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant,
+    object_pairs_hook=_no_duplicates,
+    parse_float=_number,
+    parse_int=_integer,
+)
 
 
 def _loads(text: str) -> Any:
@@ -128,9 +146,17 @@ def _read_bytes(path: str) -> bytes:
         # Opened without blocking, so that a named pipe is refused instead of waited on.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 raise InputError(f"{path}: not a regular file")
-            return _read_limited(handle, path)
+            if info.st_size > MAX_INPUT_BYTES:
+                raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+            raw = handle.read(MAX_INPUT_BYTES + 1)  # one block of the file's size
+            if len(raw) > MAX_INPUT_BYTES:
+                raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+            if (nul := raw.find(b"\x00")) >= 0:
+                raise InputError(f"{path}: not JSON text (a NUL byte at offset {nul})")
+            return raw
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -221,6 +247,8 @@ def _documents(source: str, text: str, json_lines: bool) -> list[tuple[Any, Sour
     """Split ``text`` into proposal documents: (data, source map, label). A list is parsed one
     proposal at a time, each checked against the budgets as soon as it is read."""
     holder = JsonText(source, text)
+    if problem := shape_problem(text):
+        raise InputError(f"{source}: not accepted: {problem}")
     if not json_lines:
 
         def check(item: Any, start: int, end: int) -> None:

@@ -59,12 +59,43 @@ CASES: list[Case] = [
     (
         "a million unknown keys",
         lambda t: write_json(t, "keys.json", proposal(**{f"k{i}": 0 for i in range(1_000_000)})),
+        lambda p: f"{p}: not accepted: more than one member per 16 characters",
+    ),
+    (
+        "half a million unknown keys of 16 characters",
+        lambda t: write_json(
+            t, "keys16.json", proposal(**{f"key {i:012d}": 0 for i in range(500_000)})
+        ),
         lambda p: f"{p}: not accepted: an object of more than 10,000 members",
     ),
     (
         "100,000 nested lists",
         lambda t: write_text(t, "deep.json", "[" * 100_000 + "]" * 100_000),
+        lambda p: f"{p}: not accepted: more than one object or list per 16 characters",
+    ),
+    (
+        "100,000 nested lists spaced out",
+        lambda t: write_text(t, "deep16.json", ("[" + " " * 15) * 100_000 + "]" * 100_000),
         lambda p: f"{p}: not accepted: JSON nested too deeply",
+    ),
+    (
+        "a 60 MB list of empty lists",
+        lambda t: write_text(t, "lists.json", "[" + "[]," * 20_000_000 + "[]]"),
+        lambda p: f"{p}: not accepted: more than one object or list per 16 characters",
+    ),
+    (
+        "a 60 MB list of zeros",
+        lambda t: write_text(t, "zeros.json", "[" + "0," * 30_000_000 + "0]"),
+        lambda p: f"{p}: not accepted: more than one value per 4 characters",
+    ),
+    (
+        "a number of 5,000 digits",
+        lambda t: write_text(
+            t,
+            "digits.json",
+            json.dumps(proposal(summary=0)).replace('"summary": 0', '"summary": ' + "9" * 5000),
+        ),
+        lambda p: f"{p}: not accepted: a number of 5000 digits",
     ),
     (
         "a summary nested 900 levels deep",
@@ -79,11 +110,18 @@ CASES: list[Case] = [
     (
         "a million empty proposals",
         lambda t: write_text(t, "empty.json", "[" + ",".join(["{}"] * 1_000_000) + "]"),
+        lambda p: f"{p}: not accepted: more than one object or list per 16 characters",
+    ),
+    (
+        "a million small proposals",
+        lambda t: write_text(
+            t, "small.json", "[" + ",".join(['{"title": "xxxxxxx"}'] * 10**6) + "]"
+        ),
         lambda p: f"{p}: more than 20,000 proposals; split it into several files",
     ),
     (
         "a million broken JSON Lines",
-        lambda t: write_text(t, "broken.jsonl", "{x\n" * 1_000_000),
+        lambda t: write_text(t, "broken.jsonl", "{not JSON at all}\n" * 1_000_000),
         lambda p: f"{p}: more than 100 problems; fix these first",
     ),
     (

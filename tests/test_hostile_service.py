@@ -47,12 +47,17 @@ JSON_CASES: list[tuple[str, Body, str]] = [
     (
         "half a million unknown keys",
         lambda: json.dumps(proposal(**{f"k{i}": 0 for i in range(500_000)})).encode(),
-        "request.json: not accepted: an object of more than 10,000 members",
+        "request.json: not accepted: more than one member per 16 characters",
     ),
     (
         "a million empty proposals",
         lambda: b"[" + b",".join([b"{}"] * 1_000_000) + b"]",
-        "request.json: more than 20,000 proposals; split it into several files",
+        "request.json: not accepted: more than one object or list per 16 characters",
+    ),
+    (
+        "200,000 keys of 16 characters",
+        lambda: json.dumps(proposal(**{f"key {i:012d}": 0 for i in range(200_000)})).encode(),
+        "request.json: not accepted: an object of more than 10,000 members",
     ),
 ]
 

@@ -315,17 +315,42 @@ UNREADABLE = [
     ),
     (
         "a list nested too deeply for the parser",
-        "[" * 100_000 + "]" * 100_000,
+        ("[" + " " * 15) * 100_000 + "]" * 100_000,
         "{f}: not accepted: JSON nested too deeply",
     ),
     (
+        "denser in lists than any proposal",
+        "[" * 100_000 + "]" * 100_000,
+        "{f}: not accepted: more than one object or list per 16 characters",
+    ),
+    (
+        "denser in members than any proposal",
+        "{" + ",".join(f'"{i}":0' for i in range(5_000)) + "}",
+        "{f}: not accepted: more than one member per 16 characters",
+    ),
+    (
+        "denser in values than any proposal",
+        "[" + ",".join(["0"] * 30_000) + "]",
+        "{f}: not accepted: more than one value per 4 characters",
+    ),
+    (
+        "a number out of range",
+        '{"funding": {"total_amount": 1e999}}',
+        "{f}: not accepted: the number 1e999 is out of range",
+    ),
+    (
+        "a number of too many digits",
+        '{"funding": {"total_amount": ' + "9" * 5000 + "}}",
+        "{f}: not accepted: a number of 5000 digits",
+    ),
+    (
         "an object of too many members",
-        "{" + ",".join(f'"k{i}": 0' for i in range(10_001)) + "}",
+        "{" + ",".join(f'"key number {i:06d}": 0' for i in range(10_001)) + "}",
         "{f}: not accepted: an object of more than 10,000 members",
     ),
     (
         "too many proposals",
-        "[" + ",".join(["{}"] * 20_001) + "]",
+        "[" + ",".join(['{"title": "xxxxxxx"}'] * 20_001) + "]",
         "{f}: more than 20,000 proposals; split it into several files",
     ),
     ("empty file", "  \n", "{f}: is empty"),
