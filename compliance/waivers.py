@@ -66,6 +66,8 @@ WAIVERS_VERSION = 1
 WAIVERS_MAX_BYTES = 1024 * 1024
 """At most this many bytes in a waivers file (a waiver takes about 500 bytes: some 2,000 waivers);
 checked on the open file before a byte is read."""
+WAIVERS_MAX_COUNT = 5000
+"""At most this many waivers in one file, counted before any is validated."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -328,6 +330,9 @@ def load_waivers(
     raw = parse_yaml(text, label, ConfigError)
     if raw is None:
         raise ConfigError(f"{label}: empty; a waivers file starts with 'version: 1'")
+    entries = raw.get("waivers") if isinstance(raw, dict) else None
+    if isinstance(entries, list) and len(entries) > WAIVERS_MAX_COUNT:
+        raise ConfigError(f"{label}: {len(entries)} waivers, over the limit of {WAIVERS_MAX_COUNT}")
     try:
         parsed = WaiversFile.model_validate(raw)
     except ValidationError as exc:
