@@ -20,7 +20,7 @@ from tests.hostile import ROOT, run_bounded
 F = "fixtures/exemplary-humanitarian.json"
 
 
-def _write(text: str) -> Callable[[Path], None]:
+def _write(text: str) -> Callable[[Path], object]:
     return lambda path: path.write_text(text, encoding="utf-8")
 
 
@@ -54,7 +54,9 @@ WAIVERS = [
 @pytest.mark.parametrize(
     ("make", "expected"), [c[1:] for c in WAIVERS], ids=[c[0] for c in WAIVERS]
 )
-def test_hostile_waivers_file(tmp_path: Path, make: Callable[[Path], None], expected: str) -> None:
+def test_hostile_waivers_file(
+    tmp_path: Path, make: Callable[[Path], object], expected: str
+) -> None:
     path = tmp_path / "w.yaml"
     make(path)
     sep = "" if expected.startswith(":") else ":"
@@ -85,7 +87,7 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize("make", [c[1] for c in CONFIGS], ids=[c[0] for c in CONFIGS])
-def test_deeply_nested_config(tmp_path: Path, make: Callable[[Path], None]) -> None:
+def test_deeply_nested_config(tmp_path: Path, make: Callable[[Path], object]) -> None:
     path = tmp_path / "c.toml"
     make(path)
     run = run_bounded("review", "--config", str(path), F)
@@ -101,7 +103,7 @@ def test_deeply_nested_config(tmp_path: Path, make: Callable[[Path], None]) -> N
     ],
     ids=["60 MB", "named pipe"],
 )
-def test_huge_or_fifo_config(tmp_path: Path, make: Callable[[Path], None], expected: str) -> None:
+def test_huge_or_fifo_config(tmp_path: Path, make: Callable[[Path], object], expected: str) -> None:
     path = tmp_path / "c.toml"
     make(path)
     run = run_bounded("review", "--config", str(path), F)
