@@ -12,7 +12,11 @@ import pytest
 
 from tests.hostile import PEAK_MB
 from tests.test_hostile_json import proposal
-from tests.test_service import FIXTURES, Server, start_server, stop
+from tests.test_hostile_workbook import CASES as WORKBOOK_CASES
+from tests.test_hostile_workbook import Members
+from tests.test_hostile_workbook import _base as base_workbook
+from tests.test_hostile_workbook import _write as write_workbook
+from tests.test_service import FIXTURES, XLSX, Server, start_server, stop
 
 WALL_SECONDS = 5.0
 
@@ -32,6 +36,7 @@ def _peak_mb(pid: int) -> float:
 
 
 Body = Callable[[], bytes]
+Mutation = Callable[[Members], Members]
 
 JSON_CASES: list[tuple[str, Body, str]] = [
     (
@@ -84,3 +89,22 @@ def test_a_body_over_the_limit_is_413_before_it_is_read(served: Server) -> None:
     answer = served.review(json.dumps(proposal(summary="x" * (50 * 1024 * 1024))).encode())
     assert answer.status == 413
     assert answer.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("name", "mutate", "message"), WORKBOOK_CASES, ids=[c[0] for c in WORKBOOK_CASES]
+)
+def test_hostile_workbook_bodies_are_422_quickly_within_budget(
+    served: Server, tmp_path: Path, name: str, mutate: Mutation, message: str
+) -> None:
+    path = tmp_path / "book.xlsx"
+    write_workbook(path, mutate(base_workbook()))
+    started = time.monotonic()
+    answer = served.review(path.read_bytes(), "?filename=book.xlsx", content_type=XLSX)
+    elapsed = time.monotonic() - started
+    assert answer.status == 422, answer.body[:300]
+    assert answer.json()["error"]["problems"] == message.split("\nerror: ")
+    assert elapsed < WALL_SECONDS, f"answered after {elapsed:.1f} s"
+    for pid in served.worker_pids():
+        assert _peak_mb(pid) < PEAK_MB, f"a worker peaked at {_peak_mb(pid):.0f} MB"
+    assert served.call("GET", "/readyz", token=None).status == 200
