@@ -22,6 +22,7 @@ from typing import Any
 
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 
+from compliance.cellformat import NEGATIVE, POSITIVE, ZERO
 from compliance.errors import InputError
 from compliance.workbook_grid import (
     MAX_CELLS,
@@ -131,6 +132,8 @@ def _value(package: Package, cell: _Cell) -> Any:
                 f"shared string {_one_line(repr(index), 20)}, but the table holds "
                 f"{len(package.strings)}"
             )
+        if int(index) in package.bad_strings:
+            raise _Malformed(f"shared string {index} holds two texts")
         return package.strings[int(index)]
     if kind == "b":
         if text.strip() not in ("0", "1"):
@@ -157,8 +160,21 @@ _MAIN = (
 _TAGS = {
     f"{ns} {tag}": tag
     for ns in _MAIN
-    for tag in ("sheetData", "row", "c", "v", "f", "is", "t", "rPh")
+    for tag in (
+        *("sheetData", "row", "c", "v", "f", "is", "t", "rPh", "r", "rPr", "extLst"),
+        *("phoneticPr", "sheetFormatPr", "col"),
+    )
 }
+#: The elements a cell may hold (anywhere inside it); inside the last three, anything.
+_CELL_TAGS = frozenset({"f", "v", "is", "t", "r", "rPh", "rPr", "extLst", "phoneticPr"})
+_FREE = frozenset({"rPr", "extLst", "phoneticPr"})
+MAX_CELL_DEPTH = 16
+"""Elements nested inside one cell: Excel's deepest is four (a run's font colour)."""
+MIN_ROW_HEIGHT = 2.0
+"""A row lower than this many points is hidden: nothing in it can be read."""
+MIN_COLUMN_WIDTH = 1.0
+"""A column narrower than this many characters is hidden."""
+_SEEN = "a person opening the file does not see it"
 
 
 class _Reader:
@@ -173,6 +189,11 @@ class _Reader:
         self.inline = self.phonetic = 0
         self.ref = ""
         self.text: list[str] | None = None
+        self.depth = self.free = 0  # elements open inside the cell; depth of a free element
+        self.texts = self.runs = self.run_texts = 0
+        self.in_run = self.row_hidden = self.zero_height = False
+        self.hidden_columns = bytearray(MAX_COLUMNS + 1)
+        self.last_column = 0
 
     def malformed(self, detail: str) -> InputError:
         where = self.ref or f"row {self.row}"
@@ -193,31 +214,96 @@ class _Reader:
             self.text.append(data)
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        tag = _TAGS.get(name)
-        if tag is None or self.done:
+        if self.done:
             return
-        if not self.in_data:
-            self.in_data = tag == "sheetData"
+        tag = _TAGS.get(name)
+        cell = self.cell
+        if cell is not None:
+            self.depth += 1
+            if self.depth > MAX_CELL_DEPTH:
+                raise self.malformed(f"elements nested more than {MAX_CELL_DEPTH} deep")
+            if self.free:
+                return
+            if tag not in _CELL_TAGS:
+                unknown = _one_line(repr(name[name.rfind(" ") + 1 :]), 30)
+                raise self.malformed(f"an element {unknown} Excel does not know in a cell")
+            if tag in _FREE:
+                self.free = self.depth
+            else:
+                self.start_in_cell(cell, tag)
+        elif tag is None:
+            return
+        elif not self.in_data:
+            if tag == "sheetData":
+                self.in_data = True
+            elif tag == "col":
+                self.start_column(attrs)
+            elif tag == "sheetFormatPr":
+                self.zero_height = attrs.get("zeroHeight", "").lower() in ("1", "true")
+                if _size(attrs.get("defaultColWidth"), MIN_COLUMN_WIDTH) < MIN_COLUMN_WIDTH:
+                    self.hidden_columns[:] = b"\x01" * len(self.hidden_columns)
         elif tag == "c":
             self.start_cell(attrs)
         elif tag == "row":
-            self.start_row(attrs.get("r"))
-        elif self.cell is None:
-            return
-        elif tag in {"v", "f"}:
+            self.start_row(attrs)
+
+    def start_in_cell(self, cell: _Cell, tag: str | None) -> None:
+        if tag in {"v", "f"}:
+            if (cell.value if tag == "v" else cell.formula) is not None:
+                raise self.malformed(f"two <{tag}> elements")
+            if tag == "v" and cell.kind == "inlineStr":
+                raise self.malformed("an inline string with a <v> value")
             self.text = []
         elif tag == "is":
+            if cell.pieces is not None:
+                raise self.malformed("two inline strings")
             self.inline += 1
-            self.cell.pieces = []
+            cell.pieces = []
+            self.texts = self.runs = 0
+        elif tag == "r" and self.inline and not self.phonetic:
+            self.in_run = True
+            self.runs += 1
+            self.run_texts = 0
         elif tag == "t":
             if self.inline and not self.phonetic:
+                if self.in_run:
+                    self.run_texts += 1
+                    if self.run_texts > 1:
+                        raise self.malformed("a run holding two texts")
+                else:
+                    self.texts += 1
+                    if self.texts > 1 or self.runs:
+                        raise self.malformed("an inline string holding two texts")
                 self.text = []
         elif tag == "rPh":
             self.phonetic += 1
 
-    def start_row(self, at: str | None) -> None:
+    def start_column(self, attrs: dict[str, str]) -> None:
+        """Columns hidden, or too narrow to show anything: ``<col>`` ranges, in order."""
+        low, high = attrs.get("min", ""), attrs.get("max", "")
+        if not (low.isdigit() and high.isdigit()):
+            raise self.malformed(f"column range {_one_line(repr(low + ':' + high), 30)}")
+        first, last = int(low), int(high)
+        if not self.last_column < first <= last <= EXCEL_COLUMNS:
+            raise self.malformed("column ranges overlapping or out of order")
+        self.last_column = last
+        hidden = attrs.get("hidden", "").lower() in ("1", "true")
+        width = _size(attrs.get("width"), MIN_COLUMN_WIDTH)
+        mark = b"\x01" if hidden or width < MIN_COLUMN_WIDTH else b"\x00"
+        if first <= MAX_COLUMNS:
+            last = min(last, MAX_COLUMNS)
+            self.hidden_columns[first : last + 1] = mark * (last + 1 - first)
+
+    def start_row(self, attrs: dict[str, str]) -> None:
+        at = attrs.get("r")
         previous = self.row
         self.ref = ""
+        height = _size(attrs.get("ht"), -1.0)
+        self.row_hidden = (
+            attrs.get("hidden", "").lower() in ("1", "true")
+            or 0 <= height < MIN_ROW_HEIGHT
+            or (self.zero_height and height < 0)
+        )
         if at is None:
             self.row += 1
         elif at.isdigit() and 0 < int(at) <= EXCEL_ROWS:
@@ -248,18 +334,29 @@ class _Reader:
         self.cell = _Cell(attrs.get("t", "n"), attrs.get("s"))
 
     def end(self, name: str) -> None:
-        tag = _TAGS.get(name)
+        if self.done:
+            return
         cell = self.cell
-        if tag is None or not self.in_data or self.done:
+        if cell is not None and self.depth:
+            depth = self.depth
+            self.depth -= 1
+            if self.free:
+                if depth == self.free:
+                    self.free = 0
+                return
+            self.end_in_cell(cell, _TAGS.get(name))
+            return
+        tag = _TAGS.get(name)
+        if tag is None or not self.in_data:
             return
         if tag == "sheetData":
             self.done = True
-        elif cell is None:
-            return
-        elif tag == "c":
+        elif tag == "c" and cell is not None:
             self.cell = None
             self.end_cell(cell)
-        elif tag == "v":
+
+    def end_in_cell(self, cell: _Cell, tag: str | None) -> None:
+        if tag == "v":
             if not self.inline:
                 cell.value = "".join(self.text or ())
             self.text = None
@@ -270,6 +367,8 @@ class _Reader:
             if self.text is not None and cell.pieces is not None:
                 cell.pieces.append("".join(self.text))
             self.text = None
+        elif tag == "r" and self.inline and not self.phonetic:
+            self.in_run = False
         elif tag == "is":
             self.inline -= 1
         elif tag == "rPh":
@@ -311,6 +410,51 @@ class _Reader:
         cells[column] = value
         if row > grid.height and not blank(value):
             grid.height = row
+        unseen = self.unseen(cell, value, column)
+        if unseen is not None:
+            grid.unseen[row, column] = unseen
+
+    def unseen(self, cell: _Cell, value: Any, column: int) -> str | None:
+        """Why a person opening the file does not see the value the cell holds, or None."""
+        if self.entry.hidden:
+            return f"is on a hidden sheet: {_SEEN}; unhide the sheet"
+        if self.row_hidden:
+            return f"is in a hidden row: {_SEEN}; unhide the row"
+        if self.hidden_columns[column]:
+            return f"is in a hidden column: {_SEEN}; unhide the column"
+        if cell.formula is not None:
+            return None  # refused as a formula
+        styles = self.package.styles
+        style = int(cell.style) if cell.style else 0
+        colour = styles.colours.get(style)
+        if colour is not None:
+            return f"{colour}: {_SEEN}; give it a visible font colour"
+        code: str | None = None
+        if isinstance(value, str) and cell.kind in ("inlineStr", "s", "str"):
+            code = styles.text_formats.get(style)
+            what = "shows other text than the cell holds"
+        elif cell.kind in ("n", "d") and style in styles.number_formats:
+            code, signs = styles.number_formats[style]
+            number = 1.0 if cell.kind == "d" else float((cell.value or "0").strip())
+            sign = POSITIVE if number > 0 else NEGATIVE if number < 0 else ZERO
+            code = code if signs & sign else None
+            what = "does not show the number the cell holds"
+        if code is None:
+            return None
+        return (
+            f"is shown through the number format {_one_line(repr(code), 40)}, which {what}; "
+            "set the cell's format to General"
+        )
+
+
+def _size(text: str | None, default: float) -> float:
+    """A row height or column width; ``default`` when there is none or it is not a number."""
+    if text is None:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        return default
 
 
 def read_sheet(package: Package, entry: SheetEntry, budget: Budget) -> Grid:

@@ -43,6 +43,9 @@ class Grid:
     rows: dict[int, dict[int, Any]] = field(default_factory=dict)
     height: int = 0
     """The last row holding a value that is not blank."""
+    unseen: dict[tuple[int, int], str] = field(default_factory=dict)
+    """Why a person opening the file does not see a cell's value (a hidden row or column, a
+    number format that shows other text, a font the colour of its fill), by row and column."""
 
     def __len__(self) -> int:
         return self.height

@@ -21,7 +21,7 @@ The package is read by :mod:`compliance.xlsxpackage` and each sheet by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,7 @@ class WorkbookReader:
         self.path = path
         self.problems: list[str] = []
         self._seen: dict[tuple[str, type, Any], Any] = {}
+        self._grids: dict[str, Grid] = {}
         self.version = TEMPLATE_VERSION
         """The template version of the workbook, once its Instructions sheet is read."""
         self.layout = Layout.single
@@ -327,6 +328,10 @@ class WorkbookReader:
             if isinstance(ident, Formula):
                 self._problem(sheet, row, id_column, _formula_message(ident, "proposal id"))
                 continue
+            if (row, id_column) in grid.unseen:
+                # Reported, and the proposal kept so that its items are not reported as well:
+                # no proposal is assembled once a problem is found here.
+                self._problem(sheet, row, id_column, grid.unseen[row, id_column])
             label = _text_of(ident)
             first = by_id.get(label)
             if first is not None:
@@ -373,6 +378,9 @@ class WorkbookReader:
                 ident = _value(grid, row, id_column)
                 if isinstance(ident, Formula):
                     self._problem(sheet, row, id_column, _formula_message(ident, "proposal id"))
+                    continue
+                if (row, id_column) in grid.unseen:
+                    self._problem(sheet, row, id_column, grid.unseen[row, id_column])
                     continue
                 owner = owners.get(_text_of(ident)) if ident is not None else None
                 if owner is None:
@@ -457,8 +465,11 @@ class WorkbookReader:
         if answer.raw is None:
             return BLANK
         spec: FieldSpec = answer.question.spec
+        unseen = self._grids[answer.sheet].unseen.get((answer.row, answer.column))
         if isinstance(answer.raw, Formula):
             value: Any = CellProblem(_formula_message(answer.raw, "answer"))
+        elif unseen is not None:
+            value = CellProblem(unseen)
         else:
             # Most answers repeat (Yes, No, the same choices): each distinct one is read once.
             key = (spec.path, type(answer.raw), answer.raw)
@@ -481,6 +492,7 @@ class WorkbookReader:
         :class:`InputError` for what makes the workbook unreadable as a whole, and collects
         problems with single answers in :attr:`problems`."""
         grids, titles, epoch = self._load()
+        self._grids = grids
         if normalise_label(INSTRUCTIONS_SHEET) not in titles:
             raise InputError(
                 f"{self.path}: not a proposal workbook (no '{INSTRUCTIONS_SHEET}' sheet); "
@@ -552,6 +564,24 @@ def _text_of(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _cell_of(path: str, line: str) -> str | None:
+    """The ``path, Sheet!B2`` a problem line starts with, if it names a cell."""
+    start = len(path) + 2
+    if not line.startswith(f"{path}, "):
+        return None
+    end = line.find(": ", start)
+    return line[:end] if end > 0 and "!" in line[start:end] else None
+
+
+def validation_filter(path: str, problems: Iterable[str]) -> Callable[[str], bool]:
+    """Whether to keep a validation line for the workbook at ``path``, given the problems its
+    reading reported: a line at a cell the reader already refused (a formula, a hidden or
+    malformed value) is dropped, since the value was not read (``required field is missing``
+    would only repeat it)."""
+    refused = {cell for line in problems if (cell := _cell_of(path, line)) is not None}
+    return lambda line: _cell_of(path, line) not in refused
 
 
 def read_workbook(path: str) -> tuple[list[Document], list[str], Layout]:

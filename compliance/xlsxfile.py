@@ -564,16 +564,24 @@ def _zip_problem(
 
 
 def corrupt_member(name: str, archive: zipfile.ZipFile) -> str | None:
-    """Decompress every member once, checking its CRC-32; the message for the first damaged one
-    (about 0.15 s of CPU per 100 MB unpacked)."""
+    """The message for the first damaged member: each is decompressed once, its CRC-32 checked
+    (0.15 s of CPU per 100 MB), and a document type declaration (UTF-8 or UTF-16) refused even
+    in a part never parsed here: a reader expanding its entities can build gigabytes."""
     for info in archive.infolist():
         try:
             with archive.open(info) as member:
-                while member.read(_CHUNK):
-                    pass
+                tail = b""
+                while chunk := member.read(_CHUNK):
+                    window = tail + chunk
+                    if any(needle in window for needle in _DOCTYPES):
+                        return _damaged(name, f"{info.filename} holds a document type declaration")
+                    tail = window[-17:]  # a needle split between two chunks is found
         except _DAMAGE_ERRORS:
             return _damaged(name, f"{info.filename} is corrupt")
     return None
+
+
+_DOCTYPES = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be"))
 
 
 def _declares_workbook(archive: zipfile.ZipFile) -> bool:

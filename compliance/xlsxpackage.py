@@ -32,6 +32,7 @@ from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
+from compliance.cellformat import WHITE, Hiding, hiding, rgb, unseen_colour, white_in_format
 from compliance.errors import InputError
 from compliance.xlsxfile import (
     _DAMAGE_ERRORS,
@@ -68,6 +69,8 @@ class SheetEntry:
     part: zipfile.ZipInfo
     kind: str
     """The relationship's kind: ``worksheet``, ``chartsheet``, ``dialogsheet``..."""
+    hidden: bool = False
+    """Whether the workbook hides the sheet (``hidden`` or ``veryHidden``)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,12 @@ class Styles:
     """Cell styles (``cellXfs``) the stylesheet defines; a cell's ``s`` must be below it."""
     dates: frozenset[int] = frozenset()
     durations: frozenset[int] = frozenset()
+    colours: dict[int, str] = field(default_factory=dict)
+    """Why a value in the style cannot be seen, by style (font colour on fill)."""
+    text_formats: dict[int, str] = field(default_factory=dict)
+    """The number format of each style that hides or replaces text."""
+    number_formats: dict[int, tuple[str, int]] = field(default_factory=dict)
+    """The number format of each style that hides numbers, and the signs it hides."""
 
 
 @dataclass
@@ -88,6 +97,9 @@ class Package:
     styles: Styles = Styles(0)
     strings_part: zipfile.ZipInfo | None = None
     strings: list[str] = field(default_factory=list)
+    bad_strings: set[int] = field(default_factory=set)
+    """Shared strings holding more than one text where the schema allows one: readers differ on
+    which they show (openpyxl the last, intake would join them)."""
 
     def close(self) -> None:
         self.archive.close()
@@ -111,7 +123,7 @@ class Package:
         if problem is not None:
             raise InputError(problem)
         if self.strings_part is not None:
-            self.strings = _read_strings(self, self.strings_part)
+            self.strings, self.bad_strings = _read_strings(self, self.strings_part)
 
 
 def decode_xstring(text: str) -> str:
@@ -120,8 +132,9 @@ def decode_xstring(text: str) -> str:
         return text
     decoded = _XSTRING.sub(lambda m: chr(int(m.group(1), 16)), text)
     if decoded != text and any("\ud800" <= c <= "\udfff" for c in decoded):
-        # Pairs of escaped surrogates are one character; a lone one shows as a replacement.
-        return decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        # Pairs of escaped surrogates are one character; a lone one stays a lone surrogate, which
+        # the text rule refuses as it refuses JSON's "\ud800" (never silently a U+FFFD).
+        return decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     return decoded
 
 
@@ -274,10 +287,10 @@ def _main_part(package: Package, overrides: dict[str, str]) -> str:
     return declared[0] if len(declared) == 1 else "xl/workbook.xml"
 
 
-def _workbook(package: Package, part: str) -> list[tuple[str, str]]:
-    """``(title, relationship id)`` of each sheet, in order; sets the epoch."""
+def _workbook(package: Package, part: str) -> list[tuple[str, str, bool]]:
+    """``(title, relationship id, hidden)`` of each sheet, in order; sets the epoch."""
     info = _required(package, part, MAX_WORKBOOK_BYTES, "the workbook part")
-    sheets: list[tuple[str, str]] = []
+    sheets: list[tuple[str, str, bool]] = []
     titles: dict[str, str] = {}
     for started, name, element in walk(package, info):
         if not started:
@@ -292,7 +305,8 @@ def _workbook(package: Package, part: str) -> list[tuple[str, str]]:
                     ambiguous(package.path, f"two sheets named {_one_line(title, 40)!r}")
                 )
             titles[title.lower()] = title
-            sheets.append((title, _attr(element, "id") or ""))
+            hidden = element.get("state", "visible") != "visible"
+            sheets.append((title, _attr(element, "id") or "", hidden))
             if len(sheets) > MAX_SHEETS:
                 raise InputError(f"{package.path}: has more than {MAX_SHEETS} sheets")
     return sheets
@@ -300,24 +314,69 @@ def _workbook(package: Package, part: str) -> list[tuple[str, str]]:
 
 def _styles(package: Package, info: zipfile.ZipInfo) -> Styles:
     formats: dict[int, str] = {}
-    xfs: list[int] = []
-    depth_in_cell_xfs = False
+    xfs: list[tuple[int, int, int]] = []
+    fonts: list[str | None] = []
+    fills: list[tuple[bool, str | None]] = []
+    group = ""  # the list being read: fonts, fills, cellXfs
     for started, name, element in walk(package, info):
-        if name == "cellXfs":
-            depth_in_cell_xfs = started
-        elif started and name == "numFmt":
+        if name in ("fonts", "fills", "cellXfs", "dxfs", "cellStyleXfs"):
+            group = name if started else ""
+        elif not started:
+            continue
+        elif name == "numFmt":
             formats[_int(package, info, element.get("numFmtId"))] = element.get("formatCode", "")
-        elif started and name == "xf" and depth_in_cell_xfs:
-            xfs.append(_int(package, info, element.get("numFmtId", "0")))
+        elif name == "xf" and group == "cellXfs":
+            xfs.append(
+                (
+                    _int(package, info, element.get("numFmtId", "0")),
+                    _int(package, info, element.get("fontId", "0")),
+                    _int(package, info, element.get("fillId", "0")),
+                )
+            )
+        elif group == "fonts" and name == "font":
+            fonts.append(None)
+        elif group == "fonts" and name == "color" and fonts:
+            fonts[-1] = rgb(dict(element.attrib))
+        elif group == "fills" and name == "fill":
+            fills.append((False, None))
+        elif group == "fills" and name == "patternFill":
+            kind = element.get("patternType", "none")
+            fills[-1:] = [(kind != "none", None)] if fills else []
+        elif group == "fills" and name == "fgColor" and fills:
+            fills[-1] = (fills[-1][0], rgb(dict(element.attrib)))
+        elif group == "fills" and name == "gradientFill" and fills:
+            fills[-1] = (True, None)
     dates: set[int] = set()
     durations: set[int] = set()
-    for index, number in enumerate(xfs):
+    colours: dict[int, str] = {}
+    text_formats: dict[int, str] = {}
+    number_formats: dict[int, tuple[str, int]] = {}
+    for index, (number, font_id, fill_id) in enumerate(xfs):
         code = formats.get(number, BUILTIN_FORMATS.get(number, "General"))
         if is_date_format(code):
             dates.add(index)
         if is_timedelta_format(code):
             durations.add(index)
-    return Styles(len(xfs), frozenset(dates), frozenset(durations))
+        filled, fill = fills[fill_id] if 0 <= fill_id < len(fills) else (False, None)
+        font = fonts[font_id] if 0 <= font_id < len(fonts) else None
+        if white_in_format(code):
+            font = WHITE
+        reason = unseen_colour(font, fill, filled)
+        if reason is not None:
+            colours[index] = reason
+        hidden = hiding(code) if number in formats else Hiding(False, 0)  # built-ins hide nothing
+        if hidden.text:
+            text_formats[index] = code
+        if hidden.signs:
+            number_formats[index] = (code, hidden.signs)
+    return Styles(
+        len(xfs),
+        frozenset(dates),
+        frozenset(durations),
+        colours,
+        text_formats,
+        number_formats,
+    )
 
 
 def _int(package: Package, info: zipfile.ZipInfo, text: str | None) -> int:
@@ -328,21 +387,41 @@ def _int(package: Package, info: zipfile.ZipInfo, text: str | None) -> int:
         raise InputError(_damaged(package.path, reason)) from None
 
 
-def _read_strings(package: Package, info: zipfile.ZipInfo) -> list[str]:
+def _read_strings(package: Package, info: zipfile.ZipInfo) -> tuple[list[str], set[int]]:
+    """The shared strings, and the indexes of those holding more than one text where the schema
+    allows one (two ``t`` in an item or in a run, or a ``t`` after a run)."""
     strings: list[str] = []
+    bad: set[int] = set()
     pieces: list[str] = []
     phonetic = 0
+    texts = runs = texts_in_run = 0  # the item's own texts and runs, the run's texts
+    in_run = False
     for started, name, element in walk(package, info):
         if name == "rPh":
             phonetic += 1 if started else -1
+        elif name == "r" and not phonetic:
+            in_run = started
+            runs += started
+            if started:
+                texts_in_run = 0
         elif started:
+            if name == "t" and not phonetic:
+                if in_run:
+                    texts_in_run += 1
+                    if texts_in_run > 1:
+                        bad.add(len(strings))
+                else:
+                    texts += 1
+                    if texts > 1 or runs:
+                        bad.add(len(strings))
             continue
         elif name == "t" and not phonetic:
             pieces.append(element.text or "")
         elif name == "si":
             strings.append(decode_xstring("".join(pieces)))
             pieces.clear()
-    return strings
+            texts = runs = 0
+    return strings, bad
 
 
 def open_package(path: str) -> Package:
@@ -359,7 +438,7 @@ def open_package(path: str) -> Package:
         sheets = _workbook(package, main)
         rels = _relationships(package, main)
         by_part: dict[str, str] = {}
-        for title, ident in sheets:
+        for title, ident, hidden in sheets:
             rel = rels.get(ident)
             if rel is None:
                 raise InputError(_damaged(path, f"the sheet {_one_line(title, 40)!r} has no part"))
@@ -369,7 +448,7 @@ def open_package(path: str) -> Package:
                 raise InputError(
                     ambiguous(path, f"the sheets {other!r} and {title!r} are one part")
                 )
-            package.sheets.append(SheetEntry(title, info, rel.kind))
+            package.sheets.append(SheetEntry(title, info, rel.kind, hidden))
         for kind, what in (("sharedStrings", "string tables"), ("styles", "stylesheets")):
             found = [r for r in rels.values() if r.kind == kind]
             if len(found) > 1:

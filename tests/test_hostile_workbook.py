@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from compliance import sheetstream
+from compliance.cellformat import ALL_SIGNS, NEGATIVE, ZERO, Hiding, hiding
 from compliance.errors import InputError
 from compliance.intake import read_proposals
+from compliance.workbook_read import validation_filter
 from tests.hostile import ROOT, run_bounded
 
 BASE = ROOT / "fixtures" / "workbooks" / "register-v2.xlsx"
@@ -33,10 +35,13 @@ MALFORMED = (
     "book.xlsx, Proposals!B2: is malformed ({}); Excel repairs or refuses such a file: save it "
     "again from Excel and check the cell"
 )
+#: What validation adds at a required answer the reader refused (dropped once intake applies
+#: :func:`compliance.workbook_read.validation_filter`).
+MISSING = "\nerror: book.xlsx, Proposals!B2: PRP-2026-202: title: required field is missing"
 FORMULA = (
     "book.xlsx, Proposals!B2: PRP-2026-202: title: holds a formula ({}); type the answer "
     "itself: intake does not judge a formula's saved result, which can differ from what Excel "
-    "shows\nerror: book.xlsx, Proposals!B2: PRP-2026-202: title: required field is missing"
+    "shows" + MISSING
 )
 
 Members = list[tuple[str, bytes]]
@@ -288,6 +293,197 @@ CASES: list[tuple[str, Callable[[Members], Members], str]] = [
 ]
 
 
+def _styled(members: Members) -> Members:
+    """Cell styles 9 to 12 added to the stylesheet: a format showing other text than the cell
+    holds, a white font with no fill, a font the colour of its solid fill, a ``[White]`` format."""
+    return _edit(
+        "xl/styles.xml",
+        b"</cellXfs>",
+        b'<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        b'<xf numFmtId="0" fontId="4" fillId="0" borderId="0" xfId="0"/>'
+        b'<xf numFmtId="0" fontId="5" fillId="3" borderId="0" xfId="0"/>'
+        b'<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>',
+    )(
+        _edit(
+            "xl/styles.xml",
+            b"</fills>",
+            b'<fill><patternFill patternType="solid"><fgColor rgb="FF123456"/></patternFill>'
+            b"</fill></fills>",
+        )(
+            _edit(
+                "xl/styles.xml",
+                b"</fonts>",
+                b'<font><color rgb="FFFFFFFF"/></font><font><color rgb="FF123456"/></font></fonts>',
+            )(
+                _edit(
+                    "xl/styles.xml",
+                    b"</numFmts>",
+                    b'<numFmt numFmtId="165" formatCode=";;;&quot;Nothing to see&quot;"/>'
+                    b'<numFmt numFmtId="166" formatCode="[White]@"/></numFmts>',
+                )(members)
+            )
+        )
+    )
+
+
+def _styled_title(style: int) -> Callable[[Members], Members]:
+    cell = f'<c r="B2" s="{style}" t="inlineStr"><is><t>A safe title</t></is></c>'
+    return lambda members: _title_cell(cell)(_styled(members))
+
+
+#: A part no reader of intake's parses, to hold a document type declaration.
+_EXTRA = "customXml/item1.xml"
+_LAUGHS = b'<!DOCTYPE lolz [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+DOCTYPE = (
+    "book.xlsx: is damaged or truncated ({} holds a document type declaration); save it again "
+    "from Excel"
+)
+
+CASES += [
+    (
+        "two texts in one inline string",
+        _title_cell('<c r="B2" t="inlineStr"><is><t>A safe title</t><t>Other</t></is></c>'),
+        MALFORMED.format("an inline string holding two texts"),
+    ),
+    (
+        "a text after a run in one inline string",
+        _title_cell('<c r="B2" t="inlineStr"><is><r><t>A safe</t></r><t>title</t></is></c>'),
+        MALFORMED.format("an inline string holding two texts"),
+    ),
+    (
+        "two texts in one run",
+        _title_cell('<c r="B2" t="inlineStr"><is><r><t>A safe</t><t>title</t></r></is></c>'),
+        MALFORMED.format("a run holding two texts"),
+    ),
+    (
+        "two texts in one shared string",
+        lambda m: _with_part(
+            "xl/sharedStrings.xml",
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            b"<si><t>A safe title</t><t>Other</t></si></sst>",
+            SST,
+            "sharedStrings",
+        )(_title_cell('<c r="B2" t="s"><v>0</v></c>')(m)),
+        MALFORMED.format("shared string 0 holds two texts"),
+    ),
+    (
+        "two values in one cell",
+        _title_cell('<c r="B2"><v>1</v><v>2</v></c>'),
+        MALFORMED.format("two <v> elements"),
+    ),
+    (
+        "an escaped lone surrogate",
+        _title_cell('<c r="B2" t="inlineStr"><is><t>_xD800_A safe title</t></is></c>'),
+        "book.xlsx, Proposals!B2: PRP-2026-202: title: holds a lone surrogate (U+D800) at "
+        "character 1, which is not a character",
+    ),
+    (
+        "an unknown element nested 200,000 deep in a cell",
+        _title_cell(
+            '<c r="B2" t="inlineStr"><is><t>A safe title</t></is>'
+            + "<x>" * 200_000
+            + "</x>" * 200_000
+            + "</c>"
+        ),
+        MALFORMED.format("an element 'x' Excel does not know in a cell"),
+    ),
+    (
+        "elements nested deep in a cell's extension list",
+        _title_cell(
+            '<c r="B2" t="inlineStr"><is><t>A safe title</t></is><extLst>'
+            + "<x>" * 50_000
+            + "</x>" * 50_000
+            + "</extLst></c>"
+        ),
+        MALFORMED.format("elements nested more than 16 deep"),
+    ),
+    (
+        "a number format showing other text",
+        _styled_title(9),
+        "book.xlsx, Proposals!B2: PRP-2026-202: title: is shown through the number format "
+        "';;;\"Nothing to see\"', which shows other text than the cell holds; set the cell's "
+        "format to General" + MISSING,
+    ),
+    (
+        "a white font with no fill",
+        _styled_title(10),
+        "book.xlsx, Proposals!B2: PRP-2026-202: title: is written in white (FFFFFF) with no "
+        "fill: a person opening the file does not see it; give it a visible font colour" + MISSING,
+    ),
+    (
+        "a font the colour of its fill",
+        _styled_title(11),
+        "book.xlsx, Proposals!B2: PRP-2026-202: title: is written in the colour of its fill "
+        "(123456): a person opening the file does not see it; give it a visible font colour"
+        + MISSING,
+    ),
+    (
+        "a white number format",
+        _styled_title(12),
+        "book.xlsx, Proposals!B2: PRP-2026-202: title: is written in white (FFFFFF) with no "
+        "fill: a person opening the file does not see it; give it a visible font colour" + MISSING,
+    ),
+    (
+        "a hidden row",
+        _edit(PROPOSALS, b'<row r="2"', b'<row r="2" hidden="1"'),
+        "book.xlsx, Proposals!A2: is in a hidden row: a person opening the file does not see it; "
+        "unhide the row",
+    ),
+    (
+        "a row of height zero",
+        _edit(PROPOSALS, b'<row r="2"', b'<row r="2" ht="0" customHeight="1"'),
+        "book.xlsx, Proposals!A2: is in a hidden row: a person opening the file does not see it; "
+        "unhide the row",
+    ),
+    (
+        "a hidden column",
+        _edit(PROPOSALS, b'min="2" max="2"', b'min="2" max="2" hidden="1"'),
+        "\nerror: ".join(
+            f"book.xlsx, Proposals!B{row}: {ident}: title: is in a hidden column: a person "
+            "opening the file does not see it; unhide the column"
+            for row, ident in ((2, "PRP-2026-202"), (3, "PRP-2026-209"), (4, "PRP-2026-201"))
+        )
+        + "".join(
+            MISSING.replace("B2", f"B{row}").replace("PRP-2026-202", ident)
+            for row, ident in ((2, "PRP-2026-202"), (3, "PRP-2026-209"), (4, "PRP-2026-201"))
+        ),
+    ),
+    (
+        "a hidden sheet of answers",
+        _edit(
+            "xl/workbook.xml",
+            b'name="Proposals" sheetId="2" state="visible"',
+            b'name="Proposals" sheetId="2" state="hidden"',
+        ),
+        "\nerror: ".join(
+            f"book.xlsx, Proposals!A{row}: is on a hidden sheet: a person opening the file does "
+            "not see it; unhide the sheet"
+            for row in (2, 3, 4)
+        ),
+    ),
+    (
+        "a document type declaration in the document properties",
+        _edit("docProps/core.xml", b"<cp:coreProperties", _LAUGHS + b"<cp:coreProperties"),
+        DOCTYPE.format("docProps/core.xml"),
+    ),
+    (
+        "a document type declaration in a comment part",
+        _edit("xl/comments/comment1.xml", b"<comments", _LAUGHS + b"<comments"),
+        DOCTYPE.format("xl/comments/comment1.xml"),
+    ),
+    (
+        "a document type declaration across two read chunks of an unread part",
+        lambda m: [*m, (_EXTRA, b" " * (1024 * 1024 - 4) + _LAUGHS + b"<x/>")],
+        DOCTYPE.format(_EXTRA),
+    ),
+    (
+        "a document type declaration in UTF-16",
+        lambda m: [*m, (_EXTRA, ("\ufeff" + _LAUGHS.decode() + "<x/>").encode("utf-16-le"))],
+        DOCTYPE.format(_EXTRA),
+    ),
+]
+
+
 @pytest.mark.parametrize(("name", "mutate", "message"), CASES, ids=[c[0] for c in CASES])
 def test_hostile_workbook_is_refused_in_one_line_within_budget(
     name: str, mutate: Callable[[Members], Members], message: str, tmp_path: Path
@@ -381,3 +577,48 @@ def test_a_shared_string_table_reads_as_inline_text(tmp_path: Path) -> None:
         assert b"</t></r><r><t>" in strings
     expected = [item.proposal for item in read_proposals([str(inline)])]
     assert [item.proposal for item in read_proposals([str(shared)])] == expected
+
+
+def test_built_in_and_template_formats_hide_nothing() -> None:
+    from openpyxl.styles.numbers import BUILTIN_FORMATS
+
+    from compliance.workbook_write import DATE_FORMAT
+
+    # openpyxl's copy of format 44 lacks its semicolons (Excel's has them): a built-in format is
+    # never analysed, only those a workbook defines.
+    builtins = [code for number, code in BUILTIN_FORMATS.items() if number != 44]
+    for code in [*builtins, DATE_FORMAT, '#,##0.00 "USD"', "[Red]@", "0;[Red]-0"]:
+        assert hiding(code) == Hiding(False, 0), code
+
+
+@pytest.mark.parametrize(
+    ("code", "hidden"),
+    [
+        (";;;", Hiding(True, ALL_SIGNS)),
+        (';;;"Nothing to see"', Hiding(True, ALL_SIGNS)),
+        ('"Prefix "@', Hiding(True, 0)),
+        ('0;0;0;"x"@', Hiding(True, 0)),
+        ('"Approved"', Hiding(False, ALL_SIGNS)),
+        ("0;;0", Hiding(False, NEGATIVE)),
+        ('0;-0;"nil"', Hiding(False, ZERO)),
+        ('[>100]"big";0', Hiding(False, ALL_SIGNS)),
+        ('0;"a;b";\\\\;@', Hiding(False, NEGATIVE | ZERO)),
+        ('0;"a;b";\\;@', Hiding(True, NEGATIVE | ZERO)),
+    ],
+)
+def test_formats_that_hide_a_value(code: str, hidden: Hiding) -> None:
+    assert hiding(code) == hidden
+
+
+def test_validation_lines_at_a_refused_cell_are_dropped() -> None:
+    keep = validation_filter(
+        "a: b.xlsx",
+        [
+            "a: b.xlsx, Proposals!B2: PRP-1: title: holds a formula (=1)",
+            "a: b.xlsx: the sheet 'Legal' is missing",
+        ],
+    )
+    assert not keep("a: b.xlsx, Proposals!B2: PRP-1: title: required field is missing")
+    assert keep("a: b.xlsx, Proposals!B3: PRP-2: title: required field is missing")
+    assert keep("a: b.xlsx, Proposals!B22: PRP-1: title: required field is missing")
+    assert keep("a: b.xlsx: PRP-1: expected a proposal object")

@@ -258,8 +258,10 @@ def _blank_rows_and_extra_column(book: openpyxl.Workbook) -> None:
 
 
 def _hide_and_add_sheets(book: openpyxl.Workbook) -> None:
-    book["Legal"].sheet_state = "hidden"
-    book["Data sharing flows"].sheet_state = "veryHidden"
+    """Sheets intake does not read may be hidden (those it reads may not: a person opening the
+    file would not see their answers)."""
+    book.create_sheet("Old answers").sheet_state = "hidden"
+    book.create_sheet("Scratch").sheet_state = "veryHidden"
     book.create_sheet("Working notes")["A1"] = "=SUM(1,2)"
     book.move_sheet("Monitoring", offset=-5)
 
@@ -309,7 +311,7 @@ TOLERATED: list[tuple[str, Mutation]] = [
     ("rows of a form reordered", _reverse_form_rows),
     ("columns of a table reordered", _swap_table_columns),
     ("blank rows and an extra column", _blank_rows_and_extra_column),
-    ("hidden, added and moved sheets", _hide_and_add_sheets),
+    ("hidden extra sheets, added and moved sheets", _hide_and_add_sheets),
     ("a header in another case", _mixed_case_headers),
     ("a field key with spaces", _set_cell("Data sharing", "A3", " Impact_Assessment . Status ")),
     ("the Question, Guidance and Required columns deleted", _delete_columns),
