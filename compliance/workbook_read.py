@@ -2,7 +2,9 @@
 
 The workbook is streamed by intake's own reader, one pass per sheet. Sheets are found by
 name and columns by header (case, spacing and underscores do not matter), so reordered rows,
-columns and sheets, extra columns and sheets, hidden sheets and blank rows are all fine. What
+columns and sheets, extra columns and sheets (hidden or not) and blank rows are all fine; an
+answer a person opening the file would not see (a hidden row, column or sheet, a number format
+showing other text, a font the colour of its fill) is reported. What
 cannot be read is reported, one line per problem, naming the file, sheet and cell:
 a missing sheet or header, an unknown field row, a value that is not one of the allowed ones, a
 formula.
