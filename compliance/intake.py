@@ -14,7 +14,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -26,7 +26,7 @@ from compliance.model import Proposal
 from compliance.sourcemap import JsonText, SourceMap
 from compliance.validation import ValidationProblems, shown_path, validate_proposal
 from compliance.workbook_layout import Layout
-from compliance.workbook_read import read_workbook
+from compliance.workbook_read import read_workbook, validation_filter
 from compliance.xlsxfile import is_workbook_path
 
 JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
@@ -334,7 +334,9 @@ def read_file(path: str, *, keep_documents: bool = False) -> SourceRead:
     suffix = Path(path).suffix.lower() if path != "-" else ""
     if is_workbook_path(path):
         documents, problems, layout = read_workbook(path)
-        return SourceRead(path, _validated(documents, problems, _file_sha256(path)), None, layout)
+        keep = validation_filter(path, problems)  # no second line at a cell already refused
+        loaded = _validated(documents, problems, _file_sha256(path), keep)
+        return SourceRead(path, loaded, None, layout)
     text, digest = _text_of(path)
     if not text.strip():
         raise InputError(f"{path}: is empty")
@@ -366,7 +368,10 @@ def _file_sha256(path: str) -> str:
 
 
 def _validated(
-    documents: list[tuple[Any, SourceMap, str]], problems: list[str], digest: str
+    documents: list[tuple[Any, SourceMap, str]],
+    problems: list[str],
+    digest: str,
+    keep: Callable[[str], bool] = lambda line: True,
 ) -> list[LoadedProposal]:
     """Validate each document; raise one :class:`InputError` with these and all other problems."""
     loaded: list[LoadedProposal] = []
@@ -377,7 +382,7 @@ def _validated(
         try:
             proposal = validate_proposal(data, source_map, label)
         except ValidationProblems as exc:
-            problems.extend(exc.lines)
+            problems.extend(line for line in exc.lines if keep(line))
             if len(problems) >= MAX_PROBLEMS:
                 source = source_map.source
                 del problems[MAX_PROBLEMS:]
