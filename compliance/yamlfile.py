@@ -31,25 +31,51 @@ DEPTH_MAX = 64
 """At most this deep nesting of lists and mappings in a YAML file (rule files are about 8 deep)."""
 
 
+EXPANDED_MAX = 1_000_000
+"""At most this many values in a YAML file once its aliases are expanded: an alias (``*name``)
+is allowed (``yaml.safe_dump`` writes one for a value used twice), but an alias of an alias of
+... would make whatever reads the result walk an exponential number of values."""
+
+
 class _Composer(Composer):
-    """Composes nodes nested at most :data:`DEPTH_MAX` deep, and refuses aliases (``*name``): no
-    file of the project needs them, and an alias of an alias of ... costs memory without bound."""
+    """Composes nodes nested at most :data:`DEPTH_MAX` deep, counting what the document holds
+    with its aliases expanded (at most :data:`EXPANDED_MAX`)."""
 
     _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         events: Any = self  # the parser's events (check_event, peek_event) come from the mixin
-        if events.check_event(yaml.AliasEvent):
-            mark = events.peek_event().start_mark
-            raise ComposerError(None, None, "aliases (*name) are not accepted", mark)
-        self._depth += 1
+        mark = events.peek_event().start_mark
+        alias = events.check_event(yaml.AliasEvent)
+        if not alias:
+            self._depth += 1
         try:
             if self._depth > DEPTH_MAX:
-                mark = events.peek_event().start_mark
                 raise ComposerError(None, None, f"nested deeper than {DEPTH_MAX} levels", mark)
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
-            self._depth -= 1
+            if not alias:
+                self._depth -= 1
+        return self._counted(node, mark)
+
+    def _counted(self, node: Any, mark: Any) -> Any:
+        sizes: dict[int, int] = self.__dict__.setdefault("_sizes", {})
+        if id(node) not in sizes:
+            if isinstance(node, yaml.SequenceNode):
+                size = 1 + sum(sizes.get(id(child), 1) for child in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                size = 1 + sum(sizes.get(id(k), 1) + sizes.get(id(v), 1) for k, v in node.value)
+            else:
+                size = 1
+            if size > EXPANDED_MAX:
+                raise ComposerError(
+                    None,
+                    None,
+                    f"holds more than {EXPANDED_MAX:,} values once its aliases are expanded",
+                    mark,
+                )
+            sizes[id(node)] = size
+        return node
 
 
 if _Parser is not None:
