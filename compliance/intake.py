@@ -141,7 +141,7 @@ def _read_bytes(path: str) -> bytes:
     :data:`MAX_INPUT_BYTES` or hold a NUL byte (JSON text never does), so that neither a stream
     without end nor a device costs memory before it is refused."""
     if path == "-":
-        return _read_limited(sys.stdin.buffer, "standard input")
+        return _read_limited(sys.stdin.buffer, "-")
     try:
         # Opened without blocking, so that a named pipe is refused instead of waited on.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)

@@ -170,7 +170,7 @@ def test_an_endless_stream_on_standard_input_is_refused_at_the_first_nul(tmp_pat
     run = run_bounded("review", "-", stdin=b'{"id": "A"}\n' + b"\0" * 50_000_000)
     assert (run.code, run.err) == (
         ExitCode.INVALID_INPUT,
-        "error: standard input: not JSON text (a NUL byte at offset 12)\n",
+        "error: -: not JSON text (a NUL byte at offset 12)\n",
     )
     run.within_budget()
 
