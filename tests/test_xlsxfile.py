@@ -270,7 +270,7 @@ def with_sheet(rows: str) -> str:
 
 def invalid_xml_late_in_sheet() -> str:
     """An intact zip, but a worksheet whose XML breaks after 299 good rows (line 304)."""
-    return with_sheet('<row r="300"><c r="A300"><oops></c></row>\n')
+    return with_sheet('<row r="300"><c r="A300"><v>1</v></c></oops>\n')
 
 
 def bad_value_in_sheet() -> str:
@@ -403,7 +403,7 @@ CASES: list[tuple[str, Callable[[], str], str]] = [
     (
         "invalid XML late in a sheet",
         invalid_xml_late_in_sheet,
-        DAMAGED.format(f"{SHEET}: invalid XML: mismatched tag: line 304, column 33"),
+        DAMAGED.format(f"{SHEET}: invalid XML: mismatched tag: line 304, column 39"),
     ),
     (
         "bad stylesheet",
