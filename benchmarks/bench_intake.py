@@ -70,9 +70,15 @@ def _bare(path: Path) -> None:
         Proposal.model_validate(item)
 
 
+_LAUNCH = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
+"""A child's peak memory counts the process it was forked from (the kernel carries the parent's
+high-water mark across exec), so the measured child is started by a small launcher, not by this
+process, which holds the synthetic proposals."""
+
+
 def _child(path: Path, mode: str) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path), mode],
+        [sys.executable, "-c", _LAUNCH, sys.executable, "-c", _CHILD, str(path), mode],
         capture_output=True,
         text=True,
         check=True,
