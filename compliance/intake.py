@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from compliance.boundedfile import read_limited
 from compliance.errors import InputError
 from compliance.jsonbudget import MAX_ITEMS, list_items, over_budget, shape_problem
 from compliance.jsonpos import constant_offset, value_offsets
@@ -137,32 +137,15 @@ def _decode(raw: bytes, source: str) -> str:
 
 
 def _read_bytes(path: str) -> bytes:
-    """The bytes of ``path`` (or standard input), read in blocks and refused as soon as they pass
-    :data:`MAX_INPUT_BYTES` or hold a NUL byte (JSON text never does), so that neither a stream
-    without end nor a device costs memory before it is refused."""
+    """The bytes of ``path`` (see :func:`~compliance.boundedfile.read_limited`: a regular file
+    or a pipe, at most :data:`MAX_INPUT_BYTES`) or of standard input, refused at a NUL byte (JSON
+    text never holds one)."""
     if path == "-":
         return _read_limited(sys.stdin.buffer, "-")
-    try:
-        # Opened without blocking, so that a named pipe is refused instead of waited on.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise InputError(f"{path}: not a regular file")
-            if info.st_size > MAX_INPUT_BYTES:
-                raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
-            raw = handle.read(MAX_INPUT_BYTES + 1)  # one block of the file's size
-            if len(raw) > MAX_INPUT_BYTES:
-                raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
-            if (nul := raw.find(b"\x00")) >= 0:
-                raise InputError(f"{path}: not JSON text (a NUL byte at offset {nul})")
-            return raw
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    raw = read_limited(Path(path), path, InputError, MAX_INPUT_BYTES)
+    if (nul := raw.find(b"\x00")) >= 0:
+        raise InputError(f"{path}: not JSON text (a NUL byte at offset {nul})")
+    return raw
 
 
 def _read_limited(handle: BinaryIO, source: str) -> bytes:

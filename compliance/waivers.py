@@ -52,6 +52,7 @@ from pydantic import (
     ValidationError,
 )
 
+from compliance.boundedfile import read_limited
 from compliance.errors import ConfigError
 from compliance.fields import path_from_loc
 from compliance.findings import Finding, Review, WaiverOnFinding, WaiversOut, WaiverUse
@@ -60,7 +61,7 @@ from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
 from compliance.waiver_scope import Scope
 from compliance.waiver_scope import parse as parse_scope
-from compliance.yamlfile import parse_yaml, read_limited, schema_message
+from compliance.yamlfile import parse_yaml, schema_message
 
 WAIVERS_VERSION = 1
 WAIVERS_MAX_BYTES = 1024 * 1024

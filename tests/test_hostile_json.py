@@ -175,13 +175,14 @@ def test_an_endless_stream_on_standard_input_is_refused_at_the_first_nul(tmp_pat
     run.within_budget()
 
 
-def test_a_named_pipe_or_a_device_is_refused_not_waited_on(tmp_path: Path) -> None:
+def test_a_pipe_without_a_writer_or_a_device_is_refused_not_waited_on(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.json"
     os.mkfifo(fifo)
     run = run_bounded("review", str(fifo), "/dev/zero")
     assert (run.code, run.err) == (
         ExitCode.INVALID_INPUT,
-        f"error: {fifo}: not a regular file\nerror: /dev/zero: not a regular file\n",
+        f"error: {fifo}: a pipe with nothing to read (no writer)\n"
+        "error: /dev/zero: not a regular file\n",
     )
     run.within_budget()
 

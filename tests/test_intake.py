@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -526,3 +528,23 @@ def test_list_length_is_bounded(tmp_path: Path) -> None:
     assert problems([path]) == [
         f"{path}:{at(text, '[')}: P-1: monitoring.indicators: has more than 500 items"
     ]
+
+
+def test_a_proposal_is_read_from_a_pipe_as_from_the_shells_process_substitution() -> None:
+    """``compliance review <(...)`` names an anonymous pipe (``/dev/fd/N``): it is read up to the
+    size limit, like a file."""
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "exemplary-humanitarian.json"
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        with os.fdopen(write_end, "wb") as handle:
+            handle.write(fixture.read_bytes())
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        loaded = read_proposals([f"/dev/fd/{read_end}"])
+    finally:
+        writer.join(timeout=10)
+        os.close(read_end)
+    assert [item.proposal.id for item in loaded] == [json.loads(fixture.read_text())["id"]]
