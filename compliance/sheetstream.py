@@ -34,8 +34,15 @@ from compliance.workbook_grid import (
     blank,
     cell_ref,
 )
-from compliance.xlsxfile import _DAMAGE_ERRORS, _damaged, _one_line
-from compliance.xlsxpackage import Package, SheetEntry, decode_xstring
+from compliance.xlsxfile import _DAMAGE_ERRORS, _damaged, _one_line, ambiguous
+from compliance.xlsxpackage import (
+    MC,
+    Package,
+    SheetEntry,
+    decode_xstring,
+    foreign,
+    xsd_boolean,
+)
 
 _FEED = 64 * 1024
 
@@ -175,6 +182,7 @@ MIN_ROW_HEIGHT = 2.0
 MIN_COLUMN_WIDTH = 1.0
 """A column narrower than this many characters is hidden."""
 _SEEN = "a person opening the file does not see it"
+_ALTERNATE = "http://schemas.openxmlformats.org/markup-compatibility/2006 AlternateContent"
 
 
 class _Reader:
@@ -183,7 +191,8 @@ class _Reader:
     def __init__(self, package: Package, entry: SheetEntry, budget: Budget) -> None:
         self.package, self.entry, self.budget = package, entry, budget
         self.grid = Grid()
-        self.in_data = self.done = False
+        self.in_data = self.sheet_data = self.in_row = False
+        self.skip = self.alternate = 0  # elements open in a skipped extLst; alternate contents
         self.row = self.column = 0
         self.cell: _Cell | None = None
         self.inline = self.phonetic = 0
@@ -192,6 +201,7 @@ class _Reader:
         self.depth = self.free = 0  # elements open inside the cell; depth of a free element
         self.texts = self.runs = self.run_texts = 0
         self.in_run = self.row_hidden = self.zero_height = False
+        self.default_height = 15.0
         self.hidden_columns = bytearray(MAX_COLUMNS + 1)
         self.last_column = 0
 
@@ -214,10 +224,23 @@ class _Reader:
             self.text.append(data)
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        if self.done:
+        if self.skip:
+            self.skip += 1
             return
         tag = _TAGS.get(name)
         cell = self.cell
+        if name == _ALTERNATE:
+            self.alternate += 1
+        elif self.alternate and tag is not None and cell is None:
+            raise InputError(
+                ambiguous(
+                    self.package.path,
+                    f"alternate content (mc:AlternateContent) in {self.entry.part.filename}",
+                )
+            )
+        if tag == "extLst" and cell is None and self.in_data:
+            self.skip = 1
+            return
         if cell is not None:
             self.depth += 1
             if self.depth > MAX_CELL_DEPTH:
@@ -232,15 +255,25 @@ class _Reader:
             else:
                 self.start_in_cell(cell, tag)
         elif tag is None:
+            if self.in_data:
+                space = name[: name.rfind(" ")] if " " in name else "none"
+                part = self.entry.part.filename
+                if space == MC:
+                    what = f"alternate content (mc:{name[name.rfind(' ') + 1 :]}) in {part}"
+                    raise InputError(ambiguous(self.package.path, what))
+                raise foreign(self.package.path, space, part)
             return
+        elif tag == "sheetData":
+            if self.in_data or self.sheet_data:
+                raise self.malformed("two <sheetData> elements")
+            self.in_data = self.sheet_data = True
         elif not self.in_data:
-            if tag == "sheetData":
-                self.in_data = True
-            elif tag == "col":
+            if tag == "col":
                 self.start_column(attrs)
             elif tag == "sheetFormatPr":
-                self.zero_height = attrs.get("zeroHeight", "").lower() in ("1", "true")
-                if _size(attrs.get("defaultColWidth"), MIN_COLUMN_WIDTH) < MIN_COLUMN_WIDTH:
+                self.zero_height = self.boolean(attrs, "zeroHeight")
+                self.default_height = self.size(attrs, "defaultRowHeight", 15.0)
+                if self.size(attrs, "defaultColWidth", MIN_COLUMN_WIDTH) < MIN_COLUMN_WIDTH:
                     self.hidden_columns[:] = b"\x01" * len(self.hidden_columns)
         elif tag == "c":
             self.start_cell(attrs)
@@ -278,6 +311,21 @@ class _Reader:
         elif tag == "rPh":
             self.phonetic += 1
 
+    def boolean(self, attrs: dict[str, str], name: str) -> bool:
+        try:
+            return xsd_boolean(attrs.get(name), name)
+        except ValueError as exc:
+            raise self.malformed(str(exc)) from None
+
+    def size(self, attrs: dict[str, str], name: str, default: float) -> float:
+        """A row height or column width; ``default`` when there is none."""
+        text = attrs.get(name)
+        if text is None:
+            return default
+        if not _NUMBER.fullmatch(text.strip(" \t\r\n")):
+            raise self.malformed(f"{name} {_one_line(repr(text), 20)}, which is not a number")
+        return float(text)
+
     def start_column(self, attrs: dict[str, str]) -> None:
         """Columns hidden, or too narrow to show anything: ``<col>`` ranges, in order."""
         low, high = attrs.get("min", ""), attrs.get("max", "")
@@ -287,8 +335,8 @@ class _Reader:
         if not self.last_column < first <= last <= EXCEL_COLUMNS:
             raise self.malformed("column ranges overlapping or out of order")
         self.last_column = last
-        hidden = attrs.get("hidden", "").lower() in ("1", "true")
-        width = _size(attrs.get("width"), MIN_COLUMN_WIDTH)
+        hidden = self.boolean(attrs, "hidden")
+        width = self.size(attrs, "width", MIN_COLUMN_WIDTH)
         mark = b"\x01" if hidden or width < MIN_COLUMN_WIDTH else b"\x00"
         if first <= MAX_COLUMNS:
             last = min(last, MAX_COLUMNS)
@@ -298,12 +346,7 @@ class _Reader:
         at = attrs.get("r")
         previous = self.row
         self.ref = ""
-        height = _size(attrs.get("ht"), -1.0)
-        self.row_hidden = (
-            attrs.get("hidden", "").lower() in ("1", "true")
-            or 0 <= height < MIN_ROW_HEIGHT
-            or (self.zero_height and height < 0)
-        )
+        self.in_row = True
         if at is None:
             self.row += 1
         elif at.isdigit() and 0 < int(at) <= EXCEL_ROWS:
@@ -313,10 +356,19 @@ class _Reader:
         if self.row <= previous or self.row > EXCEL_ROWS:
             raise self.malformed("a row repeated or out of order")
         self.column = 0
+        height = self.size(attrs, "ht", -1.0)  # a row without one is the sheet's default high
+        self.row_hidden = (
+            self.boolean(attrs, "hidden")
+            or 0 <= height < MIN_ROW_HEIGHT
+            or (height < 0 and (self.zero_height or self.default_height < MIN_ROW_HEIGHT))
+        )
 
     def start_cell(self, attrs: dict[str, str]) -> None:
         at = attrs.get("r")
         row = self.row
+        if not self.in_row:
+            self.ref = _one_line(at or "", 12)
+            raise self.malformed("a cell outside any row")
         if at is None:
             self.column += 1
             self.ref = cell_ref(row, self.column) if row and self.column <= EXCEL_COLUMNS else ""
@@ -334,8 +386,11 @@ class _Reader:
         self.cell = _Cell(attrs.get("t", "n"), attrs.get("s"))
 
     def end(self, name: str) -> None:
-        if self.done:
+        if self.skip:
+            self.skip -= 1
             return
+        if name == _ALTERNATE:
+            self.alternate -= 1
         cell = self.cell
         if cell is not None and self.depth:
             depth = self.depth
@@ -350,7 +405,10 @@ class _Reader:
         if tag is None or not self.in_data:
             return
         if tag == "sheetData":
-            self.done = True
+            self.in_data = False
+            self.ref = ""
+        elif tag == "row":
+            self.in_row = False
         elif tag == "c" and cell is not None:
             self.cell = None
             self.end_cell(cell)
@@ -447,16 +505,6 @@ class _Reader:
         )
 
 
-def _size(text: str | None, default: float) -> float:
-    """A row height or column width; ``default`` when there is none or it is not a number."""
-    if text is None:
-        return default
-    try:
-        return float(text)
-    except ValueError:
-        return default
-
-
 def read_sheet(package: Package, entry: SheetEntry, budget: Budget) -> Grid:
     """The values of the sheet ``entry``; raises :class:`InputError` naming the sheet and cell at
     the first limit passed or malformed cell."""
@@ -473,8 +521,6 @@ def read_sheet(package: Package, entry: SheetEntry, budget: Budget) -> Grid:
         with package.archive.open(info) as stream:
             while chunk := stream.read(_FEED):
                 parser.Parse(chunk, False)
-                if reader.done:
-                    return reader.grid
             parser.Parse(b"", True)
     except pyexpat.ExpatError as exc:
         reason = _one_line(f"{info.filename}: invalid XML: {exc}")

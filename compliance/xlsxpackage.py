@@ -142,13 +142,67 @@ def local(tag: str) -> str:
     return tag[tag.rfind("}") + 1 :]
 
 
-def walk(package: Package, info: zipfile.ZipInfo) -> Iterator[tuple[bool, str, Element]]:
-    """``(started, local name, element)`` for each element of the part, as a stream: after each
-    end, the parent is cleared, so memory stays that of one path from the root. Attributes are
-    read at the start, text at the end."""
+MAIN = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",
+)
+"""SpreadsheetML's namespace, transitional and strict."""
+RELATIONSHIPS = ("http://schemas.openxmlformats.org/package/2006/relationships",)
+CONTENT_TYPES = ("http://schemas.openxmlformats.org/package/2006/content-types",)
+_REL_IDS = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships",
+)
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+
+
+_TRUE, _FALSE = frozenset({"1", "true"}), frozenset({"0", "false"})
+
+
+def xsd_boolean(text: str | None, what: str) -> bool:
+    """An attribute read as XML Schema reads a boolean: ``1``/``true`` or ``0``/``false``, its
+    whitespace collapsed (``" 1"`` is true); raises ValueError naming ``what`` otherwise."""
+    if text is None:
+        return False
+    value = text.strip(" \t\r\n")
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise ValueError(f"{what} {_one_line(repr(text), 20)}, which is not a boolean")
+
+
+def _space(tag: str) -> str:
+    return tag[1 : tag.rfind("}")] if tag.startswith("{") else ""
+
+
+def foreign(path: str, space: str, part: str) -> InputError:
+    """An element of another namespace where intake reads SpreadsheetML."""
+    return InputError(
+        ambiguous(
+            path,
+            f"an element of another namespace, {_one_line(space or 'none', 60)}, in {part}",
+        )
+    )
+
+
+def walk(
+    package: Package,
+    info: zipfile.ZipInfo,
+    spaces: tuple[str, ...] = MAIN,
+    read: frozenset[str] = frozenset(),
+) -> Iterator[tuple[bool, str, Element]]:
+    """``(started, local name, element)`` for each element of the part in ``spaces``, as a
+    stream: after each end, the parent is cleared, so memory stays that of one path from the root.
+    Attributes are read at the start, text at the end.
+
+    An ``extLst`` is skipped whole, as is an element of another namespace, unless it is inside
+    one of the elements ``read`` (``""`` for the root): there, as anywhere for alternate content
+    holding an element of ``spaces``, readers could differ, and the part is refused."""
     name = package.path
     parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
     stack: list[Element] = []
+    reading = 0  # open elements of ``read``
+    skip = 0  # depth of the element being skipped, 0 when none
+    alternate = False  # the skipped element is alternate content
     tail = b""
     try:
         with package.archive.open(info) as stream:
@@ -165,12 +219,42 @@ def walk(package: Package, info: zipfile.ZipInfo) -> Iterator[tuple[bool, str, E
                     parser.close()
                 for item in parser.read_events():
                     event, element = cast(tuple[str, Element], item)
+                    space, tag = _space(element.tag), local(element.tag)
                     if event == "start":
                         stack.append(element)
-                        yield True, local(element.tag), element
+                        if skip:
+                            if alternate and space in spaces:
+                                raise InputError(
+                                    ambiguous(
+                                        name,
+                                        f"alternate content (mc:AlternateContent) in "
+                                        f"{info.filename}",
+                                    )
+                                )
+                            continue
+                        if space not in spaces or tag == "extLst":
+                            if reading or "" in read:
+                                if space == MC:
+                                    raise InputError(
+                                        ambiguous(
+                                            name, f"alternate content (mc:{tag}) in {info.filename}"
+                                        )
+                                    )
+                                if tag != "extLst" or space not in spaces:
+                                    raise foreign(name, space, info.filename)
+                            skip, alternate = len(stack), space == MC
+                            continue
+                        reading += tag in read
+                        yield True, tag, element
                     else:
+                        depth = len(stack)
                         stack.pop()
-                        yield False, local(element.tag), element
+                        if skip:
+                            if depth == skip:
+                                skip = 0
+                        else:
+                            reading -= tag in read
+                            yield False, tag, element
                         if stack:
                             stack[-1].clear()
                 if not chunk:
@@ -183,14 +267,12 @@ def walk(package: Package, info: zipfile.ZipInfo) -> Iterator[tuple[bool, str, E
         raise InputError(_damaged(name, f"{info.filename} is corrupt")) from None
 
 
-def _attr(element: Element, name: str) -> str | None:
-    """An attribute by local name, in any namespace (``r:id``)."""
-    value = element.get(name)
-    if value is not None:
-        return value
-    for key, found in element.attrib.items():
-        if local(key) == name:
-            return found
+def _rel_id(element: Element) -> str | None:
+    """A sheet's ``r:id``, in the relationships namespace (transitional or strict)."""
+    for space in _REL_IDS:
+        value = element.get(f"{{{space}}}id")
+        if value is not None:
+            return value
     return None
 
 
@@ -228,7 +310,7 @@ def _relationships(package: Package, source: str) -> dict[str, _Rel]:
     rels: dict[str, _Rel] = {}
     if info is None:
         return rels
-    for started, name, element in walk(package, info):
+    for started, name, element in walk(package, info, RELATIONSHIPS, frozenset({""})):
         if not started or name != "Relationship":
             continue
         ident = element.get("Id", "")
@@ -261,13 +343,22 @@ def _resolve(package: Package, source: str, rel: _Rel, what: str) -> zipfile.Zip
     info = package.members.get(part_key(resolved))
     if info is None:
         raise InputError(_damaged(package.path, f"part {resolved} is missing"))
+    member = info.filename.replace("\\", "/").lstrip("/")
+    if member != resolved:  # Office compares names ignoring case, other readers do not
+        raise InputError(
+            ambiguous(
+                package.path,
+                f"{what} is {_one_line(resolved, 60)}, but the part is named "
+                f"{_one_line(member, 60)}",
+            )
+        )
     return info
 
 
 def _content_types(package: Package) -> dict[str, str]:
     info = _required(package, _CONTENT_TYPES, MAX_SMALL_PART, "the content types")
     overrides: dict[str, str] = {}
-    for started, name, element in walk(package, info):
+    for started, name, element in walk(package, info, CONTENT_TYPES, frozenset({""})):
         if not started or name != "Override":
             continue
         key = part_key(element.get("PartName", ""))
@@ -292,11 +383,15 @@ def _workbook(package: Package, part: str) -> list[tuple[str, str, bool]]:
     info = _required(package, part, MAX_WORKBOOK_BYTES, "the workbook part")
     sheets: list[tuple[str, str, bool]] = []
     titles: dict[str, str] = {}
-    for started, name, element in walk(package, info):
+    for started, name, element in walk(package, info, read=frozenset({"sheets", "workbookPr"})):
         if not started:
             continue
         if name == "workbookPr":
-            if element.get("date1904", "").lower() in ("1", "true"):
+            try:
+                date1904 = xsd_boolean(element.get("date1904"), "date1904")
+            except ValueError as exc:
+                raise InputError(_damaged(package.path, f"{info.filename}: {exc}")) from None
+            if date1904:
                 package.epoch = CALENDAR_MAC_1904
         elif name == "sheet":
             title = element.get("name", "")
@@ -306,7 +401,7 @@ def _workbook(package: Package, part: str) -> list[tuple[str, str, bool]]:
                 )
             titles[title.lower()] = title
             hidden = element.get("state", "visible") != "visible"
-            sheets.append((title, _attr(element, "id") or "", hidden))
+            sheets.append((title, _rel_id(element) or "", hidden))
             if len(sheets) > MAX_SHEETS:
                 raise InputError(f"{package.path}: has more than {MAX_SHEETS} sheets")
     return sheets
@@ -318,12 +413,13 @@ def _styles(package: Package, info: zipfile.ZipInfo) -> Styles:
     fonts: list[str | None] = []
     fills: list[tuple[bool, str | None]] = []
     group = ""  # the list being read: fonts, fills, cellXfs
-    for started, name, element in walk(package, info):
-        if name in ("fonts", "fills", "cellXfs", "dxfs", "cellStyleXfs"):
+    groups = frozenset({"numFmts", "fonts", "fills", "cellXfs", "dxfs", "cellStyleXfs"})
+    for started, name, element in walk(package, info, read=groups):
+        if name in groups:
             group = name if started else ""
         elif not started:
             continue
-        elif name == "numFmt":
+        elif name == "numFmt" and group == "numFmts":
             formats[_int(package, info, element.get("numFmtId"))] = element.get("formatCode", "")
         elif name == "xf" and group == "cellXfs":
             xfs.append(
@@ -396,7 +492,7 @@ def _read_strings(package: Package, info: zipfile.ZipInfo) -> tuple[list[str], s
     phonetic = 0
     texts = runs = texts_in_run = 0  # the item's own texts and runs, the run's texts
     in_run = False
-    for started, name, element in walk(package, info):
+    for started, name, element in walk(package, info, read=frozenset({""})):
         if name == "rPh":
             phonetic += 1 if started else -1
         elif name == "r" and not phonetic:

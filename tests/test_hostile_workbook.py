@@ -476,6 +476,152 @@ CASES += [
 ]
 
 
+EVIL = 'xmlns:x="urn:evil"'
+FOREIGN = AMBIGUOUS.format("an element of another namespace, {}, in {}")
+MAIN_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+CASES += [
+    (
+        "a shared string of another namespace before the title's",
+        lambda m: _with_part(
+            "xl/sharedStrings.xml",
+            f"<sst {MAIN_NS} {EVIL}><x:si><t>Other</t></x:si><si><t>A safe title</t></si></sst>".encode(),
+            SST,
+            "sharedStrings",
+        )(_title_cell('<c r="B2" t="s"><v>0</v></c>')(m)),
+        FOREIGN.format("urn:evil", "xl/sharedStrings.xml"),
+    ),
+    (
+        "a shared string of no namespace",
+        lambda m: _with_part(
+            "xl/sharedStrings.xml",
+            f'<sst {MAIN_NS}><si xmlns=""><t>Other</t></si><si><t>A safe title</t></si></sst>'.encode(),
+            SST,
+            "sharedStrings",
+        )(_title_cell('<c r="B2" t="s"><v>0</v></c>')(m)),
+        FOREIGN.format("none", "xl/sharedStrings.xml"),
+    ),
+    (
+        "a number format of another namespace",
+        _edit(
+            "xl/styles.xml",
+            b"</numFmts>",
+            f'<x:numFmt {EVIL} numFmtId="164" formatCode="General"/></numFmts>'.encode(),
+        ),
+        FOREIGN.format("urn:evil", "xl/styles.xml"),
+    ),
+    (
+        "a sheet of another namespace",
+        _edit(
+            "xl/workbook.xml",
+            b"</sheets>",
+            f'<x:sheet {EVIL} name="Other" sheetId="99" r:id="rId3"/></sheets>'.encode(),
+        ),
+        FOREIGN.format("urn:evil", "xl/workbook.xml"),
+    ),
+    (
+        "a row of another namespace",
+        _edit(PROPOSALS, b'<row r="3"', f'<x:row {EVIL} r="3"/><row r="3"'.encode()),
+        FOREIGN.format("urn:evil", PROPOSALS),
+    ),
+    (
+        "alternate content in a sheet's data",
+        _edit(
+            PROPOSALS,
+            b'<row r="3"',
+            b'<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-'
+            b'compatibility/2006"><mc:Choice Requires="x"/><mc:Fallback/></mc:AlternateContent>'
+            b'<row r="3"',
+        ),
+        AMBIGUOUS.format(f"alternate content (mc:AlternateContent) in {PROPOSALS}"),
+    ),
+    (
+        "alternate content holding a sheet's data",
+        _edit(
+            PROPOSALS,
+            b"</worksheet>",
+            b'<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-'
+            b'compatibility/2006"><mc:Choice Requires="x"><sheetData/></mc:Choice>'
+            b"</mc:AlternateContent></worksheet>",
+        ),
+        AMBIGUOUS.format(f"alternate content (mc:AlternateContent) in {PROPOSALS}"),
+    ),
+    (
+        "two sheet data elements",
+        _edit(PROPOSALS, b"</sheetData>", b"</sheetData><sheetData/>"),
+        "book.xlsx, Proposals!row 4: is malformed (two <sheetData> elements); Excel repairs or "
+        "refuses such a file: save it again from Excel and check the cell",
+    ),
+    (
+        "a cell outside any row",
+        _edit(
+            PROPOSALS,
+            b'<row r="3"',
+            b'<c r="C3" t="inlineStr"><is><t>Other</t></is></c><row r="3"',
+        ),
+        "book.xlsx, Proposals!C3: is malformed (a cell outside any row); Excel repairs or "
+        "refuses such a file: save it again from Excel and check the cell",
+    ),
+]
+
+
+HIDDEN_ROW = (
+    "book.xlsx, Proposals!A2: is in a hidden row: a person opening the file does not see it; "
+    "unhide the row"
+)
+HIDDEN_ROWS = "\nerror: ".join(HIDDEN_ROW.replace("A2", f"A{row}") for row in (2, 3, 4))
+ROW_MALFORMED = (
+    "book.xlsx, Proposals!row 2: is malformed ({}); Excel repairs or refuses such a file: save "
+    "it again from Excel and check the cell"
+)
+
+CASES += [
+    (
+        "a row hidden with whitespace around the boolean",
+        _edit(PROPOSALS, b'<row r="2"', b'<row r="2" hidden=" true\n"'),
+        HIDDEN_ROW,
+    ),
+    (
+        "a row hidden by a boolean XML Schema does not know",
+        _edit(PROPOSALS, b'<row r="2"', b'<row r="2" hidden="yes"'),
+        ROW_MALFORMED.format("hidden 'yes', which is not a boolean"),
+    ),
+    (
+        "a row whose height is not a number",
+        _edit(PROPOSALS, b'<row r="2"', b'<row r="2" ht="NaN" customHeight="1"'),
+        ROW_MALFORMED.format("ht 'NaN', which is not a number"),
+    ),
+    (
+        "rows hidden by default with whitespace around the boolean",
+        _edit(PROPOSALS, b'defaultRowHeight="15"', b'defaultRowHeight="15" zeroHeight=" 1"'),
+        HIDDEN_ROWS,
+    ),
+    (
+        "rows too low by default",
+        _edit(PROPOSALS, b'defaultRowHeight="15"', b'defaultRowHeight="0.5" customHeight="1"'),
+        HIDDEN_ROWS,
+    ),
+    (
+        "a relationship naming its part in another case",
+        _edit(
+            "xl/_rels/workbook.xml.rels",
+            b'Target="/xl/worksheets/sheet3.xml"',
+            b'Target="/XL/worksheets/Sheet3.xml"',
+        ),
+        AMBIGUOUS.format(
+            "the sheet 'Parties' is XL/worksheets/Sheet3.xml, but the part is named "
+            "xl/worksheets/sheet3.xml"
+        ),
+    ),
+    (
+        "a date epoch XML Schema does not read as a boolean",
+        _edit("xl/workbook.xml", b"<workbookPr />", b'<workbookPr date1904="yes"/>'),
+        "book.xlsx: is damaged or truncated (xl/workbook.xml: date1904 'yes', which is not a "
+        "boolean); save it again from Excel",
+    ),
+]
+
+
 @pytest.mark.parametrize(("name", "mutate", "message"), CASES, ids=[c[0] for c in CASES])
 def test_hostile_workbook_is_refused_in_one_line_within_budget(
     name: str, mutate: Callable[[Members], Members], message: str, tmp_path: Path
