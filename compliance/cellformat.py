@@ -113,6 +113,47 @@ def _shows_number(section: str) -> bool:
     return "general" in plain.lower() or any(char in _PLACEHOLDERS for char in plain)
 
 
+def _literal(section: str) -> str:
+    """The text the section prints as it is: quoted and escaped."""
+    out: list[str] = []
+    index = 0
+    while index < len(section):
+        char = section[index]
+        if char == '"':
+            end = section.find('"', index + 1)
+            out.append(section[index + 1 : end if end >= 0 else len(section)])
+            index = len(section) if end < 0 else end + 1
+        elif char == "\\":
+            out.append(section[index + 1 : index + 2])
+            index += 2
+        elif char in "_*":
+            index += 2
+        elif char == "[":
+            end = section.find("]", index + 1)
+            index = len(section) if end < 0 else end + 1
+        else:
+            index += 1
+    return "".join(out)
+
+
+_DATE_PLACEHOLDERS = frozenset("yYmMdDhHsS")
+
+
+def _other_digits(section: str) -> bool:
+    """Whether the section shows other digits than the value's: digits printed as text
+    (``"1"0``, ``0\\0``, a bare ``1``), a percent (``0%`` shows 3 as 300%) or a scaling comma
+    after the last digit placeholder (``0,`` shows 3000 as 3)."""
+    plain = _plain(section)
+    if any(char.isdigit() for char in _literal(section)) or any(c in "123456789" for c in plain):
+        return True
+    if "%" in plain:
+        return True
+    if any(char in _DATE_PLACEHOLDERS for char in plain) or "general" in plain.lower():
+        return False
+    last = max(plain.rfind(char) for char in "0#?")
+    return last >= 0 and "," in plain[last:].split(".")[0]
+
+
 def _text_section(parts: list[str]) -> str | None:
     if len(parts) >= 4:
         return parts[3]
@@ -136,7 +177,7 @@ def hiding(code: str) -> Hiding:
     if len(parts) == 1 and text_part is not None:
         return Hiding(text, 0)  # a text format: numbers show as General
     if _CONDITION.search(code):
-        hidden = any(not _shows_number(part) for part in numeric)
+        hidden = any(not _shows_number(part) or _other_digits(part) for part in numeric)
         return Hiding(text, ALL_SIGNS if hidden else 0)
     positive = numeric[0]
     negative = numeric[1] if len(numeric) > 1 else positive
@@ -144,7 +185,7 @@ def hiding(code: str) -> Hiding:
     signs = 0
     for sign, part in ((POSITIVE, positive), (NEGATIVE, negative), (ZERO, zero)):
         dash = sign == ZERO and "-" in _bare(part) and set(_bare(part)) <= set("-$€£¥")
-        if not _shows_number(part) and not dash:
+        if (not _shows_number(part) and not dash) or _other_digits(part):
             signs |= sign  # an accounting format's zero, a dash, is how zero is shown
     return Hiding(text, signs)
 

@@ -460,7 +460,8 @@ def _styles(package: Package, info: zipfile.ZipInfo) -> Styles:
         reason = unseen_colour(font, fill, filled)
         if reason is not None:
             colours[index] = reason
-        hidden = hiding(code) if number in formats else Hiding(False, 0)  # built-ins hide nothing
+        # Built-in formats hide nothing, but the percent ones show 3 as 300%
+        hidden = hiding(code) if number in formats or number in (9, 10) else Hiding(False, 0)
         if hidden.text:
             text_formats[index] = code
         if hidden.signs:

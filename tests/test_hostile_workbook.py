@@ -570,6 +570,11 @@ HIDDEN_ROW = (
     "unhide the row"
 )
 HIDDEN_ROWS = "\nerror: ".join(HIDDEN_ROW.replace("A2", f"A{row}") for row in (2, 3, 4))
+NUMBER_FORMAT = (
+    "book.xlsx, Proposals!BY2: PRP-2026-202: oversight.reporting_frequency_months: is shown "
+    "through the number format {!r}, which does not show the number the cell holds; set the "
+    "cell's format to General"
+)
 ROW_MALFORMED = (
     "book.xlsx, Proposals!row 2: is malformed ({}); Excel repairs or refuses such a file: save "
     "it again from Excel and check the cell"
@@ -612,6 +617,30 @@ CASES += [
             "the sheet 'Parties' is XL/worksheets/Sheet3.xml, but the part is named "
             "xl/worksheets/sheet3.xml"
         ),
+    ),
+    (
+        "a number answer in a built-in percent format",
+        lambda m: _edit(
+            "xl/styles.xml",
+            b"</cellXfs>",
+            b'<xf numFmtId="9" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>',
+        )(_edit(PROPOSALS, b'<c r="BY2" s="7" t="n">', b'<c r="BY2" s="9" t="n">')(m)),
+        NUMBER_FORMAT.format("0%"),
+    ),
+    (
+        "a number answer in a format of literal digits",
+        lambda m: _edit(
+            "xl/styles.xml",
+            b"</numFmts>",
+            b'<numFmt numFmtId="165" formatCode="&quot;1&quot;0"/></numFmts>',
+        )(
+            _edit(
+                "xl/styles.xml",
+                b"</cellXfs>",
+                b'<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>',
+            )(_edit(PROPOSALS, b'<c r="BY2" s="7" t="n">', b'<c r="BY2" s="9" t="n">')(m))
+        ),
+        NUMBER_FORMAT.format('"1"0'),
     ),
     (
         "a date epoch XML Schema does not read as a boolean",
@@ -724,9 +753,11 @@ def test_built_in_and_template_formats_hide_nothing() -> None:
 
     # openpyxl's copy of format 44 lacks its semicolons (Excel's has them): a built-in format is
     # never analysed, only those a workbook defines.
-    builtins = [code for number, code in BUILTIN_FORMATS.items() if number != 44]
-    for code in [*builtins, DATE_FORMAT, '#,##0.00 "USD"', "[Red]@", "0;[Red]-0"]:
+    builtins = [code for number, code in BUILTIN_FORMATS.items() if number not in (9, 10, 44)]
+    for code in [*builtins, DATE_FORMAT, '#,##0.00 "USD"', "[Red]@", "0;[Red]-0", "0.00E+00"]:
         assert hiding(code) == Hiding(False, 0), code
+    # The percent formats show 3 as 300%: other digits than the number's.
+    assert [hiding(BUILTIN_FORMATS[n]) for n in (9, 10)] == [Hiding(False, ALL_SIGNS)] * 2
 
 
 @pytest.mark.parametrize(
@@ -742,6 +773,15 @@ def test_built_in_and_template_formats_hide_nothing() -> None:
         ('[>100]"big";0', Hiding(False, ALL_SIGNS)),
         ('0;"a;b";\\\\;@', Hiding(False, NEGATIVE | ZERO)),
         ('0;"a;b";\\;@', Hiding(True, NEGATIVE | ZERO)),
+        ('"1"0', Hiding(False, ALL_SIGNS)),
+        ('0"0"', Hiding(False, ALL_SIGNS)),
+        ("0\\0", Hiding(False, ALL_SIGNS)),
+        ("0,", Hiding(False, ALL_SIGNS)),
+        ('#,##0.0,,"M"', Hiding(False, ALL_SIGNS)),
+        ("0%", Hiding(False, ALL_SIGNS)),
+        ('0;"-1"', Hiding(False, NEGATIVE)),
+        ("#,##0", Hiding(False, 0)),
+        ("mmmm d, yyyy", Hiding(False, 0)),
     ],
 )
 def test_formats_that_hide_a_value(code: str, hidden: Hiding) -> None:
