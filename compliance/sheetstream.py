@@ -22,7 +22,7 @@ from typing import Any
 
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 
-from compliance.cellformat import NEGATIVE, POSITIVE, ZERO
+from compliance.cellformat import NEGATIVE, POSITIVE, ZERO, rgb, unseen_colour
 from compliance.errors import InputError
 from compliance.workbook_grid import (
     MAX_CELLS,
@@ -92,7 +92,7 @@ def _column(letters: str) -> int:
 
 
 class _Cell:
-    __slots__ = ("formula", "kind", "pieces", "style", "value")
+    __slots__ = ("colours", "formula", "kind", "pieces", "style", "value")
 
     def __init__(self, kind: str, style: str | None) -> None:
         self.kind = kind
@@ -100,6 +100,8 @@ class _Cell:
         self.value: str | None = None
         self.formula: str | None = None
         self.pieces: list[str] | None = None
+        self.colours: list[str] = []
+        """The RGB font colours of the cell's rich-text runs."""
 
 
 def _number(package: Package, cell: _Cell, text: str) -> Any:
@@ -169,7 +171,7 @@ _TAGS = {
     for ns in _MAIN
     for tag in (
         *("sheetData", "row", "c", "v", "f", "is", "t", "rPh", "r", "rPr", "extLst"),
-        *("phoneticPr", "sheetFormatPr", "col"),
+        *("phoneticPr", "sheetFormatPr", "col", "color"),
     )
 }
 #: The elements a cell may hold (anywhere inside it); inside the last three, anything.
@@ -246,6 +248,10 @@ class _Reader:
             if self.depth > MAX_CELL_DEPTH:
                 raise self.malformed(f"elements nested more than {MAX_CELL_DEPTH} deep")
             if self.free:
+                if tag == "color" and self.in_run and not self.phonetic:
+                    colour = rgb(attrs)
+                    if colour is not None:
+                        cell.colours.append(colour)
                 return
             if tag not in _CELL_TAGS:
                 unknown = _one_line(repr(name[name.rfind(" ") + 1 :]), 30)
@@ -485,6 +491,12 @@ class _Reader:
         styles = self.package.styles
         style = int(cell.style) if cell.style else 0
         colour = styles.colours.get(style)
+        colours = cell.colours
+        if cell.kind == "s" and cell.value is not None:
+            colours = self.package.string_colours.get(int(cell.value.strip()), [])
+        filled, fill = styles.fills.get(style, (False, None))
+        for run in colours:  # a run in the colour of the cell's fill, or white with none
+            colour = colour or unseen_colour(run, fill, filled)
         if colour is not None:
             return f"{colour}: {_SEEN}; give it a visible font colour"
         code: str | None = None

@@ -85,6 +85,8 @@ class Styles:
     """The number format of each style that hides or replaces text."""
     number_formats: dict[int, tuple[str, int]] = field(default_factory=dict)
     """The number format of each style that hides numbers, and the signs it hides."""
+    fills: dict[int, tuple[bool, str | None]] = field(default_factory=dict)
+    """Each style's fill: whether it has one, and its RGB (for the colours of rich-text runs)."""
 
 
 @dataclass
@@ -97,6 +99,8 @@ class Package:
     styles: Styles = Styles(0)
     strings_part: zipfile.ZipInfo | None = None
     strings: list[str] = field(default_factory=list)
+    string_colours: dict[int, list[str]] = field(default_factory=dict)
+    """The RGB font colours of each shared string's rich-text runs."""
     bad_strings: set[int] = field(default_factory=set)
     """Shared strings holding more than one text where the schema allows one: readers differ on
     which they show (openpyxl the last, intake would join them)."""
@@ -123,7 +127,9 @@ class Package:
         if problem is not None:
             raise InputError(problem)
         if self.strings_part is not None:
-            self.strings, self.bad_strings = _read_strings(self, self.strings_part)
+            self.strings, self.bad_strings = _read_strings(
+                self, self.strings_part, self.string_colours
+            )
 
 
 def decode_xstring(text: str) -> str:
@@ -447,6 +453,7 @@ def _styles(package: Package, info: zipfile.ZipInfo) -> Styles:
     colours: dict[int, str] = {}
     text_formats: dict[int, str] = {}
     number_formats: dict[int, tuple[str, int]] = {}
+    style_fills: dict[int, tuple[bool, str | None]] = {}
     for index, (number, font_id, fill_id) in enumerate(xfs):
         code = formats.get(number, BUILTIN_FORMATS.get(number, "General"))
         if is_date_format(code):
@@ -454,6 +461,7 @@ def _styles(package: Package, info: zipfile.ZipInfo) -> Styles:
         if is_timedelta_format(code):
             durations.add(index)
         filled, fill = fills[fill_id] if 0 <= fill_id < len(fills) else (False, None)
+        style_fills[index] = (filled, fill)
         font = fonts[font_id] if 0 <= font_id < len(fonts) else None
         if white_in_format(code):
             font = WHITE
@@ -473,6 +481,7 @@ def _styles(package: Package, info: zipfile.ZipInfo) -> Styles:
         colours,
         text_formats,
         number_formats,
+        style_fills,
     )
 
 
@@ -484,9 +493,12 @@ def _int(package: Package, info: zipfile.ZipInfo, text: str | None) -> int:
         raise InputError(_damaged(package.path, reason)) from None
 
 
-def _read_strings(package: Package, info: zipfile.ZipInfo) -> tuple[list[str], set[int]]:
+def _read_strings(
+    package: Package, info: zipfile.ZipInfo, colours: dict[int, list[str]]
+) -> tuple[list[str], set[int]]:
     """The shared strings, and the indexes of those holding more than one text where the schema
-    allows one (two ``t`` in an item or in a run, or a ``t`` after a run)."""
+    allows one (two ``t`` in an item or in a run, or a ``t`` after a run); the RGB colours of
+    each string's runs go to ``colours``."""
     strings: list[str] = []
     bad: set[int] = set()
     pieces: list[str] = []
@@ -502,6 +514,10 @@ def _read_strings(package: Package, info: zipfile.ZipInfo) -> tuple[list[str], s
             if started:
                 texts_in_run = 0
         elif started:
+            if name == "color" and in_run and not phonetic:
+                colour = rgb(dict(element.attrib))
+                if colour is not None:
+                    colours.setdefault(len(strings), []).append(colour)
             if name == "t" and not phonetic:
                 if in_run:
                     texts_in_run += 1

@@ -643,6 +643,33 @@ CASES += [
         NUMBER_FORMAT.format('"1"0'),
     ),
     (
+        "a rich-text run in the colour of its cell's fill",
+        lambda m: _edit(
+            "xl/styles.xml",
+            b"</cellXfs>",
+            b'<xf numFmtId="0" fontId="0" fillId="3" borderId="0" xfId="0"/></cellXfs>',
+        )(
+            _title_cell(
+                '<c r="B2" s="13" t="inlineStr"><is><r><t>A safe title</t></r><r><rPr>'
+                '<color rgb="FF123456"/></rPr><t> Other</t></r></is></c>'
+            )(_styled(m))
+        ),
+        "book.xlsx, Proposals!B2: PRP-2026-202: title: is written in the colour of its fill "
+        "(123456): a person opening the file does not see it; give it a visible font colour",
+    ),
+    (
+        "a white rich-text run of a shared string with no fill",
+        lambda m: _with_part(
+            "xl/sharedStrings.xml",
+            f'<sst {MAIN_NS}><si><r><t>A safe title</t></r><r><rPr><color rgb="FFFFFFFF"/>'
+            "</rPr><t> Other</t></r></si></sst>".encode(),
+            SST,
+            "sharedStrings",
+        )(_title_cell('<c r="B2" t="s"><v>0</v></c>')(m)),
+        "book.xlsx, Proposals!B2: PRP-2026-202: title: is written in white (FFFFFF) with no "
+        "fill: a person opening the file does not see it; give it a visible font colour",
+    ),
+    (
         "a date epoch XML Schema does not read as a boolean",
         _edit("xl/workbook.xml", b"<workbookPr />", b'<workbookPr date1904="yes"/>'),
         "book.xlsx: is damaged or truncated (xl/workbook.xml: date1904 'yes', which is not a "
