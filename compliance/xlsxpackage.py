@@ -389,10 +389,14 @@ def _workbook(package: Package, part: str) -> list[tuple[str, str, bool]]:
     info = _required(package, part, MAX_WORKBOOK_BYTES, "the workbook part")
     sheets: list[tuple[str, str, bool]] = []
     titles: dict[str, str] = {}
+    seen_properties = False  # the workbook's properties (the date epoch) are given once
     for started, name, element in walk(package, info, read=frozenset({"sheets", "workbookPr"})):
         if not started:
             continue
         if name == "workbookPr":
+            if seen_properties:
+                raise InputError(ambiguous(package.path, f"two workbookPr in {info.filename}"))
+            seen_properties = True
             try:
                 date1904 = xsd_boolean(element.get("date1904"), "date1904")
             except ValueError as exc:

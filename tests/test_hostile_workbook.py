@@ -670,6 +670,11 @@ CASES += [
         "fill: a person opening the file does not see it; give it a visible font colour",
     ),
     (
+        "two workbook properties",
+        _edit("xl/workbook.xml", b"<workbookPr />", b'<workbookPr /><workbookPr date1904="1"/>'),
+        AMBIGUOUS.format("two workbookPr in xl/workbook.xml"),
+    ),
+    (
         "a date epoch XML Schema does not read as a boolean",
         _edit("xl/workbook.xml", b"<workbookPr />", b'<workbookPr date1904="yes"/>'),
         "book.xlsx: is damaged or truncated (xl/workbook.xml: date1904 'yes', which is not a "
