@@ -32,30 +32,40 @@ _CONDITION = re.compile(r"\[\s*[<>=]")
 _PLACEHOLDERS = frozenset("0#?yYmMdDhHsSeE")
 
 
-def _plain(section: str) -> str:
-    """The section without quoted text, escaped characters and brackets (``[h]`` kept as
-    ``h``): what is left are placeholders and the literal characters Excel allows bare."""
-    out: list[str] = []
+def _tokens(section: str) -> list[tuple[str, str]]:
+    """The section read once into what it prints: ``("literal", text)`` for quoted text and
+    escaped characters, ``("elapsed", "h")`` for ``[h]``, ``[mm]``, ``[ss]``, ``("bare", char)``
+    for every other character; brackets (colours, conditions), padding (``_x``) and fills
+    (``*x``) print nothing and are left out."""
+    out: list[tuple[str, str]] = []
     index = 0
     while index < len(section):
         char = section[index]
         if char == '"':
             end = section.find('"', index + 1)
+            out.append(("literal", section[index + 1 : end if end >= 0 else len(section)]))
             index = len(section) if end < 0 else end + 1
-            continue
-        if char in "\\_*":  # an escaped character, a space the width of one, a fill
+        elif char == "\\":
+            out.append(("literal", section[index + 1 : index + 2]))
             index += 2
-            continue
-        if char == "[":
+        elif char in "_*":  # a space the width of one character, a fill
+            index += 2
+        elif char == "[":
             end = section.find("]", index + 1)
             inner = section[index + 1 : end if end >= 0 else len(section)]
             if inner and set(inner.lower()) <= set("hms"):
-                out.append(inner)  # elapsed time: [h], [mm], [ss]
+                out.append(("elapsed", inner))
             index = len(section) if end < 0 else end + 1
-            continue
-        out.append(char)
-        index += 1
-    return "".join(out)
+        else:
+            out.append(("bare", char))
+            index += 1
+    return out
+
+
+def _plain(section: str) -> str:
+    """The section without quoted text, escaped characters and brackets (``[h]`` kept as
+    ``h``): what is left are placeholders and the literal characters Excel allows bare."""
+    return "".join(text for kind, text in _tokens(section) if kind != "literal")
 
 
 def sections(code: str) -> list[str]:
@@ -86,26 +96,7 @@ def sections(code: str) -> list[str]:
 def _bare(section: str) -> str:
     """The characters the section prints: quoted and escaped text and bare characters, without
     brackets, padding (``_x``), fills (``*x``) and spaces."""
-    out: list[str] = []
-    index = 0
-    while index < len(section):
-        char = section[index]
-        if char == '"':
-            end = section.find('"', index + 1)
-            out.append(section[index + 1 : end if end >= 0 else len(section)])
-            index = len(section) if end < 0 else end + 1
-        elif char == "\\":
-            out.append(section[index + 1 : index + 2])
-            index += 2
-        elif char in "_*":
-            index += 2
-        elif char == "[":
-            end = section.find("]", index + 1)
-            index = len(section) if end < 0 else end + 1
-        else:
-            out.append(char)
-            index += 1
-    return "".join(out).replace(" ", "")
+    return "".join(t for kind, t in _tokens(section) if kind != "elapsed").replace(" ", "")
 
 
 def _shows_number(section: str) -> bool:
@@ -115,25 +106,7 @@ def _shows_number(section: str) -> bool:
 
 def _literal(section: str) -> str:
     """The text the section prints as it is: quoted and escaped."""
-    out: list[str] = []
-    index = 0
-    while index < len(section):
-        char = section[index]
-        if char == '"':
-            end = section.find('"', index + 1)
-            out.append(section[index + 1 : end if end >= 0 else len(section)])
-            index = len(section) if end < 0 else end + 1
-        elif char == "\\":
-            out.append(section[index + 1 : index + 2])
-            index += 2
-        elif char in "_*":
-            index += 2
-        elif char == "[":
-            end = section.find("]", index + 1)
-            index = len(section) if end < 0 else end + 1
-        else:
-            index += 1
-    return "".join(out)
+    return "".join(text for kind, text in _tokens(section) if kind == "literal")
 
 
 _DATE_PLACEHOLDERS = frozenset("yYmMdDhHsS")
