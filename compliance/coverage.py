@@ -20,10 +20,9 @@ from pydantic_core import ErrorDetails
 
 from compliance.errors import RuleError
 from compliance.fields import path_from_loc
+from compliance.ruleload import CATALOGUE
 from compliance.ruleset import Framework, Requirement, Rule, RuleSet
 from compliance.rulespec import REQUIREMENT_ID_PATTERN
-
-CATALOGUE = "frameworks.yaml"
 
 _Text = Annotated[str, StringConstraints(strict=True, min_length=1, strip_whitespace=True)]
 _FRAMEWORK_ID = r"^[A-Z][A-Z0-9]*$"

@@ -14,13 +14,17 @@ higher holds whatever the project's baseline).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compliance import conditions as c
-from compliance.evaluator import TV, Scope, evaluate
+from compliance.evaluator import TV, Outcome, Scope, evaluate, outcome_test
 from compliance.ruleset import Escalation, Rule
-from compliance.rulespec import EscalationSpec, RuleSpec, Severity
+from compliance.rulespec import Severity
+
+if TYPE_CHECKING:
+    from compliance.rulespec_models import EscalationSpec, RuleSpec
 
 
 def build(
@@ -71,6 +75,23 @@ def example_problems(spec: RuleSpec, where: str) -> list[str]:
                     f"{key}: the rule never gives {ex.severity.value} (it gives: {names})"
                 )
     return problems
+
+
+def escalation_test(rule: Rule) -> Callable[[dict[str, Any], Outcome], Escalation | None]:
+    """:func:`escalation_of` for the outcomes of ``rule`` (in their own scope), with the
+    conditions compiled once per rule set rather than interpreted once per finding."""
+    above = itertools.takewhile(
+        lambda e: e.severity.rank > rule.severity.rank, reversed(rule.escalations)
+    )
+    tests = [(e, outcome_test(e.when, rule.for_each)) for e in above]
+
+    def escalation(view: dict[str, Any], outcome: Outcome) -> Escalation | None:
+        for escalation, test in tests:
+            if test(view, outcome) is TV.TRUE:
+                return escalation
+        return None
+
+    return escalation
 
 
 def escalation_of(rule: Rule, scope: Scope) -> Escalation | None:

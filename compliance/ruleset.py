@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -63,14 +64,46 @@ class SeverityOverride:
     """Where the override was set: the config file."""
 
 
-@dataclass(frozen=True)
 class Example:
-    kind: ExampleKind
-    note: str
-    proposal: Proposal
-    evidence: tuple[str, ...] | None = None
-    severity: Severity | None = None
-    """The finding's severity the example expects (after escalation), if it says."""
+    """A rule's example: a proposal and what the rule must conclude on it. ``proposal`` may be
+    given as a function that makes it, called on first use (a rule set read from the rule-set
+    cache validates its examples' proposals only when they are used)."""
+
+    __slots__ = ("_proposal", "evidence", "kind", "note", "severity")
+
+    def __init__(
+        self,
+        kind: ExampleKind,
+        note: str,
+        proposal: Proposal | Callable[[], Proposal],
+        evidence: tuple[str, ...] | None = None,
+        severity: Severity | None = None,
+    ) -> None:
+        self.kind = kind
+        self.note = note
+        self._proposal = proposal
+        self.evidence = evidence
+        self.severity = severity
+        """The finding's severity the example expects (after escalation), if it says."""
+
+    @property
+    def proposal(self) -> Proposal:
+        if not isinstance(self._proposal, Proposal):
+            self._proposal = self._proposal()
+        return self._proposal
+
+    def _compared(self) -> tuple[object, ...]:
+        return (self.kind, self.note, self.proposal, self.evidence, self.severity)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Example:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    __hash__ = None  # type: ignore[assignment]  # a proposal is not hashable
+
+    def __repr__(self) -> str:
+        return f"Example(kind={self.kind!r}, note={self.note!r}, proposal={self.proposal!r})"
 
 
 @dataclass(frozen=True)
