@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from openpyxl.utils import get_column_letter
 from pydantic import BaseModel, ConfigDict, Field
 
 from compliance.fields import json_pointer
@@ -94,6 +93,16 @@ class JsonText:
         return Location(source=self.source, pointer=prefix + pointer, line=line, column=column)
 
 
+def column_letter(column: int) -> str:
+    """A worksheet column's letters, 1 -> ``A``, 27 -> ``AA`` (as openpyxl's
+    ``get_column_letter``, without importing openpyxl for a JSON review)."""
+    letters = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 class SourceMap:
     """Field path -> :class:`Location` for one proposal."""
 
@@ -125,7 +134,7 @@ class SourceMap:
             if found is None:
                 return None
             sheet, (row, column), present = found
-            cell = f"{get_column_letter(column)}{row}"
+            cell = f"{column_letter(column)}{row}"
             return Location(source=source, sheet=sheet, cell=cell, present=present)
 
         return cls(source, resolve)
