@@ -21,7 +21,7 @@ it is judged once against a placeholder item whose fields are all unanswered.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any
@@ -511,28 +511,37 @@ class ReferenceEvaluator:
         """Every outcome that is not FALSE, rule by rule in rule-set order."""
         out: list[Outcome] = []
         for cr in self._compiled:
-            if cr.for_each is None:
-                result = cr.result(view, None)
-                if result:
-                    out.append(_explain(cr, Scope(view), result))
-                continue
-            rule = cr.rule
-            items = get_in(view, cr.for_each)
-            if items is None:
-                result = cr.result(view, _PLACEHOLDER)
-                if result:
-                    out.append(_explain(cr, Scope(view, {}, rule.for_each, None), result))
-                continue
-            for i, item in enumerate(items):
-                result = cr.result(view, item)
-                if result:
-                    scope = Scope(view, item, rule.for_each, f"{rule.for_each}[{i}]")
-                    out.append(_explain(cr, scope, result))
+            _rule_outcomes(cr, view, out)
+        return out
+
+    def outcomes_of(self, view: dict[str, Any], rule_ids: Container[str]) -> list[Outcome]:
+        """:meth:`outcomes` of the rules named alone (each rule is judged on its own)."""
+        out: list[Outcome] = []
+        for cr in self._compiled:
+            if cr.rule.id in rule_ids:
+                _rule_outcomes(cr, view, out)
         return out
 
     def results(self, view: dict[str, Any]) -> dict[str, TV]:
         """The rule-level result of every rule that is not FALSE: the worst over its subjects."""
         return worst_by_rule(self.outcomes(view))
+
+
+def _rule_outcomes(cr: _CompiledRule, view: dict[str, Any], out: list[Outcome]) -> None:
+    """Append the outcomes that are not FALSE of one rule, subject by subject."""
+    if cr.for_each is None:
+        if result := cr.result(view, None):
+            out.append(_explain(cr, Scope(view), result))
+        return
+    each = cr.rule.for_each
+    items = get_in(view, cr.for_each)
+    if items is None:
+        if result := cr.result(view, _PLACEHOLDER):
+            out.append(_explain(cr, Scope(view, {}, each, None), result))
+        return
+    for i, item in enumerate(items):
+        if result := cr.result(view, item):
+            out.append(_explain(cr, Scope(view, item, each, f"{each}[{i}]"), result))
 
 
 def _explain(cr: _CompiledRule, scope: Scope, result: int) -> Outcome:
@@ -562,6 +571,18 @@ def scope_of(outcome: Outcome, view: dict[str, Any]) -> Scope:
     if rule.for_each is None:
         return Scope(view)
     return Scope(view, outcome.item, rule.for_each, outcome.subject)
+
+
+def outcome_test(cond: c.Condition, each: str | None) -> Callable[[dict[str, Any], Outcome], TV]:
+    """``evaluate(cond, scope_of(outcome, view))[0]`` for outcomes of a rule over ``each``,
+    compiled once: how a finding's escalations and references are judged in its scope."""
+    test = compile_condition(cond, each)
+
+    def truth(view: dict[str, Any], outcome: Outcome) -> TV:
+        placeholder = each is not None and outcome.subject is None
+        return _TVS[test(view, _PLACEHOLDER if placeholder else outcome.item)]
+
+    return truth
 
 
 def lookup_for_template(root: dict[str, Any], outcome: Outcome) -> Callable[[str], Any]:
