@@ -4,14 +4,25 @@
 >>> with Reviewer(load_rules()) as reviewer:          # compile once per rule set
 ...     review = reviewer.review(proposal)            # any number of times
 
-The durable_rules engine decides which rules fire; the reference evaluator judges every rule as
-well and explains each firing (its evidence). The two must agree on every rule, fired or not: if
-they do not, the review fails with :class:`EngineError` instead of reporting a result nobody can
-explain, or a pass that one of them contradicts.
+The durable_rules engine decides which rules fire; the reference evaluator explains each firing
+(its evidence), judging the rule again on its own. How much of the rule set the reference
+evaluator judges beside the engine is the cross-check (``cross_check``):
+
+- ``fired`` (the default): the rules the engine fired (violated, or needing information). The two
+  must agree on each of them; a rule the engine did not fire is not judged again.
+- ``full``: every rule, fired or not; any disagreement fails.
+- ``sample``: ``full`` on one proposal in :data:`SAMPLE_EVERY`, chosen by a hash of its id (so the
+  choice does not depend on the order of a batch or the number of workers), ``fired`` on the rest.
+
+A rule's outcomes do not depend on which other rules were judged, so when the engines agree the
+three give the same review. When they disagree, the review fails with :class:`EngineError`
+instead of reporting a result nobody can explain, or a pass that one of them contradicts.
 """
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Callable
 from typing import Any, Literal
 
 from compliance import __version__, templates
@@ -19,16 +30,15 @@ from compliance.compiler import compile_ruleset
 from compliance.decision import DEFAULT_THRESHOLD, Thresholds, decide
 from compliance.durable_engine import DurableEngine
 from compliance.errors import EngineError
-from compliance.escalation import escalation_of
+from compliance.escalation import escalation_test
 from compliance.evaluator import (
     TV,
     Outcome,
     ReferenceEvaluator,
-    evaluate,
     lookup_for_template,
+    outcome_test,
     plain,
     proposal_view,
-    scope_of,
     worst_by_rule,
 )
 from compliance.fields import catalogue, generic_path
@@ -52,13 +62,26 @@ from compliance.findings import (
     UnansweredField,
 )
 from compliance.model import Proposal
-from compliance.ruleset import Reference, Rule, RuleSet
+from compliance.ruleset import Escalation, Rule, RuleSet
 from compliance.rulespec import Severity
-from compliance.sourcemap import SourceMap
+from compliance.sourcemap import Location, SourceMap
 from compliance.waivers import Waivers
 
 EngineName = Literal["durable", "reference"]
 ENGINES: tuple[EngineName, ...] = ("durable", "reference")
+
+CrossCheck = Literal["fired", "full", "sample"]
+CROSS_CHECKS: tuple[CrossCheck, ...] = ("fired", "full", "sample")
+"""How much the reference evaluator judges beside the durable engine; the first is the default."""
+
+SAMPLE_EVERY = 32
+"""``sample`` cross-checks every rule on one proposal in this many (by a hash of its id)."""
+
+
+def sampled(proposal_id: str) -> bool:
+    """Whether the ``sample`` cross-check judges every rule of this proposal: the same answer
+    for the same id in every run, batch order and number of workers."""
+    return zlib.crc32(proposal_id.encode("utf-8", "surrogatepass")) % SAMPLE_EVERY == 0
 
 
 def question_of(path: str) -> str:
@@ -70,7 +93,9 @@ class Reviewer:
     """A rule set compiled once, ready to review any number of proposals.
 
     ``engine`` picks what decides which rules fire: ``durable`` (durable_rules, the default) or
-    ``reference`` (the plain-Python evaluator alone). Reviews leave no state behind.
+    ``reference`` (the plain-Python evaluator alone). ``cross_check`` (one of
+    :data:`CROSS_CHECKS`, see the module notes) sets how much of the rule set the reference
+    evaluator judges beside the durable engine. Reviews leave no state behind.
     """
 
     def __init__(
@@ -80,13 +105,17 @@ class Reviewer:
         engine: EngineName = "durable",
         threshold: Severity | Thresholds = DEFAULT_THRESHOLD,
         waivers: Waivers | None = None,
+        cross_check: CrossCheck = "fired",
     ) -> None:
+        if cross_check not in CROSS_CHECKS:
+            raise ValueError(f"unknown cross-check {cross_check!r}")
         self.ruleset = ruleset
         self.engine = engine
+        self.cross_check = cross_check
         self.thresholds = threshold if isinstance(threshold, Thresholds) else Thresholds(threshold)
         self.waivers = waivers
         self._reference = ReferenceEvaluator(ruleset)
-        self._references: dict[tuple[int, str], ReferenceOut] = {}
+        self._parts: dict[str, _RuleParts] = {}
         self._durable = None
         if engine == "durable":
             self._durable = DurableEngine(compile_ruleset(ruleset))
@@ -103,7 +132,10 @@ class Reviewer:
         if self._durable is None:
             return self._reference.outcomes(view)
         fired = self._durable.results(view)
-        outcomes = self._reference.outcomes(view)
+        if self.cross_check == "full" or (self.cross_check == "sample" and sampled(proposal_id)):
+            outcomes = self._reference.outcomes(view)
+        else:
+            outcomes = self._reference.outcomes_of(view, fired)
         explained = worst_by_rule(outcomes)
         if explained != fired:
             diff = sorted(
@@ -146,15 +178,18 @@ class Reviewer:
         self, outcome: Outcome, view: dict[str, Any], source_map: SourceMap | None
     ) -> Finding:
         rule = outcome.rule
-
-        def locate(path: str) -> Any:
-            return source_map.locate(path) if source_map is not None else None
-
+        parts = self._parts.get(rule.id)
+        if parts is None:
+            parts = self._parts[rule.id] = _RuleParts(rule)
+        locate: Callable[[str], Location | None] = (
+            source_map.locate if source_map is not None else _nowhere
+        )
+        lookup = lookup_for_template(view, outcome)
         evidence: list[Evidence] = []
         seen_paths: set[str] = set()
         if outcome.result is TV.TRUE:
             outcome_kind: Literal["violation", "needs_information"] = "violation"
-            message = templates.render(rule.message, lookup_for_template(view, outcome))
+            message = parts.message(lookup)
             ordered = [(s, "violation") for s in outcome.violation]
             ordered += [(s, "context") for s in outcome.context]
         else:
@@ -170,18 +205,18 @@ class Reviewer:
                 continue
             seen_paths.add(seen.path)
             evidence.append(
-                Evidence(
+                Evidence.made(
                     path=seen.path, value=plain(seen.value), role=role, location=locate(seen.path)
                 )
             )
-        remediation = templates.render(rule.remediation, lookup_for_template(view, outcome))
+        remediation = parts.remediation(lookup)
         if outcome_kind == "needs_information":
             remediation = (
                 "Answer the questions named in this finding in the proposal, then review it again. "
                 f"If the answers show a violation: {remediation}"
             )
-        raised = escalation_of(rule, scope_of(outcome, view))
-        return Finding(
+        raised = parts.escalation(view, outcome)
+        return Finding.made(
             rule_id=rule.id,
             outcome=outcome_kind,
             domain=rule.domain,
@@ -191,27 +226,12 @@ class Reviewer:
             subject=outcome.subject,
             evidence=evidence,
             remediation=remediation,
-            references=[self._reference_out(r, outcome, view) for r in rule.references],
-            severity_override=_severity_change(rule),
-            escalation=None
-            if raised is None
-            else EscalationOut(base_severity=rule.severity, reason=raised.reason),
+            references=parts.references(view, outcome),
+            severity_override=parts.severity_override,
+            escalation=None if raised is None else parts.escalation_out(raised),
+            waived=False,
+            waiver=None,
         )
-
-    def _reference_out(
-        self, ref: Reference, outcome: Outcome, view: dict[str, Any]
-    ) -> ReferenceOut:
-        binding = ref.binding
-        if ref.binds_when is not None:
-            binds, _ = evaluate(ref.binds_when, scope_of(outcome, view))
-            binding = "required" if binds is TV.TRUE else "good_practice"
-        # A reference reads the same in every finding of its rule (but for its binding): made
-        # once and shared, as the report's models are frozen.
-        key = (id(ref), binding)
-        made = self._references.get(key)
-        if made is None:
-            made = self._references[key] = ReferenceOut(**ref.to_dict(binding))
-        return made
 
     # ------------------------------------------------------------------ report
 
@@ -227,6 +247,53 @@ class Reviewer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_Test = Callable[[dict[str, Any], Outcome], TV]
+
+
+def _nowhere(path: str) -> None:
+    """Where an answer is when the proposal came with no source map (a library call)."""
+
+
+class _RuleParts:
+    """What every finding of one rule shares, made once per rule set: its references (each with
+    the test of its ``binds_when``), severity override, escalations and templates. The report's
+    models are frozen, so the same instance can be in every finding."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.message = templates.compiled(rule.message)
+        self.remediation = templates.compiled(rule.remediation)
+        self.escalation = escalation_test(rule)
+        self.severity_override = _severity_change(rule)
+        self._escalations: dict[int, EscalationOut] = {}
+        self._references: list[tuple[ReferenceOut, _Test | None, ReferenceOut]] = []
+        for ref in rule.references:
+            if ref.binds_when is None:
+                made = ReferenceOut(**ref.to_dict())
+                self._references.append((made, None, made))
+            else:
+                self._references.append(
+                    (
+                        ReferenceOut(**ref.to_dict("required")),
+                        outcome_test(ref.binds_when, rule.for_each),
+                        ReferenceOut(**ref.to_dict("good_practice")),
+                    )
+                )
+
+    def references(self, view: dict[str, Any], outcome: Outcome) -> list[ReferenceOut]:
+        return [
+            made if binds is None or binds(view, outcome) is TV.TRUE else otherwise
+            for made, binds, otherwise in self._references
+        ]
+
+    def escalation_out(self, raised: Escalation) -> EscalationOut:
+        made = self._escalations.get(id(raised))
+        if made is None:
+            made = EscalationOut(base_severity=self.rule.severity, reason=raised.reason)
+            self._escalations[id(raised)] = made
+        return made
 
 
 def _severity_change(rule: Rule) -> SeverityChange | None:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from compliance.fields import Kind, catalogue
@@ -66,6 +67,46 @@ def render_value(value: Any, kind: Kind | None = None) -> str:
         return value.isoformat()
     text = str(value)
     return text.replace("_", " ") if kind is Kind.ENUM else text
+
+
+_Piece = str | tuple[str, str | None, Kind | None]
+
+
+@cache
+def compiled(text: str) -> Callable[[Callable[[str], Any]], str]:
+    """``lambda lookup: render(text, lookup)``, with the template read once, not per finding."""
+    pieces: list[_Piece] = []
+    last = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        pieces.append(text[last : match.start()])
+        last = match.end()
+        if token in ("{{", "}}", "{", "}"):
+            pieces.append(token[0])
+        else:
+            path = match.group(1).strip()
+            spec = catalogue().get(path)
+            pieces.append((path, match.group(2), spec.kind if spec is not None else None))
+    pieces.append(text[last:])
+    static = [p for p in pieces if p]
+
+    def fill(lookup: Callable[[str], Any]) -> str:
+        out = []
+        for piece in static:
+            if isinstance(piece, str):
+                out.append(piece)
+                continue
+            path, fallback, kind = piece
+            value = lookup(path)
+            if isinstance(value, Enum):
+                value = value.value
+            if fallback is not None and (value is None or value == []):
+                out.append(fallback)
+            else:
+                out.append(render_value(value, kind))
+        return "".join(out)
+
+    return fill
 
 
 def render(text: str, lookup: Callable[[str], Any]) -> str:
