@@ -20,15 +20,52 @@ With waivers and a threshold per domain::
 
 __version__ = "0.3.0"
 
-from compliance.decision import Thresholds
-from compliance.errors import ComplianceError, EngineError, InputError, RuleError
-from compliance.findings import Decision, Finding, Report, Review
-from compliance.intake import LoadedProposal, read_proposals
-from compliance.model import Proposal
-from compliance.review import Reviewer
-from compliance.ruleload import load_rules
-from compliance.rulespec import Severity
-from compliance.waivers import Waivers, load_waivers
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compliance.decision import Thresholds
+    from compliance.errors import ComplianceError, EngineError, InputError, RuleError
+    from compliance.findings import Decision, Finding, Report, Review
+    from compliance.intake import LoadedProposal, read_proposals
+    from compliance.model import Proposal
+    from compliance.review import Reviewer
+    from compliance.ruleload import load_rules
+    from compliance.rulespec import Severity
+    from compliance.waivers import Waivers, load_waivers
+
+_HOMES = {
+    "ComplianceError": "compliance.errors",
+    "Decision": "compliance.findings",
+    "EngineError": "compliance.errors",
+    "Finding": "compliance.findings",
+    "InputError": "compliance.errors",
+    "LoadedProposal": "compliance.intake",
+    "Proposal": "compliance.model",
+    "Report": "compliance.findings",
+    "Review": "compliance.findings",
+    "Reviewer": "compliance.review",
+    "RuleError": "compliance.errors",
+    "Severity": "compliance.rulespec",
+    "Thresholds": "compliance.decision",
+    "Waivers": "compliance.waivers",
+    "load_rules": "compliance.ruleload",
+    "load_waivers": "compliance.waivers",
+    "read_proposals": "compliance.intake",
+}
+"""Where each public name is defined: importing ``compliance`` (as every command does) imports
+none of them; each is imported on first use, so a command pays only for what it uses."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib  # noqa: PLC0415
+
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ComplianceError",
