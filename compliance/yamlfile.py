@@ -4,6 +4,7 @@ duplicate keys, and errors that name the file, line and column, or the key.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,86 @@ def read_text(
         raise error(f"{label}: not UTF-8 text") from None
 
 
+class _Slow(Exception):
+    """The fast loader leaves the document to the position-aware one."""
+
+
+def _limited_size(node: Any, depth: int, sizes: dict[int, int], open_: set[int]) -> int:
+    """The number of values ``node`` holds with its aliases expanded, counted as
+    :class:`_Composer` counts them; :class:`_Slow` if a limit is passed or an alias refers to a
+    node that holds it (which :class:`_Composer` counts in its own way)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    if id(node) in open_ or depth > DEPTH_MAX:
+        raise _Slow
+    open_.add(id(node))
+    size = 1
+    children: list[Any] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [child for pair in node.value for child in pair]
+    for child in children:
+        if type(child) is yaml.ScalarNode and depth < DEPTH_MAX:
+            size += 1  # a scalar holds one value (most nodes are scalars)
+        else:
+            size += _limited_size(child, depth + 1, sizes, open_)
+    if size > EXPANDED_MAX:
+        raise _Slow
+    open_.discard(id(node))
+    sizes[id(node)] = size
+    return size
+
+
+_FastLoader: Any = None
+if _Parser is not None:
+
+    class _FastLoader(_Parser, SafeConstructor, Resolver):  # type: ignore[misc, no-redef]
+        """libyaml parses and composes; the limits are checked on the composed nodes."""
+
+        def __init__(self, stream: str) -> None:
+            _Parser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    _FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+@functools.cache
+def _libyaml_bounds_nesting() -> bool:
+    """Whether libyaml refuses deep nesting itself (it composes recursively, in C)."""
+    try:
+        _FastLoader("[" * 100_000).get_single_node()
+    except yaml.YAMLError as exc:
+        return "nesting" in str(exc)
+    return False  # pragma: no cover - a libyaml without a nesting limit
+
+
+def _fast_parse(text: str) -> Any:
+    """What the position-aware loader gives for ``text``, about ten times faster; :class:`_Slow`
+    (or any exception) when it may not, and that loader is to say what is wrong."""
+    if _FastLoader is None or not _libyaml_bounds_nesting():
+        raise _Slow
+    loader = _FastLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _limited_size(node, 1, {}, set())
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str, label: str, error: type[ComplianceError] = RuleError) -> Any:
+    """The content of ``text``, safely: duplicate keys, nesting deeper than :data:`DEPTH_MAX`
+    and more than :data:`EXPANDED_MAX` values are refused. libyaml composes the document; the
+    position-aware loader reads it again only to report a problem (file, line, column)."""
+    try:
+        return _fast_parse(text)
+    except Exception:  # reported below, as the position-aware loader sees it
+        pass
     try:
         loader = _StrictLoader(text)
         try:
