@@ -8,7 +8,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.jsonpos import LineIndex, constant_offset, pointer_offset, value_offsets
+from compliance.jsonpos import (
+    LineIndex,
+    PointerIndex,
+    constant_offset,
+    pointer_offset,
+    value_offsets,
+)
 
 KEYS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6)
 SCALARS = st.one_of(
@@ -85,6 +91,31 @@ def test_one_path_is_found_where_the_whole_map_puts_it(
     for pointer, offset in value_offsets(text, 1).items():
         assert pointer_offset(text, pointer, 1) == offset
     assert pointer_offset(text, "/no such key/7", 1) is None
+
+
+@settings(max_examples=300)
+@given(VALUES, st.sampled_from([None, 1, 2]), st.booleans(), st.randoms())
+def test_the_pointer_index_finds_what_the_whole_map_does(
+    value: Any, indent: int | None, ascii_only: bool, rng: Any
+) -> None:
+    """In any order of lookups: each container walked is listed once and kept."""
+    text = " " + json.dumps(value, indent=indent, ensure_ascii=ascii_only) + "\n"
+    expected = value_offsets(text, 1)
+    index = PointerIndex(text, 1)
+    pointers = list(expected)
+    rng.shuffle(pointers)
+    assert {p: index.offset(p) for p in pointers} == expected
+    assert index.offset("/no such key/7") is None
+    assert index.offset("/no such key") is None
+
+
+def test_the_pointer_index_stops_at_a_scalar_and_unescapes_keys() -> None:
+    text = '{"a/b": {"~": [10, "x"]}, "s": "t"}'
+    index = PointerIndex(text)
+    assert index.offset("/a~1b/~0/1") == text.index('"x"')
+    assert index.offset("/s/0") is None
+    assert index.offset("/a~1b/~0/01") is None
+    assert index.offset("") == 0
 
 
 def test_a_long_string_is_scanned_in_memory_of_its_own_size() -> None:
