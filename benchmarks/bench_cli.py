@@ -1,0 +1,596 @@
+"""The CLI as a user runs it: one-proposal latency, batch throughput and memory, byte identity.
+
+    .venv/bin/python -m benchmarks.bench_cli                # full run (as in docs/BENCHMARKS.md)
+    .venv/bin/python -m benchmarks.bench_cli --quick        # a smoke run (under a minute)
+    .venv/bin/python -m benchmarks.bench_cli --baseline-tree ../old --json results.json
+
+Measured in one run, through the installed ``compliance`` command (default engine), each command
+in a fresh process:
+
+1. **Latency**: ``compliance review`` of one proposal, as JSON and as a workbook made from it by
+   ``compliance export``, beside ``python -c pass`` and beside Checkov on a ten-line Kubernetes
+   manifest (``checkov -f``, as a user types it, its update check turned off), interleaved in
+   rounds (A, B, C, D, A, B, ...) after an untimed warm-up round, so load affects them alike.
+   Checkov is no dependency: it is installed on demand from the package index into its own
+   virtualenv outside the repository (``--checkov-venv``), and left out with a note if it cannot.
+2. **Batches**: synthetic proposals (:mod:`benchmarks.synth`; a pool repeated with distinct ids)
+   written as JSON Lines, at most ``--per-file`` proposals and 63 MiB per file (the CLI's limits
+   per input), reviewed to one JSON report and to JSON Lines, with each ``--jobs`` setting. Each
+   run is started by ``benchmarks/launch.py``, which counts the report's bytes from a pipe (never
+   storing it) and gives wall and CPU time and peak RSS (``os.wait4``: the largest process,
+   forked workers included) and the sampled peak PSS of the process tree; capped by
+   ``--max-memory-gb`` of address space and ``--timeout``.
+3. **Byte identity** (``--baseline-tree``): one batch reviewed to JSON and text by
+   ``PYTHONPATH=TREE python -m compliance review`` and by the current CLI, both in TREE, each on
+   its own rule files (the report's rule-set hash shows if those differ), compared byte for byte;
+   the first differing line is printed.
+
+The results are printed as Markdown tables for docs/BENCHMARKS.md (with the machine and the load
+average at start and end), and with ``--json FILE`` as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import hashlib
+import itertools
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE = REPO / "fixtures" / "exemplary-community-policing.json"
+MAX_FILE_BYTES = 63 * 1024 * 1024
+DEFAULT_CHECKOV_VENV = Path.home() / ".cache" / "compliance-bench" / "checkov-venv"
+MANIFEST = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  containers:
+    - name: web
+      image: nginx:1.25.3
+      ports:
+        - containerPort: 80
+"""
+_ID = "@@BENCH-ID@@"
+
+LAUNCHER = Path(__file__).resolve().parent / "launch.py"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclasses.dataclass
+class Latency:
+    name: str
+    command: str
+    times: list[float] = dataclasses.field(default_factory=list)
+    first: float | None = None
+    note: str = ""
+
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+@dataclasses.dataclass
+class Batch:
+    proposals: int
+    output: str
+    jobs: str
+    input_files: int
+    input_bytes: int
+    status: str = "ok"
+    wall: float = 0.0
+    cpu: float = 0.0
+    maxrss_mib: float = 0.0
+    tree_pss_mib: float = 0.0
+    out_bytes: int = 0
+    out_lines: int = 0
+
+
+@dataclasses.dataclass
+class Identity:
+    proposals: int
+    baseline_tree: str
+    runs: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    formats: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    note: str = ""
+
+
+def run_launched(
+    cmd: list[str], cwd: Path, args: argparse.Namespace, *, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], str]:
+    """Run ``cmd`` through the launcher; its measurements and the tail of its standard error."""
+    with tempfile.NamedTemporaryFile(prefix="bench-err-", delete=False) as err:
+        err_path = Path(err.name)
+    spec = {
+        "cmd": cmd,
+        "cwd": str(cwd),
+        "env": env or dict(os.environ),
+        "stderr": str(err_path),
+        "timeout": args.timeout,
+        "max_bytes": int(args.max_memory_gb * 1024**3),
+    }
+    try:
+        out = subprocess.run(
+            [sys.executable, str(LAUNCHER), json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        text = err_path.read_bytes()[-2000:].decode("utf-8", "replace")
+        tail = [line.strip() for line in text.splitlines() if line.strip()]
+    finally:
+        err_path.unlink(missing_ok=True)
+    result: dict[str, Any] = json.loads(out)
+    return result, tail[-1] if tail else ""
+
+
+def output(cmd: list[str], **kwargs: Any) -> str:
+    """What ``cmd`` printed (stripped), whatever its exit code."""
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
+    return str(done.stdout).strip()
+
+
+def machine() -> dict[str, Any]:
+    version = output([str(cli_path()), "--version"]).replace("compliance, version", "compliance")
+    git = output(["git", "-C", str(REPO), "describe", "--always", "--dirty"])
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "system": f"{platform.system()} {platform.machine()}",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "compliance": version,
+        "git": git,
+        "load_start": os.getloadavg(),
+    }
+
+
+def cli_path() -> Path:
+    return Path(sys.executable).parent / "compliance"
+
+
+# -- 1. latency ---------------------------------------------------------------------------------
+
+
+def checkov(venv: Path) -> tuple[Path | None, str]:
+    """The checkov command in ``venv``, installed from the package index if missing."""
+    exe = venv / "bin" / "checkov"
+    if exe.exists():
+        return exe, ""
+    log(f"installing checkov into {venv} (once; a few minutes) ...")
+    created = not venv.exists()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, text=True
+        )
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "checkov"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        if created:
+            shutil.rmtree(venv, ignore_errors=True)
+        last = detail.strip().splitlines()[-1] if detail.strip() else type(exc).__name__
+        return None, f"Checkov left out: it could not be installed into {venv}: {last}"
+    return (exe, "") if exe.exists() else (None, f"Checkov left out: no {exe} after install")
+
+
+def latency(tmp: Path, args: argparse.Namespace) -> list[Latency]:
+    cli = str(cli_path())
+    workbook = tmp / "proposal.xlsx"
+    subprocess.run(
+        [cli, "export", str(FIXTURE), str(workbook)], check=True, capture_output=True, cwd=tmp
+    )
+    manifest = tmp / "deploy.yaml"
+    manifest.write_text(MANIFEST, encoding="utf-8")
+    commands: list[tuple[Latency, list[str]]] = [
+        (
+            Latency("review, JSON", f"compliance review {FIXTURE.name}"),
+            [cli, "review", str(FIXTURE)],
+        ),
+        (
+            Latency("review, workbook", "compliance review proposal.xlsx"),
+            [cli, "review", str(workbook)],
+        ),
+        (Latency("python -c pass", "python -c pass"), [sys.executable, "-c", "pass"]),
+    ]
+    cmd_checkov = ["-f", str(manifest), "--quiet", "--compact", "--skip-download"]
+    note = "Checkov left out (--no-checkov)"
+    if not args.no_checkov:
+        exe, note = checkov(args.checkov_venv)
+        if exe is not None:
+            version = output([str(exe), "--version"])
+            shown = f"checkov {' '.join(cmd_checkov).replace(str(manifest), 'deploy.yaml')}"
+            commands.append((Latency(f"Checkov {version}", shown), [str(exe), *cmd_checkov]))
+    if note:
+        log(note)
+    ok_codes = {0, 1}  # checkov exits 1 when a check fails, as on this manifest
+    env = dict(os.environ, CKV_SKIP_PACKAGE_UPDATE_CHECK="true")  # no look-up on the index
+    for round_no in range(args.rounds + 1):
+        for entry, cmd in commands:
+            start = time.perf_counter()
+            done = subprocess.run(
+                cmd,
+                cwd=tmp,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+            took = time.perf_counter() - start
+            if done.returncode not in ok_codes:
+                tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+                raise SystemExit(f"{entry.name}: exit {done.returncode}: {' '.join(tail)}")
+            if round_no == 0:
+                entry.first = took
+            else:
+                entry.times.append(took)
+        if round_no:
+            log(f"  latency round {round_no}/{args.rounds}")
+    results = [entry for entry, _ in commands]
+    if note:
+        results.append(Latency("Checkov", "", note=note))
+    return results
+
+
+# -- 2. batches ---------------------------------------------------------------------------------
+
+
+def pool(size: int) -> list[tuple[str, str]]:
+    """``size`` synthetic proposals as JSON Lines, each split around its id."""
+    from benchmarks.synth import generate  # noqa: PLC0415 (imports the package: not for --help)
+
+    log(f"generating a pool of {size:,} synthetic proposals ...")
+    out = []
+    for proposal in generate(size):
+        data = proposal.model_dump(mode="json", exclude_none=True)
+        data["id"] = _ID
+        line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        before, after = line.split(json.dumps(_ID), 1)
+        out.append((before, after))
+    return out
+
+
+def write_batch(
+    folder: Path, count: int, proposals: list[tuple[str, str]], per_file: int
+) -> list[Path]:
+    """``count`` proposals from the pool (distinct ids) as JSON Lines files, streamed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    handle = None
+    in_file = size = 0
+    try:
+        for number in range(count):
+            before, after = proposals[number % len(proposals)]
+            line = f'{before}"BENCH-{number:07d}"{after}\n'.encode()
+            if handle is None or in_file == per_file or size + len(line) > MAX_FILE_BYTES:
+                if handle is not None:
+                    handle.close()
+                paths.append(folder / f"batch-{len(paths):04d}.jsonl")
+                handle = paths[-1].open("wb", buffering=1 << 20)
+                in_file = size = 0
+            handle.write(line)
+            in_file += 1
+            size += len(line)
+    finally:
+        if handle is not None:
+            handle.close()
+    return paths
+
+
+def job_settings(text: str) -> list[str]:
+    settings = [s.strip() for s in text.split(",") if s.strip()]
+    for s in settings:
+        if s != "default" and not (s.isdigit() and int(s) >= 1):
+            raise argparse.ArgumentTypeError(f"--jobs: {s!r} is neither 'default' nor a count")
+    return settings
+
+
+def sizes(text: str) -> list[int]:
+    try:
+        return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of counts: {text!r}") from None
+
+
+def batches(tmp: Path, args: argparse.Namespace) -> list[Batch]:
+    plan = [(n, "json") for n in args.sizes] + [(n, "jsonl") for n in args.jsonl_sizes]
+    if not plan:
+        return []
+    proposals = pool(min(args.pool, max(n for n, _ in plan)))
+    results: list[Batch] = []
+    for count in sorted({n for n, _ in plan}):
+        log(f"writing {count:,} proposals as JSON Lines ...")
+        folder = tmp / f"batch-{count}"
+        paths = write_batch(folder, count, proposals, args.per_file)
+        in_bytes = sum(p.stat().st_size for p in paths)
+        for (n, fmt), jobs in itertools.product(plan, args.jobs):
+            if n != count:
+                continue
+            row = Batch(count, fmt, jobs, len(paths), in_bytes)
+            cmd = [str(cli_path()), "review", *map(str, paths), "--format", fmt, "--no-fail"]
+            cmd += ["--no-config"] + ([] if jobs == "default" else ["--jobs", jobs])
+            log(f"  {count:,} proposals to {fmt}, --jobs {jobs} ...")
+            got, err = run_launched(cmd, tmp, args)
+            row.wall, row.cpu = got["wall"], got["cpu"]
+            row.maxrss_mib, row.tree_pss_mib = got["maxrss_kb"] / 1024, got["tree_kb"] / 1024
+            row.out_bytes, row.out_lines = got["out_bytes"], got["out_lines"]
+            if got["timed_out"]:
+                row.status = f"killed after {args.timeout:g} s (--timeout)"
+            elif got["code"] != 0:
+                row.status = f"failed, exit {got['code']}: {err}"
+            log(f"    {row.status}, {row.wall:.1f} s, {row.maxrss_mib:.0f} MiB")
+            results.append(row)
+        shutil.rmtree(folder)
+    return results
+
+
+# -- 3. byte identity ---------------------------------------------------------------------------
+
+
+def first_difference(a: Path, b: Path) -> str:
+    with a.open("rb") as fa, b.open("rb") as fb:
+        for number, (la, lb) in enumerate(itertools.zip_longest(fa, fb), start=1):
+            if la != lb:
+                shown = [repr((x or b"<end of file>")[:200])[1:] for x in (la, lb)]
+                return f"line {number}: baseline {shown[0]} / current {shown[1]}"
+    return ""
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def identity(tmp: Path, args: argparse.Namespace) -> Identity:
+    tree = args.baseline_tree.resolve()
+    result = Identity(args.identity_proposals, str(tree))
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    where = output([sys.executable, "-c", "import compliance; print(compliance.__file__)"],
+                   cwd=tree, env=env)  # fmt: skip
+    if not where.startswith(str(tree) + os.sep):
+        result.note = f"left out: PYTHONPATH={tree} imports compliance from {where or 'nowhere'}"
+        return result
+    proposals = pool(min(args.pool, args.identity_proposals))
+    paths = write_batch(tmp / "identity", args.identity_proposals, proposals, args.per_file)
+    runs = {
+        "baseline": [sys.executable, "-m", "compliance"],
+        "current": [str(cli_path())],
+    }
+    outputs: dict[str, dict[str, Path]] = {}
+    for name, prefix in runs.items():
+        outputs[name] = {fmt: tmp / f"{name}.{fmt}" for fmt in ("json", "text")}
+        cmd = [*prefix, "review", *map(str, paths), "--no-fail", "--no-config"]
+        for fmt, path in outputs[name].items():
+            cmd += ["--format", fmt, "-o", str(path)]
+        log(f"identity: {args.identity_proposals:,} proposals through the {name} code ...")
+        got, err = run_launched(cmd, tree, args, env=env if name == "baseline" else None)
+        got["status"] = "ok" if got["code"] == 0 and not got["timed_out"] else f"failed: {err}"
+        result.runs[name] = got
+        log(f"    {got['status']}, {got['wall']:.1f} s, {got['maxrss_kb'] / 1024:.0f} MiB")
+    for fmt in ("json", "text"):
+        a, b = outputs["baseline"][fmt], outputs["current"][fmt]
+        if not (a.exists() and b.exists()):
+            result.formats[fmt] = {"identical": False, "difference": "a report is missing"}
+            continue
+        same = sha256(a) == sha256(b)
+        result.formats[fmt] = {
+            "baseline_bytes": a.stat().st_size,
+            "current_bytes": b.stat().st_size,
+            "identical": same,
+            "difference": "" if same else first_difference(a, b),
+        }
+        a.unlink()
+        b.unlink()
+    shutil.rmtree(tmp / "identity")
+    return result
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def cell(text: str) -> str:
+    """``text`` in a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(
+    facts: dict[str, Any],
+    lat: list[Latency],
+    rows: list[Batch],
+    ident: Identity | None,
+    argv: list[str],
+) -> Iterator[str]:
+    load = "/".join(f"{x:.2f}" for x in facts["load_start"])
+    load_end = "/".join(f"{x:.2f}" for x in facts["load_end"])
+    yield f"Command: `{' '.join(['.venv/bin/python -m benchmarks.bench_cli', *argv])}`"
+    yield ""
+    yield (
+        f"Machine: {facts['system']}, {facts['cpus']} CPUs, Python {facts['python']}; "
+        f"{facts['compliance']} (git {facts['git']}); {facts['date']}; load average (1/5/15 min) "
+        f"{load} at start, {load_end} at end; the run took {facts['seconds'] / 60:.1f} min."
+    )
+    if lat:
+        timed = [x for x in lat if x.times]
+        base = next((x.median() for x in timed if x.name == "python -c pass"), None)
+        yield ""
+        rounds = len(timed[0].times) if timed else 0
+        shown = f"{rounds} interleaved rounds" if rounds != 1 else "1 round"
+        yield f"One proposal, {shown} after a warm-up round (seconds):"
+        yield ""
+        yield "| command | median | min | max | first run | × `python -c pass` |"
+        yield "| --- | ---: | ---: | ---: | ---: | ---: |"
+        for x in timed:
+            ratio = f"{x.median() / base:.1f}x" if base else ""
+            first = f"{x.first:.3f}" if x.first is not None else ""
+            yield (
+                f"| {x.name}: `{x.command}` | {x.median():.3f} | {min(x.times):.3f} | "
+                f"{max(x.times):.3f} | {first} | {ratio} |"
+            )
+        for x in lat:
+            if x.note:
+                yield ""
+                yield x.note
+    if rows:
+        yield ""
+        yield "Batches (JSON Lines input; wall and CPU seconds; peak RSS of the largest process):"
+        yield ""
+        yield (
+            "| proposals | report | --jobs | proposals/s | wall s | CPU s | peak RSS MiB | "
+            "tree PSS MiB | input B/proposal | output B/proposal | status |"
+        )
+        yield "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+        for r in rows:
+            rate = f"{r.proposals / r.wall:,.0f}" if r.status == "ok" and r.wall else ""
+            files = "file" if r.input_files == 1 else "files"
+            yield (
+                f"| {r.proposals:,} | {r.output} | {r.jobs} | {rate} | {r.wall:.1f} | "
+                f"{r.cpu:.1f} | {r.maxrss_mib:,.0f} | {r.tree_pss_mib:,.0f} | "
+                f"{r.input_bytes / r.proposals:,.0f} ({r.input_files} {files}) | "
+                f"{r.out_bytes / r.proposals:,.0f} | {cell(r.status)} |"
+            )
+    if ident is not None:
+        yield ""
+        yield f"Byte identity, {ident.proposals:,} proposals, against `{ident.baseline_tree}`:"
+        if ident.note:
+            yield ""
+            yield ident.note
+        else:
+            yield ""
+            yield "| code | status | wall s | proposals/s | CPU s | peak RSS MiB |"
+            yield "| --- | --- | ---: | ---: | ---: | ---: |"
+            for name, got in ident.runs.items():
+                speed = ident.proposals / got["wall"] if got["wall"] else 0
+                yield (
+                    f"| {name} | {got['status']} | {got['wall']:.1f} | {speed:,.0f} | "
+                    f"{got['cpu']:.1f} | {got['maxrss_kb'] / 1024:,.0f} |"
+                )
+            yield ""
+            yield "| report | baseline bytes | current bytes | identical | first difference |"
+            yield "| --- | ---: | ---: | --- | --- |"
+            for fmt, cmp in ident.formats.items():
+                yield (
+                    f"| {fmt} | {cmp.get('baseline_bytes', 0):,} | {cmp.get('current_bytes', 0):,}"
+                    f" | {'yes' if cmp['identical'] else '**no**'} | {cell(cmp['difference'])} |"
+                )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").splitlines()[0],
+        epilog="Progress goes to standard error; the Markdown tables to standard output.",
+    )
+    add = parser.add_argument
+    add("--quick", action="store_true", help="a smoke run: 1 round, 200 and 2,000 proposals")
+    add("--rounds", type=int, default=10, help="timed latency rounds (default: 10)")
+    add(
+        "--sizes",
+        type=sizes,
+        default=[1_000, 10_000, 100_000],
+        help="batch sizes to one JSON report (default: 1000,10000,100000)",
+    )
+    add(
+        "--jsonl-sizes",
+        type=sizes,
+        default=[1_000_000],
+        help="batch sizes to JSON Lines (default: 1000000)",
+    )
+    add(
+        "--jobs",
+        type=job_settings,
+        default=["default", "1"],
+        help="--jobs settings for batches (default: default,1)",
+    )
+    add("--pool", type=int, default=2_000, help="distinct synthetic proposals (default: 2000)")
+    add("--per-file", type=int, default=10_000, help="proposals per input file (default: 10000)")
+    add(
+        "--parts",
+        default="latency,batch,identity",
+        help="parts to run (default: all; identity needs --baseline-tree)",
+    )
+    add(
+        "--checkov-venv",
+        type=Path,
+        default=DEFAULT_CHECKOV_VENV,
+        help=f"Checkov's virtualenv, made if missing (default: {DEFAULT_CHECKOV_VENV})",
+    )
+    add("--no-checkov", action="store_true", help="leave Checkov out of the latency table")
+    add("--baseline-tree", type=Path, help="a source tree of earlier code, for byte identity")
+    add("--identity-proposals", type=int, default=20_000, help="(default: 20000)")
+    add(
+        "--max-memory-gb",
+        type=float,
+        default=10.0,
+        help="address-space cap for each batch run (default: 10)",
+    )
+    add("--timeout", type=float, default=3600.0, help="seconds per batch run (default: 3600)")
+    add("--json", type=Path, help="also write the results as JSON to this file")
+    args = parser.parse_args(argv)
+    shown_argv = sys.argv[1:] if argv is None else argv
+    if args.quick:
+        args.rounds, args.sizes, args.jsonl_sizes = 1, [200], [2_000]
+        args.pool, args.identity_proposals = 200, 200
+    parts = {p.strip() for p in args.parts.split(",")}
+    if unknown := parts - {"latency", "batch", "identity"}:
+        parser.error(f"--parts: unknown {', '.join(sorted(unknown))}")
+    if not cli_path().exists():
+        parser.error(f"no compliance command next to this interpreter: {cli_path()}")
+    started = time.perf_counter()
+    facts = machine()
+    lat: list[Latency] = []
+    rows: list[Batch] = []
+    ident = None
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as name:
+        tmp = Path(name)
+        if "latency" in parts:
+            lat = latency(tmp, args)
+        if "batch" in parts:
+            rows = batches(tmp, args)
+        if "identity" in parts and args.baseline_tree is not None:
+            ident = identity(tmp, args)
+    facts["load_end"] = os.getloadavg()
+    facts["seconds"] = time.perf_counter() - started
+    for line in markdown(facts, lat, rows, ident, shown_argv):
+        print(line)
+    if args.json is not None:
+        document = {
+            "machine": facts,
+            "latency": [
+                dataclasses.asdict(x) | {"median": x.median() if x.times else None} for x in lat
+            ],
+            "batches": [dataclasses.asdict(r) for r in rows],
+            "identity": dataclasses.asdict(ident) if ident else None,
+        }
+        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    failed = any(r.status != "ok" for r in rows) or (
+        ident is not None and not all(c["identical"] for c in ident.formats.values())
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
