@@ -164,7 +164,7 @@ class Reviewer:
         findings.sort(
             key=lambda f: (-f.severity.rank, f.outcome != "violation", f.domain, f.rule_id)
         )
-        return Review(
+        return Review.made(
             proposal_id=proposal.id,
             title=proposal.title,
             source=source_map.source if source_map is not None else None,
@@ -339,7 +339,7 @@ def _counts(findings: list[Finding]) -> Counts:
     for f in findings:
         target = waived if f.waived else violations if f.outcome == "violation" else unknown
         target[f.severity] += 1
-    return Counts(violations=violations, needs_information=unknown, waived=waived)
+    return Counts.made(violations=violations, needs_information=unknown, waived=waived)
 
 
 def _unanswered(findings: list[Finding]) -> list[UnansweredField]:
@@ -353,7 +353,7 @@ def _unanswered(findings: list[Finding]) -> list[UnansweredField]:
                 if f.rule_id not in rules:
                     rules.append(f.rule_id)
     return [
-        UnansweredField(path=path, question=question_of(path), rules=rules, location=location)
+        UnansweredField.made(path=path, question=question_of(path), rules=rules, location=location)
         for path, (rules, location) in found.items()
     ]
 
