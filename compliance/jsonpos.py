@@ -195,7 +195,10 @@ class PointerIndex:
                 out[key] = pos
             else:
                 out[str(index)] = pos
-            _, pos = decode(text, pos)
+            if text[pos] == '"':  # passed over without a copy: a string can be most of the input
+                pos = _STRING.match(text, pos, stop).end()  # type: ignore[union-attr]
+            else:
+                _, pos = decode(text, pos)
             pos = _WS.match(text, pos, stop).end()  # type: ignore[union-attr]
             if pos < stop and text[pos] == ",":
                 pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]
@@ -204,6 +207,7 @@ class PointerIndex:
 
 
 _DECODER = json.JSONDecoder()
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
 class LineIndex:

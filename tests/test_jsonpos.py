@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from typing import Any
 
 from hypothesis import given, settings
@@ -116,6 +117,17 @@ def test_the_pointer_index_stops_at_a_scalar_and_unescapes_keys() -> None:
     assert index.offset("/s/0") is None
     assert index.offset("/a~1b/~0/01") is None
     assert index.offset("") == 0
+
+
+def test_the_pointer_index_passes_over_a_long_string_without_a_copy() -> None:
+    text = json.dumps({"summary": "x" * 3_000_000, "id": "A"})
+    tracemalloc.start()
+    try:
+        assert PointerIndex(text).offset("/id") == len(text) - 4
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000
 
 
 def test_a_long_string_is_scanned_in_memory_of_its_own_size() -> None:
