@@ -9,11 +9,12 @@ answer would have to be added), marked ``present=False``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from compliance.fields import json_pointer
-from compliance.jsonpos import LineIndex, pointer_offset, value_offsets
+from compliance.jsonpos import LineIndex, PointerIndex
 
 CellRef = tuple[str, tuple[int, int], bool]
 """A workbook answer's sheet, cell (row and column, from 1) and whether it holds a value."""
@@ -47,20 +48,16 @@ class JsonText:
     """One JSON text (a file or standard input), with lazily computed value positions.
 
     The text holds one or more segments: one per JSON Lines record, per proposal of a list, or
-    one for a whole document. Positions are computed on first use, per segment: all of them at
-    once for a segment of ordinary size, one path at a time (see
-    :func:`~compliance.jsonpos.pointer_offset`) for a larger one, so that locating an answer
-    never costs more than reading the proposal it is in.
+    one for a whole document. Positions are computed on first use, per segment, and only on the
+    paths to the answers shown (see :class:`~compliance.jsonpos.PointerIndex`), so that locating
+    answers never costs more than reading the proposal they are in.
     """
-
-    WHOLE_MAP_CHARS = 1 << 20
-    """Segments up to this size get all their positions computed at the first lookup."""
 
     def __init__(self, source: str, text: str) -> None:
         self.source = source
         self.text = text
         self._segments: list[tuple[int, int, str]] = []
-        self._offsets: dict[int, dict[str, int | None]] = {}
+        self._offsets: dict[int, PointerIndex] = {}
         self._lines: LineIndex | None = None
 
     def add_segment(self, start: int, end: int, prefix: str = "") -> int:
@@ -70,17 +67,11 @@ class JsonText:
         return len(self._segments) - 1
 
     def _offset(self, segment: int, pointer: str) -> int | None:
-        start, end, _ = self._segments[segment]
-        known = self._offsets.get(segment)
-        if known is None:
-            if end - start <= self.WHOLE_MAP_CHARS:
-                known = dict(value_offsets(self.text, start, end))
-            else:
-                known = {}
-            self._offsets[segment] = known
-        if pointer not in known and end - start > self.WHOLE_MAP_CHARS:
-            known[pointer] = pointer_offset(self.text, pointer, start, end)
-        return known.get(pointer)
+        index = self._offsets.get(segment)
+        if index is None:
+            start, end, _ = self._segments[segment]
+            index = self._offsets[segment] = PointerIndex(self.text, start, end)
+        return index.offset(pointer)
 
     def location(self, segment: int, pointer: str) -> Location | None:
         offset = self._offset(segment, pointer)
@@ -109,13 +100,15 @@ class SourceMap:
     def __init__(self, source: str, resolve: Callable[[str], Location | None]) -> None:
         self.source = source
         self._resolve = resolve
+        self._located: dict[str, Location] = {}
+        """Paths located so far: several findings of a proposal show the same answers."""
 
     @classmethod
     def for_json(cls, text: JsonText, segment: int) -> SourceMap:
         """A proposal held in ``segment`` of ``text``."""
 
         def resolve(path: str) -> Location | None:
-            return text.location(segment, json_pointer(path))
+            return text.location(segment, _pointer(path))
 
         return cls(text.source, resolve)
 
@@ -141,6 +134,12 @@ class SourceMap:
 
     def locate(self, path: str) -> Location:
         """The location of ``path``, or of its nearest present ancestor (``present=False``)."""
+        loc = self._located.get(path)
+        if loc is None:
+            loc = self._located[path] = self._find(path)
+        return loc
+
+    def _find(self, path: str) -> Location:
         loc = self._resolve(path)
         if loc is not None:
             return loc
@@ -151,6 +150,10 @@ class SourceMap:
             if loc is not None:
                 return loc.model_copy(update={"present": False})
         return Location(source=self.source, present=False)
+
+
+_pointer = lru_cache(maxsize=4096)(json_pointer)
+"""The JSON pointer of a concrete path: the same paths are located in proposal after proposal."""
 
 
 def _parent(path: str) -> str:
