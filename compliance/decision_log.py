@@ -64,7 +64,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -158,6 +158,10 @@ class DecisionRecord:
     exit_code: int
     proposals: list[dict[str, str]]
     report: dict[str, Any]
+    report_json: str | None = field(default=None, compare=False, repr=False, kw_only=True)
+    """The report as the JSON text the client received, when the caller has it (the service
+    does): stored as it is rather than encoded again from ``report``, which it must decode to.
+    Records read back from a store leave it ``None``."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID.match(self.id):
@@ -200,6 +204,8 @@ class DecisionRecord:
                 )
         if not isinstance(self.report, dict):
             raise ValueError("DecisionRecord.report: expected a JSON object (dict)")
+        if self.report_json is not None and not isinstance(self.report_json, str):
+            raise ValueError("DecisionRecord.report_json: expected JSON text (str) or None")
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready, without the report (for lists)."""
@@ -264,8 +270,22 @@ def _row_values(record: DecisionRecord, created_at: object) -> tuple[object, ...
         record.decision,
         record.exit_code,
         _json(record.proposals),
-        _json(record.report),
+        _report_text(record),
     )
+
+
+def _report_text(record: DecisionRecord) -> str:
+    """The report's JSON text: the caller's own when it gave one that every store keeps (valid
+    UTF-8, no NUL), else encoded from the dict."""
+    text = record.report_json
+    if text is not None and "\x00" not in text:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return text
+    return _json(record.report)
 
 
 @dataclass(frozen=True)
@@ -535,12 +555,31 @@ _SQLITE_MIGRATIONS: dict[int, tuple[str, ...]] = {0: _SQLITE_SCHEMA_V1}
 """Statements that take the schema from a version (the key) to the next."""
 
 
+_SQLITE_INSERT = f"INSERT INTO decisions ({_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+_SQLITE_INSERT_PROPOSALS = (
+    "INSERT INTO decision_proposals (decision_id, position, proposal_id, decision) "
+    "VALUES (?, ?, ?, ?)"
+)
+
+
+@dataclass
+class _Pending:
+    """A record waiting for a group commit, and how that went."""
+
+    id: str
+    values: tuple[object, ...]
+    proposals: list[tuple[str, int, str, str]]
+    done: bool = False
+    error: DecisionLogError | None = None
+
+
 class SqliteLog(DecisionLog):
     """The decision log in one SQLite file (WAL mode, ``synchronous=FULL``).
 
     ``busy_timeout`` (seconds) is how long a write waits for another process's write to finish.
     Writes from this object's threads are serialised by a lock, so they never wait on SQLite's
-    busy handler among themselves.
+    busy handler among themselves, and grouped: the records appended while one commit is being
+    synced share the next commit (see :meth:`append`).
     """
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
@@ -548,6 +587,8 @@ class SqliteLog(DecisionLog):
         self.store = str(self.path)
         self._busy_timeout = busy_timeout
         self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
         self._pool: _Pool[sqlite3.Connection] = _Pool(
             self._connect, sqlite3.Connection.close, None, busy_timeout
         )
@@ -651,29 +692,64 @@ class SqliteLog(DecisionLog):
             raise self._error("open", exc) from None
 
     def append(self, record: DecisionRecord) -> None:
-        values = _row_values(record, _iso(record.created_at))
-        proposals = [(record.id, n, p["id"], p["decision"]) for n, p in enumerate(record.proposals)]
+        """Group commit: records appended while another commit is being synced are written
+        together in the next transaction, one fsync for all of them; each call still returns
+        only once its own record is committed, and a record that cannot be written (its id is
+        taken) fails alone, in a savepoint."""
+        pending = _Pending(
+            record.id,
+            _row_values(record, _iso(record.created_at)),
+            [(record.id, n, p["id"], p["decision"]) for n, p in enumerate(record.proposals)],
+        )
+        with self._queue_lock:
+            self._queue.append(pending)
+        with self._write_lock:  # held by whoever commits; queued records go with the next
+            if not pending.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        if pending.error is not None:
+            raise pending.error
+
+    def _commit(self, batch: builtins.list[_Pending]) -> None:
+        """Write ``batch`` in one transaction; every item ends done, and with an error unless
+        the transaction holding it committed."""
+        committed = False
         try:
-            with (
-                self._write_lock,
-                self._connection() as conn,
-                self._transaction(conn, "BEGIN IMMEDIATE"),
-            ):
-                self._same_file(f"append {record.id}")  # never write to a deleted file
-                conn.execute(
-                    f"INSERT INTO decisions ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", values
-                )
-                conn.executemany(
-                    "INSERT INTO decision_proposals (decision_id, position, proposal_id, decision)"
-                    " VALUES (?, ?, ?, ?)",
-                    proposals,
-                )
-        except sqlite3.IntegrityError as exc:
-            if "decisions.id" in str(exc):
-                raise self._error(f"append {record.id}", "that id is already in the log") from None
-            raise self._error(f"append {record.id}", exc) from None
+            with self._connection() as conn, self._transaction(conn, "BEGIN IMMEDIATE"):
+                gone = self._file_problem()  # never write to a deleted file
+                if gone is not None:
+                    for item in batch:
+                        item.error = self._error(f"append {item.id}", gone)
+                    return
+                for item in batch:
+                    conn.execute("SAVEPOINT record")
+                    try:
+                        conn.execute(_SQLITE_INSERT, item.values)
+                        conn.executemany(_SQLITE_INSERT_PROPOSALS, item.proposals)
+                    except sqlite3.Error as exc:
+                        conn.execute("ROLLBACK TO record")
+                        item.error = self._append_error(item.id, exc)
+                    conn.execute("RELEASE record")
+            committed = True
+        except DecisionLogError as exc:
+            for item in batch:
+                if item.error is None:
+                    item.error = DecisionLogError(exc.problems)
         except sqlite3.Error as exc:
-            raise self._error(f"append {record.id}", exc) from None
+            for item in batch:
+                if item.error is None:
+                    item.error = self._error(f"append {item.id}", exc)
+        finally:
+            for item in batch:
+                if not committed and item.error is None:  # fail closed, whatever stopped it
+                    item.error = self._error(f"append {item.id}", "the commit did not complete")
+                item.done = True
+
+    def _append_error(self, record_id: str, exc: sqlite3.Error) -> DecisionLogError:
+        if isinstance(exc, sqlite3.IntegrityError) and "decisions.id" in str(exc):
+            return self._error(f"append {record_id}", "that id is already in the log")
+        return self._error(f"append {record_id}", exc)
 
     def _read(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
@@ -721,12 +797,18 @@ class SqliteLog(DecisionLog):
     def _same_file(self, action: str) -> None:
         """Raise unless the path still names the file that was opened: a record written to a
         deleted or replaced file would be lost."""
+        problem = self._file_problem()
+        if problem is not None:
+            raise self._error(action, problem)
+
+    def _file_problem(self) -> str | None:
         try:
             stat = self.path.stat()
         except OSError as exc:
-            raise self._error(action, f"the file is gone ({exc.strerror})") from None
+            return f"the file is gone ({exc.strerror})"
         if (stat.st_dev, stat.st_ino) != self._identity:
-            raise self._error(action, "the file was replaced since it was opened")
+            return "the file was replaced since it was opened"
+        return None
 
     def check(self) -> None:
         if self._pool.closed:
