@@ -45,7 +45,14 @@ from compliance.exitcodes import ExitCode
 from compliance.http_auth import Tokens
 from compliance.rulesdoc import rule_summary
 from compliance.ruleset import RuleSet
-from compliance.workers import JobTimeout, NoWorker, ReviewJob, WorkerCrashed, WorkerPool
+from compliance.workers import (
+    JobResult,
+    JobTimeout,
+    NoWorker,
+    ReviewJob,
+    WorkerCrashed,
+    WorkerPool,
+)
 
 log = logging.getLogger("compliance.http")
 
@@ -322,6 +329,38 @@ async def _read_input(request: Request) -> tuple[bytes, str, str]:
     )
 
 
+def _recorded(
+    service: Service, job: ReviewJob, result: JobResult, who: str, kind: str
+) -> tuple[str, DecisionRecord]:
+    """The review's report and its record, committed (in a thread: the commit waits for the
+    disk). Raises what the response reports if the review did not complete."""
+    if result.report_json is None or result.decision is None:
+        if result.usage:
+            raise UsageError(result.problems)
+        error = ComplianceError(result.problems)
+        error.exit_code = ExitCode(result.exit_code)
+        raise error
+    report = json.loads(result.report_json)
+    record = DecisionRecord(
+        id=new_id(),
+        created_at=dt.datetime.now(dt.timezone.utc),
+        client=who,
+        input_sha256="sha256:" + hashlib.sha256(job.body).hexdigest(),
+        input_kind=kind,
+        rule_set_name=report["rule_set"]["name"],
+        rule_set_version=report["rule_set"]["version"],
+        rule_set_hash=report["rule_set"]["hash"],
+        tool_version=report["tool_version"],
+        decision=result.decision,
+        exit_code=result.exit_code,
+        proposals=result.proposals,
+        report=report,
+        report_json=result.report_json,  # stored as sent, not encoded again
+    )
+    service.decisions.append(record)  # committed before the response is sent
+    return result.report_json, record
+
+
 REVIEW_BODY = {
     "required": True,
     "content": {
@@ -458,38 +497,16 @@ def create_app(service: Service) -> FastAPI:
             rules=tuple(rule),
             skip=tuple(skip_rule),
         )
-        result = await anyio.to_thread.run_sync(
-            service.pool.run, job, service.timeout, service.queue_timeout
+        result = await service.pool.review(job, service.timeout, service.queue_timeout)
+        report_json, record = await anyio.to_thread.run_sync(
+            _recorded, service, job, result, who, kind
         )
-        if result.report_json is None or result.decision is None:
-            if result.usage:
-                raise UsageError(result.problems)
-            error = ComplianceError(result.problems)
-            error.exit_code = ExitCode(result.exit_code)
-            raise error
-        report = json.loads(result.report_json)
-        record = DecisionRecord(
-            id=new_id(),
-            created_at=dt.datetime.now(dt.timezone.utc),
-            client=who,
-            input_sha256="sha256:" + hashlib.sha256(body).hexdigest(),
-            input_kind=kind,
-            rule_set_name=report["rule_set"]["name"],
-            rule_set_version=report["rule_set"]["version"],
-            rule_set_hash=report["rule_set"]["hash"],
-            tool_version=report["tool_version"],
-            decision=result.decision,
-            exit_code=result.exit_code,
-            proposals=result.proposals,
-            report=report,
-        )
-        await anyio.to_thread.run_sync(service.decisions.append, record)  # committed first
         return Response(
-            content=result.report_json,
+            content=report_json,
             media_type="application/json",
             headers={
-                "X-Compliance-Decision": result.decision,
-                "X-Compliance-Exit-Code": str(result.exit_code),
+                "X-Compliance-Decision": record.decision,
+                "X-Compliance-Exit-Code": str(record.exit_code),
                 "X-Compliance-Decision-Id": record.id,
                 "Location": f"/v1/decisions/{record.id}",
             },

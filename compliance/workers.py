@@ -14,11 +14,12 @@ its worker killed and replaced, and fails with :class:`JobTimeout`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import multiprocessing
 import os
-import queue
+import pickle
 import signal
 import tempfile
 import threading
@@ -28,19 +29,27 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Literal
+
+import anyio.to_thread
 
 from compliance import settings, tuning
 from compliance.config import resolve_config
 from compliance.decision import exit_code, worst
 from compliance.errors import ComplianceError, EngineError, InputError, UsageError
 from compliance.exitcodes import ExitCode
+from compliance.handoff import FrameReader, IdleWorkers
 from compliance.intake import read_source, read_text_upload
 from compliance.review import Reviewer
 from compliance.ruleload import load_rules
 
 log = logging.getLogger("compliance.workers")
+
+SEND_WITHOUT_BLOCKING = 64 * 1024
+"""A job this large or smaller (pickled) is sent from the event loop; a larger one (a workbook,
+a big batch) from a thread, where a full socket buffer blocks nobody else."""
 
 REVIEWERS_KEPT = 8
 """Compiled reviewers a worker keeps, one per selection and thresholds asked for (LRU)."""
@@ -213,10 +222,16 @@ def _worker_main(conn: Connection, config: ServiceConfig) -> None:
 def _stopped(pid: int) -> bool:
     """Whether the process is stopped (SIGSTOP, a debugger); False where /proc cannot tell."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
     except OSError:
         return False
-    return stat.rpartition(")")[2].split()[:1] in (["T"], ["t"])
+    try:
+        stat = os.read(fd, 4096)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return stat.rpartition(b")")[2].split()[:1] in ([b"T"], [b"t"])
 
 
 class _Worker:
@@ -241,15 +256,19 @@ class _Watchdog:
         self._lock = threading.Condition()
         self._due: dict[int, tuple[float, _Worker, threading.Event]] = {}
         self._next = 0
+        self._wakes_at = 0.0
+        """When the watching thread wakes next (it is asleep until then)."""
         self._thread = threading.Thread(target=self._watch, name="compliance-watchdog", daemon=True)
         self._thread.start()
 
     def arm(self, worker: _Worker, timeout: float) -> tuple[int, threading.Event]:
         fired = threading.Event()
+        deadline = time.monotonic() + timeout
         with self._lock:
             self._next += 1
-            self._due[self._next] = (time.monotonic() + timeout, worker, fired)
-            self._lock.notify()
+            self._due[self._next] = (deadline, worker, fired)
+            if deadline < self._wakes_at:  # else it wakes in time anyway: no thread switch
+                self._lock.notify()
             return self._next, fired
 
     def disarm(self, ticket: int) -> None:
@@ -267,7 +286,9 @@ class _Watchdog:
                         with contextlib.suppress(Exception):
                             worker.process.kill()
                 soonest = min((d for d, _, _ in self._due.values()), default=now + 3600)
-                self._lock.wait(timeout=max(0.01, soonest - now))
+                self._wakes_at = max(now + 0.01, soonest)
+                self._lock.wait(timeout=self._wakes_at - now)
+                self._wakes_at = 0.0  # awake: arm() need not notify until it sleeps again
 
 
 class WorkerPool:
@@ -286,7 +307,7 @@ class WorkerPool:
         self.size = size
         self.start_timeout = start_timeout
         self._context = multiprocessing.get_context("spawn")
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: IdleWorkers[_Worker] = IdleWorkers()
         self._lock = threading.Lock()
         self._workers: dict[int, _Worker] = {}
         self._closed = False
@@ -383,10 +404,9 @@ class WorkerPool:
         wait = timeout if wait is None else wait
         give_up = time.monotonic() + wait
         while True:  # a worker that died while idle is replaced, and the job waits for another
-            try:
-                worker = self._idle.get(timeout=max(0.0, give_up - time.monotonic()))
-            except queue.Empty:
-                raise NoWorker(f"no review worker was free within {wait:.0f} s") from None
+            worker = self._idle.get(max(0.0, give_up - time.monotonic()))
+            if worker is None:
+                raise NoWorker(f"no review worker was free within {wait:.0f} s")
             if worker.process.is_alive() and not _stopped(worker.pid):
                 break
             self._replace(worker)  # dead, or stopped by a signal: it would never answer
@@ -401,30 +421,85 @@ class WorkerPool:
                 expired.set()
                 raise EOFError
             result = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):
             self._watchdog.disarm(ticket)
             code = worker.process.exitcode
             self._replace(worker)
-            if expired.is_set():
-                raise JobTimeout(
-                    f"the review took longer than {timeout:.0f} s and was stopped; nothing was "
-                    "judged"
-                ) from None
-            raise WorkerCrashed(
-                "the review worker stopped during the review"
-                + (f" (exit code {code})" if code is not None else "")
-                + "; nothing was judged"
-            ) from None
+            raise _broken(expired, timeout, code) from None
+        return self._settle(worker, ticket, expired, timeout, result)
+
+    async def review(self, job: ReviewJob, timeout: float, wait: float | None = None) -> JobResult:
+        """:meth:`run` for a coroutine on the service's event loop, with the same outcomes:
+        it waits for a free worker and for the answer without a thread, unless the job is too
+        large to send without blocking (then it runs :meth:`run` in a thread). A cancelled
+        caller does not cut the exchange short: the worker finishes, and is free again, first."""
+        payload = ForkingPickler.dumps(job)
+        if len(payload) > SEND_WITHOUT_BLOCKING:
+            return await anyio.to_thread.run_sync(self.run, job, timeout, wait)
+        wait = timeout if wait is None else wait
+        give_up = time.monotonic() + wait
+        while True:
+            worker = await self._idle.get_async(max(0.0, give_up - time.monotonic()))
+            if worker is None:
+                raise NoWorker(f"no review worker was free within {wait:.0f} s")
+            if worker.process.is_alive() and not _stopped(worker.pid):
+                break
+            await anyio.to_thread.run_sync(self._replace, worker)
+        exchange = asyncio.ensure_future(self._exchange(worker, bytes(payload), timeout))
+        exchange.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return await asyncio.shield(exchange)
+
+    async def _exchange(self, worker: _Worker, payload: bytes, timeout: float) -> JobResult:
+        ticket, expired = self._watchdog.arm(worker, timeout)  # as in run()
+        try:
+            # The worker has read everything sent before (it answered), so a job this small
+            # goes into the empty socket buffer at once, even to a stopped worker.
+            worker.conn.send_bytes(payload)
+            message = await asyncio.wait_for(FrameReader(worker.conn.fileno()).read(), timeout)
+            result = pickle.loads(message)
+        except (EOFError, OSError, asyncio.TimeoutError) as exc:
+            if isinstance(exc, asyncio.TimeoutError):
+                expired.set()
+            self._watchdog.disarm(ticket)
+            code = worker.process.exitcode
+            await anyio.to_thread.run_sync(self._replace, worker)
+            raise _broken(expired, timeout, code) from None
+        if expired.is_set():  # the result came in as the deadline passed: it is not used
+            self._watchdog.disarm(ticket)
+            await anyio.to_thread.run_sync(self._replace, worker)
+            raise _broken(expired, timeout, None)
+        return self._settle(worker, ticket, expired, timeout, result)
+
+    def _settle(
+        self,
+        worker: _Worker,
+        ticket: int,
+        expired: threading.Event,
+        timeout: float,
+        result: object,
+    ) -> JobResult:
+        """After an answer: the worker back in the pool, and the answer checked."""
         self._watchdog.disarm(ticket)
         if expired.is_set():  # the result came in as the deadline passed: it is not used
             self._replace(worker)
-            raise JobTimeout(
-                f"the review took longer than {timeout:.0f} s and was stopped; nothing was judged"
-            )
+            raise _broken(expired, timeout, None)
         self._idle.put(worker)
         if not isinstance(result, JobResult):
             raise EngineError("a review worker answered with something that is not a result")
         return result
+
+
+def _broken(expired: threading.Event, timeout: float, code: int | None) -> EngineError:
+    """Why an exchange with a worker ended without an answer: its deadline, or its death."""
+    if expired.is_set():
+        return JobTimeout(
+            f"the review took longer than {timeout:.0f} s and was stopped; nothing was judged"
+        )
+    return WorkerCrashed(
+        "the review worker stopped during the review"
+        + (f" (exit code {code})" if code is not None else "")
+        + "; nothing was judged"
+    )
 
 
 def started(config: ServiceConfig, size: int) -> WorkerPool:
