@@ -1,17 +1,20 @@
 """Load test of the HTTP service on loopback: reviews beside a trivial endpoint of the same server.
 
-    .venv/bin/python -m benchmarks.bench_service                       # 2,000 reviews, 16 clients
-    .venv/bin/python -m benchmarks.bench_service --requests 200        # a smoke run
+    .venv/bin/python -m benchmarks.bench_service              # 3 rounds of 1,000 each, 16 clients
+    .venv/bin/python -m benchmarks.bench_service --requests 200 --rounds 1     # a smoke run
     .venv/bin/python -m benchmarks.bench_service --decision-log postgresql://...
 
 Starts ``compliance serve`` as a real process on a free loopback port (with a fresh decision
-log), then runs, from ``--clients`` concurrent client threads each holding one keep-alive
-connection:
+log), then runs ``--rounds`` rounds, each from ``--clients`` concurrent client threads each
+holding one keep-alive connection:
 
 1. ``--requests`` GET /healthz (the trivial endpoint: the HTTP stack alone), then
 2. ``--requests`` POST /v1/reviews, cycling through the bundled fixtures (one proposal each).
 
-It reports throughput and p50/p90/p99/max latency for both, then checks the decision log: it
+Rounds alternate the two, so both see the same machine (it may be shared). It reports
+throughput and p50/p90/p99/max latency for both over all rounds, each round's p99 and the
+ratio of the review p99 to the /healthz p99 by round (its median and range: the spread), then
+checks the decision log: it
 must hold exactly one record per successful review, each with the id the response gave. Exits 1
 if any review failed or the log does not match. The client runs in this process (threads and
 http.client), so client overhead is included in the latencies and shared by both endpoints.
@@ -121,11 +124,31 @@ def load(
     return outcome
 
 
+def merged(outcomes: list[Outcome]) -> Outcome:
+    whole = Outcome()
+    for o in outcomes:
+        whole.latencies += o.latencies
+        whole.ids += o.ids
+        whole.seconds += o.seconds
+        for status, n in o.statuses.items():
+            whole.statuses[status] = whole.statuses.get(status, 0) + n
+    return whole
+
+
+def percentile(ms: list[float], p: float) -> float:
+    """The ``p``-th percentile of sorted ``ms`` (nearest rank)."""
+    return ms[min(len(ms) - 1, round(p / 100 * (len(ms) - 1)))]
+
+
+def p99(o: Outcome) -> float:
+    return percentile(sorted(x * 1000 for x in o.latencies), 99)
+
+
 def summary(name: str, o: Outcome) -> str:
     ms = sorted(x * 1000 for x in o.latencies)
 
     def pct(p: float) -> float:
-        return ms[min(len(ms) - 1, round(p / 100 * (len(ms) - 1)))]
+        return percentile(ms, p)
 
     return (
         f"| {name} | {len(ms):,} | {dict(sorted(o.statuses.items()))} | {len(ms) / o.seconds:,.0f} "
@@ -135,7 +158,8 @@ def summary(name: str, o: Outcome) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=1000, help="per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--decision-log", help="a postgresql:// URL (default: a fresh SQLite file)")
@@ -155,11 +179,18 @@ def main() -> int:
             load(port, "GET", "/healthz", [], 200, args.clients)  # warm up connections
             load(port, "POST", "/v1/reviews", bodies, 100, args.clients)  # warm up workers
             warm = 100
-            health = load(port, "GET", "/healthz", [], args.requests, args.clients)
-            reviews = load(port, "POST", "/v1/reviews", bodies, args.requests, args.clients)
+            rounds: list[tuple[Outcome, Outcome]] = []
+            for _ in range(args.rounds):
+                rounds.append(
+                    (
+                        load(port, "GET", "/healthz", [], args.requests, args.clients),
+                        load(port, "POST", "/v1/reviews", bodies, args.requests, args.clients),
+                    )
+                )
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=60)
+        health, reviews = merged([h for h, _ in rounds]), merged([r for _, r in rounds])
         log = open_log(target)
         try:
             count = log.count() - before
@@ -176,11 +207,23 @@ def main() -> int:
     print(summary("GET /healthz", health))
     print(summary("POST /v1/reviews", reviews))
     print()
+    by_round = [(p99(h), p99(r)) for h, r in rounds]
+    ratios = sorted(r / h for h, r in by_round)
+    print("p99 by round (ms): /healthz " + ", ".join(f"{h:.1f}" for h, _ in by_round)
+          + "; reviews " + ", ".join(f"{r:.1f}" for _, r in by_round))  # fmt: skip
+    print(f"review p99 / healthz p99: median {statistics.median(ratios):.1f}x "
+          f"(rounds {', '.join(f'{x:.1f}x' for x in ratios)})")  # fmt: skip
+    print()
     expected = ok + warm
     print(f"decision log: {count} records for {ok} successful reviews (+{warm} warm-up); "
           f"records missing for a returned id: {len(missing)}; "
           f"distinct ids: {len(set(reviews.ids))}")  # fmt: skip
-    good = ok == args.requests and count == expected and not missing and len(set(reviews.ids)) == ok
+    good = (
+        ok == args.requests * args.rounds
+        and count == expected
+        and not missing
+        and len(set(reviews.ids)) == ok
+    )
     print("OK: exactly one record per successful response" if good else "MISMATCH")
     return 0 if good else 1
 
