@@ -692,7 +692,12 @@ class Plan:
 
 
 def compile_ruleset(ruleset: RuleSet) -> Plan:
-    """Compile every rule and pack them into shards that stay inside the engine's limits."""
+    """Compile every rule and pack them into shards that stay inside the engine's limits (or
+    read the plan a rule set from the rule-set cache brings: see :mod:`compliance.rulecache`)."""
+    cached = getattr(ruleset, "_cached_plan", None)
+    plan = cached() if cached is not None else None
+    if isinstance(plan, Plan):
+        return plan
     problems: list[str] = []
     compiled: list[CompiledRule] = []
     for rule in ruleset.rules:

@@ -39,10 +39,11 @@ from compliance import __version__
 from compliance import conditions as c
 from compliance import ruleset as rs
 from compliance.boundedfile import read_limited
-from compliance.errors import ComplianceError
+from compliance.errors import ComplianceError, RuleError
 from compliance.rulespec import Severity
 
 if TYPE_CHECKING:
+    from compliance.compiler import Form, Plan, _ListPlan
     from compliance.model import Proposal
 
 ENV = "COMPLIANCE_CACHE_DIR"
@@ -59,6 +60,10 @@ ENTRIES_KEPT = 32
 TEMP_AGE_MAX = 3600
 """A temporary file older than this many seconds (a writer that died) is deleted."""
 SUFFIX = ".ruleset.json"
+PLAN_ATTRIBUTE = "_cached_plan"
+"""A rule set read from the cache (or just stored) holds, under this attribute (not a field: a
+rule set derived from it with ``dataclasses.replace``, as tuning does, has none), a function
+giving its compiled durable_rules plan; :func:`compliance.compiler.compile_ruleset` uses it."""
 
 _CLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
@@ -215,10 +220,87 @@ def _decoded(obj: dict[str, Any]) -> Any:
 
 
 def _decode(payload: bytes) -> rs.RuleSet:
-    ruleset = json.loads(payload, object_hook=_decoded)
+    """The rule set of an entry's payload (its rule set, a line break, its compiled plan or
+    ``null``); the plan is decoded when the rule set is first compiled."""
+    rules, _, plan = payload.partition(b"\n")
+    ruleset = json.loads(rules, object_hook=_decoded)
     if not isinstance(ruleset, rs.RuleSet):
         raise _Unstorable("not a rule set")
+    if plan != b"null":
+        decoded = functools.cache(functools.partial(_plan_from, plan))
+        object.__setattr__(ruleset, PLAN_ATTRIBUTE, decoded)
     return ruleset
+
+
+# --------------------------------------------------------------------------- compiled plan
+
+
+def _plan_data(plan: Plan) -> dict[str, Any]:
+    """The durable_rules plan as JSON data (conditions are JSON already)."""
+
+    def form(f: Form) -> list[Any]:
+        return [f.cond, f.heads, f.peak, f.leftover, f.exprs]
+
+    def lists(plans: dict[str, _ListPlan]) -> dict[str, list[dict[str, str]]]:
+        return {path: [p.item_keys, p.root_copies] for path, p in plans.items()}
+
+    return {
+        "shards": [
+            [
+                s.name,
+                [[[r.rule_id, form(r.certain), form(r.possible)] for r in g] for g in s.groups],
+            ]
+            for s in plan.shards
+        ],
+        "root": plan.facts.root,
+        "quantified": lists(plan.facts.quantified),
+        "each": lists(plan.facts.each),
+        "groups": plan.groups,
+    }
+
+
+def _plan_from(text: bytes) -> Plan | None:
+    """The plan stored as ``text`` (see :func:`_plan_data`); None if it does not decode."""
+    from compliance.compiler import CompiledRule, FactPlan, Form, Plan, Shard, _ListPlan  # noqa: PLC0415
+
+    def form(f: list[Any]) -> Form:
+        return Form(*f)
+
+    def lists(data: dict[str, list[dict[str, str]]]) -> dict[str, _ListPlan]:
+        return {path: _ListPlan(items, copies) for path, (items, copies) in data.items()}
+
+    try:
+        data = json.loads(text)
+        shards = tuple(
+            Shard(
+                name,
+                tuple(
+                    tuple(CompiledRule(rid, form(cert), form(poss)) for rid, cert, poss in group)
+                    for group in groups
+                ),
+            )
+            for name, groups in data["shards"]
+        )
+        facts = FactPlan(data["root"], lists(data["quantified"]), lists(data["each"]))
+        return Plan(shards, facts, data["groups"])
+    except Exception:  # compiled again instead
+        return None
+
+
+def _plan_text(ruleset: rs.RuleSet) -> bytes:
+    """The compiled plan of ``ruleset`` as stored, ``null`` when it does not compile or does not
+    read back equal; the plan is kept on ``ruleset`` for its first review."""
+    from compliance.compiler import compile_ruleset  # noqa: PLC0415
+
+    try:
+        plan = compile_ruleset(ruleset)
+    except RuleError:
+        return b"null"  # reported when a review compiles it
+    object.__setattr__(ruleset, PLAN_ATTRIBUTE, lambda: plan)
+    text = json.dumps(
+        _plan_data(plan), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode("utf-8")
+    return text if _plan_from(text) == plan else b"null"
 
 
 def _entry(root: Path, key: str) -> Path:
@@ -280,10 +362,11 @@ def store(key: str, ruleset: rs.RuleSet) -> None:
     if root is None:
         return
     try:
-        payload = _payload(ruleset)
-        again = _decode(payload)
-        if again != ruleset or _payload(again) != payload:
+        rules = _payload(ruleset)
+        again = _decode(rules)
+        if again != ruleset or _payload(again) != rules:
             return  # what does not come back equal, of the same types, is never cached
+        payload = rules + b"\n" + _plan_text(ruleset)
     except Exception:  # what cannot be stored is not cached
         return
     header = {"format": FORMAT, "key": key, "payload_sha256": hashlib.sha256(payload).hexdigest()}

@@ -4,6 +4,7 @@ errors are reported as without a cache."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -117,6 +118,44 @@ def test_a_hit_gives_the_rule_set_and_the_reviews_of_a_fresh_load(
     assert reviews == reviews_json(fresh)
     decisions = {json.loads(review)["decision"] for review in reviews}
     assert decisions == {"approve", "approve_with_conditions", "reject", "needs_information"}
+
+
+def test_a_hit_brings_the_compiled_plan_and_a_tuned_rule_set_compiles_its_own(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compliance import compiler
+
+    fresh = compiler.compile_ruleset(uncached())
+    load_rules()
+    hit = load_rules()
+    compiled: list[int] = []
+    real = compiler.compile_rule
+
+    def counted(rule: Any) -> Any:
+        compiled.append(1)
+        return real(rule)
+
+    monkeypatch.setattr(compiler, "compile_rule", counted)
+    assert compiler.compile_ruleset(hit) == fresh
+    assert compiled == []
+    tuned = dataclasses.replace(hit, rules=hit.rules[:3])
+    assert len(compiler.compile_ruleset(tuned).shards[0].groups[0]) == 3
+    assert compiled == [1, 1, 1]
+
+
+def test_a_plan_that_does_not_decode_is_compiled_again(cache: Path) -> None:
+    from compliance import compiler
+
+    fresh = compiler.compile_ruleset(uncached())
+    load_rules()
+    (entry,) = entries(cache)
+    head, _, payload = entry.read_bytes().partition(b"\n")
+    rules, _, _ = payload.partition(b"\n")
+    payload = rules + b"\n" + b'{"shards": 1}'
+    header = json.loads(head)
+    header["payload_sha256"] = hashlib.sha256(payload).hexdigest()
+    entry.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    assert compiler.compile_ruleset(load_rules()) == fresh
 
 
 def test_extra_directories_are_part_of_the_key(
