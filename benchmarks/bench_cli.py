@@ -40,14 +40,14 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from benchmarks.cli_results import Batch, Identity, Latency, markdown
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "fixtures" / "exemplary-community-policing.json"
@@ -75,47 +75,15 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-@dataclasses.dataclass
-class Latency:
-    name: str
-    command: str
-    times: list[float] = dataclasses.field(default_factory=list)
-    first: float | None = None
-    note: str = ""
-
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-
-@dataclasses.dataclass
-class Batch:
-    proposals: int
-    output: str
-    jobs: str
-    input_files: int
-    input_bytes: int
-    status: str = "ok"
-    wall: float = 0.0
-    cpu: float = 0.0
-    maxrss_mib: float = 0.0
-    tree_pss_mib: float = 0.0
-    out_bytes: int = 0
-    out_lines: int = 0
-
-
-@dataclasses.dataclass
-class Identity:
-    proposals: int
-    baseline_tree: str
-    runs: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    formats: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    note: str = ""
-
-
 def run_launched(
-    cmd: list[str], cwd: Path, args: argparse.Namespace, *, env: dict[str, str] | None = None
+    cmd: list[str],
+    cwd: Path,
+    args: argparse.Namespace,
+    gb: float,
+    env: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """Run ``cmd`` through the launcher; its measurements and the tail of its standard error."""
+    """Run ``cmd`` through the launcher, capped at ``gb`` GiB of address space: its measurements
+    and the last line of its standard error."""
     with tempfile.NamedTemporaryFile(prefix="bench-err-", delete=False) as err:
         err_path = Path(err.name)
     spec = {
@@ -124,7 +92,7 @@ def run_launched(
         "env": env or dict(os.environ),
         "stderr": str(err_path),
         "timeout": args.timeout,
-        "max_bytes": int(args.max_memory_gb * 1024**3),
+        "max_bytes": int(gb * 1024**3),
     }
     try:
         out = subprocess.run(
@@ -243,7 +211,7 @@ def latency(tmp: Path, args: argparse.Namespace) -> list[Latency]:
                 tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
                 raise SystemExit(f"{entry.name}: exit {done.returncode}: {' '.join(tail)}")
             if round_no == 0:
-                entry.first = took
+                entry.warmup = took
             else:
                 entry.times.append(took)
         if round_no:
@@ -258,17 +226,19 @@ def latency(tmp: Path, args: argparse.Namespace) -> list[Latency]:
 
 
 def pool(size: int) -> list[tuple[str, str]]:
-    """``size`` synthetic proposals as JSON Lines, each split around its id."""
+    """``size`` distinct synthetic proposals as JSON Lines, each split around its id (made 2,000
+    at a time, seeds 2026, 2027, ..., so that a large pool does not hold its models at once)."""
     from benchmarks.synth import generate  # noqa: PLC0415 (imports the package: not for --help)
 
     log(f"generating a pool of {size:,} synthetic proposals ...")
     out = []
-    for proposal in generate(size):
-        data = proposal.model_dump(mode="json", exclude_none=True)
-        data["id"] = _ID
-        line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        before, after = line.split(json.dumps(_ID), 1)
-        out.append((before, after))
+    for start in range(0, size, 2_000):
+        for proposal in generate(min(2_000, size - start), seed=2026 + start // 2_000):
+            data = proposal.model_dump(mode="json", exclude_none=True)
+            data["id"] = _ID
+            line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            before, after = line.split(json.dumps(_ID), 1)
+            out.append((before, after))
     return out
 
 
@@ -332,7 +302,7 @@ def batches(tmp: Path, args: argparse.Namespace) -> list[Batch]:
             cmd = [str(cli_path()), "review", *map(str, paths), "--format", fmt, "--no-fail"]
             cmd += ["--no-config"] + ([] if jobs == "default" else ["--jobs", jobs])
             log(f"  {count:,} proposals to {fmt}, --jobs {jobs} ...")
-            got, err = run_launched(cmd, tmp, args)
+            got, err = run_launched(cmd, tmp, args, args.max_memory_gb)
             row.wall, row.cpu = got["wall"], got["cpu"]
             row.maxrss_mib, row.tree_pss_mib = got["maxrss_kb"] / 1024, got["tree_kb"] / 1024
             row.out_bytes, row.out_lines = got["out_bytes"], got["out_lines"]
@@ -375,7 +345,7 @@ def identity(tmp: Path, args: argparse.Namespace) -> Identity:
     if not where.startswith(str(tree) + os.sep):
         result.note = f"left out: PYTHONPATH={tree} imports compliance from {where or 'nowhere'}"
         return result
-    proposals = pool(min(args.pool, args.identity_proposals))
+    proposals = pool(args.identity_proposals)  # all distinct
     paths = write_batch(tmp / "identity", args.identity_proposals, proposals, args.per_file)
     runs = {
         "baseline": [sys.executable, "-m", "compliance"],
@@ -388,7 +358,8 @@ def identity(tmp: Path, args: argparse.Namespace) -> Identity:
         for fmt, path in outputs[name].items():
             cmd += ["--format", fmt, "-o", str(path)]
         log(f"identity: {args.identity_proposals:,} proposals through the {name} code ...")
-        got, err = run_launched(cmd, tree, args, env=env if name == "baseline" else None)
+        gb = args.identity_memory_gb
+        got, err = run_launched(cmd, tree, args, gb, env if name == "baseline" else None)
         got["status"] = "ok" if got["code"] == 0 and not got["timed_out"] else f"failed: {err}"
         result.runs[name] = got
         log(f"    {got['status']}, {got['wall']:.1f} s, {got['maxrss_kb'] / 1024:.0f} MiB")
@@ -410,102 +381,13 @@ def identity(tmp: Path, args: argparse.Namespace) -> Identity:
     return result
 
 
-# -- report -------------------------------------------------------------------------------------
-
-
-def cell(text: str) -> str:
-    """``text`` in a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def markdown(
-    facts: dict[str, Any],
-    lat: list[Latency],
-    rows: list[Batch],
-    ident: Identity | None,
-    argv: list[str],
-) -> Iterator[str]:
-    load = "/".join(f"{x:.2f}" for x in facts["load_start"])
-    load_end = "/".join(f"{x:.2f}" for x in facts["load_end"])
-    yield f"Command: `{' '.join(['.venv/bin/python -m benchmarks.bench_cli', *argv])}`"
-    yield ""
-    yield (
-        f"Machine: {facts['system']}, {facts['cpus']} CPUs, Python {facts['python']}; "
-        f"{facts['compliance']} (git {facts['git']}); {facts['date']}; load average (1/5/15 min) "
-        f"{load} at start, {load_end} at end; the run took {facts['seconds'] / 60:.1f} min."
-    )
-    if lat:
-        timed = [x for x in lat if x.times]
-        base = next((x.median() for x in timed if x.name == "python -c pass"), None)
-        yield ""
-        rounds = len(timed[0].times) if timed else 0
-        shown = f"{rounds} interleaved rounds" if rounds != 1 else "1 round"
-        yield f"One proposal, {shown} after a warm-up round (seconds):"
-        yield ""
-        yield "| command | median | min | max | first run | × `python -c pass` |"
-        yield "| --- | ---: | ---: | ---: | ---: | ---: |"
-        for x in timed:
-            ratio = f"{x.median() / base:.1f}x" if base else ""
-            first = f"{x.first:.3f}" if x.first is not None else ""
-            yield (
-                f"| {x.name}: `{x.command}` | {x.median():.3f} | {min(x.times):.3f} | "
-                f"{max(x.times):.3f} | {first} | {ratio} |"
-            )
-        for x in lat:
-            if x.note:
-                yield ""
-                yield x.note
-    if rows:
-        yield ""
-        yield "Batches (JSON Lines input; wall and CPU seconds; peak RSS of the largest process):"
-        yield ""
-        yield (
-            "| proposals | report | --jobs | proposals/s | wall s | CPU s | peak RSS MiB | "
-            "tree PSS MiB | input B/proposal | output B/proposal | status |"
-        )
-        yield "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-        for r in rows:
-            rate = f"{r.proposals / r.wall:,.0f}" if r.status == "ok" and r.wall else ""
-            files = "file" if r.input_files == 1 else "files"
-            yield (
-                f"| {r.proposals:,} | {r.output} | {r.jobs} | {rate} | {r.wall:.1f} | "
-                f"{r.cpu:.1f} | {r.maxrss_mib:,.0f} | {r.tree_pss_mib:,.0f} | "
-                f"{r.input_bytes / r.proposals:,.0f} ({r.input_files} {files}) | "
-                f"{r.out_bytes / r.proposals:,.0f} | {cell(r.status)} |"
-            )
-    if ident is not None:
-        yield ""
-        yield f"Byte identity, {ident.proposals:,} proposals, against `{ident.baseline_tree}`:"
-        if ident.note:
-            yield ""
-            yield ident.note
-        else:
-            yield ""
-            yield "| code | status | wall s | proposals/s | CPU s | peak RSS MiB |"
-            yield "| --- | --- | ---: | ---: | ---: | ---: |"
-            for name, got in ident.runs.items():
-                speed = ident.proposals / got["wall"] if got["wall"] else 0
-                yield (
-                    f"| {name} | {got['status']} | {got['wall']:.1f} | {speed:,.0f} | "
-                    f"{got['cpu']:.1f} | {got['maxrss_kb'] / 1024:,.0f} |"
-                )
-            yield ""
-            yield "| report | baseline bytes | current bytes | identical | first difference |"
-            yield "| --- | ---: | ---: | --- | --- |"
-            for fmt, cmp in ident.formats.items():
-                yield (
-                    f"| {fmt} | {cmp.get('baseline_bytes', 0):,} | {cmp.get('current_bytes', 0):,}"
-                    f" | {'yes' if cmp['identical'] else '**no**'} | {cell(cmp['difference'])} |"
-                )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=(__doc__ or "").splitlines()[0],
         epilog="Progress goes to standard error; the Markdown tables to standard output.",
     )
     add = parser.add_argument
-    add("--quick", action="store_true", help="a smoke run: 1 round, 200 and 2,000 proposals")
+    add("--quick", action="store_true", help="a smoke run: 1 round, 200 and 1,000 proposals")
     add("--rounds", type=int, default=10, help="timed latency rounds (default: 10)")
     add(
         "--sizes",
@@ -540,7 +422,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     add("--no-checkov", action="store_true", help="leave Checkov out of the latency table")
     add("--baseline-tree", type=Path, help="a source tree of earlier code, for byte identity")
-    add("--identity-proposals", type=int, default=20_000, help="(default: 20000)")
+    add("--identity-proposals", type=int, default=20_000, help="(default: 20000, all distinct)")
+    add(
+        "--identity-memory-gb",
+        type=float,
+        default=16.0,
+        help="address-space cap for each identity run (default: 16; the baseline held 0.27 MB "
+        "a proposal)",
+    )
     add(
         "--max-memory-gb",
         type=float,
@@ -551,9 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     add("--json", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     shown_argv = sys.argv[1:] if argv is None else argv
-    if args.quick:
-        args.rounds, args.sizes, args.jsonl_sizes = 1, [200], [2_000]
-        args.pool, args.identity_proposals = 200, 200
+    if args.quick:  # smaller defaults; options given still count
+        parser.set_defaults(rounds=1, sizes=[200], jsonl_sizes=[1_000], pool=200)
+        parser.set_defaults(identity_proposals=200)
+        args = parser.parse_args(argv)
     parts = {p.strip() for p in args.parts.split(",")}
     if unknown := parts - {"latency", "batch", "identity"}:
         parser.error(f"--parts: unknown {', '.join(sorted(unknown))}")
