@@ -37,14 +37,14 @@ def read_limited(path: Path, label: str, error: type[ComplianceError], limit: in
         elif not stat.S_ISREG(mode.st_mode):
             raise error(f"{label}: not a regular file")
         elif mode.st_size > limit:
-            raise error(f"{label}: larger than {_size(limit)}")
+            raise error(f"{label}: larger than {size_text(limit)}")
         else:
             try:
                 data = handle.read(limit + 1)
             except OSError as exc:
                 raise error(f"{label}: cannot be read ({exc.strerror})") from None
     if len(data) > limit:
-        raise error(f"{label}: larger than {_size(limit)}")
+        raise error(f"{label}: larger than {size_text(limit)}")
     return data
 
 
@@ -73,11 +73,12 @@ def _read_pipe(fd: int, label: str, error: type[ComplianceError], limit: int) ->
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
-            raise error(f"{label}: larger than {_size(limit)}")
+            raise error(f"{label}: larger than {size_text(limit)}")
     if not chunks:
         raise error(f"{label}: a pipe with nothing to read (no writer)")
     return b"".join(chunks)
 
 
-def _size(limit: int) -> str:
+def size_text(limit: int) -> str:
+    """A limit in bytes as people read it."""
     return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"

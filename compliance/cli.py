@@ -7,6 +7,7 @@ internal error. Nothing but a passing review exits 0.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import math
@@ -18,34 +19,25 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
 import click
 
-from compliance import __version__, coverage, docgen, record_witness, records, settings, tuning
-from compliance import upgrade as upgrading
+from compliance import __version__, batch, records, settings, tuning
 from compliance.config import CONFIG_NAME, ProjectConfig, resolve_config
 from compliance.decision import exit_code
 from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
-from compliance.findings import Report
-from compliance.intake import read_proposals
+from compliance.findings import Decision, Report, Summary
 from compliance.model import SCHEMA_VERSION
-from compliance.parallel import PARALLEL_MIN, default_jobs, review_all
-from compliance.report_html import render_html
-from compliance.report_junit import render_junit
-from compliance.report_markdown import render_markdown
-from compliance.report_sarif import render_sarif
+from compliance.output import writable, write_parts
+from compliance.report_stream import STREAMED, Stream
 from compliance.report_text import render
-from compliance.report_xlsx import render_xlsx
-from compliance.review import ENGINES, EngineName, Reviewer
+from compliance.review import CROSS_CHECKS, ENGINES, CrossCheck, EngineName, Reviewer
 from compliance.ruleload import builtin_rules_dir, load_rules
-from compliance.rulesdoc import RULES_DOC, rule_summary, show_text
 from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
-from compliance.ruletest import run_examples
 from compliance.workbook_layout import TEMPLATE_VERSION, Layout
-from compliance.workbook_write import build, to_bytes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,54 +55,12 @@ def _rules_option(func: F) -> F:
 
 
 def _write(content: str | bytes, output: Path | None) -> None:
-    """Write to ``output`` atomically (a reader never sees half a report), or text to stdout.
-    A symbolic link is written through (the link stays); a pipe or a device (``/dev/stdout``) is
-    written in place, never replaced by a file."""
-    if output is None:
-        if isinstance(content, bytes):
-            raise UsageError("a workbook is not written to the terminal; give --output FILE")
-        if sys.stdout is None or sys.stdout.closed:
-            raise UsageError("standard output is closed; write the report with --output FILE")
-        click.echo(content, nl=False)
-        return
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    target = Path(os.path.realpath(output)) if output.is_symlink() else output
-    if target.exists() and not target.is_file():
-        if target.is_dir():
-            raise UsageError(f"{output}: is a directory")
-        try:
-            with target.open("wb") as handle:  # a pipe or a device: write, do not replace
-                handle.write(data)
-        except OSError as exc:
-            raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
-        return
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
+    """Write a report atomically to ``output``, or text to standard output."""
+    write_parts([content], output)
 
 
 def _writable(output: Path) -> None:
-    """Refuse, before any review or record, an output that cannot be written."""
-    target = Path(os.path.realpath(output))
-    if target.is_dir():
-        raise UsageError(f"{output}: is a directory")
-    directory = target.parent
-    if not directory.is_dir():
-        raise UsageError(f"{output}: cannot be written (no directory {directory})")
-    if not os.access(target if target.exists() else directory, os.W_OK):
-        raise UsageError(f"{output}: cannot be written (permission denied)")
+    writable(output)
 
 
 def _new_file(output: Path, force: bool) -> Path:
@@ -212,7 +162,7 @@ def cli() -> None:
     """
 
 
-FORMATS = ("text", "json", "markdown", "junit", "sarif", "html", "xlsx")
+FORMATS = ("text", "json", "jsonl", "markdown", "junit", "sarif", "html", "xlsx")
 
 
 def _gate_options(func: F) -> F:
@@ -306,17 +256,70 @@ def _checked(pairs: list[tuple[str, Path | None]]) -> list[tuple[str, Path | Non
 def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
     if fmt == "json":
         return report.model_dump_json(indent=2) + "\n"
+    # Each format's module is imported when it is asked for: start-up is most of a review.
     if fmt == "xlsx":
+        from compliance.report_xlsx import render_xlsx
+
         return render_xlsx(report, ruleset.domain_title)
     if fmt == "markdown":
+        from compliance.report_markdown import render_markdown
+
         return render_markdown(report, ruleset.domain_title)
     if fmt == "junit":
+        from compliance.report_junit import render_junit
+
         return render_junit(report, ruleset.rules)
     if fmt == "sarif":
+        from compliance.report_sarif import render_sarif
+
         return render_sarif(report, ruleset.rules, ruleset.domain_title)
     if fmt == "html":
+        from compliance.report_html import render_html
+
         return render_html(report, ruleset.domain_title)
     return render(report, ruleset.domain_title)
+
+
+def _review_batch(
+    reviewer: Reviewer,
+    paths: list[str],
+    targets: list[tuple[str, Path | None]],
+    recording: bool,
+    jobs: int | None,
+) -> tuple[Report, batch.Result, dict[str, IO[bytes]]]:
+    """Review the batch as a stream: the streamed formats' reviews go to spool files (one per
+    format); the report returned has every count, and its reviews only when a format that needs
+    the whole report was asked for."""
+    shell = reviewer.report([])
+    streamed = [fmt for fmt, _ in targets if fmt in STREAMED]
+    spools: dict[str, IO[bytes]] = {fmt: tempfile.TemporaryFile() for fmt in streamed}  # noqa: SIM115 - closed by caller
+    plan = batch.Plan(
+        reviewer,
+        tuple(Stream(fmt, reviewer.ruleset.domain_title) for fmt in streamed),
+        keep_reviews=len(streamed) < len(targets),
+        record_shell=shell if recording else None,
+        recorded_at=datetime.datetime.now(datetime.timezone.utc) if recording else None,
+    )
+    try:
+        result = batch.run(plan, paths, list(spools.values()), jobs or batch.default_jobs())
+    except BaseException:
+        for spool in spools.values():
+            spool.close()
+        raise
+    waivers = reviewer.waivers
+    report = shell.model_copy(
+        update={
+            "summary": Summary(
+                proposals=result.proposals,
+                decisions={d: result.decisions[d] for d in Decision},
+            ),
+            "waivers": None
+            if waivers is None or result.tally is None
+            else waivers.usage(result.tally, reviewer.ruleset),
+            "reviews": result.reviews,
+        }
+    )
+    return report, result, spools
 
 
 @cli.command()
@@ -328,7 +331,9 @@ def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
     multiple=True,
     help="Report format, repeatable (default: text). markdown: a memo for a ticket or pull "
     "request; junit: JUnit XML, a test case per rule per proposal; sarif: SARIF 2.1.0 for code "
-    "scanning; html: a self-contained page for reviewers; xlsx: an Excel workbook.",
+    "scanning; html: a self-contained page for reviewers; xlsx: an Excel workbook; jsonl: JSON "
+    "Lines, a line per review, for batches of any size. text, json and jsonl are written as the "
+    "batch flows (memory does not grow with it); the others hold the whole report.",
 )
 @click.option(
     "-o",
@@ -348,6 +353,16 @@ def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
     help="What decides which rules fire: durable_rules, or the plain-Python reference evaluator.",
 )
 @click.option(
+    "--cross-check",
+    "cross_check",
+    type=click.Choice(list(CROSS_CHECKS)),
+    default="fired",
+    show_default=True,
+    help="With the durable engine, how much the reference evaluator checks it: fired (the rules "
+    "the engine fired, which it also explains), sample (every rule, on one proposal in 32 by a "
+    "hash of its id), full (every rule on every proposal). A disagreement fails the run (exit 6).",
+)
+@click.option(
     "--no-fail",
     is_flag=True,
     help="Report without gating: exit 0 whatever the decisions (for a rollout). Invalid input "
@@ -357,7 +372,7 @@ def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help=f"Processes that review a large batch ({PARALLEL_MIN} proposals or more) at once "
+    help=f"Processes that review a large batch ({batch.PARALLEL_MIN} proposals or more) at once "
     "(default: one per core; 1: in this process). Results do not depend on it.",
 )
 @_selection_options
@@ -372,6 +387,7 @@ def review(
     record_dir: Path | None,
     as_of: datetime.datetime | None,
     engine: EngineName,
+    cross_check: CrossCheck,
     no_fail: bool,
     jobs: int | None,
     domains: tuple[str, ...],
@@ -394,18 +410,29 @@ def review(
         rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
     )
     run = _settings(config, loaded, ruleset, fail_on, waivers_file, record_dir, as_of)
-    items = read_proposals(list(paths))
     with Reviewer(
-        ruleset, engine=engine, threshold=run.thresholds.value, waivers=run.waivers
+        ruleset,
+        engine=engine,
+        threshold=run.thresholds.value,
+        waivers=run.waivers,
+        cross_check=cross_check,
     ) as reviewer:
-        reviews = review_all(reviewer, items, jobs or default_jobs())
-        report = reviewer.report(reviews)
-    rendered = [(_render(fmt, report, ruleset), out) for fmt, out in targets]
-    head = None
-    if run.record_dir.value is not None:  # recorded before anything is reported
-        head = records.record_reviews(run.record_dir.value, reviews, items, report)
-    for content, out in rendered:
-        _write(content, out)
+        report, result, spools = _review_batch(
+            reviewer, list(paths), targets, run.record_dir.value is not None, jobs
+        )
+    with contextlib.ExitStack() as stack:
+        for spool in spools.values():
+            stack.enter_context(spool)
+        whole = {fmt: _render(fmt, report, ruleset) for fmt, _ in targets if fmt not in spools}
+        head = None
+        if run.record_dir.value is not None:  # recorded before anything is reported
+            head = records.append(run.record_dir.value, result.bodies)
+        for fmt, out in targets:
+            if fmt in spools:
+                stream = Stream(fmt, ruleset.domain_title)
+                write_parts([stream.head(report), spools[fmt], stream.tail(report)], out)
+            else:
+                _write(whole[fmt], out)
     if head is not None:
         click.echo(head.notice(), err=True)
     # Only for a day given with --as-of: a run without it that crosses midnight UTC judged as
@@ -425,7 +452,7 @@ def review(
                     else (f"expired on {use.expires}; its findings are open again")
                 )
                 click.echo(f"waiver {use.id} ({use.rule_id}, {use.proposal_id}): {what}", err=True)
-    gate = exit_code(r.decision for r in reviews)
+    gate = exit_code(d for d, n in result.decisions.items() if n)
     if no_fail and gate is not ExitCode.PASSED:
         click.echo(f"--no-fail: not gating (the decisions would exit {int(gate)})", err=True)
         return int(ExitCode.PASSED)
@@ -579,7 +606,7 @@ def serve(
     the serve extra (pip install 'compliance[serve]'). Tokens come from COMPLIANCE_API_TOKENS
     (name=token, comma-separated) or [[service.tokens]] in the config; see docs/service.md."""
     try:
-        from compliance import serve as server  # noqa: PLC0415  (FastAPI is an optional extra)
+        from compliance import serve as server
     except ImportError as exc:
         raise UsageError(
             f"the HTTP service needs the serve extra ({exc.name} is not installed): "
@@ -611,6 +638,8 @@ def serve(
 def validate(paths: tuple[str, ...]) -> int:
     """Check that proposals (JSON, workbooks, directories) are valid under the intake contract,
     without reviewing them."""
+    from compliance.intake import read_proposals
+
     loaded = read_proposals(list(paths))
     click.echo(f"{len(loaded)} proposal{'s' if len(loaded) != 1 else ''} valid")
     return int(ExitCode.PASSED)
@@ -647,6 +676,8 @@ def verify_records(
     """Check the hash chain of the decision records in DIRECTORY (written by review --record):
     exit 0 when intact, 2 naming the first record that was edited, removed or added, or the
     witness (a head kept elsewhere) the chain no longer holds."""
+    from compliance import record_witness
+
     witnesses = record_witness.from_options(expect_head, expect_records, witness_file)
     verdict = records.verify(directory, witnesses)
     if verdict.problem is not None:
@@ -672,6 +703,8 @@ LAYOUT_CHOICE = click.Choice([layout.value for layout in Layout])
 def template(output: Path, layout: str, force: bool) -> int:
     """Write a blank proposal workbook for a legal team to fill in (generated from the intake
     contract, with drop-downs and guidance)."""
+    from compliance.workbook_write import build, to_bytes
+
     _write(to_bytes(build(Layout(layout))), _new_file(output, force))
     click.echo(f"wrote {output} ({layout} layout, template version {TEMPLATE_VERSION})")
     return int(ExitCode.PASSED)
@@ -690,6 +723,9 @@ def template(output: Path, layout: str, force: bool) -> int:
 def export(paths: tuple[str, ...], output: Path, layout: str | None, force: bool) -> int:
     """Fill the workbook template with proposals read from PATHS (JSON or workbooks) and write
     it to OUTPUT."""
+    from compliance.intake import read_proposals
+    from compliance.workbook_write import build, to_bytes
+
     proposals = [item.proposal for item in read_proposals(list(paths))]
     chosen = Layout(layout) if layout else Layout.single
     if layout is None and len(proposals) > 1:
@@ -727,6 +763,8 @@ def upgrade(paths: tuple[str, ...], output: Path, layout: str | None, force: boo
     """Rewrite contract v1 proposals read from PATHS (JSON, workbooks, directories) in their
     contract v2 form, nothing lost, into OUTPUT: JSON (.json: an object for one proposal, a list
     for several), JSON Lines (.jsonl) or a v2 workbook (.xlsx). Messages go to stderr."""
+    from compliance import upgrade as upgrading
+
     upgrading.output_kind(output)
     target = _new_file(output, force)
     result = upgrading.upgrade(list(paths), output, Layout(layout) if layout else None)
@@ -752,6 +790,8 @@ def upgrade(paths: tuple[str, ...], output: Path, layout: str | None, force: boo
 @click.option("--report", is_flag=True, help="Print the schema of the JSON report instead.")
 def schema(output: Path | None, report: bool) -> int:
     """Print the JSON Schema of a proposal (or of the JSON report), generated from the models."""
+    from compliance import docgen
+
     payload = docgen.report_schema() if report else docgen.proposal_schema()
     _write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", output)
     return int(ExitCode.PASSED)
@@ -765,6 +805,8 @@ def schema(output: Path | None, report: bool) -> int:
 def docs(directory: Path, check: bool) -> int:
     """Write the documents generated from the code (schemas, field reference) into DIRECTORY
     (default: docs). With --check, write nothing and exit 2 if any is missing or stale."""
+    from compliance import docgen
+
     stale = docgen.write(directory, check=check)
     if check and stale:
         for name in stale:
@@ -807,6 +849,8 @@ def rules_list(
     wanted = {s.lower() for s in severities}
     shown = [r for r in ruleset.rules if not wanted or r.severity.value in wanted]
     if fmt == "json":
+        from compliance.rulesdoc import rule_summary
+
         payload = {
             "rule_set": ruleset.identity(),
             "rules": [rule_summary(rule, ruleset) for rule in shown],
@@ -854,6 +898,8 @@ def rules_show(
         hint = tuning.did_you_mean(wanted, [r.id for r in ruleset.rules])
         raise UsageError(f"{rule_id}: no such rule{hint}; see: compliance rules list")
     disabled = next((d for d in config.disabled if d.rule_id == rule.id), None)
+    from compliance.rulesdoc import rule_summary, show_text
+
     if fmt == "json":
         payload = rule_summary(rule, ruleset, full=True)
         payload["disabled"] = (
@@ -878,6 +924,8 @@ def rules_coverage(
     """For each framework in the rule directories' catalogues (frameworks.yaml), its requirements
     and the rules a review would run that check each one, or why it is out of scope. Exit 5 if a
     requirement has neither, or a rule covers nothing."""
+    from compliance import coverage
+
     matrix = coverage.matrix(_load(rule_dirs, config_path, no_config))
     if fmt == "json":
         click.echo(coverage.render_json(matrix), nl=False)
@@ -896,6 +944,9 @@ def rules_coverage(
 def rules_docs(directory: Path, check: bool) -> int:
     """Write the rules reference (DIRECTORY/rules.md, default docs/) from the built-in rule files.
     With --check, write nothing and exit 2 if it is missing or stale."""
+    from compliance import docgen
+    from compliance.rulesdoc import RULES_DOC
+
     stale = docgen.write(directory, check=check, only=[RULES_DOC])
     target = directory / RULES_DOC
     if check and stale:
@@ -910,6 +961,8 @@ def rules_docs(directory: Path, check: bool) -> int:
 def rules_test(directories: tuple[Path, ...]) -> int:
     """Run every rule's examples (default: the built-in rules) with both engines."""
     ruleset = load_rules(list(directories), builtin=not directories)
+    from compliance.ruletest import run_examples
+
     results = run_examples(ruleset)
     failed = [r for r in results if r.problem]
     for result in failed:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from compliance.boundedfile import read_limited
 from compliance.errors import InputError
@@ -25,9 +25,10 @@ from compliance.jsonpos import constant_offset, value_offsets
 from compliance.model import Proposal
 from compliance.sourcemap import JsonText, SourceMap
 from compliance.validation import ValidationProblems, shown_path, validate_proposal
-from compliance.workbook_layout import Layout
-from compliance.workbook_read import read_workbook, validation_filter
 from compliance.xlsxfile import is_workbook_path
+
+if TYPE_CHECKING:
+    from compliance.workbook_layout import Layout
 
 JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 PROPOSAL_SUFFIXES = frozenset({".json", ".xlsx", ".xlsm"}) | JSON_LINES_SUFFIXES
@@ -292,6 +293,24 @@ def _documents(source: str, text: str, json_lines: bool) -> list[tuple[Any, Sour
     return docs
 
 
+def load_line(source: str, number: int, line: str, digest: str) -> LoadedProposal:
+    """One JSON Lines record, the proposal on line ``number`` of ``source``, read and validated
+    as a record of a whole file is (see :func:`_documents`); :class:`InputError` with every
+    problem otherwise. A file of any size is read this way, a record at a time."""
+    if problem := shape_problem(line):
+        raise InputError(f"{source}:{number}: not accepted: {problem}")
+    try:
+        data = _loads(line)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(_json_error(source, exc, line, 0, len(line), number)) from None
+    holder = JsonText(source, line, first_line=number)
+    segment = holder.add_segment(0, len(line))
+    _budget(source, holder, segment, data, f"line {number}")
+    return _validated([(data, SourceMap.for_json(holder, segment), f"line {number}")], [], digest)[
+        0
+    ]
+
+
 @dataclass(frozen=True)
 class SourceRead:
     """One input file (or standard input) as read: its proposals, validated, and what they were
@@ -316,6 +335,9 @@ def read_file(path: str, *, keep_documents: bool = False) -> SourceRead:
     JSON documents as given when ``keep_documents``."""
     suffix = Path(path).suffix.lower() if path != "-" else ""
     if is_workbook_path(path):
+        # Imported for a workbook alone: a JSON review does not pay for the workbook reader.
+        from compliance.workbook_read import read_workbook, validation_filter  # noqa: PLC0415
+
         documents, problems, layout = read_workbook(path)
         keep = validation_filter(path, problems)  # no second line at a cell already refused
         loaded = _validated(documents, problems, _file_sha256(path), keep)
@@ -408,6 +430,19 @@ def _files_in(directory: str) -> list[str]:
     return found
 
 
+def check_paths(paths: list[str]) -> None:
+    """Refuse a batch that names no input, or standard input twice."""
+    if not paths:
+        raise InputError("no input given: name one or more proposal files, or - for stdin")
+    if paths.count("-") > 1:
+        raise InputError("standard input (-) can be read only once")
+
+
+def files_of(given: str) -> list[str]:
+    """The files a path given for review stands for: itself, or a directory's proposal files."""
+    return _files_in(given) if given != "-" and Path(given).is_dir() else [given]
+
+
 def read_proposals(paths: list[str]) -> list[LoadedProposal]:
     """Read every proposal from every path; report all problems of all files at once.
 
@@ -419,15 +454,12 @@ def read_proposals(paths: list[str]) -> list[LoadedProposal]:
 def read_inputs(paths: list[str], *, keep_documents: bool = False) -> list[SourceRead]:
     """Every file of ``paths`` (a directory stands for the proposal files in it) as read, with
     the checks of :func:`read_proposals`."""
-    if not paths:
-        raise InputError("no input given: name one or more proposal files, or - for stdin")
-    if paths.count("-") > 1:
-        raise InputError("standard input (-) can be read only once")
+    check_paths(paths)
     sources: list[SourceRead] = []
     problems: list[str] = []
     for given in paths:
         try:
-            files = _files_in(given) if given != "-" and Path(given).is_dir() else [given]
+            files = files_of(given)
         except InputError as exc:
             problems.extend(exc.problems)
             continue

@@ -251,7 +251,8 @@ def _selection(sel: SelectionOut | None) -> list[str]:
     return lines
 
 
-def render(report: Report, domain_title: Callable[[str], str]) -> str:
+def head_text(report: Report) -> str:
+    """The lines before the reviews: the tool, the rules, the gate, the selection, the waivers."""
     rs = report.rule_set
     lines = [
         f"compliance {report.tool_version}: rules {rs.name} {rs.version} "
@@ -263,11 +264,24 @@ def render(report: Report, domain_title: Callable[[str], str]) -> str:
         lines += textwrap.wrap(
             clean(waivers_summary(report.waivers)), WIDTH, subsequent_indent="  "
         )
-    for review in report.reviews:
-        lines.append("")
-        lines.extend(render_review(review, domain_title))
+    return "\n".join(lines)
+
+
+def review_text(review: Review, domain_title: Callable[[str], str]) -> str:
+    """One review as it follows the head (or the review before it)."""
+    return "\n\n" + "\n".join(render_review(review, domain_title))
+
+
+def tail_text(report: Report) -> str:
+    """The closing count of decisions."""
     decisions = ", ".join(f"{n} {d.value}" for d, n in report.summary.decisions.items() if n)
-    lines.append("")
     proposals = report.summary.proposals
-    lines.append(f"{proposals} proposal{'s' if proposals != 1 else ''} reviewed: {decisions}")
-    return "\n".join(lines) + "\n"
+    return f"\n\n{proposals} proposal{'s' if proposals != 1 else ''} reviewed: {decisions}\n"
+
+
+def render(report: Report, domain_title: Callable[[str], str]) -> str:
+    return (
+        head_text(report)
+        + "".join(review_text(review, domain_title) for review in report.reviews)
+        + tail_text(report)
+    )

@@ -53,9 +53,11 @@ class JsonText:
     answers never costs more than reading the proposal they are in.
     """
 
-    def __init__(self, source: str, text: str) -> None:
+    def __init__(self, source: str, text: str, *, first_line: int = 1) -> None:
         self.source = source
         self.text = text
+        self.first_line = first_line
+        """The line of the input ``text`` begins on (a JSON Lines record read on its own)."""
         self._segments: list[tuple[int, int, str]] = []
         self._offsets: dict[int, PointerIndex] = {}
         self._lines: LineIndex | None = None
@@ -81,7 +83,12 @@ class JsonText:
             self._lines = LineIndex(self.text)
         line, column = self._lines.line_column(offset)
         prefix = self._segments[segment][2]
-        return Location(source=self.source, pointer=prefix + pointer, line=line, column=column)
+        return Location(
+            source=self.source,
+            pointer=prefix + pointer,
+            line=line + self.first_line - 1,
+            column=column,
+        )
 
 
 def column_letter(column: int) -> str:

@@ -257,20 +257,23 @@ class Waivers:
             update={"waived": status == "applied", "waiver": chosen.on_finding(status, others)}
         )
 
-    def usage(self, reviews: Iterable[Review], ruleset: RuleSet) -> WaiversOut:
-        """What each waiver did in a run."""
-        reviewed = set()
-        matched: dict[str, int] = {}
-        applied: set[str] = set()
-        superseded: set[str] = set()
-        for review in reviews:
-            reviewed.add(review.proposal_id)
-            for finding in review.findings:
-                if finding.waiver is not None:
-                    matched[finding.waiver.id] = matched.get(finding.waiver.id, 0) + 1
-                    if finding.waiver.status == "applied":
-                        applied.add(finding.waiver.id)
-                    superseded.update(finding.waiver.superseded)
+    def tally(self) -> WaiverTally:
+        """An empty tally of what these waivers do, to count reviews into as they go."""
+        return WaiverTally(frozenset(w.proposal_id for w in self.items))
+
+    def usage(self, reviews: Iterable[Review] | WaiverTally, ruleset: RuleSet) -> WaiversOut:
+        """What each waiver did in a run: from its reviews, or from a tally counted as they
+        went (see :class:`WaiverTally`)."""
+        if isinstance(reviews, WaiverTally):
+            tally = reviews
+        else:
+            tally = self.tally()
+            for review in reviews:
+                tally.add(review.proposal_id, marks_of(review))
+        reviewed = tally.reviewed
+        matched = tally.matched
+        applied = tally.applied
+        superseded = tally.superseded
         running = {r.id for r in ruleset.rules}
         uses = []
         for w in self.items:
@@ -424,3 +427,37 @@ def _schema_problems(exc: ValidationError, label: str, raw: Any) -> list[str]:
             )
         lines.append(f"{where}: {path_from_loc(loc) or '(waiver)'}: {message}")
     return lines
+
+
+WaiverMark = tuple[str, bool, tuple[str, ...]]
+"""A finding's waiver: its id, whether it applied, and the waivers it superseded."""
+
+
+def marks_of(review: Review) -> tuple[WaiverMark, ...]:
+    """The waivers a review's findings matched: all a run's usage needs of the review."""
+    return tuple(
+        (f.waiver.id, f.waiver.status == "applied", tuple(f.waiver.superseded))
+        for f in review.findings
+        if f.waiver is not None
+    )
+
+
+@dataclass
+class WaiverTally:
+    """What waivers matched across a run, counted review by review so that a batch of any size
+    is not held to report it. Only the proposal ids the waivers name are remembered."""
+
+    named: frozenset[str]
+    reviewed: set[str] = field(default_factory=set)
+    matched: dict[str, int] = field(default_factory=dict)
+    applied: set[str] = field(default_factory=set)
+    superseded: set[str] = field(default_factory=set)
+
+    def add(self, proposal_id: str, marks: Iterable[WaiverMark]) -> None:
+        if proposal_id in self.named:
+            self.reviewed.add(proposal_id)
+        for waiver_id, applied, superseded in marks:
+            self.matched[waiver_id] = self.matched.get(waiver_id, 0) + 1
+            if applied:
+                self.applied.add(waiver_id)
+            self.superseded.update(superseded)

@@ -27,12 +27,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from xml.etree.ElementTree import ParseError
 
-import openpyxl
-
 from compliance.errors import InputError
+
+if TYPE_CHECKING:
+    import openpyxl
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xls"})
 #: The suffixes openpyxl accepts (it refuses any other name before reading a byte).
@@ -116,6 +117,8 @@ def open_workbook(
     )
     problem: str | None = None
     try:
+        import openpyxl  # noqa: PLC0415 - not imported by a review that reads no workbook
+
         return openpyxl.load_workbook(name, read_only=True, data_only=data_only, keep_links=False)
     except OSError as exc:
         # Raised by openpyxl itself ("File contains no valid workbook part") as well as by I/O.
