@@ -284,6 +284,14 @@ def sizes(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"not a list of counts: {text!r}") from None
 
 
+def short_of_space(tmp: Path, need: float, args: argparse.Namespace) -> str:
+    """Why ``need`` bytes may not fit in ``tmp`` with 2 GB to spare (the disk is shared), or ''."""
+    free = shutil.disk_usage(tmp).free
+    if args.no_space_check or free > need + 2e9:
+        return ""
+    return f"skipped: may need {need / 1e9:.1f} GB of temporary space, {free / 1e9:.1f} GB free"
+
+
 def batches(tmp: Path, args: argparse.Namespace) -> list[Batch]:
     plan = [(n, "json") for n in args.sizes] + [(n, "jsonl") for n in args.jsonl_sizes]
     if not plan:
@@ -291,14 +299,25 @@ def batches(tmp: Path, args: argparse.Namespace) -> list[Batch]:
     proposals = pool(min(args.pool, max(n for n, _ in plan)))
     results: list[Batch] = []
     for count in sorted({n for n, _ in plan}):
+        runs = [(f, jobs) for (n, f), jobs in itertools.product(plan, args.jobs) if n == count]
+        if problem := short_of_space(tmp, count * 7e3, args):
+            log(f"{count:,} proposals: {problem}")
+            results += [Batch(count, f, jobs, 0, 0, problem) for f, jobs in runs]
+            continue
         log(f"writing {count:,} proposals as JSON Lines ...")
         folder = tmp / f"batch-{count}"
         paths = write_batch(folder, count, proposals, args.per_file)
         in_bytes = sum(p.stat().st_size for p in paths)
-        for (n, fmt), jobs in itertools.product(plan, args.jobs):
-            if n != count:
-                continue
+        for fmt, jobs in runs:
             row = Batch(count, fmt, jobs, len(paths), in_bytes)
+            results.append(row)
+            # A report may be spooled to a temporary file before it is written: its size at the
+            # bytes per proposal of the largest run so far to that format
+            seen = [r.out_bytes / r.proposals for r in results if r.output == fmt and r.out_bytes]
+            if problem := short_of_space(tmp, count * max(seen, default=100e3), args):
+                row.status = problem
+                log(f"  {count:,} proposals to {fmt}: {problem}")
+                continue
             cmd = [str(cli_path()), "review", *map(str, paths), "--format", fmt, "--no-fail"]
             cmd += ["--no-config"] + ([] if jobs == "default" else ["--jobs", jobs])
             log(f"  {count:,} proposals to {fmt}, --jobs {jobs} ...")
@@ -311,7 +330,6 @@ def batches(tmp: Path, args: argparse.Namespace) -> list[Batch]:
             elif got["code"] != 0:
                 row.status = f"failed, exit {got['code']}: {err}"
             log(f"    {row.status}, {row.wall:.1f} s, {row.maxrss_mib:.0f} MiB")
-            results.append(row)
         shutil.rmtree(folder)
     return results
 
@@ -435,6 +453,11 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=10.0,
         help="address-space cap for each batch run (default: 10)",
+    )
+    add(
+        "--no-space-check",
+        action="store_true",
+        help="run a batch even if its input or report may not fit in the free temporary space",
     )
     add("--timeout", type=float, default=3600.0, help="seconds per batch run (default: 3600)")
     add("--json", type=Path, help="also write the results as JSON to this file")
