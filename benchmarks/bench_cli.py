@@ -410,8 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     add(
         "--sizes",
         type=sizes,
-        default=[1_000, 10_000, 100_000],
-        help="batch sizes to one JSON report (default: 1000,10000,100000)",
+        default=[1_000, 10_000, 20_000, 100_000],
+        help="batch sizes to one JSON report (default: 1000,10000,20000,100000)",
     )
     add(
         "--jsonl-sizes",
