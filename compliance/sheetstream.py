@@ -84,6 +84,10 @@ class _Malformed(Exception):
     pass
 
 
+_COLUMNS = {cell_ref(1, number)[:-1]: number for number in range(1, 703)}
+"""Column number by letters, A to ZZ."""
+
+
 def _column(letters: str) -> int:
     number = 0
     for letter in letters.upper():
@@ -100,18 +104,17 @@ class _Cell:
         self.value: str | None = None
         self.formula: str | None = None
         self.pieces: list[str] | None = None
-        self.colours: list[str] = []
-        """The RGB font colours of the cell's rich-text runs."""
+        self.colours: list[str] | None = None
+        """The RGB font colours of the cell's rich-text runs (None: no run has one)."""
 
 
-def _number(package: Package, cell: _Cell, text: str) -> Any:
+def _number(package: Package, style: int, text: str) -> Any:
     text = text.strip()
     if not _NUMBER.fullmatch(text):
         raise _Malformed(f"{_one_line(repr(text), 40)} is not a number")
     number: float | int = float(text) if "." in text or "e" in text or "E" in text else int(text)
     if isinstance(number, float) and number in (float("inf"), float("-inf")):
         raise _Malformed(f"{_one_line(repr(text), 40)} is not a number Excel holds")
-    style = int(cell.style) if cell.style else 0
     if style in package.styles.dates:
         try:
             return from_excel(number, package.epoch, timedelta=style in package.styles.durations)
@@ -120,11 +123,17 @@ def _number(package: Package, cell: _Cell, text: str) -> Any:
     return number
 
 
-def _value(package: Package, cell: _Cell) -> Any:
-    if cell.style and (not cell.style.isdigit() or int(cell.style) >= max(package.styles.count, 1)):
+def _style(package: Package, text: str | None) -> int:
+    """The cell style a cell's ``s`` names (0 when it names none)."""
+    if text and (not text.isdigit() or int(text) >= max(package.styles.count, 1)):
         raise _Malformed(
-            f"style {_one_line(cell.style, 20)}, but the workbook defines {package.styles.count}"
+            f"style {_one_line(text, 20)}, but the workbook defines {package.styles.count}"
         )
+    return int(text) if text else 0
+
+
+def _value(package: Package, cell: _Cell, style: int) -> Any:
+    """The value ``cell`` holds, in cell ``style`` (checked by :func:`_style` first)."""
     if cell.formula is not None:
         return Formula(cell.formula)
     kind, text = cell.kind, cell.value
@@ -133,7 +142,7 @@ def _value(package: Package, cell: _Cell) -> Any:
     if not text:  # no value, or an empty one (<v/>): a blank cell, as every reader shows it
         return None
     if kind == "n":
-        return _number(package, cell, text)
+        return _number(package, style, text)
     if kind == "s":
         index = text.strip()
         if not index.isdigit() or int(index) >= len(package.strings):
@@ -206,6 +215,9 @@ class _Reader:
         self.default_height = 15.0
         self.hidden_columns = bytearray(MAX_COLUMNS + 1)
         self.last_column = 0
+        self.row_text = "-"  # the row's number as a cell reference ends with it
+        self.styles: dict[str | None, int] = {None: 0}  # each ``s`` read, once checked
+        self.plain: dict[int, bool] = {}  # styles that hide nothing (see :meth:`unseen`)
 
     def malformed(self, detail: str) -> InputError:
         where = self.ref or f"row {self.row}"
@@ -229,65 +241,70 @@ class _Reader:
         if self.skip:
             self.skip += 1
             return
-        tag = _TAGS.get(name)
         cell = self.cell
+        if cell is not None:
+            self.start_in_cell(cell, name, attrs)
+            return
+        tag = _TAGS.get(name)
         if name == _ALTERNATE:
             self.alternate += 1
-        elif self.alternate and tag is not None and cell is None:
+        elif self.alternate and tag is not None:
             raise InputError(
                 ambiguous(
                     self.package.path,
                     f"alternate content (mc:AlternateContent) in {self.entry.part.filename}",
                 )
             )
-        if tag == "extLst" and cell is None and self.in_data:
-            self.skip = 1
-            return
-        if cell is not None:
-            self.depth += 1
-            if self.depth > MAX_CELL_DEPTH:
-                raise self.malformed(f"elements nested more than {MAX_CELL_DEPTH} deep")
-            if self.free:
-                if tag == "color" and self.in_run and not self.phonetic:
-                    colour = rgb(attrs)
-                    if colour is not None:
-                        cell.colours.append(colour)
-                return
-            if tag not in _CELL_TAGS:
-                unknown = _one_line(repr(name[name.rfind(" ") + 1 :]), 30)
-                raise self.malformed(f"an element {unknown} Excel does not know in a cell")
-            if tag in _FREE:
-                self.free = self.depth
-            else:
-                self.start_in_cell(cell, tag)
-        elif tag is None:
-            if self.in_data:
+        if self.in_data:
+            if tag == "c":
+                self.start_cell(attrs)
+            elif tag == "row":
+                self.start_row(attrs)
+            elif tag == "extLst":
+                self.skip = 1
+            elif tag is None:
                 space = name[: name.rfind(" ")] if " " in name else "none"
                 part = self.entry.part.filename
                 if space == MC:
                     what = f"alternate content (mc:{name[name.rfind(' ') + 1 :]}) in {part}"
                     raise InputError(ambiguous(self.package.path, what))
                 raise foreign(self.package.path, space, part)
-            return
+            elif tag == "sheetData":
+                raise self.malformed("two <sheetData> elements")
         elif tag == "sheetData":
-            if self.in_data or self.sheet_data:
+            if self.sheet_data:
                 raise self.malformed("two <sheetData> elements")
             self.in_data = self.sheet_data = True
-        elif not self.in_data:
-            if tag == "col":
-                self.start_column(attrs)
-            elif tag == "sheetFormatPr":
-                self.zero_height = self.boolean(attrs, "zeroHeight")
-                self.default_height = self.size(attrs, "defaultRowHeight", 15.0)
-                if self.size(attrs, "defaultColWidth", MIN_COLUMN_WIDTH) < MIN_COLUMN_WIDTH:
-                    self.hidden_columns[:] = b"\x01" * len(self.hidden_columns)
-        elif tag == "c":
-            self.start_cell(attrs)
-        elif tag == "row":
-            self.start_row(attrs)
+        elif tag == "col":
+            self.start_column(attrs)
+        elif tag == "sheetFormatPr":
+            self.zero_height = self.boolean(attrs, "zeroHeight")
+            self.default_height = self.size(attrs, "defaultRowHeight", 15.0)
+            if self.size(attrs, "defaultColWidth", MIN_COLUMN_WIDTH) < MIN_COLUMN_WIDTH:
+                self.hidden_columns[:] = b"\x01" * len(self.hidden_columns)
 
-    def start_in_cell(self, cell: _Cell, tag: str | None) -> None:
-        if tag in {"v", "f"}:
+    def start_in_cell(self, cell: _Cell, name: str, attrs: dict[str, str]) -> None:
+        """An element inside the cell being read."""
+        if name == _ALTERNATE:
+            self.alternate += 1
+        depth = self.depth = self.depth + 1
+        if depth > MAX_CELL_DEPTH:
+            raise self.malformed(f"elements nested more than {MAX_CELL_DEPTH} deep")
+        tag = _TAGS.get(name)
+        if self.free:
+            if tag == "color" and self.in_run and not self.phonetic:
+                colour = rgb(attrs)
+                if colour is not None:
+                    if cell.colours is None:
+                        cell.colours = []
+                    cell.colours.append(colour)
+            return
+        if tag not in _CELL_TAGS:
+            unknown = _one_line(repr(name[name.rfind(" ") + 1 :]), 30)
+            raise self.malformed(f"an element {unknown} Excel does not know in a cell")
+        if tag in _FREE:
+            self.free = depth
+        elif tag in {"v", "f"}:
             if (cell.value if tag == "v" else cell.formula) is not None:
                 raise self.malformed(f"two <{tag}> elements")
             if tag == "v" and cell.kind == "inlineStr":
@@ -362,6 +379,7 @@ class _Reader:
         if self.row <= previous or self.row > EXCEL_ROWS:
             raise self.malformed("a row repeated or out of order")
         self.column = 0
+        self.row_text = str(self.row)
         height = self.size(attrs, "ht", -1.0)  # a row without one is the sheet's default high
         self.row_hidden = (
             self.boolean(attrs, "hidden")
@@ -379,11 +397,20 @@ class _Reader:
             self.column += 1
             self.ref = cell_ref(row, self.column) if row and self.column <= EXCEL_COLUMNS else ""
         else:
-            found = _REF.fullmatch(at)
-            self.ref = _one_line(at, 12)
-            if found is None or int(found.group(2)) != row:
-                raise self.malformed("a cell reference outside its row")
-            number = _column(found.group(1))
+            # The common reference (column A to ZZ in capitals, then the row's number as
+            # written) is looked up; any other is matched in full.
+            number = None
+            row_text = self.row_text
+            if at.endswith(row_text):
+                number = _COLUMNS.get(at[: len(at) - len(row_text)])
+            if number is None:
+                found = _REF.fullmatch(at)
+                self.ref = _one_line(at, 12)
+                if found is None or int(found.group(2)) != row:
+                    raise self.malformed("a cell reference outside its row")
+                number = _column(found.group(1))
+            else:
+                self.ref = at
             if number <= self.column:
                 raise self.malformed("a cell repeated or out of order")
             self.column = number
@@ -398,38 +425,40 @@ class _Reader:
         if name == _ALTERNATE:
             self.alternate -= 1
         cell = self.cell
-        if cell is not None and self.depth:
+        if cell is not None:
             depth = self.depth
-            self.depth -= 1
-            if self.free:
-                if depth == self.free:
-                    self.free = 0
+            if depth:
+                self.depth = depth - 1
+                if self.free:
+                    if depth == self.free:
+                        self.free = 0
+                    return
+                self.end_in_cell(cell, _TAGS.get(name))
                 return
-            self.end_in_cell(cell, _TAGS.get(name))
-            return
         tag = _TAGS.get(name)
         if tag is None or not self.in_data:
             return
-        if tag == "sheetData":
-            self.in_data = False
-            self.ref = ""
+        if tag == "c":
+            if cell is not None:
+                self.cell = None
+                self.end_cell(cell)
         elif tag == "row":
             self.in_row = False
-        elif tag == "c" and cell is not None:
-            self.cell = None
-            self.end_cell(cell)
+        elif tag == "sheetData":
+            self.in_data = False
+            self.ref = ""
 
     def end_in_cell(self, cell: _Cell, tag: str | None) -> None:
-        if tag == "v":
+        if tag == "t":
+            if self.text is not None and cell.pieces is not None:
+                cell.pieces.append("".join(self.text))
+            self.text = None
+        elif tag == "v":
             if not self.inline:
                 cell.value = "".join(self.text or ())
             self.text = None
         elif tag == "f":
             cell.formula = "=" + "".join(self.text or ())
-            self.text = None
-        elif tag == "t":
-            if self.text is not None and cell.pieces is not None:
-                cell.pieces.append("".join(self.text))
             self.text = None
         elif tag == "r" and self.inline and not self.phonetic:
             self.in_run = False
@@ -439,9 +468,12 @@ class _Reader:
             self.phonetic -= 1
 
     def end_cell(self, cell: _Cell) -> None:
-        path, title, ref = self.package.path, self.entry.title, self.ref
+        package = self.package
         try:
-            value = _value(self.package, cell)
+            style = self.styles.get(cell.style)
+            if style is None:
+                style = self.styles[cell.style] = _style(package, cell.style)
+            value = _value(package, cell, style)
         except _Malformed as exc:
             raise self.malformed(str(exc)) from None
         if value is None or value == "":
@@ -452,6 +484,7 @@ class _Reader:
         if row > MAX_ROWS or column > MAX_COLUMNS:
             if blank(value):
                 return
+            path, title, ref = package.path, self.entry.title, self.ref
             if row > MAX_ROWS:
                 raise InputError(
                     f"{path}, {title}!{ref}: is past row {MAX_ROWS}, the last row intake "
@@ -463,6 +496,7 @@ class _Reader:
             )
         self.budget.cells += 1
         if self.budget.cells > MAX_CELLS:
+            path, title, ref = package.path, self.entry.title, self.ref
             raise InputError(
                 f"{path}, {title}!{ref}: the sheets intake reads hold more than "
                 f"{MAX_CELLS} values; split the workbook"
@@ -474,11 +508,27 @@ class _Reader:
         cells[column] = value
         if row > grid.height and not blank(value):
             grid.height = row
-        unseen = self.unseen(cell, value, column)
+        if (
+            cell.formula is None
+            and not (self.row_hidden or self.hidden_columns[column] or self.entry.hidden)
+            and cell.colours is None
+            and (cell.kind != "s" or not package.string_colours)
+        ):
+            plain = self.plain.get(style)
+            if plain is None:
+                styles = package.styles
+                plain = self.plain[style] = (
+                    styles.colours.get(style) is None
+                    and style not in styles.text_formats
+                    and style not in styles.number_formats
+                )
+            if plain:
+                return  # nothing in the cell's style or runs can hide it
+        unseen = self.unseen(cell, value, column, style)
         if unseen is not None:
             grid.unseen[row, column] = unseen
 
-    def unseen(self, cell: _Cell, value: Any, column: int) -> str | None:
+    def unseen(self, cell: _Cell, value: Any, column: int, style: int) -> str | None:
         """Why a person opening the file does not see the value the cell holds, or None."""
         if self.entry.hidden:
             return f"is on a hidden sheet: {_SEEN}; unhide the sheet"
@@ -489,9 +539,8 @@ class _Reader:
         if cell.formula is not None:
             return None  # refused as a formula
         styles = self.package.styles
-        style = int(cell.style) if cell.style else 0
         colour = styles.colours.get(style)
-        colours = cell.colours
+        colours = cell.colours or []
         if cell.kind == "s" and cell.value is not None:
             colours = self.package.string_colours.get(int(cell.value.strip()), [])
         filled, fill = styles.fills.get(style, (False, None))
