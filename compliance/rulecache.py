@@ -29,7 +29,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 import time
 from enum import Enum
 from pathlib import Path
@@ -370,6 +369,8 @@ def store(key: str, ruleset: rs.RuleSet) -> None:
     except Exception:  # what cannot be stored is not cached
         return
     header = {"format": FORMAT, "key": key, "payload_sha256": hashlib.sha256(payload).hexdigest()}
+    import tempfile  # noqa: PLC0415  (only to write: a hit does not pay for importing it)
+
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=root)
