@@ -63,13 +63,17 @@ def load_rules(directories: list[Path] | None = None, *, builtin: bool = True) -
         dirs.append((d, str(d)))
     if not dirs:
         raise RuleError("no rule directories to load")
-    key = rulecache.key_of([(display, files_read(path), path) for path, display in dirs], builtin)
-    cached = rulecache.load(key) if key is not None else None
+
+    def key() -> str | None:
+        return rulecache.key_of([(name, files_read(path), path) for path, name in dirs], builtin)
+
+    before = key()
+    cached = rulecache.load(before) if before is not None else None
     if cached is not None:
         return cached
     from compliance.rulebuild import build_rules  # noqa: PLC0415  (only on a cache miss)
 
     ruleset = build_rules(dirs)
-    if key is not None:
-        rulecache.store(key, ruleset)
+    if before is not None and key() == before:  # no file changed while it was built
+        rulecache.store(before, ruleset)
     return ruleset

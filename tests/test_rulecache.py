@@ -196,6 +196,24 @@ def test_an_added_rule_file_is_built_again(tmp_path: Path, cache: Path) -> None:
     assert [r.id for r in load_rules([org], builtin=False).rules] == ["ORG-002", "ORG-001"]
 
 
+def test_a_rule_set_whose_files_changed_while_it_was_built_is_not_stored(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compliance import rulebuild
+
+    org = org_rules(tmp_path)
+    real = rulebuild.build_rules
+
+    def edited_meanwhile(dirs: list[tuple[Path, str]]) -> RuleSet:
+        built = real(dirs)
+        org_rules(tmp_path, title="Flows have a lawful basis, edited")
+        return built
+
+    monkeypatch.setattr(rulebuild, "build_rules", edited_meanwhile)
+    assert load_rules([org], builtin=False).rules[0].title == "Flows have a lawful basis"
+    assert entries(cache) == []
+
+
 # --------------------------------------------------------------------------- damaged entries
 
 
