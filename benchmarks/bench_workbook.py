@@ -29,6 +29,7 @@ is also saved again by LibreOffice and measured the same way, so both kinds of f
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -43,10 +44,11 @@ from pathlib import Path
 import openpyxl
 
 from compliance import Reviewer, __version__, load_rules
+from compliance.batch import Plan, default_jobs, run
 from compliance.fields import get_in, split_path
 from compliance.intake import read_proposals
 from compliance.model import Proposal
-from compliance.parallel import default_jobs, review_all
+from compliance.report_stream import Stream
 from compliance.workbook_layout import Layout, tables
 from compliance.workbook_write import build, to_bytes
 
@@ -77,9 +79,11 @@ def bare_read(path: Path) -> int:
 
 
 def end_to_end(path: Path, reviewer: Reviewer, jobs: int) -> int:
-    loaded = read_proposals([str(path)])
-    reviews = review_all(reviewer, loaded, jobs)
-    return len(reviewer.report(reviews).model_dump_json())
+    """The review as the CLI runs it: the batch flows to a JSON report."""
+    spool = io.BytesIO()
+    plan = Plan(reviewer, (Stream("json", reviewer.ruleset.domain_title),))
+    result = run(plan, [str(path)], [spool], jobs)
+    return len(spool.getvalue()) + result.proposals
 
 
 def timed_in_child(kind: str, path: Path, jobs: int) -> float:
