@@ -147,18 +147,22 @@ def pointer_offset(text: str, pointer: str, start: int = 0, end: int | None = No
 
 class PointerIndex:
     """Offsets of values in the JSON value ``text[start:end]``, found by walking only the
-    containers on the pointers asked for, as :func:`pointer_offset` does; the members of each
-    container walked are listed once (their values passed over by the standard library's C
-    scanner) and kept, so the places shown in one proposal cost about one parse of it, where
-    :func:`value_offsets` tokenises every value in Python. A key that repeats in an object gives
-    its later value, as there. ``text[start:end]`` must be valid JSON."""
+    containers on the pointers asked for, and in each only as far as the member asked for, as
+    :func:`pointer_offset` does; the walk is kept and goes on from there for the next pointer,
+    so the places shown in one proposal cost at most about one parse of it (values passed over by
+    the standard library's C scanner), where :func:`value_offsets` tokenises every value in
+    Python. A key that repeats in an object gives its first value, as :func:`pointer_offset`.
+    ``text[start:end]`` must be valid JSON."""
 
     def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
         self._text = text
         self._stop = len(text) if end is None else end
         root = _WS.match(text, start, self._stop).end()  # type: ignore[union-attr]
         self._found: dict[str, int | None] = {"": root if root < self._stop else None}
-        self._members: dict[int, dict[str, int]] = {}
+        # Per container walked (by offset): its members seen so far, where the walk stopped
+        # (-1: at the end), whether it stopped before the value of the last member seen, whether
+        # it is an object, and how many members it has seen.
+        self._walks: dict[int, tuple[dict[str, int], int, bool, bool, int]] = {}
 
     def offset(self, pointer: str) -> int | None:
         """The offset of the value at ``pointer``, or ``None`` if there is none."""
@@ -167,43 +171,53 @@ class PointerIndex:
             return found
         parent, _, raw = pointer.rpartition("/")
         base = self.offset(parent)
-        if base is None:
-            found = None
+        if base is not None:
+            found = self._member(base, raw.replace("~1", "/").replace("~0", "~"))
         else:
-            members = self._members.get(base)
-            if members is None:
-                members = self._members[base] = self._list(base)
-            found = members.get(raw.replace("~1", "/").replace("~0", "~"))
+            found = None
         self._found[pointer] = found
         return found
 
-    def _list(self, pos: int) -> dict[str, int]:
-        """Key (or index) -> offset of each member of the container at ``pos``."""
+    def _member(self, container: int, part: str) -> int | None:
+        """The offset of member ``part`` (a key, or an index as text) of the container."""
         text, stop = self._text, self._stop
-        out: dict[str, int] = {}
-        if text[pos] not in "{[":
-            return out
-        is_object = text[pos] == "{"
+        walk = self._walks.get(container)
+        if walk is None:
+            if text[container] not in "{[":
+                return None
+            begin = _WS.match(text, container + 1, stop).end()  # type: ignore[union-attr]
+            walk = ({}, begin, False, text[container] == "{", 0)
+        members, pos, pending, is_object, index = walk
+        if part in members or pos < 0:
+            return members.get(part)
         decode = _DECODER.raw_decode
-        pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]
-        index = 0
-        while pos < stop and text[pos] not in "}]":
+        found = None
+        while True:
+            if pending:  # pass over the value of the member seen last
+                if text[pos] == '"':  # without a copy: a string can be most of the input
+                    pos = _STRING.match(text, pos, stop).end()  # type: ignore[union-attr]
+                else:
+                    _, pos = decode(text, pos)
+                pos = _WS.match(text, pos, stop).end()  # type: ignore[union-attr]
+                if pos < stop and text[pos] == ",":
+                    pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]
+            if pos >= stop or text[pos] in "}]":
+                pos = -1
+                break
             if is_object:
                 key, pos = decode(text, pos)
                 pos = _WS.match(text, pos, stop).end()  # type: ignore[union-attr]
                 pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]  # ":"
-                out[key] = pos
             else:
-                out[str(index)] = pos
-            if text[pos] == '"':  # passed over without a copy: a string can be most of the input
-                pos = _STRING.match(text, pos, stop).end()  # type: ignore[union-attr]
-            else:
-                _, pos = decode(text, pos)
-            pos = _WS.match(text, pos, stop).end()  # type: ignore[union-attr]
-            if pos < stop and text[pos] == ",":
-                pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]
+                key = str(index)
             index += 1
-        return out
+            members.setdefault(key, pos)
+            pending = True
+            if key == part:
+                found = members[key]
+                break
+        self._walks[container] = (members, pos, pending, is_object, index)
+        return found
 
 
 _DECODER = json.JSONDecoder()
