@@ -161,34 +161,28 @@ def key_of(dirs: list[tuple[str, list[Path] | None, Path]], builtin: bool) -> st
 
 
 def _encode(value: Any) -> Any:
-    """``value`` as JSON data: a dataclass as ``{"$c": class, field: ...}``, an enumeration as
-    ``{"$e": class, "v": value}``, a date as ``{"$d": "YYYY-MM-DD"}``, a mapping as
-    ``{"$m": [[key, value], ...]}``, a tuple as a list; an example's proposal as its JSON text."""
+    """``value`` as JSON data. A dataclass is ``{class: [its fields in order]}``, an enumeration
+    ``{class: value}``, a date ``{"date": "YYYY-MM-DD"}``, a mapping ``{"map": [[key, value],
+    ...]}``, a tuple a list; an example's proposal is its JSON text, validated when first used."""
     if isinstance(value, Enum):  # before str: Severity and CompareOp are str enumerations
         if _ENUMS.get(type(value).__name__) is not type(value):
             raise _Unstorable(f"no cached form for {type(value).__name__}")
-        return {"$e": type(value).__name__, "v": value.value}
+        return {type(value).__name__: value.value}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return {"$d": value.isoformat()}
+        return {"date": value.isoformat()}
     if isinstance(value, tuple):
         return [_encode(item) for item in value]
     if isinstance(value, dict):
-        return {"$m": [[_encode(k), _encode(v)] for k, v in value.items()]}
+        return {"map": [[_encode(k), _encode(v)] for k, v in value.items()]}
     if isinstance(value, rs.Example):
-        return {
-            "$c": "Example",
-            "kind": value.kind,
-            "note": value.note,
-            "proposal": value.proposal.model_dump_json(exclude_unset=True),
-            "evidence": _encode(value.evidence),
-            "severity": _encode(value.severity),
-        }
+        proposal = value.proposal.model_dump_json(exclude_unset=True)
+        fields = [value.kind, value.note, proposal, value.evidence, value.severity]
+        return {"Example": [_encode(field) for field in fields]}
     name = type(value).__name__
     if dataclasses.is_dataclass(value) and _CLASSES.get(name) is type(value):
-        fields = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {"$c": name, **fields}
+        return {name: [_encode(getattr(value, f.name)) for f in dataclasses.fields(value)]}
     raise _Unstorable(f"no cached form for {name}")
 
 
@@ -200,21 +194,21 @@ def _example_proposal(text: str) -> Proposal:
 
 def _decoded(obj: dict[str, Any]) -> Any:
     """One JSON object of an entry, rebuilt (its members already are); see :func:`_encode`."""
-    name = obj.pop("$c", None)
-    if name is not None:
-        fields: dict[str, Any] = {k: tuple(v) if type(v) is list else v for k, v in obj.items()}
-        if name == "Example":
-            text = fields.pop("proposal")
-            if not isinstance(text, str):
+    ((name, value),) = obj.items()
+    cls = _CLASSES.get(name)
+    if cls is not None:
+        args = [tuple(v) if type(v) is list else v for v in value]
+        if cls is rs.Example:
+            if not isinstance(args[2], str):
                 raise _Unstorable("an example without its proposal")
-            return rs.Example(proposal=functools.partial(_example_proposal, text), **fields)
-        return _CLASSES[name](**fields)
-    if "$e" in obj:
-        return _ENUMS[obj["$e"]](obj["v"])
-    if "$d" in obj:
-        return dt.date.fromisoformat(obj["$d"])
-    if "$m" in obj:
-        return {k: tuple(v) if type(v) is list else v for k, v in obj["$m"]}
+            args[2] = functools.partial(_example_proposal, args[2])
+        return cls(*args)
+    if name in _ENUMS:
+        return _ENUMS[name](value)
+    if name == "date":
+        return dt.date.fromisoformat(value)
+    if name == "map":
+        return {k: tuple(v) if type(v) is list else v for k, v in value}
     raise _Unstorable("an object of no known kind")
 
 

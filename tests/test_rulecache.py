@@ -223,7 +223,7 @@ def _truncate(data: bytes) -> bytes:
 
 def _bad_json(data: bytes) -> bytes:
     head, _, payload = data.partition(b"\n")
-    return head + b"\n" + payload.replace(b'"$c"', b'"$c', 1)
+    return head + b"\n" + payload.replace(b'"Rule"', b'"Rule', 1)
 
 
 def _wrong_hash(data: bytes) -> bytes:
@@ -235,7 +235,7 @@ def _rehashed(data: bytes) -> bytes:
     """A changed payload with its hash recomputed: whole, but not a rule set."""
     head, _, _ = data.partition(b"\n")
     header = json.loads(head)
-    payload = json.dumps({"$c": "Compare", "path": "x"}).encode()
+    payload = json.dumps({"Compare": ["x"]}).encode()
     header["payload_sha256"] = hashlib.sha256(payload).hexdigest()
     return json.dumps(header).encode() + b"\n" + payload
 
