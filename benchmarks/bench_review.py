@@ -42,6 +42,11 @@ from compliance.intake import read_proposals
 from compliance.model import Proposal
 from compliance.ruleset import RuleSet
 
+try:
+    from compliance.review import CROSS_CHECKS
+except ImportError:  # the code before the cross-check modes judged every rule: "full" alone
+    CROSS_CHECKS = ("full",)
+
 from .synth import FIXTURES, generate
 
 
@@ -54,16 +59,23 @@ def rss_mib() -> float:
     raise RuntimeError("VmRSS not found in /proc/self/status")
 
 
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+CLOCK = {"now": CLOCKS["wall"]}
+"""What the timings count: wall-clock seconds, or this process's CPU seconds (``--clock cpu``,
+steadier than wall-clock on a machine other work shares)."""
+
+
 def timed(work: Callable[[Proposal], object], proposals: list[Proposal], passes: int) -> float:
     """Median seconds to run ``work`` on every proposal once (after one warm-up pass)."""
     for proposal in proposals:
         work(proposal)
+    clock = CLOCK["now"]
     times = []
     for _ in range(passes):
-        start = time.perf_counter()
+        start = clock()
         for proposal in proposals:
             work(proposal)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -78,10 +90,10 @@ def engine_costs(ruleset: RuleSet, repeats: int) -> dict[str, float]:
     with DurableEngine(compile_ruleset(ruleset)) as engine:
         for name, view in views.items():
             fired = engine.results(view)
-            start = time.perf_counter()
+            start = CLOCK["now"]()
             for _ in range(repeats):
                 engine.results(view)
-            out[name] = (time.perf_counter() - start) / repeats * 1e6
+            out[name] = (CLOCK["now"]() - start) / repeats * 1e6
             out[f"{name}_rules_fired"] = len(fired)
     sound, flawed = (out[n] for n in views)
     firings = 2 * out["flawed-refugee-data-sharing_rules_fired"]  # certain and possible forms
@@ -113,12 +125,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="time in wall-clock or in this process's CPU seconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--cross-check",
+        choices=CROSS_CHECKS,
+        default=CROSS_CHECKS[0],
+        help="what the reference evaluator judges beside the durable engine (default: %(default)s)",
+    )
+    parser.add_argument(
         "--baseline-rules",
         type=Path,
         default=None,
         help="also measure this rule directory (instead of the built-in rules), as a baseline",
     )
     args = parser.parse_args(argv)
+    CLOCK["now"] = CLOCKS[args.clock]
     if args.quick:
         args.proposals, args.passes, args.reviews = 200, 2, 3000
     proposals = generate(args.proposals)
@@ -149,11 +174,15 @@ def _measure(args: argparse.Namespace, ruleset: RuleSet, proposals: list[Proposa
         "proposals": args.proposals,
         "passes": args.passes,
         "reviews_for_rss": args.reviews,
+        "cross_check": args.cross_check,
+        "clock": args.clock,
         "engines": {},
     }
     decisions: Counter[str] = Counter()
     for engine in ("durable", "reference"):
-        with Reviewer(ruleset, engine=engine) as reviewer:  # type: ignore[arg-type]
+        # Before the cross-check modes, Reviewer took no cross_check (and judged every rule).
+        options = {"cross_check": args.cross_check} if len(CROSS_CHECKS) > 1 else {}
+        with Reviewer(ruleset, engine=engine, **options) as reviewer:
             if engine == "durable":
                 decisions.update(reviewer.review(p).decision.value for p in proposals)
             seconds = timed(reviewer.review, proposals, args.passes)
@@ -178,7 +207,8 @@ def _measure(args: argparse.Namespace, ruleset: RuleSet, proposals: list[Proposa
     print(f"compliance {__version__}, Python {results['python']}, {results['machine']}")
     print(
         f"{results['rules']} rules; {args.proposals} synthetic proposals, median of {args.passes} "
-        f"passes; decisions: {results['decisions']}"
+        f"passes ({args.clock} clock); cross-check {args.cross_check}; "
+        f"decisions: {results['decisions']}"
     )
     print()
     header = (
