@@ -7,31 +7,29 @@ internal error. Nothing but a passing review exits 0.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import math
 import os
 import sys
-import tempfile
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from compliance import __version__, batch, records, settings, tuning
+from compliance.batch_run import review_batch
 from compliance.config import CONFIG_NAME, ProjectConfig, resolve_config
 from compliance.decision import exit_code
 from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
-from compliance.findings import Decision, Report, Summary
+from compliance.findings import Report
 from compliance.model import SCHEMA_VERSION
 from compliance.output import writable, write_parts
-from compliance.report_stream import STREAMED, Stream
 from compliance.report_text import render
 from compliance.review import CROSS_CHECKS, ENGINES, CrossCheck, EngineName, Reviewer
 from compliance.ruleload import builtin_rules_dir, load_rules
@@ -280,48 +278,6 @@ def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
     return render(report, ruleset.domain_title)
 
 
-def _review_batch(
-    reviewer: Reviewer,
-    paths: list[str],
-    targets: list[tuple[str, Path | None]],
-    recording: bool,
-    jobs: int | None,
-) -> tuple[Report, batch.Result, dict[str, IO[bytes]]]:
-    """Review the batch as a stream: the streamed formats' reviews go to spool files (one per
-    format); the report returned has every count, and its reviews only when a format that needs
-    the whole report was asked for."""
-    shell = reviewer.report([])
-    streamed = [fmt for fmt, _ in targets if fmt in STREAMED]
-    spools: dict[str, IO[bytes]] = {fmt: tempfile.TemporaryFile() for fmt in streamed}  # noqa: SIM115 - closed by caller
-    plan = batch.Plan(
-        reviewer,
-        tuple(Stream(fmt, reviewer.ruleset.domain_title) for fmt in streamed),
-        keep_reviews=len(streamed) < len(targets),
-        record_shell=shell if recording else None,
-        recorded_at=datetime.datetime.now(datetime.timezone.utc) if recording else None,
-    )
-    try:
-        result = batch.run(plan, paths, list(spools.values()), jobs or batch.default_jobs())
-    except BaseException:
-        for spool in spools.values():
-            spool.close()
-        raise
-    waivers = reviewer.waivers
-    report = shell.model_copy(
-        update={
-            "summary": Summary(
-                proposals=result.proposals,
-                decisions={d: result.decisions[d] for d in Decision},
-            ),
-            "waivers": None
-            if waivers is None or result.tally is None
-            else waivers.usage(result.tally, reviewer.ruleset),
-            "reviews": result.reviews,
-        }
-    )
-    return report, result, spools
-
-
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option(
@@ -417,22 +373,15 @@ def review(
         waivers=run.waivers,
         cross_check=cross_check,
     ) as reviewer:
-        report, result, spools = _review_batch(
-            reviewer, list(paths), targets, run.record_dir.value is not None, jobs
+        recording = run.record_dir.value
+        report, result, head = review_batch(
+            reviewer,
+            list(paths),
+            targets,
+            jobs,
+            lambda fmt, whole: _render(fmt, whole, ruleset),
+            None if recording is None else lambda bodies: records.append(recording, bodies),
         )
-    with contextlib.ExitStack() as stack:
-        for spool in spools.values():
-            stack.enter_context(spool)
-        whole = {fmt: _render(fmt, report, ruleset) for fmt, _ in targets if fmt not in spools}
-        head = None
-        if run.record_dir.value is not None:  # recorded before anything is reported
-            head = records.append(run.record_dir.value, result.bodies)
-        for fmt, out in targets:
-            if fmt in spools:
-                stream = Stream(fmt, ruleset.domain_title)
-                write_parts([stream.head(report), spools[fmt], stream.tail(report)], out)
-            else:
-                _write(whole[fmt], out)
     if head is not None:
         click.echo(head.notice(), err=True)
     # Only for a day given with --as-of: a run without it that crosses midnight UTC judged as

@@ -11,7 +11,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -40,6 +41,55 @@ def write_parts(parts: Sequence[Part], output: Path | None) -> None:
             buffer.flush()
         return
     _to_file(lambda handle: _copy(parts, handle), output)
+
+
+@contextmanager
+def streamed_to(output: Path | None) -> Iterator[IO[bytes]]:
+    """A handle to write a report to as it is made: standard output itself (``None``), or a
+    temporary file beside ``output`` that replaces it when the block ends without an error and
+    is removed when it ends with one (a pipe or a device is written in place)."""
+    if output is None:
+        if sys.stdout is None or sys.stdout.closed:
+            raise UsageError("standard output is closed; write the report with --output FILE")
+        sys.stdout.flush()
+        handle = getattr(sys.stdout, "buffer", None)
+        if handle is None:
+            raise UsageError("standard output takes no bytes; write the report with --output FILE")
+        yield handle
+        handle.flush()
+        return
+    target = Path(os.path.realpath(output)) if output.is_symlink() else output
+    if target.exists() and not target.is_file():
+        if target.is_dir():
+            raise UsageError(f"{output}: is a directory")
+        try:
+            with target.open("wb") as handle:  # a pipe or a device: write, do not replace
+                yield handle
+        except OSError as exc:
+            raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
+        return
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        _publish(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _publish(tmp: str, target: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
+    os.replace(tmp, target)
 
 
 def _text_of(spool: IO[bytes]) -> str:  # bytes were refused above
@@ -77,10 +127,7 @@ def _to_file(write: Callable[[IO[bytes]], None], output: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
-        os.replace(tmp, target)
+        _publish(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None

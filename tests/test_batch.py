@@ -257,3 +257,33 @@ def test_the_cli_takes_a_cross_check_mode_and_the_report_does_not_change(tmp_pat
     assert "Invalid value for '--cross-check': 'some' is not one of 'fired', 'full', 'sample'." in (
         bad.err
     )
+
+
+def test_json_lines_go_out_as_they_are_made_and_end_with_the_summary(tmp_path: Path) -> None:
+    rows = [json.dumps(d) for d in _many(3)]
+    path = _write_lines(tmp_path / "ok.jsonl", rows)
+    done = run_cli("review", str(path), "--format", "jsonl", "--no-fail")
+    assert done.code == 0, done.err
+    lines = [json.loads(line) for line in done.out.splitlines()]
+    assert [next(iter(line)) for line in lines] == ["run", "review", "review", "review", "summary"]
+    assert [line["review"]["source"] for line in lines[1:-1]] == [str(path)] * 3
+    assert lines[-1]["summary"]["proposals"] == 3
+
+
+def test_json_lines_of_a_failed_batch_have_no_summary_and_no_file(tmp_path: Path) -> None:
+    rows = [json.dumps(d) for d in _many(2)]
+    path = _write_lines(tmp_path / "bad.jsonl", [*rows, "[]"])
+    done = run_cli("review", str(path), "--format", "jsonl")
+    assert done.code == 2
+    assert done.err == f"error: {path}:3:1: line 3: expected a proposal object, got []\n"
+    # What was reviewed before the bad record went out; the summary line, never.
+    assert [next(iter(json.loads(line))) for line in done.out.splitlines()] == [
+        "run",
+        "review",
+        "review",
+    ]
+    out = tmp_path / "report.jsonl"
+    done = run_cli("review", str(path), "--format", "jsonl", "-o", str(out))
+    assert done.code == 2
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind

@@ -1,0 +1,90 @@
+"""A review command's batch, from its inputs to its reports, in flat memory.
+
+The reports that can be written as the batch flows (:data:`~compliance.report_stream.STREAMED`)
+are: JSON Lines straight to where it goes (standard output as reviews are made; a file through a
+temporary file beside it, renamed at the end), text and JSON through a spool file each, since their
+heads carry the batch's totals. The others are rendered from the whole report at the end. Decision
+records are appended before any report is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, TypeVar
+
+from compliance import batch
+from compliance.findings import Decision, Report, Summary
+from compliance.output import streamed_to, write_parts
+from compliance.report_stream import STREAMED, Stream
+
+if TYPE_CHECKING:
+    from compliance.review import Reviewer
+
+T = TypeVar("T")
+
+Target = tuple[str, Path | None]
+
+
+def review_batch(
+    reviewer: Reviewer,
+    paths: list[str],
+    targets: list[Target],
+    jobs: int | None,
+    render: Callable[[str, Report], str | bytes],
+    record: Callable[[list[dict[str, object]]], T] | None = None,
+) -> tuple[Report, batch.Result, T | None]:
+    """Review ``paths`` and write each target's report; ``record`` (when recording) gets every
+    review's decision-record body before anything is reported and returns what the caller wants
+    back. Returns the report (its reviews only when a whole-report format was asked for), the
+    batch's counts and what ``record`` returned."""
+    shell = reviewer.report([])
+    streams = [(fmt, out) for fmt, out in targets if fmt in STREAMED]
+    plan = batch.Plan(
+        reviewer,
+        tuple(Stream(fmt, reviewer.ruleset.domain_title) for fmt, _ in streams),
+        keep_reviews=len(streams) < len(targets),
+        record_shell=shell if record is not None else None,
+        recorded_at=dt.datetime.now(dt.timezone.utc) if record is not None else None,
+    )
+    with contextlib.ExitStack() as stack:
+        sinks: list[IO[bytes]] = []
+        for (fmt, out), stream in zip(streams, plan.streams, strict=True):
+            if fmt == "jsonl":  # its head is known now: straight to where it goes
+                sink = stack.enter_context(streamed_to(out))
+                sink.write(stream.head(shell).encode())
+            else:
+                sink = stack.enter_context(tempfile.TemporaryFile())
+            sinks.append(sink)
+        result = batch.run(plan, paths, sinks, jobs or batch.default_jobs())
+        report = _counted(shell, reviewer, result)
+        whole = {fmt: render(fmt, report) for fmt, _ in targets if fmt not in STREAMED}
+        recorded = record(result.bodies) if record is not None else None
+        for (fmt, out), stream, sink in zip(streams, plan.streams, sinks, strict=True):
+            if fmt == "jsonl":
+                sink.write(stream.tail(report).encode())
+            else:
+                write_parts([stream.head(report), sink, stream.tail(report)], out)
+        for fmt, out in targets:
+            if fmt in whole:
+                write_parts([whole[fmt]], out)
+    return report, result, recorded
+
+
+def _counted(shell: Report, reviewer: Reviewer, result: batch.Result) -> Report:
+    waivers = reviewer.waivers
+    return shell.model_copy(
+        update={
+            "summary": Summary(
+                proposals=result.proposals,
+                decisions={d: result.decisions[d] for d in Decision},
+            ),
+            "waivers": None
+            if waivers is None or result.tally is None
+            else waivers.usage(result.tally, reviewer.ruleset),
+            "reviews": result.reviews,
+        }
+    )
