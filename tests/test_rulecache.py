@@ -24,14 +24,8 @@ from compliance.intake import read_proposals
 from compliance.ruleload import load_rules
 from compliance.ruleset import RuleSet
 from compliance.sourcemap import column_letter
-from compliance.yamlfile import (
-    DEPTH_MAX,
-    YAML_MAX_BYTES,
-    _fast_parse,
-    _Slow,
-    _StrictLoader,
-    parse_yaml,
-)
+from compliance.yamlfile import DEPTH_MAX, YAML_MAX_BYTES, parse_yaml
+from compliance.yamlparse import _fast_parse, _Slow, _StrictLoader
 
 from .conftest import FIXTURES, ROOT
 from .test_ruleload import one_file, rule
@@ -483,6 +477,7 @@ def test_importing_the_package_imports_none_of_it() -> None:
 def test_a_cached_load_parses_no_yaml_and_builds_no_rule_models(tmp_path: Path) -> None:
     env = {rulecache.ENV: str(tmp_path / "cache")}
     code = "from compliance import load_rules\nload_rules()"
+    assert "yaml" not in imported_by("import compliance.yamlfile, compliance.config")
     first = imported_by(code, env)
     assert {"compliance.rulebuild", "compliance.rulespec_models", "yaml"} <= first
     again = imported_by(code, env)
