@@ -3,9 +3,10 @@ of the same rule files reads it back instead of parsing and validating every fil
 
 An entry is keyed by a sha256 over what the load depends on: every file it reads (its name
 relative to its directory, and its bytes, in load order), the directories' names as shown in
-messages, whether the built-in rules were loaded, the tool's version, the Python version, the
-durable_rules version and the size and modification time of each module of the tool. An entry
-for other files, another version or other code is never looked at: it has another key.
+messages, whether the built-in rules were loaded, the tool's version, the Python, durable_rules
+and pydantic versions, and the size and modification time of PyYAML's module and of each module
+of the tool. An entry for other files, another version or other code is never looked at: it has
+another key.
 
 Reading an entry never runs code from it: it is JSON, and the objects are rebuilt from a fixed
 list of classes. An entry is used only when it is whole (a sha256 of its payload, checked on
@@ -114,21 +115,30 @@ def directory() -> Path | None:
 
 
 def _code_identity() -> list[object]:
-    """The tool's version, the Python and durable_rules versions, and each module of the tool
-    (name, size, modification time): a rule set built by other code is never reused."""
-    try:
-        from importlib.metadata import version  # noqa: PLC0415
+    """The tool's version, the Python, durable_rules and pydantic versions, PyYAML's module (size,
+    modification time) and each module of the tool (name, size, modification time): a rule set
+    built by other code is never reused."""
+    import importlib.util  # noqa: PLC0415
+    from importlib.metadata import version  # noqa: PLC0415
 
-        durable = version("durable_rules")
+    import pydantic_core  # noqa: PLC0415
+    from pydantic.version import VERSION as PYDANTIC  # noqa: PLC0415
+
+    try:
+        durable: str | None = version("durable_rules")
     except Exception:  # not installed: the key says so
         durable = None
+    yaml = importlib.util.find_spec("yaml")
+    parser = os.stat(yaml.origin) if yaml is not None and yaml.origin else None
+    libraries: list[object] = [durable, PYDANTIC, pydantic_core.__version__]
+    libraries += [parser.st_size, parser.st_mtime_ns] if parser is not None else [None]
     package = Path(__file__).parent
     modules = sorted(
         (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
         for entry in os.scandir(package)
         if entry.name.endswith(".py") and entry.is_file()
     )
-    return [FORMAT, __version__, sys.version, sys.implementation.cache_tag, durable, modules]
+    return [FORMAT, __version__, sys.version, sys.implementation.cache_tag, libraries, modules]
 
 
 def key_of(dirs: list[tuple[str, list[Path] | None, Path]], builtin: bool) -> str | None:
