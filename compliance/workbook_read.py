@@ -23,17 +23,18 @@ The package is read by :mod:`compliance.xlsxpackage` and each sheet by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.cellvalues import BLANK, CellProblem, read_cell
 from compliance.errors import InputError
-from compliance.fields import FieldSpec, Kind, split_path
+from compliance.fields import FieldSpec, Kind
 from compliance.sheetstream import Budget, read_sheet
 from compliance.sourcemap import CellRef, SourceMap
 from compliance.validation import shown
-from compliance.workbook_grid import Formula, Grid, formula_shown
+from compliance.workbook_grid import Formula, Grid
 from compliance.workbook_grid import blank_row as _blank_row
 from compliance.workbook_grid import cell_ref as _cell
 from compliance.workbook_grid import value_at as _value
@@ -58,19 +59,19 @@ from compliance.workbook_layout import (
     register_columns,
     tables,
 )
+from compliance.workbook_lines import formula_message as _formula_message
+from compliance.workbook_lines import put as _put
+from compliance.workbook_lines import some as _some
+from compliance.workbook_lines import text_of as _text_of
+from compliance.workbook_lines import validation_filter
 from compliance.xlsxpackage import Package, open_package
+
+__all__ = ["Document", "WorkbookReader", "iter_workbook", "read_workbook", "validation_filter"]
 
 _INSTRUCTION_ROWS = 40
 _UNSEEN = object()
 
 Document = tuple[Any, SourceMap, str]
-
-
-def _put(data: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = split_path(dotted)
-    for part in parts[:-1]:
-        data = data.setdefault(part, {})
-    data[parts[-1]] = value
 
 
 @dataclass(slots=True)
@@ -103,11 +104,12 @@ class WorkbookReader:
         self.path = path
         self.problems: list[str] = []
         self._seen: dict[tuple[str, type, Any], Any] = {}
-        self._grids: dict[str, Grid] = {}
+        self._unseen: dict[str, dict[tuple[int, int], str]] = {}  # by sheet, where there are any
         self.version = TEMPLATE_VERSION
         """The template version of the workbook, once its Instructions sheet is read."""
         self.layout = Layout.single
         """Its layout, once its Instructions sheet is read."""
+        self._titles_of: dict[str, str] = {}  # each table's sheet title by its path
 
     # ----------------------------------------------------------------- sheets
 
@@ -318,12 +320,14 @@ class WorkbookReader:
             return None
         id_column = columns["id"]
         mapped = sorted(set(columns.values()))
+        placed = [(question, columns[question.path]) for question in register_columns(self.version)]
         out: list[_Proposal] = []
         by_id: dict[str, _Proposal] = {}
         for row in range(2, len(grid) + 1):
-            if _blank_row(_value(grid, row, column) for column in mapped):
+            cells = grid.rows.get(row)
+            if not cells or _blank_row(cells.get(column) for column in mapped):
                 continue  # notes or helper formulas in extra columns do not make a proposal
-            ident = _value(grid, row, id_column)
+            ident = cells.get(id_column)
             if ident is None or (isinstance(ident, str) and not ident.strip()):
                 self._problem(sheet, row, id_column, "this row has answers but no proposal id")
                 continue
@@ -349,10 +353,10 @@ class WorkbookReader:
                 continue
             proposal = _Proposal(label, root=(sheet, row, id_column))
             by_id[label] = proposal
-            for question in register_columns(self.version):
-                column = columns[question.path]
-                raw = _value(grid, row, column)
-                proposal.answers.append(_Answer(question, sheet, row, column, raw))
+            proposal.answers = [
+                _Answer(question, sheet, row, column, cells.get(column))
+                for question, column in placed
+            ]
             out.append(proposal)
         return out
 
@@ -371,8 +375,12 @@ class WorkbookReader:
         columns = self._header(sheet, grid, wanted)
         if columns is None or owners is None:
             return
+        placed = [columns[q.path] for q in table.columns]
         for row in range(2, len(grid) + 1):
-            cells = [_value(grid, row, columns[q.path]) for q in table.columns]
+            found = grid.rows.get(row)
+            if not found:
+                continue
+            cells = [found.get(column) for column in placed]
             if _blank_row(cells):
                 continue
             if keyed:
@@ -397,8 +405,8 @@ class WorkbookReader:
             else:
                 owner = owners[""]
             answers = [
-                _Answer(q, sheet, row, columns[q.path], value)
-                for q, value in zip(table.columns, cells, strict=True)
+                _Answer(q, sheet, row, column, value)
+                for q, column, value in zip(table.columns, placed, cells, strict=True)
             ]
             owner.items.setdefault(table.path, []).append((row, sheet, answers))
 
@@ -413,20 +421,19 @@ class WorkbookReader:
             sheet, row, column = proposal.root
             cells[""] = (sheet, (row, column), True)
         tables_said: dict[str, tuple[Any, _Answer]] = {}
+        read, label = self._read, proposal.label
         for answer in proposal.answers:
-            value = self._read(answer, proposal.label, epoch, answer.question.path)
-            cells[answer.question.path] = (
-                answer.sheet,
-                (answer.row, answer.column),
-                value is not BLANK,
-            )
-            if answer.question.spec.kind is Kind.OBJECT_LIST:
-                tables_said[answer.question.path] = (value, answer)
+            question = answer.question
+            path = question.path
+            value = read(answer, label, epoch, path)
+            cells[path] = (answer.sheet, (answer.row, answer.column), value is not BLANK)
+            if question.spec.kind is Kind.OBJECT_LIST:
+                tables_said[path] = (value, answer)
             elif value is not BLANK and not isinstance(value, CellProblem):
-                _put(data, answer.question.path, value)
+                _put(data, path, value)
         for path, (said, answer) in tables_said.items():
             rows = proposal.items.get(path, [])
-            title = next(t.title for t in tables(self.version) if t.path == path)
+            title = self._titles_of[path]
             if rows:
                 if said == NONE:
                     self._problem(
@@ -464,20 +471,22 @@ class WorkbookReader:
         return data, SourceMap.for_cells(self.path, cells), proposal.label
 
     def _read(self, answer: _Answer, label: str, epoch: dt.datetime, path: str) -> Any:
-        if answer.raw is None:
+        raw = answer.raw
+        if raw is None:
             return BLANK
         spec: FieldSpec = answer.question.spec
-        unseen = self._grids[answer.sheet].unseen.get((answer.row, answer.column))
-        if isinstance(answer.raw, Formula):
-            value: Any = CellProblem(_formula_message(answer.raw, "answer"))
+        hidden = self._unseen.get(answer.sheet)
+        unseen = hidden.get((answer.row, answer.column)) if hidden else None
+        if isinstance(raw, Formula):
+            value: Any = CellProblem(_formula_message(raw, "answer"))
         elif unseen is not None:
             value = CellProblem(unseen)
         else:
             # Most answers repeat (Yes, No, the same choices): each distinct one is read once.
-            key = (spec.path, type(answer.raw), answer.raw)
+            key = (spec.path, type(raw), raw)
             value = self._seen.get(key, _UNSEEN)
             if value is _UNSEEN:
-                value = read_cell(spec, answer.raw, epoch)
+                value = read_cell(spec, raw, epoch)
                 self._seen[key] = value
             if isinstance(value, list):
                 value = list(value)  # each proposal gets its own list
@@ -493,8 +502,29 @@ class WorkbookReader:
         """Each proposal's data (not yet validated), source map and label; raises
         :class:`InputError` for what makes the workbook unreadable as a whole, and collects
         problems with single answers in :attr:`problems`."""
+        return list(self.iter_documents())
+
+    def iter_documents(self) -> Iterator[Document]:
+        """What :meth:`documents` returns, one proposal at a time: the sheets are read and checked
+        before this returns (raising :class:`InputError` as :meth:`documents` does), then each
+        proposal is assembled when asked for and forgotten once handed over. A proposal's cell
+        problems are in :attr:`problems` when it is yielded (complete once exhausted)."""
+        proposals, contract, contract_cell, epoch = self._prepare()
+        return self._assembled(proposals, contract, contract_cell, epoch)
+
+    def _assembled(
+        self, proposals: list[_Proposal], contract: str, contract_cell: CellRef, epoch: dt.datetime
+    ) -> Iterator[Document]:
+        pending = deque(proposals)
+        proposals.clear()
+        while pending:
+            yield self._assemble(pending.popleft(), contract, contract_cell, epoch)
+
+    def _prepare(self) -> tuple[list[_Proposal], str, CellRef, dt.datetime]:
+        """The proposals read from the sheets, ready to assemble, after every check of the
+        workbook as a whole."""
         grids, titles, epoch = self._load()
-        self._grids = grids
+        self._unseen = {title: grid.unseen for title, grid in grids.items() if grid.unseen}
         if normalise_label(INSTRUCTIONS_SHEET) not in titles:
             raise InputError(
                 f"{self.path}: not a proposal workbook (no '{INSTRUCTIONS_SHEET}' sheet); "
@@ -511,6 +541,7 @@ class WorkbookReader:
             bool(contract),
         )
         forms_read, tables_read = forms(self.version), tables(self.version)
+        self._titles_of = {table.path: table.title for table in tables_read}
         middle = [f.title for f in forms_read] if layout is Layout.single else [PROPOSALS_SHEET]
         if not self._required(titles, [*middle, *(t.title for t in tables_read)]):
             raise InputError(self.problems)
@@ -543,47 +574,7 @@ class WorkbookReader:
             if ident is not None and ident.raw is not None:
                 single.label = _text_of(ident.raw) or single.label
                 single.root = (ident.sheet, ident.row, ident.column)
-        return [self._assemble(p, contract, contract_cell, epoch) for p in proposals]
-
-
-def _some(names: list[str], count: int = 8) -> str:
-    """Up to ``count`` of ``names``, quoted, and how many more there are."""
-    shown_names = ", ".join(repr(name[:40]) for name in names[:count])
-    more = len(names) - count
-    return shown_names + (f" and {more} more" if more > 0 else "")
-
-
-def _formula_message(formula: Formula, what: str) -> str:
-    return (
-        f"holds a formula ({formula_shown(formula)}); type the {what} itself: intake does not "
-        "judge a formula's saved result, which can differ from what Excel shows"
-    )
-
-
-def _text_of(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _cell_of(path: str, line: str) -> str | None:
-    """The ``path, Sheet!B2`` a problem line starts with, if it names a cell."""
-    start = len(path) + 2
-    if not line.startswith(f"{path}, "):
-        return None
-    end = line.find(": ", start)
-    return line[:end] if end > 0 and "!" in line[start:end] else None
-
-
-def validation_filter(path: str, problems: Iterable[str]) -> Callable[[str], bool]:
-    """Whether to keep a validation line for the workbook at ``path``, given the problems its
-    reading reported: a line at a cell the reader already refused (a formula, a hidden or
-    malformed value) is dropped, since the value was not read (``required field is missing``
-    would only repeat it)."""
-    refused = {cell for line in problems if (cell := _cell_of(path, line)) is not None}
-    return lambda line: _cell_of(path, line) not in refused
+        return proposals, contract, contract_cell, epoch
 
 
 def read_workbook(path: str) -> tuple[list[Document], list[str], Layout]:
@@ -591,4 +582,17 @@ def read_workbook(path: str) -> tuple[list[Document], list[str], Layout]:
     cells, and the workbook's layout."""
     reader = WorkbookReader(path)
     documents = reader.documents()
+    return documents, reader.problems, reader.layout
+
+
+def iter_workbook(path: str) -> tuple[Iterator[Document], list[str], Layout]:
+    """:func:`read_workbook` with the proposals assembled one at a time, in the same order.
+
+    The sheets are read and the workbook's structure checked before this returns, raising
+    :class:`InputError` for the same problems as :func:`read_workbook`. The problems list is the
+    reader's own: the problems of a proposal's cells are added before that proposal is yielded,
+    so the list is the one :func:`read_workbook` returns once the iterator is exhausted. As with
+    :func:`read_workbook`, a workbook with any problem must be refused as a whole."""
+    reader = WorkbookReader(path)
+    documents = reader.iter_documents()
     return documents, reader.problems, reader.layout
