@@ -42,7 +42,7 @@ from compliance.intake import (
 from compliance.jsonlines import RawLine, file_sha256, open_regular, records
 from compliance.records import record_body
 from compliance.report_stream import Stream
-from compliance.waivers import WaiverMark, WaiverTally, marks_of
+from compliance.waiver_tally import WaiverMark, WaiverTally, marks_of
 
 if TYPE_CHECKING:
     import datetime as dt

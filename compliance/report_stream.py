@@ -45,9 +45,10 @@ class Stream:
         return review_text(review, self.domain_title)
 
     def head(self, shell: Report) -> str:
-        """What comes before the reviews. ``shell`` is the report without its reviews."""
+        """What comes before the reviews. ``shell`` is the report (its reviews, if it holds any,
+        are not written here)."""
         if self.fmt == "json":
-            whole = shell.model_dump_json(indent=2)
+            whole = shell.model_copy(update={"reviews": []}).model_dump_json(indent=2)
             if not whole.endswith(_REVIEWS_KEY):
                 raise AssertionError("the JSON report must end with its reviews")
             return whole[: -len(_REVIEWS_KEY)] + '\n  "reviews": ['

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from compliance import __version__, templates
 from compliance.compiler import compile_ruleset
@@ -65,7 +65,9 @@ from compliance.model import Proposal
 from compliance.ruleset import Escalation, Rule, RuleSet
 from compliance.rulespec import Severity
 from compliance.sourcemap import Location, SourceMap
-from compliance.waivers import Waivers
+
+if TYPE_CHECKING:
+    from compliance.waivers import Waivers
 
 EngineName = Literal["durable", "reference"]
 ENGINES: tuple[EngineName, ...] = ("durable", "reference")

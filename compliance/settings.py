@@ -16,14 +16,16 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from compliance.config import ProjectConfig, shown_path
 from compliance.decision import DEFAULT_THRESHOLD, Thresholds
 from compliance.errors import UsageError
 from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
-from compliance.waivers import Waivers, load_waivers
+
+if TYPE_CHECKING:
+    from compliance.waivers import Waivers
 
 T = TypeVar("T")
 
@@ -269,6 +271,8 @@ def resolve(
             if (rule_id := canonical.get(override.rule_id.strip().upper())) is not None:
                 severities[rule_id] = override.severity
         severities.update({r.id: r.severity for r in ruleset.rules})
+        from compliance.waivers import load_waivers  # noqa: PLC0415 - only with a waivers file
+
         waivers = load_waivers(
             waivers_at.value,
             loaded,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,12 @@ from compliance.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+# One rule-set cache for the whole run, in this process and the commands it starts, apart from
+# the user's own (tests of the cache itself point it elsewhere).
+RULE_CACHE = os.environ.setdefault(
+    "COMPLIANCE_CACHE_DIR", tempfile.mkdtemp(prefix="compliance-test-cache-")
+)
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +60,11 @@ def run_cli(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> Run:
         text=True,
         cwd=cwd,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONIOENCODING": "utf-8",
+            "COMPLIANCE_CACHE_DIR": RULE_CACHE,
+        },
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 

@@ -80,7 +80,11 @@ def run_bounded(*args: str, stdin: bytes | None = None, cwd: Path = ROOT) -> Bou
             stdout=out,
             stderr=err,
             cwd=cwd,
-            env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+            env={
+                "PATH": "/usr/bin:/bin",
+                "PYTHONIOENCODING": "utf-8",
+                "COMPLIANCE_CACHE_DIR": os.environ.get("COMPLIANCE_CACHE_DIR", "off"),
+            },
             start_new_session=True,
         )
         try:
