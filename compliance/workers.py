@@ -14,12 +14,11 @@ its worker killed and replaced, and fails with :class:`JobTimeout`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import multiprocessing
 import os
-import pickle
+import queue
 import signal
 import tempfile
 import threading
@@ -29,27 +28,19 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Literal
-
-import anyio.to_thread
 
 from compliance import settings, tuning
 from compliance.config import resolve_config
 from compliance.decision import exit_code, worst
 from compliance.errors import ComplianceError, EngineError, InputError, UsageError
 from compliance.exitcodes import ExitCode
-from compliance.handoff import FrameReader, IdleWorkers
 from compliance.intake import read_source, read_text_upload
 from compliance.review import Reviewer
 from compliance.ruleload import load_rules
 
 log = logging.getLogger("compliance.workers")
-
-SEND_WITHOUT_BLOCKING = 64 * 1024
-"""A job this large or smaller (pickled) is sent from the event loop; a larger one (a workbook,
-a big batch) from a thread, where a full socket buffer blocks nobody else."""
 
 REVIEWERS_KEPT = 8
 """Compiled reviewers a worker keeps, one per selection and thresholds asked for (LRU)."""
@@ -307,7 +298,7 @@ class WorkerPool:
         self.size = size
         self.start_timeout = start_timeout
         self._context = multiprocessing.get_context("spawn")
-        self._idle: IdleWorkers[_Worker] = IdleWorkers()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._workers: dict[int, _Worker] = {}
         self._closed = False
@@ -404,9 +395,10 @@ class WorkerPool:
         wait = timeout if wait is None else wait
         give_up = time.monotonic() + wait
         while True:  # a worker that died while idle is replaced, and the job waits for another
-            worker = self._idle.get(max(0.0, give_up - time.monotonic()))
-            if worker is None:
-                raise NoWorker(f"no review worker was free within {wait:.0f} s")
+            try:
+                worker = self._idle.get(timeout=max(0.0, give_up - time.monotonic()))
+            except queue.Empty:
+                raise NoWorker(f"no review worker was free within {wait:.0f} s") from None
             if worker.process.is_alive() and not _stopped(worker.pid):
                 break
             self._replace(worker)  # dead, or stopped by a signal: it would never answer
@@ -421,85 +413,30 @@ class WorkerPool:
                 expired.set()
                 raise EOFError
             result = worker.conn.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError, BrokenPipeError):
             self._watchdog.disarm(ticket)
             code = worker.process.exitcode
             self._replace(worker)
-            raise _broken(expired, timeout, code) from None
-        return self._settle(worker, ticket, expired, timeout, result)
-
-    async def review(self, job: ReviewJob, timeout: float, wait: float | None = None) -> JobResult:
-        """:meth:`run` for a coroutine on the service's event loop, with the same outcomes:
-        it waits for a free worker and for the answer without a thread, unless the job is too
-        large to send without blocking (then it runs :meth:`run` in a thread). A cancelled
-        caller does not cut the exchange short: the worker finishes, and is free again, first."""
-        payload = ForkingPickler.dumps(job)
-        if len(payload) > SEND_WITHOUT_BLOCKING:
-            return await anyio.to_thread.run_sync(self.run, job, timeout, wait)
-        wait = timeout if wait is None else wait
-        give_up = time.monotonic() + wait
-        while True:
-            worker = await self._idle.get_async(max(0.0, give_up - time.monotonic()))
-            if worker is None:
-                raise NoWorker(f"no review worker was free within {wait:.0f} s")
-            if worker.process.is_alive() and not _stopped(worker.pid):
-                break
-            await anyio.to_thread.run_sync(self._replace, worker)
-        exchange = asyncio.ensure_future(self._exchange(worker, bytes(payload), timeout))
-        exchange.add_done_callback(lambda done: done.cancelled() or done.exception())
-        return await asyncio.shield(exchange)
-
-    async def _exchange(self, worker: _Worker, payload: bytes, timeout: float) -> JobResult:
-        ticket, expired = self._watchdog.arm(worker, timeout)  # as in run()
-        try:
-            # The worker has read everything sent before (it answered), so a job this small
-            # goes into the empty socket buffer at once, even to a stopped worker.
-            worker.conn.send_bytes(payload)
-            message = await asyncio.wait_for(FrameReader(worker.conn.fileno()).read(), timeout)
-            result = pickle.loads(message)
-        except (EOFError, OSError, asyncio.TimeoutError) as exc:
-            if isinstance(exc, asyncio.TimeoutError):
-                expired.set()
-            self._watchdog.disarm(ticket)
-            code = worker.process.exitcode
-            await anyio.to_thread.run_sync(self._replace, worker)
-            raise _broken(expired, timeout, code) from None
-        if expired.is_set():  # the result came in as the deadline passed: it is not used
-            self._watchdog.disarm(ticket)
-            await anyio.to_thread.run_sync(self._replace, worker)
-            raise _broken(expired, timeout, None)
-        return self._settle(worker, ticket, expired, timeout, result)
-
-    def _settle(
-        self,
-        worker: _Worker,
-        ticket: int,
-        expired: threading.Event,
-        timeout: float,
-        result: object,
-    ) -> JobResult:
-        """After an answer: the worker back in the pool, and the answer checked."""
+            if expired.is_set():
+                raise JobTimeout(
+                    f"the review took longer than {timeout:.0f} s and was stopped; nothing was "
+                    "judged"
+                ) from None
+            raise WorkerCrashed(
+                "the review worker stopped during the review"
+                + (f" (exit code {code})" if code is not None else "")
+                + "; nothing was judged"
+            ) from None
         self._watchdog.disarm(ticket)
         if expired.is_set():  # the result came in as the deadline passed: it is not used
             self._replace(worker)
-            raise _broken(expired, timeout, None)
+            raise JobTimeout(
+                f"the review took longer than {timeout:.0f} s and was stopped; nothing was judged"
+            )
         self._idle.put(worker)
         if not isinstance(result, JobResult):
             raise EngineError("a review worker answered with something that is not a result")
         return result
-
-
-def _broken(expired: threading.Event, timeout: float, code: int | None) -> EngineError:
-    """Why an exchange with a worker ended without an answer: its deadline, or its death."""
-    if expired.is_set():
-        return JobTimeout(
-            f"the review took longer than {timeout:.0f} s and was stopped; nothing was judged"
-        )
-    return WorkerCrashed(
-        "the review worker stopped during the review"
-        + (f" (exit code {code})" if code is not None else "")
-        + "; nothing was judged"
-    )
 
 
 def started(config: ServiceConfig, size: int) -> WorkerPool:
