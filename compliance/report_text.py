@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 
 from compliance.findings import (
     Evidence,
@@ -25,15 +25,20 @@ from compliance.findings import (
 from compliance.rulespec import Severity
 
 WIDTH = 100
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""What :func:`clean` escapes: control characters (Unicode category Cc is exactly U+0000-U+001F
+and U+007F-U+009F) and bidirectional overrides."""
 
 
 def clean(text: str) -> str:
     """Text from a proposal made safe for a terminal: control characters (newlines, escape
     sequences) and bidirectional overrides are shown as escapes, so input cannot forge or hide
     lines of the report."""
-    text = "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) == "Cc" else ch for ch in text)
-    return _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return _SHOWN.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group(0)):04x}"
 
 
 _SEVERITIES = list(Severity)
@@ -55,15 +60,33 @@ def value_text(e: Evidence) -> str:
 
 
 def _block(label: str, text: str, indent: str) -> list[str]:
+    return list(_wrapped(label, text, indent))
+
+
+_BREAKS = re.compile("[\t\n\x0b\x0c\r]")
+"""The whitespace textwrap turns into spaces or expands (a text with none that fits on one line
+is that line as it is)."""
+
+
+@lru_cache(maxsize=8192)
+def _wrapped(label: str, text: str, indent: str) -> tuple[str, ...]:
+    """A block's lines. Remembered: a rule's title, remediation and references read the same in
+    every review of a batch, and wrapping is most of what a text report costs."""
     head = f"{indent}{label:<10} "
-    return textwrap.wrap(
-        text,
-        width=WIDTH,
-        initial_indent=head,
-        subsequent_indent=" " * len(head),
-        break_long_words=False,
-        break_on_hyphens=False,
-    ) or [head.rstrip()]
+    fits = len(head) + len(text) <= WIDTH and not _BREAKS.search(text)
+    if fits and text.rsplit(" ", 1)[-1].strip():  # and does not end in whitespace it drops
+        return (head + text,)  # what textwrap gives a text that fits on its first line
+    return tuple(
+        textwrap.wrap(
+            text,
+            width=WIDTH,
+            initial_indent=head,
+            subsequent_indent=" " * len(head),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        or [head.rstrip()]
+    )
 
 
 def counts_text(review: Review) -> str:
