@@ -38,11 +38,13 @@ from compliance.intake import (
     files_of,
     load_line,
     read_file,
+    workbook_items,
 )
 from compliance.jsonlines import RawLine, file_sha256, open_regular, records
 from compliance.records import record_body
 from compliance.report_stream import Stream
 from compliance.waiver_tally import WaiverMark, WaiverTally, marks_of
+from compliance.xlsxfile import is_workbook_path
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -124,6 +126,8 @@ def units(
                         if path in skip:
                             break
                         yield line
+                elif is_workbook_path(path):
+                    yield from workbook_items(path)
                 else:
                     yield from read_file(path).loaded
             except InputError as exc:

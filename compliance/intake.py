@@ -372,6 +372,40 @@ def _file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def workbook_items(path: str) -> Iterator[LoadedProposal]:
+    """The proposals of a workbook one at a time, validated, as :func:`read_file` reads them:
+    the sheets are read and checked whole (within their limits), then each proposal is assembled,
+    validated and handed on. Proposals stop being handed on at the first problem; then
+    :class:`InputError` is raised at the end with every problem, in :func:`read_file`'s order
+    (the cells', then the validation's)."""
+    from compliance.workbook_read import iter_workbook, validation_filter  # noqa: PLC0415
+
+    documents, problems, _ = iter_workbook(path)
+    digest = _file_sha256(path)
+    invalid: list[str] = []
+    for data, source_map, position in documents:
+        has_id = isinstance(data, dict) and isinstance(data.get("id"), str)
+        try:
+            proposal = validate_proposal(data, source_map, data["id"] if has_id else position)
+        except ValidationProblems as exc:
+            if len(invalid) < _MAX_HELD:
+                invalid.extend(exc.lines)
+            continue
+        if not problems and not invalid:
+            yield LoadedProposal(proposal, source_map, digest)
+    keep = validation_filter(path, problems)  # no second line at a cell already refused
+    found = list(problems) + [line for line in invalid if keep(line)]
+    if len(found) >= MAX_PROBLEMS:
+        del found[MAX_PROBLEMS:]
+        found.append(f"{path}: more than {MAX_PROBLEMS} problems; fix these first")
+    if found:
+        raise InputError(found)
+
+
+_MAX_HELD = 100 * MAX_PROBLEMS
+"""Validation lines held for a workbook at most (all but the first hundred are never shown)."""
+
+
 def _validated(
     documents: list[tuple[Any, SourceMap, str]],
     problems: list[str],
