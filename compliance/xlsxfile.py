@@ -106,19 +106,13 @@ def open_workbook(
     Iterate the rows inside :func:`reading`. (Intake reads workbooks with
     :mod:`compliance.xlsxpackage` instead, which bounds every part it reads.)
     """
+    import openpyxl  # noqa: PLC0415 - not imported by a review that reads no workbook
+
     name = str(path)
-    check_workbook(
-        name,
-        max_bytes=max_bytes,
-        max_unpacked=max_unpacked,
-        max_ratio=max_ratio,
-        max_members=max_members,
-        verify=verify,
-    )
+    limits = {"max_unpacked": max_unpacked, "max_ratio": max_ratio, "max_members": max_members}
+    check_workbook(name, max_bytes=max_bytes, verify=verify, **limits)
     problem: str | None = None
     try:
-        import openpyxl  # noqa: PLC0415 - not imported by a review that reads no workbook
-
         return openpyxl.load_workbook(name, read_only=True, data_only=data_only, keep_links=False)
     except OSError as exc:
         # Raised by openpyxl itself ("File contains no valid workbook part") as well as by I/O.
