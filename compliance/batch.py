@@ -175,11 +175,14 @@ def _review_range(bounds: tuple[int, int]) -> list[Outcome]:
     return [process(plan, window[i], first + i, keep_object=False) for i in range(*bounds)]
 
 
-def review_window(plan: Plan, window: Sequence[Unit], first: int, jobs: int) -> list[Outcome]:
-    """The outcomes of a window of proposals, in order, on up to ``jobs`` processes."""
+def review_window(plan: Plan, window: Sequence[Unit], first: int, jobs: int) -> Iterator[Outcome]:
+    """The outcomes of a window of proposals, in order, on up to ``jobs`` processes: each as
+    soon as it is known, so that the caller writes one part while the workers make the next."""
     if jobs <= 1 or len(window) < PARALLEL_MIN or not hasattr(os, "fork"):
-        return [process(plan, unit, first + i, keep_object=True) for i, unit in enumerate(window)]
-    return _forked(plan, window, first, jobs)
+        for i, unit in enumerate(window):
+            yield process(plan, unit, first + i, keep_object=True)
+        return
+    yield from _forked(plan, window, first, jobs)
 
 
 def ProcessPoolExecutor(**kwargs: Any) -> Any:
@@ -190,7 +193,7 @@ def ProcessPoolExecutor(**kwargs: Any) -> Any:
     return pool(**kwargs)
 
 
-def _forked(plan: Plan, window: Sequence[Unit], first: int, jobs: int) -> list[Outcome]:
+def _forked(plan: Plan, window: Sequence[Unit], first: int, jobs: int) -> Iterator[Outcome]:
     import multiprocessing  # noqa: PLC0415 - see ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
@@ -202,7 +205,11 @@ def _forked(plan: Plan, window: Sequence[Unit], first: int, jobs: int) -> list[O
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            parts = list(pool.map(_review_range, bounds))
+            # Taken in order as they come: this process writes one part while workers make
+            # the next, and holds at most the parts made ahead of the one it waits for.
+            for part in pool.map(_review_range, bounds):
+                for outcome in part:
+                    yield _with_review(outcome) if plan.keep_reviews else outcome
     except BrokenProcessPool:
         raise EngineError(
             "a review worker process died; no result is reported (run with --jobs 1 to "
@@ -211,10 +218,6 @@ def _forked(plan: Plan, window: Sequence[Unit], first: int, jobs: int) -> list[O
     finally:
         gc.unfreeze()
         _work = None
-    outcomes = [outcome for part in parts for outcome in part]
-    if plan.keep_reviews:
-        outcomes = [_with_review(o) for o in outcomes]
-    return outcomes
 
 
 def _with_review(outcome: Outcome) -> Outcome:

@@ -65,9 +65,9 @@ def test_parallel_outcomes_equal_sequential_ones(
     items: list[LoadedProposal], durable: Reviewer
 ) -> None:
     plan = _plan(durable, "json", "text", "jsonl")
-    sequential = review_window(plan, items, 0, jobs=1)
+    sequential = list(review_window(plan, items, 0, jobs=1))
     assert [o.proposal_id for o in sequential] == [item.proposal.id for item in items]
-    parallel = review_window(plan, items, 0, jobs=3)
+    parallel = list(review_window(plan, items, 0, jobs=3))
     assert [(o.proposal_id, o.decision, o.chunks, o.marks) for o in parallel] == [
         (o.proposal_id, o.decision, o.chunks, o.marks) for o in sequential
     ]
@@ -92,7 +92,7 @@ def test_small_windows_stay_in_this_process(
 
     monkeypatch.setattr(batch, "ProcessPoolExecutor", no_pool)
     small = items[: PARALLEL_MIN - 1]
-    outcomes = review_window(_plan(durable), small, 0, jobs=4)
+    outcomes = list(review_window(_plan(durable), small, 0, jobs=4))
     assert [o.proposal_id for o in outcomes] == [item.proposal.id for item in small]
 
 
@@ -109,7 +109,7 @@ def test_a_worker_that_dies_fails_the_batch(
 
     monkeypatch.setattr(Reviewer, "review", die_in_a_worker)
     with pytest.raises(EngineError) as caught:
-        review_window(_plan(durable), items, 0, jobs=2)
+        list(review_window(_plan(durable), items, 0, jobs=2))
     assert caught.value.problems == [
         "a review worker process died; no result is reported (run with --jobs 1 to review in "
         "one process)"
@@ -125,7 +125,7 @@ def test_a_worker_error_fails_the_batch_with_that_error(
 
     monkeypatch.setattr(Reviewer, "review", disagree)
     with pytest.raises(EngineError, match="disagree on X-1"):
-        review_window(_plan(durable), items, 0, jobs=2)
+        list(review_window(_plan(durable), items, 0, jobs=2))
 
 
 def test_a_streamed_batch_flows_in_windows_and_keeps_no_review(
