@@ -311,10 +311,11 @@ def batches(tmp: Path, args: argparse.Namespace) -> list[Batch]:
         for fmt, jobs in runs:
             row = Batch(count, fmt, jobs, len(paths), in_bytes)
             results.append(row)
-            # A report may be spooled to a temporary file before it is written: its size at the
-            # bytes per proposal of the largest run so far to that format
+            # A text or JSON report is spooled to a temporary file before it is written (JSON
+            # Lines go straight out): its size at the bytes per proposal of the largest run so far
             seen = [r.out_bytes / r.proposals for r in results if r.output == fmt and r.out_bytes]
-            if problem := short_of_space(tmp, count * max(seen, default=100e3), args):
+            spooled = 0.0 if fmt == "jsonl" else count * max(seen, default=100e3)
+            if problem := short_of_space(tmp, spooled, args):
                 row.status = problem
                 log(f"  {count:,} proposals to {fmt}: {problem}")
                 continue
