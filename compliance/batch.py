@@ -6,7 +6,7 @@ JSON Lines files are read a record at a time and parsed where they are reviewed;
 proposals join the flow. Each review is turned at once into the chunks of the reports that are
 written as they go (:mod:`compliance.report_stream`), counted, and let go; only a format that
 needs the whole report (HTML, SARIF, ...) or decision records keep the reviews. What stays per
-proposal is its id, to refuse a duplicate: about 150 bytes.
+proposal is its id, to refuse a duplicate: about 140 bytes.
 
 Nothing is reported before the whole input is read and valid: chunks go to spool files, which
 become the reports at the end. An invalid proposal fails the batch (its problems, up to
@@ -25,7 +25,7 @@ import gc
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -224,15 +224,7 @@ def _with_review(outcome: Outcome) -> Outcome:
     if outcome.review_json is None:
         return outcome
     review = Review.model_validate_json(outcome.review_json)
-    return Outcome(
-        problems=outcome.problems,
-        proposal_id=outcome.proposal_id,
-        decision=outcome.decision,
-        chunks=outcome.chunks,
-        marks=outcome.marks,
-        review=review,
-        record=outcome.record,
-    )
+    return replace(outcome, review=review, review_json=None)
 
 
 @dataclass
@@ -274,6 +266,8 @@ def run(
 
     for unit in units(paths, state.capped, digests=plan.record_shell is not None):
         if isinstance(unit, Problems):
+            if window:  # the proposals read before come first, as they were read
+                flush()
             state.problems.extend(unit.lines)
             plan.review = False
             continue
@@ -334,7 +328,9 @@ class _State:
                 self.capped.add(source)
             return
         self.ids.add(outcome.proposal_id, unit)
-        if not plan.review or self.ids.found or outcome.decision is None:
+        if self.ids.found:
+            plan.review = False  # a duplicate id fails the batch: the rest is only validated
+        if not plan.review or outcome.decision is None:
             return
         result.decisions[outcome.decision] += 1
         for spool, chunk in zip(spools, outcome.chunks, strict=True):

@@ -40,17 +40,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictStr,
-    StringConstraints,
-    ValidationError,
-)
+from typing import TYPE_CHECKING, Any
 
 from compliance.errors import ConfigError, UsageError
 from compliance.fields import path_from_loc
@@ -58,6 +48,9 @@ from compliance.ruleset import DisabledRule
 from compliance.rulespec import Severity
 from compliance.tuning import Override, Selection
 from compliance.yamlfile import read_text, schema_message
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,76 +61,6 @@ CONFIG_NAME = "compliance.toml"
 CONFIG_MAX_BYTES = 1024 * 1024
 """At most this many bytes in a config file (a config is a few KB); checked on the open file
 before a byte is read."""
-
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-RuleId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DisableEntry(_Strict):
-    id: RuleId
-    reason: Reason = Field(description="Why the rule does not apply to this project's work.")
-
-
-class SeverityEntry(_Strict):
-    id: RuleId
-    severity: Severity
-    reason: Reason = Field(description="Why this project judges the rule at another severity.")
-    downgrade_blocker: StrictBool = Field(
-        False, description="Must be true to lower a blocker: a deliberate act, never a slip."
-    )
-
-
-class RulesSection(_Strict):
-    directories: list[Annotated[StrictStr, StringConstraints(min_length=1)]] = Field(
-        default_factory=list
-    )
-    builtin: StrictBool = True
-    disable: list[DisableEntry] = Field(default_factory=list)
-    severity: list[SeverityEntry] = Field(default_factory=list)
-
-
-class GateSection(_Strict):
-    fail_on: Severity | None = Field(None, description="The default gate threshold.")
-    fail_on_domains: dict[Annotated[str, StringConstraints(min_length=1)], Severity] = Field(
-        default_factory=dict, description="Thresholds for single domains."
-    )
-
-
-class WaiversSection(_Strict):
-    file: Annotated[StrictStr, StringConstraints(min_length=1)] | None = None
-    allow_blockers: StrictBool = Field(
-        False, description="Whether waivers may accept blocker findings (default: no)."
-    )
-
-
-class RecordsSection(_Strict):
-    directory: Annotated[StrictStr, StringConstraints(min_length=1)] | None = None
-
-
-class TokenEntry(_Strict):
-    name: Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
-    sha256: Annotated[StrictStr, StringConstraints(min_length=64, max_length=64)] = Field(
-        description="sha256 of the token, in hex (the config holds no secret)."
-    )
-
-
-class ServiceSection(_Strict):
-    tokens: list[TokenEntry] = Field(default_factory=list)
-    decision_log: Annotated[StrictStr, StringConstraints(min_length=1)] | None = Field(
-        None, description="SQLite file (relative to this file) or postgresql:// URL."
-    )
-
-
-class ConfigFile(_Strict):
-    rules: RulesSection = Field(default_factory=RulesSection)
-    service: ServiceSection = Field(default_factory=ServiceSection)
-    gate: GateSection = Field(default_factory=GateSection)
-    waivers: WaiversSection = Field(default_factory=WaiversSection)
-    records: RecordsSection = Field(default_factory=RecordsSection)
 
 
 @dataclass(frozen=True)
@@ -200,6 +123,11 @@ def _problems(exc: ValidationError, label: str) -> list[str]:
 def load_config(path: Path, label: str | None = None) -> ProjectConfig:
     """Read and validate ``path``; rule directories are resolved against its folder and must
     exist. ``label`` names the file in messages (default: ``path`` as given)."""
+    # Imported here: a review without a config file does not build the file's models.
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from compliance import config_schema  # noqa: PLC0415
+
     label = label or str(path)
     text = read_text(path, label, ConfigError, CONFIG_MAX_BYTES)
     try:
@@ -209,7 +137,7 @@ def load_config(path: Path, label: str | None = None) -> ProjectConfig:
     except RecursionError:
         raise ConfigError(f"{label}: not accepted: TOML nested too deeply") from None
     try:
-        parsed = ConfigFile.model_validate(raw)
+        parsed = config_schema.ConfigFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_problems(exc, label)) from None
     base = path.parent

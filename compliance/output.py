@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -40,7 +40,8 @@ def write_parts(parts: Sequence[Part], output: Path | None) -> None:
             _copy(parts, buffer)
             buffer.flush()
         return
-    _to_file(lambda handle: _copy(parts, handle), output)
+    with streamed_to(output) as handle:
+        _copy(parts, handle)
 
 
 @contextmanager
@@ -106,31 +107,6 @@ def _copy(parts: Sequence[Part], handle: IO[bytes]) -> None:
         else:
             part.seek(0)
             shutil.copyfileobj(part, handle, 1 << 20)
-
-
-def _to_file(write: Callable[[IO[bytes]], None], output: Path) -> None:
-    target = Path(os.path.realpath(output)) if output.is_symlink() else output
-    if target.exists() and not target.is_file():
-        if target.is_dir():
-            raise UsageError(f"{output}: is a directory")
-        try:
-            with target.open("wb") as handle:  # a pipe or a device: write, do not replace
-                write(handle)
-        except OSError as exc:
-            raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
-        return
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        _publish(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"{output}: cannot be written ({exc.strerror})") from None
 
 
 def writable(output: Path) -> None:

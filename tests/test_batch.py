@@ -287,3 +287,29 @@ def test_json_lines_of_a_failed_batch_have_no_summary_and_no_file(tmp_path: Path
     assert done.code == 2
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (b'{"b": "\x00"}', "not JSON text (a NUL byte at offset {})"),
+        (b'{"b": "\xff"}', "not UTF-8 text (byte 0xff at offset {})"),
+    ],
+)
+def test_a_streamed_file_is_refused_at_a_nul_or_a_bad_byte_with_its_offset(
+    tmp_path: Path, bad: bytes, message: str
+) -> None:
+    first = json.dumps(_many(1)[0]).encode() + b"\n"
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(first + bad + b"\n")
+    done = run_cli("review", str(path))
+    assert done.code == 2
+    assert done.err == f"error: {path}: {message.format(len(first) + 7)}\n"
+
+
+def test_a_streamed_file_may_begin_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(_many(1)[0]).encode() + b"\n")
+    done = run_cli("review", str(path), "--format", "json", "--no-fail")
+    assert done.code == 0, done.err
+    assert json.loads(done.out)["summary"]["proposals"] == 1
