@@ -21,13 +21,14 @@ checks it). A worker that dies fails the batch with :class:`EngineError`.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from compliance.errors import EngineError, InputError
 from compliance.findings import Decision, Report, Review
@@ -42,7 +43,7 @@ from compliance.intake import (
 )
 from compliance.jsonlines import RawLine, file_sha256, open_regular, records
 from compliance.records import record_body
-from compliance.report_stream import Stream
+from compliance.report_stream import Spool, Stream
 from compliance.waiver_tally import WaiverMark, WaiverTally, marks_of
 from compliance.xlsxfile import is_workbook_path
 
@@ -59,6 +60,21 @@ WINDOW = 2000
 CHUNKS_PER_JOB = 4
 
 Unit = LoadedProposal | RawLine
+
+Progress = Callable[[int, str], None]
+"""Told the number of proposals done and the input being read, after each proposal."""
+_progress: list[Progress] = []
+
+
+@contextlib.contextmanager
+def progress(report: Progress) -> Iterator[None]:
+    """Batches run in this block call ``report`` after each proposal (a progress line on a
+    terminal; it decides how often to draw)."""
+    _progress.append(report)
+    try:
+        yield
+    finally:
+        _progress.remove(report)
 
 
 @dataclass(frozen=True)
@@ -156,7 +172,7 @@ def process(plan: Plan, unit: Unit, index: int, keep_object: bool) -> Outcome:
     return Outcome(
         proposal_id=review.proposal_id,
         decision=review.decision,
-        chunks=tuple(s.chunk(review, index == 0).encode() for s in plan.streams),
+        chunks=tuple(s.chunk(review, index == 0, item.proposal).encode() for s in plan.streams),
         marks=marks_of(review),
         review=review if kept and keep_object else None,
         review_json=review.model_dump_json() if kept and not keep_object else None,
@@ -244,7 +260,7 @@ class Result:
 def run(
     plan: Plan,
     paths: Sequence[str],
-    spools: Sequence[IO[bytes]],
+    spools: Sequence[Spool],
     jobs: int,
 ) -> Result:
     """Review every proposal of ``paths``, writing each stream's chunks to its spool; raise
@@ -256,11 +272,15 @@ def run(
     index = 0
     window: list[Unit] = []
 
+    tick = _progress[-1] if _progress else None
+
     def flush() -> None:
         nonlocal index
         outcomes = review_window(plan, window, index, jobs)
-        for unit, outcome in zip(window, outcomes, strict=True):
+        for done, (unit, outcome) in enumerate(zip(window, outcomes, strict=True), index + 1):
             state.absorb(plan, result, unit, outcome, spools)
+            if tick is not None:
+                tick(done, unit.source)
         index += len(window)
         window.clear()
 
@@ -311,7 +331,7 @@ class _State:
         result: Result,
         unit: Unit,
         outcome: Outcome,
-        spools: Sequence[IO[bytes]],
+        spools: Sequence[Spool],
     ) -> None:
         if outcome.problems:
             plan.review = False

@@ -2,9 +2,10 @@
 
 The reports that can be written as the batch flows (:data:`~compliance.report_stream.STREAMED`)
 are: JSON Lines straight to where it goes (standard output as reviews are made; a file through a
-temporary file beside it, renamed at the end), text and JSON through a spool file each, since their
-heads carry the batch's totals. The others are rendered from the whole report at the end. Decision
-records are appended before any report is written.
+temporary file beside it, renamed at the end), text and JSON through spool files, since their
+heads carry the batch's totals (text through one spool per decision, read back worst first). The
+others are rendered from the whole report at the end. Decision records are appended before any
+report is written.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import IO, TYPE_CHECKING, TypeVar
 from compliance import batch
 from compliance.findings import Decision, Report, Summary
 from compliance.output import streamed_to, write_parts
-from compliance.report_stream import STREAMED, Stream
+from compliance.report_stream import STREAMED, DecisionSpools, Stream
 
 if TYPE_CHECKING:
     from compliance.review import Reviewer
@@ -36,29 +37,37 @@ def review_batch(
     jobs: int | None,
     render: Callable[[str, Report], str | bytes],
     record: Callable[[list[dict[str, object]]], T] | None = None,
+    *,
+    brief: bool = False,
+    failing_only: bool = False,
 ) -> tuple[Report, batch.Result, T | None]:
     """Review ``paths`` and write each target's report; ``record`` (when recording) gets every
     review's decision-record body before anything is reported and returns what the caller wants
-    back. Returns the report (its reviews only when a whole-report format was asked for), the
-    batch's counts and what ``record`` returned."""
+    back. ``brief`` and ``failing_only`` shape the text report (see
+    :mod:`compliance.report_text`). Returns the report (its reviews only when a whole-report
+    format was asked for), the batch's counts and what ``record`` returned."""
     shell = reviewer.report([])
     streams = [(fmt, out) for fmt, out in targets if fmt in STREAMED]
     plan = batch.Plan(
         reviewer,
-        tuple(Stream(fmt, reviewer.ruleset.domain_title) for fmt, _ in streams),
+        tuple(
+            Stream(fmt, reviewer.ruleset.domain_title, brief, failing_only) for fmt, _ in streams
+        ),
         keep_reviews=len(streams) < len(targets),
         record_shell=shell if record is not None else None,
         recorded_at=dt.datetime.now(dt.timezone.utc) if record is not None else None,
     )
     with contextlib.ExitStack() as stack:
-        sinks: list[IO[bytes]] = []
+        sinks: list[IO[bytes] | DecisionSpools] = []
         for (fmt, out), stream in zip(streams, plan.streams, strict=True):
             if fmt == "jsonl":  # its head is known now: straight to where it goes
-                sink = stack.enter_context(streamed_to(out))
-                sink.write(stream.head(shell).encode())
+                lines = stack.enter_context(streamed_to(out))
+                lines.write(stream.head(shell).encode())
+                sinks.append(lines)
+            elif fmt == "text":
+                sinks.append(DecisionSpools(stack))
             else:
-                sink = stack.enter_context(tempfile.TemporaryFile())
-            sinks.append(sink)
+                sinks.append(stack.enter_context(tempfile.TemporaryFile()))
         result = batch.run(plan, paths, sinks, jobs or batch.default_jobs())
         report = _counted(shell, reviewer, result)
         whole = {fmt: render(fmt, report) for fmt, _ in targets if fmt not in STREAMED}
@@ -66,6 +75,9 @@ def review_batch(
         for (fmt, out), stream, sink in zip(streams, plan.streams, sinks, strict=True):
             if fmt == "jsonl":
                 sink.write(stream.tail(report).encode())
+            elif isinstance(sink, DecisionSpools):
+                reviews = sink.parts(stream.shown())
+                write_parts([stream.head(report), *reviews, stream.tail(report)], out)
             else:
                 write_parts([stream.head(report), sink, stream.tail(report)], out)
         for fmt, out in targets:

@@ -30,6 +30,7 @@ from compliance.exitcodes import ExitCode
 from compliance.findings import Report
 from compliance.model import SCHEMA_VERSION
 from compliance.output import writable, write_parts
+from compliance.report_summary import decision_counts, written_line
 from compliance.report_text import render
 from compliance.review import CROSS_CHECKS, ENGINES, CrossCheck, EngineName, Reviewer
 from compliance.ruleload import builtin_rules_dir, load_rules
@@ -319,6 +320,20 @@ def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
     "hash of its id), full (every rule on every proposal). A disagreement fails the run (exit 6).",
 )
 @click.option(
+    "--brief",
+    is_flag=True,
+    help="Shorten the text report to each proposal's decision and its findings in a line each, "
+    "worst first, and the count of decisions.",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Say only what fails: the text report leaves out approved proposals (and is empty when "
+    "none fails); no line on stderr about the files written. Other formats are unchanged; "
+    "warnings and errors still print.",
+)
+@click.option(
     "--no-fail",
     is_flag=True,
     help="Report without gating: exit 0 whatever the decisions (for a rollout). Invalid input "
@@ -345,6 +360,8 @@ def review(
     engine: EngineName,
     cross_check: CrossCheck,
     no_fail: bool,
+    brief: bool,
+    quiet: bool,
     jobs: int | None,
     domains: tuple[str, ...],
     only_rules: tuple[str, ...],
@@ -362,6 +379,8 @@ def review(
     that ran. Waived findings are reported but do not gate.
     """
     targets = _targets(formats, outputs)
+    if brief and "text" not in dict(targets):
+        raise UsageError("--brief shortens the text report; add --format text")
     config, loaded, ruleset = _load_all(
         rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
     )
@@ -381,6 +400,8 @@ def review(
             jobs,
             lambda fmt, whole: _render(fmt, whole, ruleset),
             None if recording is None else lambda bodies: records.append(recording, bodies),
+            brief=brief,
+            failing_only=quiet,
         )
     if head is not None:
         click.echo(head.notice(), err=True)
@@ -402,10 +423,14 @@ def review(
                 )
                 click.echo(f"waiver {use.id} ({use.rule_id}, {use.proposal_id}): {what}", err=True)
     gate = exit_code(d for d, n in result.decisions.items() if n)
+    code = gate
     if no_fail and gate is not ExitCode.PASSED:
         click.echo(f"--no-fail: not gating (the decisions would exit {int(gate)})", err=True)
-        return int(ExitCode.PASSED)
-    return int(gate)
+        code = ExitCode.PASSED
+    files = [str(out) for _, out in targets if out is not None]
+    if files and not quiet:
+        click.echo(written_line(files, decision_counts(report.summary), int(code)), err=True)
+    return int(code)
 
 
 @cli.group("config")

@@ -11,16 +11,25 @@ per line, each with one key, in this order: ``{"run": ...}`` (the report's field
 any review), ``{"review": ...}`` per proposal (as in the JSON report's ``reviews``), and
 ``{"summary": ..., "waivers": ...}`` last. A reader that did not get the last line did not get
 the whole report.
+
+A text report lists its reviews worst first (:data:`~compliance.report_summary.WORST_FIRST`),
+in input order within a decision: each text chunk starts with its decision's rank (one digit),
+by which :class:`DecisionSpools` files it in that decision's spool and drops it; the spools are
+read one after the other at the end. JSON and JSON Lines keep the input order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO, Any, Protocol
 
-from compliance.findings import Report, Review
-from compliance.report_text import head_text, review_text, tail_text
+from compliance.findings import Decision, Report, Review
+from compliance.report_summary import FAILING, WORST_FIRST, decision_rank, item_names
+from compliance.report_text import brief_tail, brief_text, head_text, review_text, tail_text
 
 STREAMED = ("text", "json", "jsonl")
 """Formats written as the batch flows; the others need the whole report at once."""
@@ -34,15 +43,25 @@ class Stream:
 
     fmt: str
     domain_title: Callable[[str], str]
+    brief: bool = False
+    """Text: each review's opening lines alone (``--brief``)."""
+    failing_only: bool = False
+    """Text: only the reviews that fail the gate (``--quiet``)."""
 
-    def chunk(self, review: Review, first: bool) -> str:
-        """The text of one review, as it follows the head (``first``) or the review before."""
+    def chunk(self, review: Review, first: bool, proposal: Any = None) -> str:
+        """The text of one review, as it follows the head (``first``) or the review before;
+        ``proposal`` (the reviewed one) names the list items a text report speaks of. A text
+        chunk starts with its decision's rank, for :class:`DecisionSpools`."""
         if self.fmt == "json":
             body = review.model_dump_json(indent=2).replace("\n", "\n    ")
             return ("\n    " if first else ",\n    ") + body
         if self.fmt == "jsonl":
             return '{"review":' + review.model_dump_json() + "}\n"
-        return review_text(review, self.domain_title)
+        names = item_names(proposal, review) if proposal is not None else None
+        rank = str(decision_rank(review.decision))
+        if self.brief:
+            return rank + brief_text(review, names)
+        return rank + review_text(review, self.domain_title, names)
 
     def head(self, shell: Report) -> str:
         """What comes before the reviews. ``shell`` is the report (its reviews, if it holds any,
@@ -55,7 +74,7 @@ class Stream:
         if self.fmt == "jsonl":
             run = shell.model_dump(mode="json", exclude={"summary", "waivers", "reviews"})
             return json.dumps({"run": run}, ensure_ascii=False, separators=(",", ":")) + "\n"
-        return head_text(shell)
+        return "" if self.brief else head_text(shell, self.failing_only)
 
     def tail(self, shell: Report) -> str:
         if self.fmt == "json":
@@ -63,4 +82,36 @@ class Stream:
         if self.fmt == "jsonl":
             waivers = "null" if shell.waivers is None else shell.waivers.model_dump_json()
             return '{"summary":' + shell.summary.model_dump_json() + ',"waivers":' + waivers + "}\n"
-        return tail_text(shell)
+        if self.brief:
+            return brief_tail(shell, self.failing_only)
+        return tail_text(shell, self.failing_only)
+
+    def shown(self) -> tuple[Decision, ...]:
+        """The decisions whose reviews a text report shows, in the order it shows them."""
+        return tuple(d for d in WORST_FIRST if not self.failing_only or d in FAILING)
+
+
+class Spool(Protocol):
+    """Where a stream's chunks go as the batch flows."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+class DecisionSpools:
+    """A text report's chunks, a temporary file per decision: memory stays flat however many
+    reviews there are, and the reviews are read back worst first."""
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        """Open the spools in ``stack``, which closes (and so removes) them."""
+        self._files = [
+            stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - the stack closes it
+            for _ in WORST_FIRST
+        ]
+
+    def write(self, data: bytes, /) -> int:
+        """File a text chunk (its first byte the rank of its decision) in its decision's spool."""
+        return self._files[data[0] - ord("0")].write(memoryview(data)[1:])
+
+    def parts(self, decisions: tuple[Decision, ...]) -> list[IO[bytes]]:
+        """The spools of ``decisions``, in that order."""
+        return [self._files[decision_rank(d)] for d in decisions]

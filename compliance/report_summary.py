@@ -23,7 +23,7 @@ made, and :func:`summarize` takes what it read; without it, an item is called by
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -359,3 +359,9 @@ def counts_line(counts: DecisionCounts) -> str:
     n = counts.proposals
     shown = ", ".join(f"{k} {d.value}" for d, k in counts.counts)
     return f"{n} proposal{'s' if n != 1 else ''}: {shown or 'none'}"
+
+
+def written_line(files: Iterable[str], counts: DecisionCounts, code: int) -> str:
+    """What a review that wrote its reports to files says on standard error:
+    ``wrote report.json, report.html; 3 proposals: 1 reject, 2 approve; exit 3``."""
+    return f"wrote {', '.join(files)}; {counts_line(counts)}; exit {code}"

@@ -1,8 +1,15 @@
 """The text report: what a reviewer at a terminal reads.
 
-Per proposal: the decision first, then findings grouped by domain (the domain with the worst
-finding first), worst findings first within a domain, each with what was seen, where, how to fix
-it and the source it rests on; then the questions left to answer.
+A batch's reviews come worst first (rejected, needing information, approved with conditions,
+approved; in input order within each), after a count of its decisions. Per proposal: the decision
+and one line per finding, worst first (:mod:`compliance.report_summary`); then the findings in
+detail, grouped by domain (the domain with the worst finding first), worst findings first within
+a domain, each with what was seen, where, how to fix it and the source it rests on; then the
+questions left to answer, which come before the details when the decision waits on them.
+
+``brief``: each review's opening alone (up to its one-line findings) and the count of decisions.
+``failing_only`` (``--quiet``): only the reviews that fail the gate (rejected or needing
+information); nothing at all when none does.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from compliance.findings import (
@@ -21,6 +28,17 @@ from compliance.findings import (
     SelectionOut,
     WaiverOnFinding,
     WaiversOut,
+)
+from compliance.report_summary import (
+    FAILING,
+    ReviewSummary,
+    counts_line,
+    decision_counts,
+    decision_rank,
+    item_label,
+    question_text,
+    summarize,
+    summary_lines,
 )
 from compliance.rulespec import Severity
 
@@ -76,6 +94,22 @@ def _wrapped(label: str, text: str, indent: str) -> tuple[str, ...]:
     fits = len(head) + len(text) <= WIDTH and not _BREAKS.search(text)
     if fits and text.rsplit(" ", 1)[-1].strip():  # and does not end in whitespace it drops
         return (head + text,)  # what textwrap gives a text that fits on its first line
+    return tuple(
+        textwrap.wrap(
+            text,
+            width=WIDTH,
+            initial_indent=head,
+            subsequent_indent=" " * len(head),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        or [head.rstrip()]
+    )
+
+
+@lru_cache(maxsize=8192)
+def _hanging(head: str, text: str) -> tuple[str, ...]:
+    """``text`` wrapped after ``head``, its later lines indented as far as the head."""
     return tuple(
         textwrap.wrap(
             text,
@@ -158,14 +192,14 @@ def waivers_summary(w: WaiversOut) -> str:
     return f"waivers {w.file} as of {w.as_of}: " + (", ".join(parts) or "none listed")
 
 
-def _finding(f: Finding) -> list[str]:
+def _finding(f: Finding, names: Mapping[str, str]) -> list[str]:
     marker = "VIOLATION" if f.outcome == "violation" else "NEEDS INFORMATION"
     if f.waived:
         marker += ", WAIVED"
     lines = [f"  [{f.severity.value.upper()}] {f.rule_id}  {f.title}  ({marker})"]
     indent = "    "
     if f.subject:
-        lines += _block("item:", f.subject, indent)
+        lines += _block("item:", clean(f"{item_label(f.subject, names)} ({f.subject})"), indent)
     lines += _block("finding:", clean(f.message), indent)
     label = "evidence:"
     for e in f.evidence:
@@ -219,24 +253,43 @@ def grouped(review: Review) -> list[tuple[str, list[Finding]]]:
     return sorted(by_domain.items(), key=domain_key)
 
 
-def render_review(review: Review, domain_title: Callable[[str], str]) -> list[str]:
+def _opening(review: Review, summary: ReviewSummary) -> list[str]:
+    """A review's first lines: the proposal, its decision, and its findings in a line each."""
     lines = [f"{review.proposal_id}  {clean(review.title)}"]
     lines.append(f"  decision: {review.decision.value.upper()}")
     if review.source:
         lines.append(f"  source:   {clean(review.source)}")
     lines.append(f"  findings: {counts_text(review)}")
+    lines += [clean(f"    {line}") for line in summary_lines(summary)]
+    return lines
+
+
+def _checklist(summary: ReviewSummary) -> list[str]:
+    lines = ["", "  QUESTIONS TO ANSWER"]
+    for q in summary.questions:
+        asked, where = question_text(q)
+        lines += _hanging("   [ ] ", clean(asked))
+        lines += _hanging("       ", clean(where))
+    return lines
+
+
+def render_review(
+    review: Review, domain_title: Callable[[str], str], names: Mapping[str, str] | None = None
+) -> list[str]:
+    """One review's lines; ``names`` name the list items it speaks of (see
+    :func:`compliance.report_summary.item_names`)."""
+    names = names or {}
+    summary = summarize(review, names)
+    lines = _opening(review, summary)
+    if summary.questions_first:
+        lines += _checklist(summary)
     for domain, findings in grouped(review):
         lines.append("")
         lines.append(f"  {domain_title(domain).upper()}")
         for f in findings:
-            lines.extend(_finding(f))
-    if review.unanswered:
-        lines.append("")
-        lines.append("  QUESTIONS TO ANSWER")
-        for u in review.unanswered:
-            where = f"  ({u.location})" if u.location is not None else ""
-            lines += _block("-", f"{u.path}: {u.question}{clean(where)}", "   ")
-            lines += _block("", f"needed by {', '.join(u.rules)}", "   ")
+            lines.extend(_finding(f, names))
+    if summary.questions and not summary.questions_first:
+        lines += _checklist(summary)
     return lines
 
 
@@ -274,8 +327,17 @@ def _selection(sel: SelectionOut | None) -> list[str]:
     return lines
 
 
-def head_text(report: Report) -> str:
-    """The lines before the reviews: the tool, the rules, the gate, the selection, the waivers."""
+def shown(report: Report, failing_only: bool) -> bool:
+    """Whether a text report has anything to say: with ``failing_only``, only when a proposal
+    fails the gate."""
+    return not failing_only or any(report.summary.decisions.get(d) for d in FAILING)
+
+
+def head_text(report: Report, failing_only: bool = False) -> str:
+    """The lines before the reviews: the tool, the rules, the gate, the selection, the waivers,
+    and for a batch its decisions, worst first (the order the reviews follow)."""
+    if not shown(report, failing_only):
+        return ""
     rs = report.rule_set
     lines = [
         f"compliance {report.tool_version}: rules {rs.name} {rs.version} "
@@ -287,24 +349,66 @@ def head_text(report: Report) -> str:
         lines += textwrap.wrap(
             clean(waivers_summary(report.waivers)), WIDTH, subsequent_indent="  "
         )
+    counts = decision_counts(report.summary)
+    if counts.proposals > 1:
+        lines.append(counts_line(counts))
+    hidden = report.summary.proposals - sum(report.summary.decisions.get(d, 0) for d in FAILING)
+    if failing_only and hidden:
+        lines.append(f"(--quiet: {hidden} approved proposal{'s' if hidden != 1 else ''} not shown)")
     return "\n".join(lines)
 
 
-def review_text(review: Review, domain_title: Callable[[str], str]) -> str:
+def review_text(
+    review: Review, domain_title: Callable[[str], str], names: Mapping[str, str] | None = None
+) -> str:
     """One review as it follows the head (or the review before it)."""
-    return "\n\n" + "\n".join(render_review(review, domain_title))
+    return "\n\n" + "\n".join(render_review(review, domain_title, names))
 
 
-def tail_text(report: Report) -> str:
+def brief_text(review: Review, names: Mapping[str, str] | None = None) -> str:
+    """One review in brief: its opening lines alone, and a blank line."""
+    return "\n".join(_opening(review, summarize(review, names))) + "\n\n"
+
+
+def tail_text(report: Report, failing_only: bool = False) -> str:
     """The closing count of decisions."""
-    decisions = ", ".join(f"{n} {d.value}" for d, n in report.summary.decisions.items() if n)
-    proposals = report.summary.proposals
-    return f"\n\n{proposals} proposal{'s' if proposals != 1 else ''} reviewed: {decisions}\n"
+    if not shown(report, failing_only):
+        return ""
+    return "\n\n" + _reviewed(report) + "\n"
 
 
-def render(report: Report, domain_title: Callable[[str], str]) -> str:
+def brief_tail(report: Report, failing_only: bool = False) -> str:
+    """The brief report's closing count of decisions."""
+    return _reviewed(report) + "\n" if shown(report, failing_only) else ""
+
+
+def _reviewed(report: Report) -> str:
+    counts = decision_counts(report.summary)
+    decisions = ", ".join(f"{n} {d.value}" for d, n in counts.counts)
+    proposals = counts.proposals
+    return f"{proposals} proposal{'s' if proposals != 1 else ''} reviewed: {decisions}"
+
+
+def render(
+    report: Report,
+    domain_title: Callable[[str], str],
+    names: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    brief: bool = False,
+    failing_only: bool = False,
+) -> str:
+    """The whole text report; ``names``: each proposal's item names, by proposal id. It reads
+    as the streamed report (:mod:`compliance.report_stream`) of the same batch."""
+    names = names or {}
+    reviews = sorted(report.reviews, key=lambda r: decision_rank(r.decision))
+    if failing_only:
+        reviews = [r for r in reviews if r.decision in FAILING]
+    if brief:
+        return "".join(brief_text(r, names.get(r.proposal_id)) for r in reviews) + brief_tail(
+            report, failing_only
+        )
     return (
-        head_text(report)
-        + "".join(review_text(review, domain_title) for review in report.reviews)
-        + tail_text(report)
+        head_text(report, failing_only)
+        + "".join(review_text(r, domain_title, names.get(r.proposal_id)) for r in reviews)
+        + tail_text(report, failing_only)
     )
