@@ -4,7 +4,8 @@ Tolerated, because people do it: spaces around values, drop-down values in anoth
 ``co-designed`` for ``co_designed``), numbers stored as text (with thousands separators), dates as
 text or as Excel serial numbers, ``TRUE``/``FALSE`` for yes/no. Not guessed: a value that is none of
 the allowed ones, a date in any order other than year-month-day, a fraction where a whole number is
-asked. Those come back as a problem to report, never as a best guess.
+asked. Those come back as a problem to report, never as a best guess: the nearest allowed value of a
+typo is suggested in the problem (``did you mean 'aggregate'?``), never read in its place.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 _SERIAL_MIN = 10_000  # 1927-05-18
 _SERIAL_MAX = 2_958_465  # 9999-12-31
 _FIRST_YEAR = 1927  # the first year of serial _SERIAL_MIN
+_NEAR = 80
+"""The longest refused value compared with the allowed ones for a suggestion (the longest allowed
+value has 33 characters; a typo of one is not more than twice as long)."""
 
 
 class Blank:
@@ -68,7 +72,13 @@ def _choice(spec: FieldSpec, text: str) -> str | None:
 
 
 def _not_one_of(value: Any, allowed: list[str] | tuple[str, ...]) -> CellProblem:
-    return CellProblem(f"{shown(value)} is not one of {', '.join(allowed)}")
+    # Only a value that is refused needs the rule-selection module's did-you-mean helper.
+    from compliance.tuning import closest  # noqa: PLC0415
+
+    text = str(value)
+    near = closest(text, allowed) if len(text) <= _NEAR else None
+    hint = f" (did you mean {shown(near)}?)" if near is not None else ""
+    return CellProblem(f"{shown(value)} is not one of {', '.join(allowed)}{hint}")
 
 
 def _text(value: Any) -> str:

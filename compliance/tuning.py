@@ -48,10 +48,18 @@ class Selection:
         return not (self.domains or self.rules or self.skip or self.disabled or self.overrides)
 
 
+def closest(name: str, known: Sequence[str]) -> str | None:
+    """The known name closest to ``name``, compared without regard to case, or ``None`` when none
+    is close enough."""
+    by_folded = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return by_folded[close[0]] if close else None
+
+
 def did_you_mean(name: str, known: Sequence[str]) -> str:
     """`` (did you mean X?)`` for the closest known name, or nothing."""
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
+    close = closest(name, known)
+    return f" (did you mean {close}?)" if close else ""
 
 
 def apply(ruleset: RuleSet, selection: Selection) -> RuleSet:

@@ -345,8 +345,10 @@ def _with_cached_formula(path: Path, sheet_xml: str, formula: str, cached: str |
     with zipfile.ZipFile(path) as source:
         members = {name: source.read(name) for name in source.namelist()}
     xml = members[sheet_xml].decode()
-    old = f"<f>{formula}</f><v />"
-    assert old in xml
+    # openpyxl writes the empty value as <v /> through ElementTree, as <v></v> through lxml.
+    old = next(
+        f"<f>{formula}</f>{v}" for v in ("<v />", "<v></v>") if f"<f>{formula}</f>{v}" in xml
+    )
     members[sheet_xml] = xml.replace(old, f"<f>{formula}</f><v>{cached}</v>").encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for name, content in members.items():
@@ -440,7 +442,7 @@ REJECTED: list[tuple[str, Mutation, list[str]]] = [
         _set_cell("Data sharing flows", "C2", "Biometrics"),
         [
             f"book.xlsx, Data sharing flows!C2: {ID}: data_sharing.flows[0].categories: "
-            f"'Biometrics' is not one of {CATEGORIES}"
+            f"'Biometrics' is not one of {CATEGORIES} (did you mean 'biometric'?)"
         ],
     ),
     (
@@ -673,7 +675,7 @@ def test_register_errors_name_the_row(tmp_path: Path) -> None:
     assert _problems(path) == [
         "book.xlsx, Proposals!E3: PRP-2026-077: sector: 'peace_keeping' is not one of "
         "counter_terrorism, preventing_violent_extremism, counter_narcotics, peacekeeping, "
-        "humanitarian, community_engagement, border_and_migration"
+        "humanitarian, community_engagement, border_and_migration (did you mean 'peacekeeping'?)"
     ]
 
 
@@ -886,7 +888,11 @@ def test_cli_excel_report_needs_an_output_file(tmp_path: Path) -> None:
     )
     report = tmp_path / "report.xlsx"
     done = run_cli("review", str(RICH), "--format", "xlsx", "-o", str(report))
-    assert (done.code, done.out, done.err) == (3, "", "")
+    assert (done.code, done.out, done.err) == (
+        3,
+        "",
+        f"wrote {report}; 1 proposal: 1 reject; exit 3\n",
+    )
     assert openpyxl.load_workbook(report).sheetnames == ["Summary", "Findings", "Unanswered"]
 
 
@@ -903,7 +909,7 @@ def test_cli_workbook_errors_are_one_line_each_with_exit_2(tmp_path: Path) -> No
         f"error: {path}, Monitoring!C6: {ID}: monitoring.start_date: "
         "'01/02/2026' is not a date (write YYYY-MM-DD)",
         f"error: {path}, Data sharing flows!C2: {ID}: data_sharing.flows[0].categories: "
-        f"'Biometrics' is not one of {CATEGORIES}",
+        f"'Biometrics' is not one of {CATEGORIES} (did you mean 'biometric'?)",
     ]
 
 

@@ -54,7 +54,7 @@ def test_cell_problems_arrive_with_their_proposal(tmp_path: Path) -> None:
     expected = [
         f"{path}, Proposals!E3: PRP-2026-077: sector: 'peace_keeping' is not one of "
         "counter_terrorism, preventing_violent_extremism, counter_narcotics, peacekeeping, "
-        "humanitarian, community_engagement, border_and_migration"
+        "humanitarian, community_engagement, border_and_migration (did you mean 'peacekeeping'?)"
     ]
     stream, problems, _ = iter_workbook(str(path))
     first = next(stream)
