@@ -28,6 +28,7 @@ A list of choices or of texts held in one cell takes ``None`` for the empty list
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -96,6 +97,27 @@ class Table:
     title: str
     path: str
     columns: tuple[Question, ...]
+    item: str = "item"
+    """What one row is, in words (``data flow``), from the name of the item's model."""
+
+    @property
+    def naming(self) -> Question | None:
+        """The column that names an item (``Recipient``, ``Name``, ``Risk``): the first free-text
+        column."""
+        return next((q for q in self.columns if q.spec.kind is Kind.TEXT), None)
+
+    @property
+    def free_text(self) -> frozenset[str]:
+        """The paths of the columns that take free text (a note typed there reads as an answer)."""
+        return frozenset(q.path for q in self.columns if q.spec.kind in _FREE_TEXT)
+
+
+_FREE_TEXT = frozenset({Kind.TEXT, Kind.TEXT_LIST})
+
+
+def _words(name: str) -> str:
+    """``DataFlow`` -> ``data flow``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
 
 
 def humanise(name: str) -> str:
@@ -140,7 +162,8 @@ def tables(version: str = TEMPLATE_VERSION) -> tuple[Table, ...]:
             for item_path, s in fields.items()
             if s.list_path == path
         )
-        out.append(Table(humanise(path), path, columns))
+        item = _words(spec.model.__name__) if spec.model is not None else "item"
+        out.append(Table(humanise(path), path, columns, item))
     return tuple(out)
 
 

@@ -17,7 +17,8 @@ the result the file saved for it, which can be crafted to differ from what Excel
 recalculating. Formulas in other cells and sheets are ignored.
 
 The package is read by :mod:`compliance.xlsxpackage` and each sheet by
-:mod:`compliance.sheetstream`, within the limits of :mod:`compliance.workbook_grid`.
+:mod:`compliance.sheetstream`, within the limits of :mod:`compliance.workbook_grid`; the answers
+are taken off each sheet by :mod:`compliance.workbook_sheets` and assembled here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.cellvalues import BLANK, CellProblem, read_cell
@@ -35,35 +35,26 @@ from compliance.sheetstream import Budget, read_sheet
 from compliance.sourcemap import CellRef, SourceMap
 from compliance.validation import shown
 from compliance.workbook_grid import Formula, Grid
-from compliance.workbook_grid import blank_row as _blank_row
-from compliance.workbook_grid import cell_ref as _cell
 from compliance.workbook_grid import value_at as _value
 from compliance.workbook_layout import (
     CONTRACT_LABEL,
-    FORM_HEADERS,
     INSTRUCTIONS_SHEET,
     LAYOUT_LABEL,
     LISTED,
     NONE,
-    PROPOSAL_ID_LABEL,
     PROPOSALS_SHEET,
     TEMPLATE_CONTRACTS,
-    TEMPLATE_VERSION,
     TEMPLATE_VERSION_LABEL,
-    Form,
     Layout,
-    Question,
-    Table,
     forms,
     normalise_label,
-    register_columns,
     tables,
 )
 from compliance.workbook_lines import formula_message as _formula_message
 from compliance.workbook_lines import put as _put
-from compliance.workbook_lines import some as _some
 from compliance.workbook_lines import text_of as _text_of
 from compliance.workbook_lines import validation_filter
+from compliance.workbook_sheets import Answer, ProposalCells, SheetReader
 from compliance.xlsxpackage import Package, open_package
 
 __all__ = ["Document", "WorkbookReader", "iter_workbook", "read_workbook", "validation_filter"]
@@ -74,48 +65,18 @@ _UNSEEN = object()
 Document = tuple[Any, SourceMap, str]
 
 
-@dataclass(slots=True)
-class _Answer:
-    """One answer cell as read: where it is and what it says."""
-
-    question: Question
-    sheet: str
-    row: int
-    column: int
-    raw: Any
-
-
-@dataclass
-class _Proposal:
-    """What one proposal's cells say, gathered from every sheet before it is assembled."""
-
-    label: str
-    answers: list[_Answer] = field(default_factory=list)
-    items: dict[str, list[tuple[int, str, list[_Answer]]]] = field(default_factory=dict)
-    """Table path -> (row, sheet, answers) per item row."""
-    root: tuple[str, int, int] | None = None
-    """Sheet, row and column of the proposal's id."""
-
-
-class WorkbookReader:
+class WorkbookReader(SheetReader):
     """Reads one workbook; :meth:`documents` returns each proposal's data and source map."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[str] = []
+        super().__init__(path)
         self._seen: dict[tuple[str, type, Any], Any] = {}
         self._unseen: dict[str, dict[tuple[int, int], str]] = {}  # by sheet, where there are any
-        self.version = TEMPLATE_VERSION
-        """The template version of the workbook, once its Instructions sheet is read."""
         self.layout = Layout.single
         """Its layout, once its Instructions sheet is read."""
         self._titles_of: dict[str, str] = {}  # each table's sheet title by its path
 
     # ----------------------------------------------------------------- sheets
-
-    def _problem(self, sheet: str, row: int | None, column: int | None, message: str) -> None:
-        where = f"{sheet}!{_cell(row, column)}" if row and column else sheet
-        self.problems.append(f"{self.path}, {where}: {message}")
 
     def _load(self) -> tuple[dict[str, Grid], dict[str, str], dt.datetime]:
         """Every sheet's values, the sheet titles by normalised name, and the date epoch."""
@@ -218,209 +179,17 @@ class WorkbookReader:
             self.problems.append(f"{self.path}: the sheet '{name}' is missing")
         return not missing
 
-    def _header(
-        self, sheet: str, grid: Grid, wanted: dict[str, Question | str]
-    ) -> dict[str, int] | None:
-        """Column of each wanted header (by normalised label); ``None`` after reporting a
-        missing or repeated one. Other columns are extra and ignored."""
-        columns: dict[str, int] = {}
-        seen: dict[str, int] = {}
-        headers = sorted(grid.row(1).items())
-        for column, text in headers:
-            if not isinstance(text, str) or not text.strip():
-                continue
-            key = normalise_label(text)
-            name = wanted.get(key)
-            if name is None:
-                continue
-            ident = name if isinstance(name, str) else name.path
-            if ident in seen:
-                self._problem(
-                    sheet,
-                    1,
-                    column,
-                    f"the header {shown(text.strip())} appears twice "
-                    f"(also in {_cell(1, seen[ident])})",
-                )
-                return None
-            seen[ident] = column
-            columns[ident] = column
-        expected: dict[str, str] = {}
-        for name in wanted.values():
-            ident = name if isinstance(name, str) else name.path
-            label = name if isinstance(name, str) else name.label
-            expected.setdefault(ident, label)
-        missing = [label for ident, label in expected.items() if ident not in columns]
-        if missing:
-            found = [str(h).strip() for _, h in headers if h is not None and str(h).strip()]
-            self._problem(
-                sheet,
-                None,
-                None,
-                f"row 1 has no column headed {', '.join(repr(m) for m in missing)}"
-                + (f" (headers found: {_some(found)})" if found else ""),
-            )
-            return None
-        return columns
-
-    # ----------------------------------------------------------------- layouts
-
-    def _form(self, form: Form, sheet: str, grid: Grid, proposal: _Proposal) -> None:
-        wanted: dict[str, Question | str] = {
-            normalise_label(h): h for h in (FORM_HEADERS[0], FORM_HEADERS[2])
-        }
-        columns = self._header(sheet, grid, wanted)
-        if columns is None:
-            return
-        key_column, answer_column = columns[FORM_HEADERS[0]], columns[FORM_HEADERS[2]]
-        by_key = {normalise_label(q.key): q for q in form.questions}
-        seen: dict[str, int] = {}
-        for row in range(2, len(grid) + 1):
-            key = _value(grid, row, key_column)
-            if key is None or (isinstance(key, str) and not key.strip()):
-                continue
-            question = by_key.get(normalise_label(str(key)))
-            if question is None:
-                allowed = ", ".join(q.key for q in form.questions)
-                self._problem(
-                    sheet,
-                    row,
-                    key_column,
-                    f"{shown(key)} is not a field of this sheet (fields: {allowed})",
-                )
-                continue
-            if question.path in seen:
-                self._problem(
-                    sheet,
-                    row,
-                    key_column,
-                    f"the field {question.key} appears twice (also in row {seen[question.path]})",
-                )
-                continue
-            seen[question.path] = row
-            raw = _value(grid, row, answer_column)
-            proposal.answers.append(_Answer(question, sheet, row, answer_column, raw))
-        for question in form.questions:
-            if question.path not in seen:
-                self._problem(
-                    sheet,
-                    None,
-                    None,
-                    f"no row for the field {question.key} (column {FORM_HEADERS[0]!r}); "
-                    "make a new template with: compliance template",
-                )
-
-    def _register(self, sheet: str, grid: Grid) -> list[_Proposal] | None:
-        wanted: dict[str, Question | str] = {}
-        for question in register_columns(self.version):
-            wanted[normalise_label(question.label)] = question
-            wanted.setdefault(normalise_label(question.path), question)
-        columns = self._header(sheet, grid, wanted)
-        if columns is None:
-            return None
-        id_column = columns["id"]
-        mapped = sorted(set(columns.values()))
-        placed = [(question, columns[question.path]) for question in register_columns(self.version)]
-        out: list[_Proposal] = []
-        by_id: dict[str, _Proposal] = {}
-        for row in range(2, len(grid) + 1):
-            cells = grid.rows.get(row)
-            if not cells or _blank_row(cells.get(column) for column in mapped):
-                continue  # notes or helper formulas in extra columns do not make a proposal
-            ident = cells.get(id_column)
-            if ident is None or (isinstance(ident, str) and not ident.strip()):
-                self._problem(sheet, row, id_column, "this row has answers but no proposal id")
-                continue
-            if isinstance(ident, Formula):
-                self._problem(sheet, row, id_column, _formula_message(ident, "proposal id"))
-                continue
-            if (row, id_column) in grid.unseen:
-                # Reported, and the proposal kept so that its items are not reported as well:
-                # no proposal is assembled once a problem is found here.
-                self._problem(sheet, row, id_column, grid.unseen[row, id_column])
-            label = _text_of(ident)
-            first = by_id.get(label)
-            if first is not None:
-                self._problem(
-                    sheet,
-                    row,
-                    id_column,
-                    f"{label}: id: duplicate proposal id (first seen at "
-                    f"{self.path}, {sheet}!{_cell(row=first.root[1], column=first.root[2])})"
-                    if first.root
-                    else f"{label}: id: duplicate proposal id",
-                )
-                continue
-            proposal = _Proposal(label, root=(sheet, row, id_column))
-            by_id[label] = proposal
-            proposal.answers = [
-                _Answer(question, sheet, row, column, cells.get(column))
-                for question, column in placed
-            ]
-            out.append(proposal)
-        return out
-
-    def _table(
-        self, table: Table, sheet: str, grid: Grid, owners: dict[str, _Proposal] | None
-    ) -> None:
-        """Read a table's item rows into their proposals (``owners`` by id in a register; in a
-        single workbook the one proposal is ``owners[""]``; ``None``: check the headers only)."""
-        keyed = owners is None or "" not in owners
-        wanted: dict[str, Question | str] = {}
-        if keyed:
-            wanted[normalise_label(PROPOSAL_ID_LABEL)] = PROPOSAL_ID_LABEL
-        for question in table.columns:
-            wanted[normalise_label(question.label)] = question
-            wanted.setdefault(normalise_label(question.key), question)
-        columns = self._header(sheet, grid, wanted)
-        if columns is None or owners is None:
-            return
-        placed = [columns[q.path] for q in table.columns]
-        for row in range(2, len(grid) + 1):
-            found = grid.rows.get(row)
-            if not found:
-                continue
-            cells = [found.get(column) for column in placed]
-            if _blank_row(cells):
-                continue
-            if keyed:
-                id_column = columns[PROPOSAL_ID_LABEL]
-                ident = _value(grid, row, id_column)
-                if isinstance(ident, Formula):
-                    self._problem(sheet, row, id_column, _formula_message(ident, "proposal id"))
-                    continue
-                if (row, id_column) in grid.unseen:
-                    self._problem(sheet, row, id_column, grid.unseen[row, id_column])
-                    continue
-                owner = owners.get(_text_of(ident)) if ident is not None else None
-                if owner is None:
-                    message = (
-                        "this row has answers but no proposal id"
-                        if ident is None or not _text_of(ident)
-                        else f"proposal id {shown(_text_of(ident))} is not on the "
-                        f"{PROPOSALS_SHEET} sheet"
-                    )
-                    self._problem(sheet, row, id_column, message)
-                    continue
-            else:
-                owner = owners[""]
-            answers = [
-                _Answer(q, sheet, row, column, value)
-                for q, column, value in zip(table.columns, placed, cells, strict=True)
-            ]
-            owner.items.setdefault(table.path, []).append((row, sheet, answers))
-
     # ----------------------------------------------------------------- assembly
 
     def _assemble(
-        self, proposal: _Proposal, contract: str, contract_cell: CellRef, epoch: dt.datetime
+        self, proposal: ProposalCells, contract: str, contract_cell: CellRef, epoch: dt.datetime
     ) -> Document:
         data: dict[str, Any] = {"schema_version": contract}
         cells: dict[str, CellRef] = {"schema_version": contract_cell}
         if proposal.root is not None:
             sheet, row, column = proposal.root
             cells[""] = (sheet, (row, column), True)
-        tables_said: dict[str, tuple[Any, _Answer]] = {}
+        tables_said: dict[str, tuple[Any, Answer]] = {}
         read, label = self._read, proposal.label
         for answer in proposal.answers:
             question = answer.question
@@ -470,7 +239,7 @@ class WorkbookReader:
                 _put(data, path, [])
         return data, SourceMap.for_cells(self.path, cells), proposal.label
 
-    def _read(self, answer: _Answer, label: str, epoch: dt.datetime, path: str) -> Any:
+    def _read(self, answer: Answer, label: str, epoch: dt.datetime, path: str) -> Any:
         raw = answer.raw
         if raw is None:
             return BLANK
@@ -513,14 +282,18 @@ class WorkbookReader:
         return self._assembled(proposals, contract, contract_cell, epoch)
 
     def _assembled(
-        self, proposals: list[_Proposal], contract: str, contract_cell: CellRef, epoch: dt.datetime
+        self,
+        proposals: list[ProposalCells],
+        contract: str,
+        contract_cell: CellRef,
+        epoch: dt.datetime,
     ) -> Iterator[Document]:
         pending = deque(proposals)
         proposals.clear()
         while pending:
             yield self._assemble(pending.popleft(), contract, contract_cell, epoch)
 
-    def _prepare(self) -> tuple[list[_Proposal], str, CellRef, dt.datetime]:
+    def _prepare(self) -> tuple[list[ProposalCells], str, CellRef, dt.datetime]:
         """The proposals read from the sheets, ready to assemble, after every check of the
         workbook as a whole."""
         grids, titles, epoch = self._load()
@@ -550,10 +323,10 @@ class WorkbookReader:
             title = titles[normalise_label(name)]
             return title, grids[title]
 
-        proposals: list[_Proposal] | None
-        owners: dict[str, _Proposal] | None
+        proposals: list[ProposalCells] | None
+        owners: dict[str, ProposalCells] | None
         if layout is Layout.single:
-            single = _Proposal("proposal")
+            single = ProposalCells("proposal")
             for form in forms_read:
                 self._form(form, *grid(form.title), single)
             proposals = [single]
@@ -566,9 +339,12 @@ class WorkbookReader:
         for table in tables_read:
             self._table(table, *grid(table.title), owners)
         if self.problems or proposals is None:
-            raise InputError(self.problems)
+            raise InputError(self.problems + self.notes)
         if not proposals:
-            raise InputError(f"{self.path}: the {PROPOSALS_SHEET} sheet lists no proposals")
+            raise InputError(
+                [*self.notes, f"{self.path}: the {PROPOSALS_SHEET} sheet lists no proposals"]
+            )
+        self.problems.extend(self.notes)  # before any proposal is handed on: the file is refused
         if layout is Layout.single:
             ident = next((a for a in single.answers if a.question.path == "id"), None)
             if ident is not None and ident.raw is not None:
