@@ -31,7 +31,9 @@ from compliance.findings import (
     Summary,
 )
 from compliance.intake import read_proposals
-from compliance.report_html import CSP, SEVERITY_COLOUR, render_html
+from compliance.report_html import CSP, render_html
+from compliance.report_html_parts import SEVERITY_COLOUR
+from compliance.report_summary import WORST_FIRST, item_names
 from compliance.review import Reviewer
 from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
@@ -46,6 +48,21 @@ REJECT = FIXTURES / "flawed-data-sharing-biometrics-left-behind.json"  # HO-F3-B
 INCOMPLETE = FIXTURES / "incomplete-coast-guard-training.json"  # PRP-2026-047
 DENIED_UNIT = FIXTURES / "flawed-accountability-un-support-denied-unit.json"  # blocker and high
 ALL = sorted(FIXTURES.glob("*.json"))
+BATCH_ORDER = [  # the fixtures in a batch: rejected, needing information, approved with
+    # conditions, approved; within a decision, in input (file name) order
+    "PRP-2026-209", "PRP-2026-061", "HO-F4-LIBYA-LCG", "PRP-2026-202", "PRP-2026-207",
+    "HO-F6-SSR-UNITS", "PRP-2026-208", "HO-F8-JOINT-SEA-OP", "PRP-2026-117", "PRP-2026-210",
+    "HO-F3-BIOMETRIC-ID", "HO-F2-FAMILY-LINKS", "HO-F1-ROHINGYA", "PRP-2026-204",
+    "PRP-2026-104", "HO-F7-SYRIA-NW", "PRP-2026-203", "PRP-2026-206", "PRP-2026-201",
+    "PRP-2026-183", "HO-F5-PREVENT-SCHOOLS", "PRP-2026-095", "PRP-2026-205", "PRP-2026-136",
+    "PRP-2026-034", "PRP-2026-072",
+    "PRP-2026-129", "PRP-2026-047",
+    "PRP-2026-083", "PRP-2026-063", "PRP-2026-052", "HO-S4-YEMEN-FOOD", "HO-S3-NL-GANG-EXIT",
+    "PRP-2026-077", "HO-S6-US-POLICE-HN", "HO-S5-UNODC-MARITIME", "PRP-2026-214",
+    "PRP-2026-071", "PRP-2026-058", "HO-S2-EU-RADICAL-RESEARCH", "HO-S1-UNDP-PRISONS",
+    "PRP-2026-213",
+    "PRP-2026-212", "PRP-2026-021", "PRP-2026-211",
+]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- a small DOM
@@ -145,26 +162,47 @@ def parse(page: str) -> Node:
 # ---------------------------------------------------------------------------- reports
 
 
-def _report(reviewer: Reviewer, *paths: Path) -> Report:
+Names = list[dict[str, str]]
+
+
+def _reviewed(reviewer: Reviewer, *paths: Path) -> tuple[Report, Names]:
+    """The report on ``paths``, and the names of the list items each review speaks of."""
     loaded = read_proposals([str(p) for p in paths])
-    return reviewer.report([reviewer.review(i.proposal, i.source_map) for i in loaded])
+    reviews = [reviewer.review(i.proposal, i.source_map) for i in loaded]
+    names = [item_names(i.proposal, r) for i, r in zip(loaded, reviews, strict=True)]
+    return reviewer.report(reviews), names
+
+
+def _report(reviewer: Reviewer, *paths: Path) -> Report:
+    return _reviewed(reviewer, *paths)[0]
+
+
+INPUTS = {
+    "approve": [APPROVE],
+    "conditions": [CONDITIONS],
+    "reject": [REJECT],
+    "incomplete": [INCOMPLETE],
+    "denied": [DENIED_UNIT],
+    "batch": ALL,
+}
 
 
 @pytest.fixture(scope="module")
-def reports(reference: Reviewer) -> dict[str, Report]:
+def reviewed(reference: Reviewer) -> dict[str, tuple[Report, Names]]:
+    return {name: _reviewed(reference, *paths) for name, paths in INPUTS.items()}
+
+
+@pytest.fixture(scope="module")
+def reports(reviewed: dict[str, tuple[Report, Names]]) -> dict[str, Report]:
+    return {name: report for name, (report, _) in reviewed.items()}
+
+
+@pytest.fixture(scope="module")
+def pages(reviewed: dict[str, tuple[Report, Names]], ruleset: RuleSet) -> dict[str, str]:
     return {
-        "approve": _report(reference, APPROVE),
-        "conditions": _report(reference, CONDITIONS),
-        "reject": _report(reference, REJECT),
-        "incomplete": _report(reference, INCOMPLETE),
-        "denied": _report(reference, DENIED_UNIT),
-        "batch": _report(reference, *ALL),
+        name: render_html(report, ruleset.domain_title, names)
+        for name, (report, names) in reviewed.items()
     }
-
-
-@pytest.fixture(scope="module")
-def pages(reports: dict[str, Report], ruleset: RuleSet) -> dict[str, str]:
-    return {name: render_html(report, ruleset.domain_title) for name, report in reports.items()}
 
 
 def _section(root: Node, review: Review) -> Node:
@@ -207,10 +245,15 @@ def test_the_banner_says_the_decision_of_one_proposal(
     assert banner.one("p", cls="subject").text() == f"{review.proposal_id} {review.title}"
     if counts is not None:
         assert banner.one("p", cls="counts").text() == counts
-    # the banner comes first, the chart right after it
+    # the banner comes first, then the findings, one line each (if any), then the chart
     tops = [n for n in root.one("body").children if isinstance(n, Node)]
-    assert [n.tag for n in tops[:3]] == ["h1", "header", "section"]
-    assert "chart" in tops[2].classes
+    assert [n.tag for n in tops[:2]] == ["h1", "header"]
+    blocks = [sorted(n.classes) for n in tops[2:4]]
+    if review.findings:
+        assert blocks == [["summary"], ["overview"]]
+    else:
+        assert blocks[0] == ["overview"]
+    assert "chart" in root.one("div", cls="overview").all("section")[0].classes
     assert (
         root.one("head").one("title").text()
         == f"Compliance review: {review.proposal_id}: {shown.lower()}"
@@ -235,10 +278,16 @@ def test_the_batch_banner_counts_decisions_and_gives_the_gate(
     ]
     assert all(d[k] for k in ("reject", "needs_information", "approve"))
     assert banner.one("p", cls="gate").text() == "Gate: blocked: at least one proposal is rejected."
-    # one row per proposal, in report order, linking to that proposal's section
+    # the contents: one row per proposal, worst first, linking to that proposal's section,
+    # and the sections in the same order
     rows = root.one("table", cls="proposal-table").one("tbody").all("tr")
     assert len(rows) == len(report.reviews) == len(ALL)
-    for row, review in zip(rows, report.reviews, strict=True):
+    ordered = sorted(report.reviews, key=lambda r: WORST_FIRST.index(r.decision))
+    assert [row.one("a").text() for row in rows] == BATCH_ORDER
+    assert [r.proposal_id for r in ordered] == BATCH_ORDER
+    sections = [n.attrs["data-proposal"] for n in root.all("section", cls="proposal")]
+    assert sections == BATCH_ORDER
+    for row, review in zip(rows, ordered, strict=True):
         link = row.one("a")
         assert link.text() == review.proposal_id
         target = link.attrs["href"].removeprefix("#")
@@ -299,8 +348,8 @@ def test_each_finding_is_shown_once_in_its_proposal_section(
         assert len(articles) == len(review.findings)
         shown = [a.one("span", cls="rule-id").text() for a in articles]
         assert Counter(shown) == Counter(f.rule_id for f in review.findings)
-        # each rule id is written once per finding, in the finding's own header
-        assert len(section.all(cls="rule-id")) == len(review.findings)
+        # each rule id is written once per finding in its details, in the finding's own header
+        assert sum(len(a.all(cls="rule-id")) for a in articles) == len(review.findings)
         headings = [h.attrs["data-domain"] for h in section.all("h3", cls="domain")]
         assert len(headings) == len({f.domain for f in review.findings})
 
@@ -329,9 +378,10 @@ def test_a_finding_shows_outcome_gate_evidence_fix_and_sources(
     ]
     assert article.one("p", cls="fix").text().startswith("Fix: Carry out a full data protection")
     refs = article.one("ul", cls="references").all("li")
-    assert refs[0].text() == (
+    assert refs[0].one(cls="full").text() == (
         "Good practice per Regulation (EU) 2016/679 (GDPR), Article 35(1) and 35(3)(b)"
     )
+    assert refs[0].one(cls="cite").text() == "[1]"  # what print shows; the proposal lists it
     assert refs[0].one("a").attrs["href"].startswith("https://eur-lex.europa.eu/")
     # a low finding is a condition, not a block
     low = root.one("article", data_rule="TRN-005")
@@ -355,7 +405,8 @@ def test_unanswered_questions_name_the_place_to_answer(
     cells = [td.text() for td in rows[0].all("td")]
     assert cells == [
         "security_units[0].vetting_status",
-        "What is the unit's human rights vetting status?",
+        'security unit "Coast Guard Sector 2 patrol crews": What is the unit\'s human rights '
+        "vetting status?",
         f"not in the file: add it at {INCOMPLETE}:20:5",
         "ACC-003, ACC-004, ACC-014, ACC-016, ACC-010",
     ]
@@ -475,9 +526,10 @@ def test_the_page_loads_nothing_and_is_one_document(pages: dict[str, str], name:
 
 
 def test_the_page_depends_on_the_report_alone(
-    reports: dict[str, Report], ruleset: RuleSet, pages: dict[str, str]
+    reviewed: dict[str, tuple[Report, Names]], ruleset: RuleSet, pages: dict[str, str]
 ) -> None:
-    assert render_html(reports["batch"], ruleset.domain_title) == pages["batch"]
+    report, names = reviewed["batch"]
+    assert render_html(report, ruleset.domain_title, names) == pages["batch"]
 
 
 # ---------------------------------------------------------------------------- the run
@@ -596,7 +648,7 @@ def test_hostile_text_stays_text(tmp_path: Path, reference: Reviewer, ruleset: R
     assert where.startswith(f"{path}:")
     # the odd reference: text, with its URL beside it, and no link
     item = root.one("article", data_rule=first.rule_id).one("ul", cls="references").all("li")[-1]
-    assert item.text() == "Required by Local <policy>, s. 1 javascript:alert(3)"
+    assert item.one(cls="full").text() == "Required by Local <policy>, s. 1 javascript:alert(3)"
     assert item.all("a") == []
     assert all(a.attrs["href"].startswith(("#", "https://")) for a in root.all("a"))
 
