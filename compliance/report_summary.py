@@ -54,12 +54,12 @@ _ITEM = re.compile(r"^(.*?)\[(\d+)\]")
 
 @dataclass(frozen=True)
 class Place:
-    """Where in a workbook a finding or question is: the sheet, the row and (for a question
-    whose answer has a cell) the cell."""
+    """Where in a workbook a finding or question is: the sheet, the row and the cell (of an
+    answer, or, for an answer not given, where it is to be given)."""
 
     sheet: str
     row: int
-    cell: str | None = None
+    cell: str
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Question:
     """The list item the question is about, named; None: a question about the proposal."""
     rules: tuple[str, ...]
     place: Place | None
-    """For workbook input: the cell to fill in (``cell`` is None when the workbook has none)."""
+    """For workbook input: the cell to fill in."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,9 @@ class DecisionCounts:
 
 
 @dataclass(frozen=True)
-class _Table:
+class ItemTable:
+    """A list of items in the proposal (a table of the workbook), as the summary names them."""
+
     noun: str
     """What one item is called: ``DataFlow`` -> ``data flow``."""
     name_field: str | None
@@ -126,29 +128,29 @@ class _Table:
 
 
 @cache
-def _tables() -> dict[str, _Table]:
+def item_tables() -> dict[str, ItemTable]:
     """Every list of items in the proposal (its generic path) with how an item is named."""
     specs = catalogue()
-    tables: dict[str, _Table] = {}
+    tables: dict[str, ItemTable] = {}
     for path, spec in specs.items():
         if spec.kind is not Kind.OBJECT_LIST or spec.model is None:
             continue
         texts = [p for p, s in specs.items() if s.list_path == path and s.kind is Kind.TEXT]
         noun = re.sub(r"(?<!^)(?=[A-Z])", " ", spec.model.__name__).lower()
-        tables[path] = _Table(noun, texts[0].rsplit(".", 1)[1] if texts else None)
+        tables[path] = ItemTable(noun, texts[0].rsplit(".", 1)[1] if texts else None)
     return tables
 
 
-def _table_of(item: str) -> _Table | None:
+def _table_of(item: str) -> ItemTable | None:
     match = _ITEM.match(item)
-    return None if match is None else _tables().get(generic_path(match.group(1)))
+    return None if match is None else item_tables().get(generic_path(match.group(1)))
 
 
 def item_of(path: str) -> str | None:
     """The list item a concrete path is in or is (``data_sharing.flows[1].purpose`` ->
     ``data_sharing.flows[1]``); None when it is in no list of items."""
     match = _ITEM.match(path)
-    if match is None or generic_path(match.group(1)) not in _tables():
+    if match is None or generic_path(match.group(1)) not in item_tables():
         return None
     return match.group(0)
 
@@ -217,24 +219,19 @@ def _row(location: Location | None) -> Place | None:
     if location is None or location.sheet is None or not location.cell:
         return None
     row = int(re.sub(r"^[A-Z]+", "", location.cell))
-    return Place(location.sheet, row, location.cell if location.present else None)
+    return Place(location.sheet, row, location.cell)
 
 
 def _finding_place(f: Finding) -> Place | None:
-    """For an item, its row (every answer of the item is on it, and an answer the workbook has
-    no cell for is placed on it too); otherwise the row of the first answer the finding rests on
-    (that breaks the rule or is missing) that the workbook has a cell for."""
-    if f.subject is not None:
-        prefix = f.subject + "."
-        for e in f.evidence:
-            if e.path.startswith(prefix) and (place := _row(e.location)) is not None:
-                return Place(place.sheet, place.row)
-        return None
+    """For an item, its row (every answer of the item is on it); otherwise the row of the first
+    answer the finding rests on (that breaks the rule, or is missing: where it is to be given)."""
     for e in f.evidence:
-        if e.role == "context" or e.location is None or not e.location.present:
+        if f.subject is not None and not e.path.startswith(f.subject + "."):
+            continue
+        if f.subject is None and e.role == "context":
             continue
         if (place := _row(e.location)) is not None:
-            return Place(place.sheet, place.row)
+            return place
     return None
 
 
@@ -317,9 +314,7 @@ _SEVERITY_WIDTH = max(len(s.value) for s in Severity)
 
 def place_text(place: Place, *, cell: bool = False) -> str:
     """``Data sharing flows, row 3`` (or, with ``cell``, ``Oversight!C22``)."""
-    if cell and place.cell is not None:
-        return f"{place.sheet}!{place.cell}"
-    return f"{place.sheet}, row {place.row}"
+    return f"{place.sheet}!{place.cell}" if cell else f"{place.sheet}, row {place.row}"
 
 
 def finding_line_text(line: FindingLine, rule_width: int = 0) -> str:
@@ -344,13 +339,7 @@ def question_text(q: Question) -> tuple[str, str]:
     """A checklist entry: the question (with the item it is about), and where to answer it:
     the field's path, its cell for workbooks, and the rules that need it."""
     asked = f"{q.item}: {q.question}" if q.item is not None else q.question
-    where = q.path
-    if q.place is not None:
-        where += ", " + (
-            place_text(q.place, cell=True)
-            if q.place.cell is not None
-            else "no cell for it in this workbook"
-        )
+    where = q.path if q.place is None else f"{place_text(q.place, cell=True)}, {q.path}"
     return asked, f"{where}; needed by {', '.join(q.rules)}"
 
 
