@@ -1,8 +1,11 @@
-"""The project configuration file, ``compliance.toml``.
+"""The project configuration: ``compliance.toml``, or a ``[tool.compliance]`` table in
+``pyproject.toml`` (the same keys, under ``tool.compliance``).
 
 It is found in the working directory or the nearest parent that has one (``--config FILE`` names
-one, ``--no-config`` ignores it). It is validated strictly, like rule files: an unknown key or a
-missing reason is an error naming the file and the key, never silently ignored.
+one, ``--no-config`` ignores it); a ``pyproject.toml`` without the table is passed over. Both in
+one directory is an error: one of them would be silently ignored. It is validated strictly, like
+rule files: an unknown key or a missing reason is an error naming the file and the key, never
+silently ignored.
 
 .. code-block:: toml
 
@@ -58,6 +61,8 @@ else:  # pragma: no cover - Python 3.10 only; tomli is the library tomllib was m
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 CONFIG_NAME = "compliance.toml"
+PYPROJECT = "pyproject.toml"
+TABLE = "tool.compliance"
 CONFIG_MAX_BYTES = 1024 * 1024
 """At most this many bytes in a config file (a config is a few KB); checked on the open file
 before a byte is read."""
@@ -69,7 +74,10 @@ class ProjectConfig:
 
     path: Path | None
     label: str | None = None
-    """How the file is named in errors and reports (relative to the working directory)."""
+    """How the file is named in errors and reports (relative to the working directory), with
+    the table for ``pyproject.toml``: ``pyproject.toml [tool.compliance]``."""
+    found_by: str = "found"
+    """How the file was chosen: found by the search, or named by an option or variable."""
     rule_dirs: tuple[Path, ...] = ()
     builtin: bool = True
     disabled: tuple[DisabledRule, ...] = ()
@@ -100,17 +108,48 @@ class ProjectConfig:
 
 
 def find_config(start: Path) -> Path | None:
-    """``compliance.toml`` in ``start`` or its nearest parent that has one, looking no higher
-    than the project's root (a directory with ``.git``) or the home directory, so that a file
-    outside the project can never tune its reviews."""
+    """``compliance.toml``, or ``pyproject.toml`` with a ``[tool.compliance]`` table, in
+    ``start`` or its nearest parent that has one, looking no higher than the project's root (a
+    directory with ``.git``) or the home directory, so that a file outside the project can never
+    tune its reviews. Both in one directory is an error."""
     home = Path.home().resolve() if "HOME" in os.environ else None
     for directory in (start, *start.parents):
         candidate = directory / CONFIG_NAME
+        pyproject = directory / PYPROJECT
+        table = pyproject.is_file() and _table(pyproject, shown_path(pyproject)) is not None
         if candidate.is_file():
+            if table:
+                raise ConfigError(
+                    f"{shown_path(candidate)} and {shown_path(pyproject)} [{TABLE}] both "
+                    "configure this project; keep one (the other would be ignored)"
+                )
             return candidate
+        if table:
+            return pyproject
         if (directory / ".git").exists() or directory.resolve() == home:
             return None
     return None
+
+
+def _read_toml(path: Path, label: str) -> dict[str, Any]:
+    text = read_text(path, label, ConfigError, CONFIG_MAX_BYTES)
+    try:
+        parsed: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{label}: not accepted: TOML nested too deeply") from None
+    return parsed
+
+
+def _table(path: Path, label: str) -> Any:
+    """The ``[tool.compliance]`` table of a ``pyproject.toml``, or None. A file that does not
+    mention it is not parsed (another tool's broken pyproject is no concern of ours)."""
+    text = read_text(path, label, ConfigError, CONFIG_MAX_BYTES)
+    if "compliance" not in text:
+        return None
+    tool = _read_toml(path, label).get("tool")
+    return tool.get("compliance") if isinstance(tool, dict) else None
 
 
 def _problems(exc: ValidationError, label: str) -> list[str]:
@@ -120,22 +159,26 @@ def _problems(exc: ValidationError, label: str) -> list[str]:
     ]
 
 
-def load_config(path: Path, label: str | None = None) -> ProjectConfig:
-    """Read and validate ``path``; rule directories are resolved against its folder and must
-    exist. ``label`` names the file in messages (default: ``path`` as given)."""
+def load_config(path: Path, label: str | None = None, found_by: str = "found") -> ProjectConfig:
+    """Read and validate ``path`` (its ``[tool.compliance]`` table for a ``pyproject.toml``);
+    rule directories are resolved against its folder and must exist. ``label`` names the file
+    in messages (default: ``path`` as given)."""
     # Imported here: a review without a config file does not build the file's models.
     from pydantic import ValidationError  # noqa: PLC0415
 
     from compliance import config_schema  # noqa: PLC0415
 
     label = label or str(path)
-    text = read_text(path, label, ConfigError, CONFIG_MAX_BYTES)
-    try:
-        raw: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"{label}: not accepted: TOML nested too deeply") from None
+    raw: Any
+    if path.name == PYPROJECT:
+        raw = _table(path, label)
+        if raw is None:
+            raise ConfigError(f"{label}: has no [{TABLE}] table")
+        label = f"{label} [{TABLE}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{label}: not a table")
+    else:
+        raw = _read_toml(path, label)
     try:
         parsed = config_schema.ConfigFile.model_validate(raw)
     except ValidationError as exc:
@@ -170,6 +213,7 @@ def load_config(path: Path, label: str | None = None) -> ProjectConfig:
     return ProjectConfig(
         path=path,
         label=label,
+        found_by=found_by,
         rule_dirs=tuple(dirs),
         builtin=parsed.rules.builtin,
         disabled=tuple(DisabledRule(e.id, e.reason, label) for e in parsed.rules.disable),
@@ -194,13 +238,14 @@ def _log_target(value: str | None, base: Path) -> str | None:
 
 
 def resolve_config(
-    explicit: Path | None, *, use: bool = True, cwd: Path | None = None
+    explicit: Path | None, *, use: bool = True, cwd: Path | None = None, origin: str | None = None
 ) -> ProjectConfig:
-    """The config for a run: ``explicit`` if given, else the one found from ``cwd``, else none."""
+    """The config for a run: ``explicit`` if given, else the one found from ``cwd``, else none.
+    ``origin`` says where ``explicit`` came from (default: ``--config``)."""
     if explicit is not None:
         if not use:
             raise UsageError("--config and --no-config contradict each other; give one")
-        return load_config(explicit)
+        return load_config(explicit, found_by=origin or "command line (--config)")
     if not use:
         return ProjectConfig(path=None)
     here = (cwd or Path.cwd()).absolute()

@@ -1,7 +1,9 @@
 """The effective settings of a run, and where each came from.
 
-Three places set how a review gates: built-in defaults, the project config (``compliance.toml``)
-and the command line, each overriding the one before. ``compliance config show`` prints the
+Four places set how a review gates: built-in defaults, the project config (``compliance.toml``
+or ``[tool.compliance]`` in ``pyproject.toml``), environment variables and the command line, each
+overriding the one before (the command line and the environment both reach a run as options;
+``sources`` says which gave each). ``compliance config show`` prints the
 result of :func:`resolve` with each value's origin, and ``compliance review`` uses the same
 result, so what is shown is what runs.
 
@@ -13,8 +15,8 @@ config sets it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -48,6 +50,10 @@ class RunSettings:
     as_of: Setting[dt.date]
     waivers: Waivers | None
     """The waivers file, read and validated (None when there is none)."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Where each option given came from (see :func:`resolve`)."""
+    rule_dirs: tuple[Path, ...] = ()
+    """Rule directories given as options (``--rules``), beside the config file's."""
 
     def rows(self, config: ProjectConfig, ruleset: RuleSet) -> list[dict[str, Any]]:
         """Every setting as ``{"name", "value", "origin"}``, for ``config show``."""
@@ -59,7 +65,7 @@ class RunSettings:
             {
                 "name": "config file",
                 "value": config.label,
-                "origin": "found" if config.label else DEFAULT,
+                "origin": config.found_by if config.label else DEFAULT,
             },
             {
                 "name": "built-in rules",
@@ -68,8 +74,11 @@ class RunSettings:
             },
             {
                 "name": "rule directories",
-                "value": [str(d) for d in config.rule_dirs],
-                "origin": file_origin if config.rule_dirs else DEFAULT,
+                "value": [str(d) for d in (*config.rule_dirs, *self.rule_dirs)],
+                "origin": " and ".join(
+                    [file_origin] * bool(config.rule_dirs) + self._given("rule_dirs")
+                )
+                or DEFAULT,
             },
             {
                 "name": "rule set",
@@ -79,7 +88,7 @@ class RunSettings:
             {
                 "name": "rules run",
                 "value": f"{len(ruleset.rules)} of {loaded}",
-                "origin": f"{COMMAND_LINE} (--domain, --rule, --skip-rule)"
+                "origin": self._selection_origin()
                 if tuning is not None and (tuning.domains or tuning.rules or tuning.skipped)
                 else file_origin
                 if config.disabled
@@ -134,6 +143,15 @@ class RunSettings:
             },
         ]
         return rows
+
+    def _given(self, *names: str) -> list[str]:
+        return [self.sources[n] for n in names if n in self.sources]
+
+    def _selection_origin(self) -> str:
+        given = self._given("domains", "only_rules", "skip_rules")
+        if not given or all(g.startswith(COMMAND_LINE) for g in given):
+            return f"{COMMAND_LINE} (--domain, --rule, --skip-rule)"
+        return " and ".join(given)
 
 
 def parse_fail_on(values: Sequence[str], ruleset: RuleSet) -> Thresholds | None:
@@ -192,7 +210,11 @@ def canonical_domain(name: str, ruleset: RuleSet, where: str) -> str:
 
 
 def _thresholds(
-    config: ProjectConfig, loaded: RuleSet, fail_on: Sequence[str], file_origin: str
+    config: ProjectConfig,
+    loaded: RuleSet,
+    fail_on: Sequence[str],
+    file_origin: str,
+    given_by: str = f"{COMMAND_LINE} (--fail-on)",
 ) -> Setting[Thresholds]:
     """The config's thresholds with the command line's on top, and where they came from."""
     domains: dict[str, Severity] = {}
@@ -212,7 +234,7 @@ def _thresholds(
     origins = {file_origin} if config.fail_on is not None or domains else set()
     given = parse_fail_on(fail_on, loaded)
     if given is not None:
-        origins.add(f"{COMMAND_LINE} (--fail-on)")
+        origins.add(given_by)
         if any("=" not in value for value in fail_on):
             default = given.default
         domains.update(given.domains)
@@ -229,15 +251,24 @@ def resolve(
     waivers_file: Path | None = None,
     record_dir: Path | None = None,
     as_of: dt.date | None = None,
+    sources: Mapping[str, str] | None = None,
+    rule_dirs: Sequence[Path] = (),
 ) -> RunSettings:
-    """The settings of a run: the command line's, else the config's, else the defaults.
+    """The settings of a run: the options', else the config's, else the defaults.
     ``loaded`` is every rule loaded (waivers may name rules this run does not select);
-    ``ruleset`` is what runs, as the project grades it."""
+    ``ruleset`` is what runs, as the project grades it. ``sources`` says where each option
+    given came from, by parameter name (``{"fail_on": "environment (COMPLIANCE_...)"}``); an
+    option not in it came from the command line."""
+    sources = dict(sources or {})
+
+    def given(name: str, flag: str) -> str:
+        return sources.get(name, f"{COMMAND_LINE} ({flag})")
+
     file_origin = config.label or "config"
-    thresholds = _thresholds(config, loaded, fail_on, file_origin)
+    thresholds = _thresholds(config, loaded, fail_on, file_origin, given("fail_on", "--fail-on"))
     waivers_at: Setting[Path | None]
     if waivers_file is not None:
-        waivers_at = Setting(waivers_file, f"{COMMAND_LINE} (--waivers)")
+        waivers_at = Setting(waivers_file, given("waivers_file", "--waivers"))
     elif config.waivers_file is not None:
         waivers_at = Setting(config.waivers_file, file_origin)
     else:
@@ -247,7 +278,7 @@ def resolve(
     )
     records_at: Setting[Path | None]
     if record_dir is not None:
-        records_at = Setting(record_dir, f"{COMMAND_LINE} (--record)")
+        records_at = Setting(record_dir, given("record_dir", "--record"))
     elif config.record_dir is not None:
         records_at = Setting(config.record_dir, file_origin)
     else:
@@ -259,7 +290,7 @@ def resolve(
             "past day (to re-run a past decision)"
         )
     day = (
-        Setting(as_of, f"{COMMAND_LINE} (--as-of)")
+        Setting(as_of, given("as_of", "--as-of"))
         if as_of is not None
         else Setting(today, "default (today, UTC)")
     )
@@ -288,4 +319,6 @@ def resolve(
         record_dir=records_at,
         as_of=day,
         waivers=waivers,
+        sources=sources,
+        rule_dirs=tuple(rule_dirs),
     )
