@@ -17,7 +17,6 @@ Semantic checks, against the field catalogue generated from the proposal model:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import json
 import math
@@ -32,9 +31,15 @@ from compliance import conditions as c
 from compliance import escalation, templates
 from compliance.coverage import check_covers, parse_catalogue
 from compliance.errors import RuleError
-from compliance.fields import Kind, catalogue, path_from_loc
+from compliance.fields import Kind, catalogue
 from compliance.model import AMOUNT_MAX, SCHEMA_VERSION, Proposal
 from compliance.ruleload import CATALOGUE, MANIFEST, rule_files
+from compliance.rulemessages import (
+    nearest_placeholder,
+    schema_problems,
+    suggest_field,
+    with_lines,
+)
 from compliance.ruleset import (
     Example,
     ExampleKind,
@@ -55,7 +60,7 @@ from compliance.rulespec_models import (
     RuleSpec,
 )
 from compliance.validation import describe, shown
-from compliance.yamlfile import read_yaml, schema_message
+from compliance.yamlfile import read_yaml
 
 # Smaller fractions are written with an exponent durable_rules' parser rejects.
 NUMBER_MIN_FRACTION = 0.0001
@@ -73,31 +78,6 @@ _OPS_BY_KIND: dict[Kind, frozenset[str]] = {
     Kind.TEXT_LIST: frozenset({"count", "answered"}),
     Kind.OBJECT_LIST: frozenset({"any_item", "all_items", "count", "answered"}),
 }
-
-
-# --------------------------------------------------------------------------- messages
-
-
-def _loc_text(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location inside a rule as ``violated_when.all[1].equals``."""
-    parts = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("<")))
-    return path_from_loc(parts)
-
-
-def _schema_problems(exc: ValidationError, label: str, raw: Any) -> list[str]:
-    lines = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        where = label
-        rest = loc
-        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-            rule_raw = raw.get("rules", [])[loc[1]] if isinstance(raw, dict) else None
-            rule_id = rule_raw.get("id") if isinstance(rule_raw, dict) else None
-            where = f"{label}: rule {rule_id or '#' + str(loc[1] + 1)}"
-            rest = loc[2:]
-        key = _loc_text(rest) or "(rule)"
-        lines.append(f"{where}: {key}: {schema_message(error)}")
-    return lines
 
 
 # --------------------------------------------------------------------------- conditions
@@ -129,7 +109,7 @@ class _Builder:
     def field(self, path: str, key: str, scope: _Scope) -> Any:
         spec = catalogue().get(path)
         if spec is None:
-            hint = _suggest(path)
+            hint = suggest_field(path)
             self.fail(
                 key, f"unknown field '{path}'" + (f" (did you mean '{hint}'?)" if hint else "")
             )
@@ -304,7 +284,12 @@ class _Builder:
             path = placeholder.path
             spec = catalogue().get(path)
             if spec is None:
-                self.fail(key, f"placeholder {{{path}}} names no field")
+                hint = nearest_placeholder(path, self.for_each)
+                self.fail(
+                    key,
+                    f"placeholder {{{path}}} names no field"
+                    + (f" (did you mean {{{hint}}}?)" if hint else ""),
+                )
             elif spec.kind is Kind.OBJECT:
                 self.fail(key, f"placeholder {{{path}}} names a section, not a field")
             elif spec.list_path is not None and spec.list_path != self.for_each:
@@ -323,11 +308,6 @@ _MIRROR = {
     c.CompareOp.EQ: c.CompareOp.EQ,
     c.CompareOp.NE: c.CompareOp.NE,
 }
-
-
-def _suggest(path: str) -> str | None:
-    matches = difflib.get_close_matches(path, list(catalogue()), n=1, cutoff=0.75)
-    return matches[0] if matches else None
 
 
 # --------------------------------------------------------------------------- examples
@@ -451,7 +431,7 @@ def _load_dir(directory: Path, display: str) -> _LoadedDir:
         try:
             manifest = ManifestSpec.model_validate(raw_manifest)
         except ValidationError as exc:
-            raise RuleError(_schema_problems(exc, f"{display}/{MANIFEST}", raw_manifest)) from None
+            raise RuleError(schema_problems(exc, f"{display}/{MANIFEST}", raw_manifest)) from None
     else:
         manifest = ManifestSpec(
             name=re.sub(r"[^a-z0-9._-]", "-", directory.name.lower()) or "rules",
@@ -480,7 +460,7 @@ def _load_dir(directory: Path, display: str) -> _LoadedDir:
         try:
             file_spec = RuleFileSpec.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(_schema_problems(exc, label, raw))
+            problems.extend(schema_problems(exc, label, raw))
             continue
         for rule_spec in file_spec.rules:
             rule, rule_problems = _build_rule(rule_spec, file_spec.domain, relative, label)
@@ -498,6 +478,16 @@ def _load_dir(directory: Path, display: str) -> _LoadedDir:
 def _digest(payload: object) -> str:
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _files_by_label(dirs: list[tuple[Path, str]]) -> dict[str, Path]:
+    """Every file read, by the label problems name it with."""
+    files: dict[str, Path] = {}
+    for directory, display in dirs:
+        if directory.is_dir():
+            for path in [directory / MANIFEST, directory / CATALOGUE, *rule_files(directory)]:
+                files[f"{display}/{path.relative_to(directory).as_posix()}"] = path
+    return files
 
 
 def build_rules(dirs: list[tuple[Path, str]]) -> RuleSet:
@@ -545,7 +535,7 @@ def build_rules(dirs: list[tuple[Path, str]]) -> RuleSet:
         )
     )
     if problems:
-        raise RuleError(problems)
+        raise RuleError(with_lines(problems, _files_by_label(dirs)))
     return RuleSet(
         rules=tuple(rules),
         sources=tuple(sources),

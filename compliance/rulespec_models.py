@@ -58,13 +58,13 @@ class CountSpec(_Strict):
 
     @model_validator(mode="after")
     def _one(self) -> CountSpec:
-        given = [k for k in _COUNT_OPS if getattr(self, k) is not None]
+        given = [k for k in COUNT_OPERATORS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"count takes exactly one of {', '.join(_COUNT_OPS)}")
+            raise ValueError(f"count takes exactly one of {', '.join(COUNT_OPERATORS)}")
         return self
 
 
-_COUNT_OPS = ("equals", "not_equals", "gt", "gte", "lt", "lte")
+COUNT_OPERATORS = ("equals", "not_equals", "gt", "gte", "lt", "lte")
 
 FIELD_OPERATORS = (
     "equals",
@@ -110,6 +110,8 @@ class FieldTest(_Strict):
     def _exactly_one(cls, data: Any) -> Any:
         if isinstance(data, dict):
             given = [k for k in FIELD_OPERATORS if k in data]
+            if any(k not in FIELD_OPERATORS and k != "field" for k in data) and len(given) < 2:
+                return data  # an unknown key, reported with a suggestion (see rulebuild)
             if len(given) != 1:
                 shown = ", ".join(given) if given else "none"
                 raise ValueError(

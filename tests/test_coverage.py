@@ -165,7 +165,7 @@ def test_problems_of_the_matrix(tmp_path: Path) -> None:
 def test_an_unknown_requirement_is_a_load_error(tmp_path: Path) -> None:
     write_dir(tmp_path, [rule(covers=["POL-1", "POL-9"])])
     assert errors(tmp_path) == [
-        "data.yaml: rule ORG-001: covers[1]: unknown requirement 'POL-9' (see frameworks.yaml)"
+        "data.yaml:31: rule ORG-001: covers[1]: unknown requirement 'POL-9' (see frameworks.yaml)"
     ]
 
 
@@ -178,22 +178,22 @@ def test_a_user_rule_may_cover_a_builtin_requirement(tmp_path: Path) -> None:
 def test_without_a_catalogue_every_id_is_unknown(tmp_path: Path) -> None:
     write_dir(tmp_path, [rule(covers=["GDPR-5"])], catalogue=None)
     assert errors(tmp_path) == [
-        "data.yaml: rule ORG-001: covers[0]: unknown requirement 'GDPR-5' (no catalogue is loaded)"
+        "data.yaml:30: rule ORG-001: covers[0]: unknown requirement 'GDPR-5' (no catalogue is loaded)"
     ]
 
 
 def test_covers_is_checked_for_shape(tmp_path: Path) -> None:
     write_dir(tmp_path, [rule(covers="POL-1"), rule(id="ORG-002", covers=["pol 1"])])
     assert errors(tmp_path) == [
-        "data.yaml: rule ORG-001: covers: Input should be a valid list",
-        "data.yaml: rule ORG-002: covers[0]: String should match pattern "
+        "data.yaml:29: rule ORG-001: covers: Input should be a valid list",
+        "data.yaml:57: rule ORG-002: covers[0]: String should match pattern "
         "'^[A-Z][A-Z0-9]*-[A-Z0-9]+$'",
     ]
 
 
 def test_a_requirement_listed_twice(tmp_path: Path) -> None:
     write_dir(tmp_path, [rule(covers=["POL-1", "POL-1"])])
-    assert errors(tmp_path) == ["data.yaml: rule ORG-001: covers[1]: 'POL-1' is listed twice"]
+    assert errors(tmp_path) == ["data.yaml:31: rule ORG-001: covers[1]: 'POL-1' is listed twice"]
 
 
 def test_catalogue_errors_name_file_framework_and_key(tmp_path: Path) -> None:
@@ -282,6 +282,6 @@ def test_the_command_text_and_exit_codes(tmp_path: Path) -> None:
     run = run_cli("rules", "coverage", "--no-config", "--rules", str(tmp_path))
     assert run.code == ExitCode.RULES_ERROR
     assert run.err.splitlines()[0] == (
-        f"error: {tmp_path}/data.yaml: rule ORG-001: covers[0]: unknown requirement 'NOPE-1' "
+        f"error: {tmp_path}/data.yaml:30: rule ORG-001: covers[0]: unknown requirement 'NOPE-1' "
         "(see frameworks.yaml)"
     )

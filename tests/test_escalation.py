@@ -218,11 +218,11 @@ def changed(**changes: Any) -> dict[str, Any]:
 def test_an_escalation_must_raise_the_severity(tmp_path: Path) -> None:
     rule = changed(severity="medium")
     assert load_errors(tmp_path, rule) == [
-        "escalation.yaml: rule TST-001: escalate[0].severity: medium is not above the rule's "
+        "escalation.yaml:14: rule TST-001: escalate[0].severity: medium is not above the rule's "
         "severity medium; an escalation must raise it",
-        "escalation.yaml: rule TST-001: examples.fires[0].severity: the rule never gives low "
+        "escalation.yaml:49: rule TST-001: examples.fires[0].severity: the rule never gives low "
         "(it gives: medium, medium, high)",
-        "escalation.yaml: rule TST-001: examples.needs_information[0].severity: the rule never "
+        "escalation.yaml:120: rule TST-001: examples.needs_information[0].severity: the rule never "
         "gives low (it gives: medium, medium, high)",
     ]
 
@@ -230,7 +230,7 @@ def test_an_escalation_must_raise_the_severity(tmp_path: Path) -> None:
 def test_escalations_are_in_ascending_order(tmp_path: Path) -> None:
     rule = changed(escalate=list(reversed(GRIEVANCE_RULE["escalate"])))
     assert load_errors(tmp_path, rule) == [
-        "escalation.yaml: rule TST-001: escalate[1].severity: medium is not above the "
+        "escalation.yaml:19: rule TST-001: escalate[1].severity: medium is not above the "
         "escalation before it (high); list escalations in ascending order of severity"
     ]
 
@@ -240,9 +240,9 @@ def test_an_escalation_condition_is_checked_like_applies_when(tmp_path: Path) ->
     escalate[0]["when"] = {"field": "human_rights.risk_levle", "equals": "high"}
     escalate[1]["when"] = {"field": "data_sharing.flows[].recipient_type", "equals": "army"}
     assert load_errors(tmp_path, changed(escalate=escalate)) == [
-        "escalation.yaml: rule TST-001: escalate[0].when.field: unknown field "
+        "escalation.yaml:16: rule TST-001: escalate[0].when.field: unknown field "
         "'human_rights.risk_levle' (did you mean 'human_rights.risk_level'?)",
-        "escalation.yaml: rule TST-001: escalate[1].when.field: "
+        "escalation.yaml:21: rule TST-001: escalate[1].when.field: "
         "'data_sharing.flows[].recipient_type' is a field of the items of data_sharing.flows; "
         "use it inside any_item/all_items on data_sharing.flows, or in a rule with for_each: "
         "data_sharing.flows",
@@ -252,14 +252,14 @@ def test_an_escalation_condition_is_checked_like_applies_when(tmp_path: Path) ->
 def test_an_escalation_takes_only_its_keys(tmp_path: Path) -> None:
     escalate = [{"severity": "high", "when": {"field": "human_rights.risk_level"}, "level": 2}]
     assert load_errors(tmp_path, changed(escalate=escalate)) == [
-        "escalation.yaml: rule TST-001: escalate[0].when: a field test takes exactly one "
+        "escalation.yaml:15: rule TST-001: escalate[0].when: a field test takes exactly one "
         "operator (given: none; operators: equals, not_equals, one_of, not_one_of, gt, gte, "
         "lt, lte, answered, contains, contains_any, contains_all, count, any_item, all_items)",
-        "escalation.yaml: rule TST-001: escalate[0].reason: required key is missing",
-        "escalation.yaml: rule TST-001: escalate[0].level: unknown key",
+        "escalation.yaml:14: rule TST-001: escalate[0].reason: required key is missing",
+        "escalation.yaml:17: rule TST-001: escalate[0].level: unknown key",
     ]
     assert load_errors(tmp_path, changed(escalate=[])) == [
-        "escalation.yaml: rule TST-001: escalate: List should have at least 1 item after "
+        "escalation.yaml:13: rule TST-001: escalate: List should have at least 1 item after "
         "validation, not 0"
     ]
 
@@ -268,7 +268,7 @@ def test_a_passing_example_names_no_severity(tmp_path: Path) -> None:
     examples = copy.deepcopy(GRIEVANCE_RULE["examples"])
     examples["passes"][0]["severity"] = "high"
     assert load_errors(tmp_path, changed(examples=examples)) == [
-        "escalation.yaml: rule TST-001: examples.passes[0].severity: a passing example has no "
+        "escalation.yaml:110: rule TST-001: examples.passes[0].severity: a passing example has no "
         "finding, so no severity"
     ]
 

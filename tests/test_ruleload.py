@@ -87,13 +87,13 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "unknown key in a rule",
         one_file(rule(severty="high")),
-        ["org.yaml: rule ORG-001: severty: unknown key"],
+        ["org.yaml:29: rule ORG-001: severty: unknown key (did you mean 'severity'?)"],
     ),
     (
         "bad severity",
         one_file(rule(severity="critical")),
         [
-            "org.yaml: rule ORG-001: severity: Input should be 'blocker', 'high', 'medium', 'low' or 'info'"
+            "org.yaml:5: rule ORG-001: severity: Input should be 'blocker', 'high', 'medium', 'low' or 'info'"
         ],
     ),
     (
@@ -102,9 +102,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             rule(violated_when={"field": "data_sharing.flows[].lawful_basis", "eqauls": "none"})
         ),
         [
-            "org.yaml: rule ORG-001: violated_when: a field test takes exactly one operator "
-            "(given: none; operators: equals, not_equals, one_of, not_one_of, gt, gte, lt, lte, "
-            "answered, contains, contains_any, contains_all, count, any_item, all_items)"
+            "org.yaml:9: rule ORG-001: violated_when.eqauls: unknown operator 'eqauls' "
+            "(did you mean 'equals'?)"
         ],
     ),
     (
@@ -119,7 +118,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             )
         ),
         [
-            "org.yaml: rule ORG-001: violated_when: a field test takes exactly one operator "
+            "org.yaml:7: rule ORG-001: violated_when: a field test takes exactly one operator "
             "(given: equals, answered; operators: equals, not_equals, one_of, not_one_of, gt, gte, "
             "lt, lte, answered, contains, contains_any, contains_all, count, any_item, all_items)"
         ],
@@ -128,7 +127,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "not a condition",
         one_file(rule(violated_when={"every": []})),
         [
-            "org.yaml: rule ORG-001: violated_when: a condition is a mapping with one of: field, all, any, not"
+            "org.yaml:7: rule ORG-001: violated_when: a condition is a mapping with one of: field, all, any, not"
         ],
     ),
     (
@@ -139,9 +138,9 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             )
         ),
         [
-            "org.yaml: rule ORG-001: violated_when.field: unknown field 'legal.us_goverment_funding' "
+            "org.yaml:7: rule ORG-001: violated_when.field: unknown field 'legal.us_goverment_funding' "
             "(did you mean 'legal.us_government_funding'?)",
-            "org.yaml: rule ORG-001: message: placeholder {data_sharing.flows[].recipient} is inside "
+            "org.yaml:9: rule ORG-001: message: placeholder {data_sharing.flows[].recipient} is inside "
             "the items of data_sharing.flows; only a rule with for_each: data_sharing.flows can use it",
         ],
     ),
@@ -156,7 +155,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             )
         ),
         [
-            "org.yaml: rule ORG-001: violated_when.one_of[1]: 'contract' is not one of consent, "
+            "org.yaml:11: rule ORG-001: violated_when.one_of[1]: 'contract' is not one of consent, "
             "vital_interest, public_interest, legal_obligation, legitimate_interest, mandate, none "
             "(field data_sharing.flows[].lawful_basis)"
         ],
@@ -165,7 +164,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "operator that does not suit the field",
         one_file(rule(violated_when={"field": "data_sharing.flows[].purpose", "equals": "x"})),
         [
-            "org.yaml: rule ORG-001: violated_when.equals: operator equals does not apply to "
+            "org.yaml:9: rule ORG-001: violated_when.equals: operator equals does not apply to "
             "data_sharing.flows[].purpose (text); use one of: answered"
         ],
     ),
@@ -173,14 +172,14 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "wrong value type",
         one_file(root_rule({"field": "legal.us_government_funding", "equals": "yes"})),
         [
-            "org.yaml: rule ORG-001: violated_when.equals: legal.us_government_funding is yes/no; expected true or false, got 'yes'"
+            "org.yaml:8: rule ORG-001: violated_when.equals: legal.us_government_funding is yes/no; expected true or false, got 'yes'"
         ],
     ),
     (
         "a section instead of a field",
         one_file(root_rule({"field": "legal", "answered": False})),
         [
-            "org.yaml: rule ORG-001: violated_when.field: 'legal' is a section, not a field; name one of: "
+            "org.yaml:7: rule ORG-001: violated_when.field: 'legal' is a section, not a field; name one of: "
             "legal.mandate_reference, legal.us_government_funding, legal.un_support_to_security_forces, "
             "legal.data_protection_regime, legal.sanctions_regimes, legal.sanctions_exemption"
         ],
@@ -189,7 +188,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "item field outside its list",
         one_file(rule(for_each=None, message="m")),
         [
-            "org.yaml: rule ORG-001: violated_when.field: 'data_sharing.flows[].lawful_basis' is a "
+            "org.yaml:7: rule ORG-001: violated_when.field: 'data_sharing.flows[].lawful_basis' is a "
             "field of the items of data_sharing.flows; use it inside any_item/all_items on "
             "data_sharing.flows, or in a rule with for_each: data_sharing.flows"
         ],
@@ -205,7 +204,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             )
         ),
         [
-            "org.yaml: rule ORG-001: violated_when.any_item.field: inside a quantifier over "
+            "org.yaml:9: rule ORG-001: violated_when.any_item.field: inside a quantifier over "
             "data_sharing.flows only fields of its items (data_sharing.flows[].…) can be tested; "
             "move the test on 'legal.us_government_funding' outside it"
         ],
@@ -221,7 +220,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             )
         ),
         [
-            "org.yaml: rule ORG-001: violated_when.any_item: a quantifier over security_units cannot "
+            "org.yaml:9: rule ORG-001: violated_when.any_item: a quantifier over security_units cannot "
             "be used inside for_each or another quantifier (not supported by the engine); write a "
             "separate rule"
         ],
@@ -237,7 +236,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             )
         ),
         [
-            "org.yaml: rule ORG-001: violated_when.gt.field: cannot compare monitoring.start_date (date) "
+            "org.yaml:9: rule ORG-001: violated_when.gt.field: cannot compare monitoring.start_date (date) "
             "with oversight.reporting_frequency_months (number)"
         ],
     ),
@@ -245,8 +244,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "for_each over something that is not a table",
         one_file(rule(for_each="legal.sanctions_regimes", message="m")),
         [
-            "org.yaml: rule ORG-001: for_each: 'legal.sanctions_regimes' is not a list of objects (a table)",
-            "org.yaml: rule ORG-001: violated_when.field: 'data_sharing.flows[].lawful_basis' is a "
+            "org.yaml:6: rule ORG-001: for_each: 'legal.sanctions_regimes' is not a list of objects (a table)",
+            "org.yaml:8: rule ORG-001: violated_when.field: 'data_sharing.flows[].lawful_basis' is a "
             "field of the items of data_sharing.flows; use it inside any_item/all_items on "
             "data_sharing.flows, or in a rule with for_each: data_sharing.flows",
         ],
@@ -255,19 +254,20 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "placeholder that names no field",
         one_file(rule(message="{data_sharing.flows[].recipient_name} lacks a basis.")),
         [
-            "org.yaml: rule ORG-001: message: placeholder {data_sharing.flows[].recipient_name} names no field"
+            "org.yaml:10: rule ORG-001: message: placeholder {data_sharing.flows[].recipient_name} names no field "
+            "(did you mean {data_sharing.flows[].recipient}?)"
         ],
     ),
     (
         "missing examples",
         one_file(rule(examples=None)),
-        ["org.yaml: rule ORG-001: examples: required key is missing"],
+        ["org.yaml:3: rule ORG-001: examples: required key is missing"],
     ),
     (
         "no passing example",
         one_file(rule(examples={"fires": BASE["examples"]["fires"], "passes": []})),
         [
-            "org.yaml: rule ORG-001: examples.passes: List should have at least 1 item after validation, not 0"
+            "org.yaml:24: rule ORG-001: examples.passes: List should have at least 1 item after validation, not 0"
         ],
     ),
     (
@@ -286,7 +286,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             )
         ),
         [
-            "org.yaml: rule ORG-001: examples.fires[0].proposal.data_sharing.flows[0].lawful_basis: "
+            "org.yaml:23: rule ORG-001: examples.fires[0].proposal.data_sharing.flows[0].lawful_basis: "
             "'nope' is not one of consent, vital_interest, public_interest, legal_obligation, "
             "legitimate_interest, mandate, none"
         ],
@@ -296,13 +296,13 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         one_file(
             rule(references=[{"instrument": "GDPR", "provision": "Art. 6", "binding": "required"}])
         ),
-        ["org.yaml: rule ORG-001: references[0].url: required key is missing"],
+        ["org.yaml:13: rule ORG-001: references[0].url: required key is missing"],
     ),
     (
         "bad binding",
         one_file(rule(references=[{**BASE["references"][0], "binding": "mandatory"}])),
         [
-            "org.yaml: rule ORG-001: references[0].binding: Input should be 'required' or 'good_practice'"
+            "org.yaml:16: rule ORG-001: references[0].binding: Input should be 'required' or 'good_practice'"
         ],
     ),
     (
@@ -313,13 +313,13 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "no domain anywhere",
         one_file(rule(), domain=None),
-        ["org.yaml: rule ORG-001: domain: no domain: set domain: in the file or in the rule"],
+        ["org.yaml:2: rule ORG-001: domain: no domain: set domain: in the file or in the rule"],
     ),
     (
         "domain differs from the file's",
         one_file(rule(domain="transparency")),
         [
-            "org.yaml: rule ORG-001: domain: 'transparency' differs from the file's domain 'data_sharing'"
+            "org.yaml:29: rule ORG-001: domain: 'transparency' differs from the file's domain 'data_sharing'"
         ],
     ),
     (
@@ -328,7 +328,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "a.yaml": {"domain": "data_sharing", "rules": [rule()]},
             "b.yaml": {"domain": "data_sharing", "rules": [rule()]},
         },
-        ["b.yaml: rule ORG-001: id: duplicate rule id (also in a.yaml)"],
+        ["b.yaml:3: rule ORG-001: id: duplicate rule id (also in a.yaml)"],
     ),
     (
         "duplicate YAML key",
@@ -344,33 +344,33 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "number the engine cannot take",
         one_file(root_rule({"field": "funding.total_amount", "gt": 1e-7})),
         [
-            "org.yaml: rule ORG-001: violated_when.gt: 1e-07: numbers in rules must be finite, at most 1e15 in size, and whole or at least 0.0001 (field funding.total_amount)"
+            "org.yaml:8: rule ORG-001: violated_when.gt: 1e-07: numbers in rules must be finite, at most 1e15 in size, and whole or at least 0.0001 (field funding.total_amount)"
         ],
     ),
     (
         "not a number",
         one_file(root_rule({"field": "funding.total_amount", "gt": float("nan")})),
         [
-            "org.yaml: rule ORG-001: violated_when.gt: NaN: numbers in rules must be finite, at most 1e15 in size, and whole or at least 0.0001 (field funding.total_amount)"
+            "org.yaml:8: rule ORG-001: violated_when.gt: NaN: numbers in rules must be finite, at most 1e15 in size, and whole or at least 0.0001 (field funding.total_amount)"
         ],
     ),
     (
         "negative count",
         one_file(root_rule({"field": "security_units", "count": {"gte": -1}})),
         [
-            "org.yaml: rule ORG-001: violated_when.count.gte: Input should be greater than or equal to 0"
+            "org.yaml:9: rule ORG-001: violated_when.count.gte: Input should be greater than or equal to 0"
         ],
     ),
     (
         "unknown required field",
         one_file(rule(requires=["data_sharing.flows[].lawful_basis", "legal.nope"])),
-        ["org.yaml: rule ORG-001: requires[1]: unknown field 'legal.nope'"],
+        ["org.yaml:31: rule ORG-001: requires[1]: unknown field 'legal.nope'"],
     ),
     (
         "unmatched brace in a message",
         one_file(rule(message="{data_sharing.flows[].recipient}} has none")),
         [
-            "org.yaml: rule ORG-001: message: unmatched '}' at character 33 (write }} for a literal brace)"
+            "org.yaml:10: rule ORG-001: message: unmatched '}' at character 33 (write }} for a literal brace)"
         ],
     ),
     (
@@ -387,20 +387,20 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             )
         ),
         [
-            "org.yaml: rule ORG-001: references[0]: binds_when applies only to a reference with binding: required"
+            "org.yaml:13: rule ORG-001: references[0]: binds_when applies only to a reference with binding: required"
         ],
     ),
     (
         "code outside its standard",
         one_file(root_rule({"field": "funding.currency", "equals": "usd"})),
         [
-            "org.yaml: rule ORG-001: violated_when.equals: 'usd' is not an upper-case ISO 4217 code (field funding.currency)"
+            "org.yaml:8: rule ORG-001: violated_when.equals: 'usd' is not an upper-case ISO 4217 code (field funding.currency)"
         ],
     ),
     (
         "empty rule list",
         {"org.yaml": {"domain": "data_sharing", "rules": []}},
-        ["org.yaml: rules: List should have at least 1 item after validation, not 0"],
+        ["org.yaml:2: rules: List should have at least 1 item after validation, not 0"],
     ),
 ]
 
@@ -457,7 +457,7 @@ def test_user_rule_clashing_with_a_builtin_id(tmp_path: Path) -> None:
     with pytest.raises(RuleError) as info:
         load_rules([tmp_path])
     assert info.value.problems == [
-        f"{tmp_path}/org.yaml: rule DS-001: id: duplicate rule id (also in rules/data_sharing.yaml)"
+        f"{tmp_path}/org.yaml:16: rule DS-001: id: duplicate rule id (also in rules/data_sharing.yaml)"
     ]
 
 
