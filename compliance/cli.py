@@ -8,6 +8,7 @@ internal error. Nothing but a passing review exits 0.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import math
 import os
@@ -17,11 +18,11 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import click
 
-from compliance import __version__, batch, records, settings, tuning
+from compliance import __version__, batch, envvars, records, settings, tuning
 from compliance.batch_run import review_batch
 from compliance.config import CONFIG_NAME, ProjectConfig, resolve_config
 from compliance.decision import exit_code
@@ -70,7 +71,16 @@ def _new_file(output: Path, force: bool) -> Path:
     return output
 
 
-def _config_options(func: F) -> F:
+def _config_options(command: F) -> F:
+    @functools.wraps(command)
+    def chosen(*args: Any, **kwargs: Any) -> Any:
+        # One of --config/--no-config on the command line overrides the other's variable.
+        kwargs["config_path"], kwargs["no_config"] = envvars.config_choice(
+            click.get_current_context(silent=True), kwargs["config_path"], kwargs["no_config"]
+        )
+        return command(*args, **kwargs)
+
+    func = cast(F, chosen)
     func = click.option(
         "--no-config",
         is_flag=True,
@@ -133,7 +143,9 @@ def _load_all(
     skip: tuple[str, ...] = (),
 ) -> tuple[ProjectConfig, RuleSet, RuleSet]:
     """The config, every rule loaded, and the rules this run selects as the config grades them."""
-    config = resolve_config(config_path, use=not no_config)
+    ctx = click.get_current_context(silent=True)
+    found_by = envvars.origins(ctx, "config_path").get("config_path")
+    config = resolve_config(config_path, use=not no_config, origin=found_by)
     loaded = load_rules(_directories(config.rule_dirs, rule_dirs), builtin=config.builtin)
     return config, loaded, tuning.apply(loaded, config.selection(domains, only, skip))
 
@@ -158,6 +170,11 @@ def cli() -> None:
 
     Exit codes: 0 passed, 2 invalid input or usage, 3 blocked (reject), 4 needs information,
     5 rule set error, 6 internal error.
+
+    Options can be set in the environment as COMPLIANCE_<COMMAND>_<OPTION>
+    (COMPLIANCE_REVIEW_FAIL_ON=medium); COMPLIANCE_CONFIG, COMPLIANCE_RULES, COMPLIANCE_ENGINE
+    and COMPLIANCE_JOBS apply to every command with that option. The command line wins, then
+    the environment, then the config file. Shell completion: see the README.
     """
 
 
@@ -207,6 +224,8 @@ def _settings(
     record_dir: Path | None,
     as_of: datetime.datetime | None,
 ) -> settings.RunSettings:
+    ctx = click.get_current_context(silent=True)
+    given = ("fail_on", "waivers_file", "record_dir", "as_of", "rule_dirs", "domains")
     return settings.resolve(
         config,
         loaded,
@@ -215,6 +234,8 @@ def _settings(
         waivers_file=waivers_file,
         record_dir=record_dir,
         as_of=as_of.date() if as_of is not None else None,
+        sources=envvars.origins(ctx, *given, "only_rules", "skip_rules"),
+        rule_dirs=ctx.params.get("rule_dirs", ()) if ctx is not None else (),
     )
 
 
@@ -393,16 +414,19 @@ def review(
         cross_check=cross_check,
     ) as reviewer:
         recording = run.record_dir.value
-        report, result, head = review_batch(
-            reviewer,
-            list(paths),
-            targets,
-            jobs,
-            lambda fmt, whole: _render(fmt, whole, ruleset),
-            None if recording is None else lambda bodies: records.append(recording, bodies),
-            brief=brief,
-            failing_only=quiet,
-        )
+        from compliance.progress import on_terminal
+
+        with on_terminal(enabled=not quiet):
+            report, result, head = review_batch(
+                reviewer,
+                list(paths),
+                targets,
+                jobs,
+                lambda fmt, whole: _render(fmt, whole, ruleset),
+                None if recording is None else lambda bodies: records.append(recording, bodies),
+                brief=brief,
+                failing_only=quiet,
+            )
     if head is not None:
         click.echo(head.notice(), err=True)
     # Only for a day given with --as-of: a run without it that crosses midnight UTC judged as
@@ -955,6 +979,7 @@ def _debug() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point: run the command and exit with its code, failing closed on any error."""
+    envvars.attach(cli)  # again: a command added since this module was imported
     # openpyxl warns about workbook features it drops on reading (data-validation extensions,
     # slicers, ...): nothing intake reads, and noise in a report's stderr.
     warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
@@ -989,3 +1014,6 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if not isinstance(code, int):
         sys.exit(int(ExitCode.INTERNAL_ERROR))
     sys.exit(code)
+
+
+envvars.attach(cli)  # every command of this module is defined by now

@@ -189,7 +189,7 @@ def test_broken_rule_directory_exits_with_the_rules_code(tmp_path: Path) -> None
     assert run.code == ExitCode.RULES_ERROR == 5
     assert (
         run.err.splitlines()[0]
-        == f"error: {tmp_path}/bad.yaml: rule ORG-001: title: required key is missing"
+        == f"error: {tmp_path}/bad.yaml:2: rule ORG-001: title: required key is missing"
     )
 
 
