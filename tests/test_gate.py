@@ -148,7 +148,12 @@ def test_several_formats_in_one_run(tmp_path: Path) -> None:
         a for out in outs.values() for a in ("-o", str(out))
     ]
     run = run_cli("review", BIOMETRICS, *args)
-    assert (run.code, run.out, run.err) == (3, "", "")
+    written = ", ".join(str(out) for out in outs.values())
+    assert (run.code, run.out, run.err) == (
+        3,
+        "",
+        f"wrote {written}; 1 proposal: 1 reject; exit 3\n",
+    )
     report = json.loads(outs["json"].read_text(encoding="utf-8"))
     assert report["reviews"][0]["decision"] == "reject"
     assert json.loads(outs["sarif"].read_text(encoding="utf-8"))["version"] == "2.1.0"
