@@ -273,14 +273,20 @@ def _checked(pairs: list[tuple[str, Path | None]]) -> list[tuple[str, Path | Non
     return pairs
 
 
-def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
+def _render(
+    fmt: str,
+    report: Report,
+    ruleset: RuleSet,
+    output: Path | None = None,
+    source_root: Path | None = None,
+) -> str | bytes:
     if fmt == "json":
         return report.model_dump_json(indent=2) + "\n"
     # Each format's module is imported when it is asked for: start-up is most of a review.
     if fmt == "xlsx":
         from compliance.report_xlsx import render_xlsx
 
-        return render_xlsx(report, ruleset.domain_title)
+        return render_xlsx(report, ruleset.domain_title, output)
     if fmt == "markdown":
         from compliance.report_markdown import render_markdown
 
@@ -292,7 +298,7 @@ def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
     if fmt == "sarif":
         from compliance.report_sarif import render_sarif
 
-        return render_sarif(report, ruleset.rules, ruleset.domain_title)
+        return render_sarif(report, ruleset.rules, ruleset.domain_title, source_root)
     if fmt == "html":
         from compliance.report_html import render_html
 
@@ -367,6 +373,14 @@ def _render(fmt: str, report: Report, ruleset: RuleSet) -> str | bytes:
     help=f"Processes that review a large batch ({batch.PARALLEL_MIN} proposals or more) at once "
     "(default: one per core; 1: in this process). Results do not depend on it.",
 )
+@click.option(
+    "--source-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="SARIF: the directory input files are given relative to (%SRCROOT%, for code "
+    "scanning: the repository root). Default: the current directory. A file outside it is "
+    "an absolute file:// URI.",
+)
 @_selection_options
 @_rules_option
 @_config_options
@@ -384,6 +398,7 @@ def review(
     brief: bool,
     quiet: bool,
     jobs: int | None,
+    source_root: Path | None,
     domains: tuple[str, ...],
     only_rules: tuple[str, ...],
     skip_rules: tuple[str, ...],
@@ -422,7 +437,7 @@ def review(
                 list(paths),
                 targets,
                 jobs,
-                lambda fmt, whole: _render(fmt, whole, ruleset),
+                lambda fmt, whole: _render(fmt, whole, ruleset, dict(targets)[fmt], source_root),
                 None if recording is None else lambda bodies: records.append(recording, bodies),
                 brief=brief,
                 failing_only=quiet,

@@ -26,25 +26,35 @@ domain too):
   rule is met) and, as SARIF 3.27.10 requires of any kind but ``fail``, ``level: "none"``. Whether
   it holds the proposal back (``needs_information``) is in ``properties.blocks``.
 
-``properties.blocks`` is set on every result. ``message.text`` is the finding's message, then
-``Fix:`` and the remediation, then the waiver if one matched. Text is never altered otherwise,
+``properties.blocks`` is set on every result. ``message.text`` opens with the rule's title (the
+descriptor's ``shortDescription``) on a line of its own, so that viewers which group results by
+rule id and first line (sarif-tools, GitHub's alert list) keep one group per rule; then a blank
+line, the finding's message, ``Fix:`` and the remediation, then the waiver if one matched.
+``tool.driver.informationUri`` is the documentation URL the installed package declares
+(``[project.urls]`` Documentation, else Homepage); none is written when it declares none, and
+each rule's ``helpUri`` is the URL of its first reference. Text is never altered otherwise,
 except that SARIF (3.11.5) reserves ``{`` and ``}`` in every message string for placeholders:
 they are written ``{{`` and ``}}`` there (property bags hold the exact text).
 
 Locations: one per evidence item the finding is about (its violating or unanswered answers):
 
-- ``physicalLocation``: the input file as a URI reference (relative when the file was given as a
-  relative path, so run the review from the repository root for code scanning; an absolute path
-  becomes a ``file://`` URI); for JSON input a ``region`` with ``startLine`` and ``startColumn``
-  (in Unicode code points: ``run.columnKind``). Standard input (``-``) has no file, so no physical
-  location;
+- ``physicalLocation``: the input file relative to the source root, ``uriBaseId: "%SRCROOT%"``
+  (``run.originalUriBaseIds`` gives the root's absolute ``file://`` URI; ``--source-root``, default
+  the current directory); a file outside the root is an absolute ``file://`` URI with no base.
+  Always a ``region``, since code scanning shows no result without ``startLine``: for JSON input
+  the answer's ``startLine`` and ``startColumn`` (in Unicode code points: ``run.columnKind``); for
+  a workbook the cell's row as ``startLine`` and its column number as ``startColumn`` (C14: 14
+  and 3), with ``Sheet!C14`` as the region's ``message``. Standard input (``-``) has no file, so
+  no physical location;
 - ``logicalLocations``: the field path (``kind: "member"``, ``fullyQualifiedName`` the concrete
   path such as ``data_sharing.flows[1].purpose``), for a workbook the cell (``kind: "element"``,
   name ``Sheet!C14``), and the proposal (``kind: "object"``, its id). Sheet and cell are also in
   the location's ``properties``, with the JSON pointer for JSON input and ``present`` (false when
   the field is absent and the location is where it would be added).
 
-A finding without such evidence gets one location: the proposal's file and the proposal.
+A finding without such evidence gets one location: the proposal (logical) and line 1 of its file
+(physical: the finding is about the proposal as a whole, and code scanning needs a line). An
+answer with no location (a review made without a source map) points there too.
 ``partialFingerprints["complianceFinding/v1"]`` is a sha256 over the rule id, proposal id, item
 (``subject``) and the sorted paths of the violating or unanswered evidence: it does not change
 with line numbers, file names or wording, so code scanning tracks a result across runs.
@@ -61,7 +71,9 @@ deterministic: no clock is read, and keys are written in a fixed order.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
+import os
 import posixpath
 import re
 import unicodedata
@@ -81,6 +93,7 @@ SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 FINGERPRINT = "complianceFinding/v1"
+SRCROOT = "%SRCROOT%"
 
 DEFAULT_LEVEL: dict[Severity, str] = {
     Severity.blocker: "error",
@@ -133,15 +146,38 @@ def fingerprint(finding: Finding, proposal_id: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def artifact_uri(source: str) -> str | None:
-    """The input file as a URI reference; None for standard input."""
+def source_root_uri(root: str) -> str:
+    """The ``%SRCROOT%`` base: the absolute ``file://`` URI of the directory ``root``, ending with
+    ``/`` (SARIF 3.14.14)."""
+    path = os.path.abspath(root)
+    return "file://" + _encode(path if path.endswith("/") else path + "/")
+
+
+def artifact_location(source: str, root: str) -> Json | None:
+    """The input file as a SARIF ``artifactLocation``: relative to ``root`` against
+    ``%SRCROOT%`` when the file is under it, else an absolute ``file://`` URI; None for standard
+    input. Paths are compared as written, then with symbolic links resolved."""
     if not source or source == "-":
         return None
-    path = posixpath.normpath(source)
-    encoded = quote(path, safe="/", errors="surrogateescape")
-    if path.startswith("/"):
-        return "file://" + encoded
-    return encoded
+    absolute = os.path.abspath(source)
+    inside = _under(absolute, os.path.abspath(root))
+    if inside is None:
+        inside = _under(os.path.realpath(source), os.path.realpath(root))
+    if inside is not None:
+        return {"uri": _encode(inside), "uriBaseId": SRCROOT}
+    return {"uri": "file://" + _encode(absolute)}
+
+
+def _under(path: str, root: str) -> str | None:
+    relative = posixpath.relpath(path, root)
+    if relative == ".." or relative.startswith("../"):
+        return None
+    return relative
+
+
+def _encode(path: str) -> str:
+    # A colon is encoded too: a relative reference's first segment cannot hold one (RFC 3986).
+    return quote(path, safe="/", errors="surrogateescape")
 
 
 def _uri(url: str) -> str:
@@ -223,25 +259,51 @@ def _field_location(path: str) -> Json:
     return {"name": name, "fullyQualifiedName": path, "kind": "member"}
 
 
-def _physical(loc: Location) -> Json | None:
-    uri = artifact_uri(loc.source)
-    if uri is None:
+_CELL = re.compile(r"([A-Z]{1,3})([1-9][0-9]*)")
+
+
+def cell_region(sheet: str, cell: str | None) -> Json:
+    """A workbook cell as a text region code scanning accepts: ``startLine`` the cell's row,
+    ``startColumn`` its column number (C14: line 14, column 3), the sheet and cell in the
+    region's message. A sheet without a cell is line 1, column 1."""
+    found = _CELL.fullmatch(cell or "")
+    if found is None:
+        return {"startLine": 1, "startColumn": 1, "message": _message(sheet)}
+    letters, row = found.groups()
+    column = 0
+    for letter in letters:
+        column = column * 26 + ord(letter) - ord("A") + 1
+    return {"startLine": int(row), "startColumn": column, "message": _message(f"{sheet}!{cell}")}
+
+
+def _file_start(source: str | None, root: str) -> Json | None:
+    """The start of the proposal's file: where a finding with no located answer points."""
+    artifact = artifact_location(source or "-", root)
+    if artifact is None:
         return None
-    out: Json = {"artifactLocation": {"uri": uri}}
-    if loc.line is not None:
-        out["region"] = {"startLine": loc.line, "startColumn": loc.column or 1}
-    return out
+    return {"artifactLocation": artifact, "region": {"startLine": 1, "startColumn": 1}}
 
 
-def _location(e: Evidence, review: Review) -> Json:
+def _physical(loc: Location, root: str) -> Json | None:
+    artifact = artifact_location(loc.source, root)
+    if artifact is None:
+        return None
+    if loc.sheet is not None:
+        region = cell_region(loc.sheet, loc.cell)
+    else:
+        region = {"startLine": loc.line or 1, "startColumn": loc.column or 1}
+    return {"artifactLocation": artifact, "region": region}
+
+
+def _location(e: Evidence, review: Review, root: str) -> Json:
     out: Json = {}
     logical = [_field_location(e.path)]
     props: Json = {"role": e.role}
     loc = e.location
+    physical = _file_start(review.source, root) if loc is None else _physical(loc, root)
+    if physical is not None:
+        out["physicalLocation"] = physical
     if loc is not None:
-        physical = _physical(loc)
-        if physical is not None:
-            out["physicalLocation"] = physical
         if loc.sheet is not None:
             cell = f"{loc.sheet}!{loc.cell}" if loc.cell else loc.sheet
             logical.append(
@@ -263,15 +325,14 @@ def _location(e: Evidence, review: Review) -> Json:
     return out
 
 
-def _locations(finding: Finding, review: Review) -> list[Json]:
+def _locations(finding: Finding, review: Review, root: str) -> list[Json]:
     about = [e for e in finding.evidence if e.role != "context"]
     if about:
-        return [_location(e, review) for e in about]
+        return [_location(e, review, root) for e in about]
     out: Json = {}
-    if review.source is not None:
-        uri = artifact_uri(review.source)
-        if uri is not None:
-            out["physicalLocation"] = {"artifactLocation": {"uri": uri}}
+    physical = _file_start(review.source, root)
+    if physical is not None:
+        out["physicalLocation"] = physical
     out["logicalLocations"] = [_proposal_location(review)]
     return [out]
 
@@ -292,21 +353,29 @@ def _waiver_note(finding: Finding) -> str:
 
 
 def _result(
-    finding: Finding, review: Review, index: dict[str, int], thresholds: Thresholds
+    finding: Finding,
+    review: Review,
+    rules: Sequence[Rule],
+    index: dict[str, int],
+    thresholds: Thresholds,
+    root: str,
 ) -> Json:
     if finding.rule_id not in index:
         raise ValueError(
             f"{review.proposal_id}: finding of rule {finding.rule_id}, which is not among the "
             "rules given: pass the rules that ran"
         )
-    text = f"{finding.message}\n\nFix: {finding.remediation}{_waiver_note(finding)}"
+    # The rule's title first, on its own line: viewers group results by rule and first line.
+    title = rules[index[finding.rule_id]].title
+    fix = f"Fix: {finding.remediation}{_waiver_note(finding)}"
+    text = f"{title}\n\n{finding.message}\n\n{fix}"
     out: Json = {
         "ruleId": finding.rule_id,
         "ruleIndex": index[finding.rule_id],
         "kind": "fail" if finding.outcome == "violation" else "open",
         "level": level_of(finding, thresholds),
         "message": _message(text),
-        "locations": _locations(finding, review),
+        "locations": _locations(finding, review, root),
         "partialFingerprints": {FINGERPRINT: fingerprint(finding, review.proposal_id)},
     }
     if finding.waived and finding.waiver is not None:
@@ -370,9 +439,38 @@ def _run_properties(report: Report) -> Json:
     return props
 
 
-def render_sarif(report: Report, rules: Sequence[Rule], domain_title: Callable[[str], str]) -> str:
+def information_uri() -> str | None:
+    """The tool's documentation URL as the installed distribution declares it: its
+    ``Project-URL`` labelled Documentation (or Docs), else Homepage, else ``Home-page``; None when
+    it declares none (or is not installed)."""
+    try:
+        meta = importlib.metadata.metadata("compliance")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    urls: dict[str, str] = {}
+    for entry in meta.get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        # labels compare as PEP 753 normalises them: "Documentation", "docs" and "Home Page"
+        urls.setdefault(re.sub(r"[^a-z]", "", label.lower()), url.strip())
+    candidates = [urls.get("documentation"), urls.get("docs"), urls.get("homepage")]
+    candidates += meta.get_all("Home-page") or []
+    for url in candidates:
+        if url and re.match(r"https?://\S+$", url):
+            return _uri(url)
+    return None
+
+
+def render_sarif(
+    report: Report,
+    rules: Sequence[Rule],
+    domain_title: Callable[[str], str],
+    source_root: str | os.PathLike[str] | None = None,
+) -> str:
     """The report as a SARIF 2.1.0 log (JSON text ending with a newline). ``rules``: the rules
-    that ran (the rule set after selection and tuning); ``domain_title`` names a domain."""
+    that ran (the rule set after selection and tuning); ``domain_title`` names a domain;
+    ``source_root`` is ``%SRCROOT%``, the directory input files are given relative to (default:
+    the current directory)."""
+    root = os.path.abspath(os.fspath(source_root) if source_root is not None else os.curdir)
     index: dict[str, int] = {}
     for i, rule in enumerate(rules):
         index.setdefault(rule.id, i)
@@ -380,6 +478,9 @@ def render_sarif(report: Report, rules: Sequence[Rule], domain_title: Callable[[
     driver: Json = {"name": "compliance", "version": report.tool_version}
     if _SEMVER.fullmatch(report.tool_version):
         driver["semanticVersion"] = report.tool_version
+    info = information_uri()
+    if info is not None:
+        driver["informationUri"] = info
     driver["rules"] = [_descriptor(rule, domain_title) for rule in rules]
     decisions = [
         {
@@ -401,9 +502,17 @@ def render_sarif(report: Report, rules: Sequence[Rule], domain_title: Callable[[
                 },
             }
         ],
+        "originalUriBaseIds": {
+            SRCROOT: {
+                "uri": source_root_uri(root),
+                "description": _message(
+                    "The source root: input files under it are given relative to it."
+                ),
+            }
+        },
         "columnKind": "unicodeCodePoints",
         "results": [
-            _result(finding, review, index, thresholds)
+            _result(finding, review, rules, index, thresholds, root)
             for review in report.reviews
             for finding in review.findings
         ],

@@ -24,10 +24,12 @@ workbook with three sheets:
     aligned; a field that only made the rule apply is marked ``[context]``, an unanswered one
     ``[unanswered]``, as in the text report. A location reads ``sheet!cell`` for workbook input,
     ``file:line:column`` for JSON, else the file; when the first evidence item is in a workbook
-    the Location cell links to that cell (``book.xlsx#'Sheet'!C14``, the source path as given,
-    so the link resolves relative to where the report is saved). Each reference cell reads
-    ``instrument, provision`` and links to the reference's URL. Row heights are estimated from
-    the text (Excel does not fit wrapped rows when it opens a file), at most 12 lines.
+    the Location cell links to that cell (``book.xlsx#'Sheet'!C14``, the book's path relative to
+    the directory the report is written to: see :mod:`compliance.report_xlsx_links`). Each
+    reference cell reads ``instrument, provision`` and links to the reference's URL. Row heights
+    are estimated from the text (Excel does not fit wrapped rows when it opens a file), at most
+    27 lines (Excel's highest row). It prints landscape, one page wide (as many long as it
+    takes), the header row on every page, page numbers in the footer.
 
 ``Unanswered``
     The questions left to answer, one row per proposal and field: proposal id, field, question,
@@ -43,9 +45,11 @@ U+FFFD, and text longer than a cell holds is cut with a trailing "…".
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -55,14 +59,15 @@ from openpyxl.chart import BarChart
 from openpyxl.chart import Reference as ChartReference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from compliance.findings import Decision, Evidence, Finding, Report, Review
 from compliance.report_text import thresholds_text, waiver_text, waivers_summary
+from compliance.report_xlsx_links import Linker, link_base, location_link, location_text
 from compliance.rulespec import Severity
-from compliance.sourcemap import Location
 from compliance.xlsxtext import clean, set_text
 
 SEVERITIES = list(Severity)
@@ -90,25 +95,27 @@ _HEADING = Font(name=_FONT, bold=True, size=12)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _LINE_HEIGHT = 15.0
-_MAX_LINES = 12
+_MAX_LINES = 27  # 405 points: Excel's rows are at most 409 points high
 
+# Narrow enough that fitting the sheet to one page wide keeps text legible, wide enough that
+# the long columns wrap to a few lines: 300 characters, and 24 per reference.
 FINDINGS_COLUMNS: list[tuple[str, float]] = [
-    ("Proposal id", 18),
-    ("Decision", 16),
-    ("Severity", 10),
-    ("Outcome", 13),
-    ("Domain", 18),
-    ("Rule", 12),
-    ("Title", 36),
-    ("Message", 60),
-    ("Subject", 18),
-    ("Field", 40),
-    ("Value seen", 30),
-    ("Location", 24),
-    ("Remediation", 60),
-    ("Severity changed", 30),
+    ("Proposal id", 14),
+    ("Decision", 11),
+    ("Severity", 9),
+    ("Outcome", 11),
+    ("Domain", 16),
+    ("Rule", 9),
+    ("Title", 28),
+    ("Message", 50),
+    ("Subject", 14),
+    ("Field", 30),
+    ("Value seen", 20),
+    ("Location", 18),
+    ("Remediation", 50),
+    ("Severity changed", 20),
 ]
-REFERENCE_WIDTH = 36.0
+REFERENCE_WIDTH = 24.0
 
 SUMMARY_WIDTHS = [24.0, 50.0, 40.0, 22.0, 10.0, 10.0, 10.0, 10.0, 10.0, 18.0]
 COUNTS_COLUMN = 5
@@ -177,25 +184,6 @@ def value_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def location_text(location: Location | None) -> str:
-    """``sheet!cell`` for a workbook, ``file:line:column`` for JSON, else the file."""
-    if location is None:
-        return ""
-    if location.sheet is not None:
-        return f"{location.sheet}!{location.cell}" if location.cell else location.sheet
-    if location.line is not None:
-        return f"{location.source}:{location.line}:{location.column}"
-    return location.source
-
-
-def location_link(location: Location | None) -> str | None:
-    """The hyperlink target of a workbook location: ``book.xlsx#'Sheet name'!C14``."""
-    if location is None or location.sheet is None or location.source == "-":
-        return None
-    sheet = location.sheet.replace("'", "''")
-    return f"{location.source}#'{sheet}'!{location.cell or 'A1'}"
-
-
 def severity_change_text(finding: Finding) -> str:
     o = finding.severity_override
     if o is None:
@@ -257,6 +245,8 @@ def _table(ws: Worksheet, name: str, columns: int, last_row: int) -> None:
 
 
 def _print_setup(ws: Worksheet, fit_width: bool) -> None:
+    """Landscape; with ``fit_width``, scaled to one page wide and as many pages long as it takes
+    (fitToWidth 1, fitToHeight 0), narrow margins, and page numbers in the footer."""
     ws.page_setup.orientation = "landscape"
     if fit_width:
         props = ws.sheet_properties.pageSetUpPr
@@ -265,6 +255,8 @@ def _print_setup(ws: Worksheet, fit_width: bool) -> None:
         props.fitToPage = True
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
+        ws.page_margins = PageMargins(left=0.25, right=0.25, top=0.5, bottom=0.5, footer=0.25)
+        ws.oddFooter.center.text = "Page &P of &N"
 
 
 # ---------------------------------------------------------------------------- Summary
@@ -441,7 +433,9 @@ def _decision_row(ws: Worksheet, row: int, review: Review) -> None:
 # ---------------------------------------------------------------------------- Findings
 
 
-def _findings(ws: Worksheet, report: Report, domain_title: Callable[[str], str]) -> None:
+def _findings(
+    ws: Worksheet, report: Report, domain_title: Callable[[str], str], links: Linker
+) -> None:
     n_refs = max(
         [len(f.references) for r in report.reviews for f in r.findings] + [1],
     )
@@ -474,7 +468,7 @@ def _findings(ws: Worksheet, report: Report, domain_title: Callable[[str], str])
             for column, value in enumerate(values, start=1):
                 _put(ws, row, column, value).alignment = _WRAP
             _fill_severity(_cell(ws, row, 3), f.severity)
-            target = location_link(f.evidence[0].location) if f.evidence else None
+            target = links(f.evidence[0].location) if f.evidence else None
             if target is not None:
                 _link(_cell(ws, row, 12), target)
             refs = [f"{ref.instrument}, {ref.provision}" for ref in f.references]
@@ -488,13 +482,13 @@ def _findings(ws: Worksheet, report: Report, domain_title: Callable[[str], str])
     _widths(ws, widths)
     ws.freeze_panes = "B2"
     ws.print_title_rows = "1:1"
-    _print_setup(ws, fit_width=False)
+    _print_setup(ws, fit_width=True)
 
 
 # ---------------------------------------------------------------------------- Unanswered
 
 
-def _unanswered(ws: Worksheet, report: Report) -> None:
+def _unanswered(ws: Worksheet, report: Report, links: Linker) -> None:
     _header(ws, 1, [name for name, _ in UNANSWERED_COLUMNS])
     widths = [w for _, w in UNANSWERED_COLUMNS]
     row = 1
@@ -510,7 +504,7 @@ def _unanswered(ws: Worksheet, report: Report) -> None:
             ]
             for column, value in enumerate(values, start=1):
                 _put(ws, row, column, value).alignment = _WRAP
-            target = location_link(u.location)
+            target = links(u.location)
             if target is not None:
                 _link(_cell(ws, row, 5), target)
             _row_height(ws, row, zip(values, widths, strict=True))
@@ -524,19 +518,29 @@ def _unanswered(ws: Worksheet, report: Report) -> None:
 # ---------------------------------------------------------------------------- entry point
 
 
-def render_xlsx(report: Report, domain_title: Callable[[str], str]) -> bytes:
+def render_xlsx(
+    report: Report,
+    domain_title: Callable[[str], str],
+    output: str | os.PathLike[str] | None = None,
+) -> bytes:
     """The report as the bytes of an ``.xlsx`` workbook (sheets: see the module docstring).
 
     ``domain_title`` maps a domain id (``data_sharing``) to its display title, as
-    ``RuleSet.domain_title`` does.
+    ``RuleSet.domain_title`` does. ``output`` is where the report will be written: cell links
+    are made relative to its directory (see :func:`link_base`); without it they hold each input
+    path as given.
     """
+    if output is None:
+        links: Linker = functools.partial(location_link, as_given=True)
+    else:
+        links = functools.partial(location_link, base=link_base(output))
     wb = Workbook()
     summary = wb.worksheets[0]
     _summary(summary, report, domain_title)
     _widths(summary, SUMMARY_WIDTHS)
     _print_setup(summary, fit_width=True)
-    _findings(wb.create_sheet("Findings"), report, domain_title)
-    _unanswered(wb.create_sheet("Unanswered"), report)
+    _findings(wb.create_sheet("Findings"), report, domain_title, links)
+    _unanswered(wb.create_sheet("Unanswered"), report, links)
     wb.active = 0
     out = io.BytesIO()
     wb.save(out)

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 import pytest
 from jsonschema.protocols import Validator
+from openpyxl.utils.cell import coordinate_to_tuple
 
 from compliance.decision import Thresholds
 from compliance.findings import Report
@@ -108,8 +109,9 @@ def review(reviewer: Reviewer, *paths: str) -> Report:
     return reviewer.report([reviewer.review(i.proposal, i.source_map) for i in loaded])
 
 
-def sarif(report: Report, ruleset: RuleSet) -> Json:
-    text = render_sarif(report, ruleset.rules, ruleset.domain_title)
+def sarif(report: Report, ruleset: RuleSet, root: Path = ROOT) -> Json:
+    """The log, input files taken relative to ``root`` (the repository root by default)."""
+    text = render_sarif(report, ruleset.rules, ruleset.domain_title, root)
     assert text.endswith("}\n")
     log: Json = json.loads(text)
     return log
@@ -278,10 +280,16 @@ def test_a_result_carries_the_message_the_fix_and_the_evidence(
 ) -> None:
     report, log = all_fixtures
     results = iter(run_of(log)["results"])
+    rules = run_of(log)["tool"]["driver"]["rules"]
     for r in report.reviews:
         for f in r.findings:
             x = next(results)
-            assert unescape(x["message"]["text"]) == f"{f.message}\n\nFix: {f.remediation}"
+            # the rule's own words first, on their own line, then this proposal's
+            title = rules[x["ruleIndex"]]["shortDescription"]["text"]
+            assert title == f.title
+            assert unescape(x["message"]["text"]) == (
+                f"{title}\n\n{f.message}\n\nFix: {f.remediation}"
+            )
             props = x["properties"]
             assert (props["severity"], props["domain"], props["outcome"], props["subject"]) == (
                 f.severity.value,
@@ -305,6 +313,7 @@ def test_exact_result_for_a_blocking_violation(reference: Reviewer, ruleset: Rul
         "level": "error",
     }
     assert x["message"]["text"] == (
+        "Impact assessment before sharing sensitive or vulnerable people's data\n\n"
         "Sensitive data, or data about people at particular risk (refugees, children, suspects, "
         "detainees, victims or witnesses), is shared, but the data protection impact assessment "
         "is: none.\n\nFix: Carry out a full data protection impact assessment before any data is "
@@ -317,7 +326,7 @@ def test_exact_result_for_a_blocking_violation(reference: Reviewer, ruleset: Rul
     assert x["locations"] == [
         {
             "physicalLocation": {
-                "artifactLocation": {"uri": BIOMETRICS},
+                "artifactLocation": {"uri": BIOMETRICS, "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": 113, "startColumn": 17},
             },
             "logicalLocations": [
@@ -511,7 +520,7 @@ def test_json_input_gives_the_line_and_column_of_each_answer(
             for e, loc in zip(_about(f), x["locations"], strict=True):
                 where = e["location"]
                 assert loc["physicalLocation"] == {
-                    "artifactLocation": {"uri": r["source"]},
+                    "artifactLocation": {"uri": r["source"], "uriBaseId": "%SRCROOT%"},
                     "region": {"startLine": where["line"], "startColumn": where["column"]},
                 }
                 assert loc["logicalLocations"][0]["fullyQualifiedName"] == e["path"]
@@ -543,7 +552,12 @@ def test_workbook_input_gives_the_sheet_and_cell_of_each_answer(
             for e, loc in zip(_about(f), x["locations"], strict=True):
                 where = e["location"]
                 cell = f"{where['sheet']}!{where['cell']}"
-                assert loc["physicalLocation"] == {"artifactLocation": {"uri": r["source"]}}
+                # code scanning needs a line: the cell's row, and its column number
+                row, column = coordinate_to_tuple(where["cell"])
+                assert loc["physicalLocation"] == {
+                    "artifactLocation": {"uri": r["source"], "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": row, "startColumn": column, "message": {"text": cell}},
+                }
                 assert loc["logicalLocations"][1] == {
                     "name": cell,
                     "fullyQualifiedName": f"{r['source']}/{cell}",
@@ -559,11 +573,35 @@ def test_workbook_input_gives_the_sheet_and_cell_of_each_answer(
     assert checked > 50
 
 
+def test_every_result_is_at_a_line_of_a_file_under_the_source_root(
+    all_fixtures: tuple[Report, Json],
+) -> None:
+    """GitHub code scanning needs a file and a start line for every result: every location of
+    every result of every fixture, JSON or workbook, has them."""
+    _, log = all_fixtures
+    run = run_of(log)
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == ROOT.as_uri() + "/"
+    sources = set(JSON_FIXTURES) | set(WORKBOOKS)
+    seen = set()
+    for x in run["results"]:
+        for loc in x["locations"]:
+            physical = loc["physicalLocation"]
+            assert physical["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+            assert physical["artifactLocation"]["uri"] in sources
+            assert physical["region"]["startLine"] >= 1
+            assert physical["region"]["startColumn"] >= 1
+            seen.add(physical["artifactLocation"]["uri"])
+    assert {p for p in seen if p.endswith(".xlsx")} == set(WORKBOOKS)
+
+
 def test_the_cell_of_a_workbook_finding_exactly(reference: Reviewer, ruleset: RuleSet) -> None:
     log = sarif(review(reference, BIOMETRICS_XLSX), ruleset)
     (loc,) = result_of(log, "DS-004", "HO-F3-BIOMETRIC-ID")["locations"]
     assert loc == {
-        "physicalLocation": {"artifactLocation": {"uri": BIOMETRICS_XLSX}},
+        "physicalLocation": {
+            "artifactLocation": {"uri": BIOMETRICS_XLSX, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": 3, "startColumn": 3, "message": {"text": "Data sharing!C3"}},
+        },
         "logicalLocations": [
             {
                 "name": "status",
@@ -596,25 +634,41 @@ def odd_file(tmp_path: Path) -> Path:
     return path
 
 
+ODD_URI = "my%20proposals/%C3%9Cbersicht%20%231%20%28draft%29.json"
+
+
+def _file_uri(path: Path) -> str:
+    return "file://" + "/".join(part.replace(" ", "%20") for part in path.as_posix().split("/"))
+
+
 @pytest.mark.parametrize(
-    ("given", "uri"),
+    ("given", "root", "artifact"),
     [
-        ("relative", "my%20proposals/%C3%9Cbersicht%20%231%20%28draft%29.json"),
-        ("absolute", "file://{root}/my%20proposals/%C3%9Cbersicht%20%231%20%28draft%29.json"),
-        ("stdin", None),
+        # under the root (the current directory unless --source-root says otherwise): relative
+        ("relative", None, {"uri": ODD_URI, "uriBaseId": "%SRCROOT%"}),
+        ("absolute", None, {"uri": ODD_URI, "uriBaseId": "%SRCROOT%"}),
+        ("relative", "..", {"uri": "{cwd}/" + ODD_URI, "uriBaseId": "%SRCROOT%"}),
+        # outside it: an absolute file URI, and no base
+        ("relative", "elsewhere", {"uri": "file://{cwd_uri}/" + ODD_URI}),
+        ("absolute", "elsewhere", {"uri": "file://{cwd_uri}/" + ODD_URI}),
+        ("stdin", None, None),
     ],
+    ids=["relative", "absolute", "root-above", "outside-relative", "outside-absolute", "stdin"],
 )
-def test_the_file_is_a_valid_uri_reference_and_stdin_has_none(
+def test_files_are_uris_relative_to_the_source_root(
     given: str,
-    uri: str | None,
+    root: str | None,
+    artifact: Json | None,
     odd_file: Path,
     reference: Reviewer,
     ruleset: RuleSet,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(odd_file.parent.parent)
+    cwd = odd_file.parent.parent
+    (cwd / "elsewhere").mkdir()
+    monkeypatch.chdir(cwd)
     if given == "relative":
-        path = str(odd_file.relative_to(odd_file.parent.parent))
+        path = str(odd_file.relative_to(cwd))
     elif given == "absolute":
         path = str(odd_file)
     else:
@@ -623,18 +677,47 @@ def test_the_file_is_a_valid_uri_reference_and_stdin_has_none(
         monkeypatch.setattr(sys, "stdin", stdin)
     loaded = read_proposals([path])
     report = reference.report([reference.review(i.proposal, i.source_map) for i in loaded])
-    log = sarif(report, ruleset)
+    text = render_sarif(report, ruleset.rules, ruleset.domain_title, root)
+    log = json.loads(text)
     assert schema_errors(log) == []
+    base = (cwd / root).resolve() if root is not None else cwd
+    assert run_of(log)["originalUriBaseIds"] == {
+        "%SRCROOT%": {
+            "uri": _file_uri(base) + "/",
+            "description": {
+                "text": "The source root: input files under it are given relative to it."
+            },
+        }
+    }
     (loc,) = result_of(log, "DS-004", "HO-F3-BIOMETRIC-ID")["locations"]
-    if uri is None:
+    if artifact is None:  # standard input is no file: where it is, is the field and proposal
         assert "physicalLocation" not in loc
         assert [ll["kind"] for ll in loc["logicalLocations"]] == ["member", "object"]
-    else:
-        root = "/".join(
-            "%20".join(part.split(" ")) for part in odd_file.parent.parent.as_posix().split("/")
-        )
-        assert loc["physicalLocation"]["artifactLocation"] == {"uri": uri.format(root=root)}
-        assert loc["physicalLocation"]["region"] == {"startLine": 113, "startColumn": 17}
+        return
+    expected = {
+        k: v.format(cwd=cwd.name, cwd_uri=_file_uri(cwd)[len("file://") :])
+        for k, v in artifact.items()
+    }
+    assert loc["physicalLocation"] == {
+        "artifactLocation": expected,
+        "region": {"startLine": 113, "startColumn": 17},
+    }
+
+
+def test_a_root_reached_through_a_symbolic_link_still_holds_the_file(
+    odd_file: Path, reference: Reviewer, ruleset: RuleSet, tmp_path: Path
+) -> None:
+    """The file given by its real path, the root through a link to its directory."""
+    link = tmp_path / "link"
+    link.symlink_to(odd_file.parent.parent, target_is_directory=True)
+    loaded = read_proposals([str(odd_file)])
+    report = reference.report([reference.review(i.proposal, i.source_map) for i in loaded])
+    log = json.loads(render_sarif(report, ruleset.rules, ruleset.domain_title, link))
+    (loc,) = result_of(log, "DS-004", "HO-F3-BIOMETRIC-ID")["locations"]
+    assert loc["physicalLocation"]["artifactLocation"] == {
+        "uri": ODD_URI,
+        "uriBaseId": "%SRCROOT%",
+    }
 
 
 def test_a_file_name_that_is_not_utf8_is_written_as_utf8(
@@ -658,16 +741,24 @@ def test_a_file_name_that_is_not_utf8_is_written_as_utf8(
 def test_findings_without_located_evidence_point_at_the_proposal(
     reference: Reviewer, ruleset: RuleSet
 ) -> None:
+    """A finding with no answer of its own to point at, or an answer with no location, points
+    at line 1 of the proposal's file (code scanning shows a result only with a line); with no
+    file at all (a review made without a source), at the proposal alone."""
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
         (item,) = read_proposals([BIOMETRICS])
     bare = reference.review(item.proposal)  # as a library: no source map
     located = reference.review(item.proposal, item.source_map)
-    first = located.findings[0]
+    first, second = located.findings[:2]
     context_only = first.model_copy(
         update={"evidence": [e for e in first.evidence if e.role == "context"]}
     )
-    located = located.model_copy(update={"findings": [context_only, *located.findings[1:]]})
+    unlocated = second.model_copy(
+        update={"evidence": [e.model_copy(update={"location": None}) for e in second.evidence]}
+    )
+    located = located.model_copy(
+        update={"findings": [context_only, unlocated, *located.findings[2:]]}
+    )
     log = sarif(reference.report([bare, located]), ruleset)
     assert schema_errors(log) == []
     results = run_of(log)["results"]
@@ -681,12 +772,18 @@ def test_findings_without_located_evidence_point_at_the_proposal(
             assert "physicalLocation" not in loc
             assert loc["logicalLocations"][0]["kind"] == "member"
             assert loc["logicalLocations"][-1] == proposal
+    file_start = {
+        "artifactLocation": {"uri": BIOMETRICS, "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 1, "startColumn": 1},
+    }
     assert results[len(bare.findings)]["locations"] == [
-        {
-            "physicalLocation": {"artifactLocation": {"uri": BIOMETRICS}},
-            "logicalLocations": [proposal],
-        }
+        {"physicalLocation": file_start, "logicalLocations": [proposal]}
     ]
+    unlocated_result = results[len(bare.findings) + 1]
+    assert unlocated_result["locations"]
+    for loc in unlocated_result["locations"]:
+        assert loc["physicalLocation"] == file_start
+        assert loc["properties"] == {"role": "violation"}
 
 
 # ------------------------------------------------------------------------------ fingerprints
@@ -840,7 +937,10 @@ def test_hostile_input_survives_as_exact_json_strings(
     x = result_of(log, "ACC-009", r.proposal_id)
     assert x["properties"]["proposal_title"] == HOSTILE
     assert run_of(log)["invocations"][0]["properties"]["decisions"][0]["title"] == HOSTILE
-    assert unescape(x["message"]["text"]) == f"{finding.message}\n\nFix: {finding.remediation}"
+    assert unescape(x["message"]["text"]) == (
+        f"{finding.title}\n\n{finding.message}\n\nFix: {finding.remediation}"
+    )
     assert x["message"]["text"].startswith(
+        "No UN support to a unit that failed human rights vetting\n\n"
         'Unit "Alpha" \\ {{0}} }}}}{{{{ </script><!-- x -->\n\tline two \u200f ü 漢字 😀 \r'
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -619,6 +621,41 @@ def test_text_longer_than_a_cell_is_cut(report: Report, text: str, kept: str) ->
     assert rows(wb["Findings"], 2)[0][7] == kept
 
 
+# ---------------------------------------------------------------------------- printing
+
+FINDINGS_WIDTHS = [14, 11, 9, 11, 16, 9, 28, 50, 14, 30, 20, 18, 50, 20] + [24] * 5
+WRAPPED = ["Title", "Message", "Field", "Value seen", "Location", "Remediation"]
+
+
+def test_the_findings_sheet_prints_one_page_wide(report: Report, book: Workbook) -> None:
+    ws = book["Findings"]
+    setup = ws.page_setup
+    assert (setup.orientation, setup.fitToWidth, setup.fitToHeight) == ("landscape", 1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    assert ws.print_title_rows == "$1:$1"  # the header row on every page
+    margins = ws.page_margins
+    assert (margins.left, margins.right, margins.top, margins.bottom) == (0.25, 0.25, 0.5, 0.5)
+    assert ws.oddFooter.center.text == "Page &P of &N"
+    widths = [ws.column_dimensions[chr(ord("A") + i)].width for i in range(len(FINDINGS_WIDTHS))]
+    assert widths == FINDINGS_WIDTHS
+    # long text wraps, in every row
+    header = [c.value for c in ws[1]]
+    for name in WRAPPED:
+        column = header.index(name)
+        assert all(row[column].alignment.wrap_text for row in ws.iter_rows(min_row=2))
+    # a row is as tall as its longest wrapped text, up to Excel's highest row (409 points):
+    # text is no longer cut at 12 lines (180 points), which a printout cannot scroll
+    heights = [ws.row_dimensions[r].height for r in range(2, len(findings(report)) + 2)]
+    assert 180 < max(heights) <= 405
+    assert min(heights) >= 15
+
+
+@pytest.mark.parametrize("sheet", ["Summary", "Unanswered"])
+def test_the_other_sheets_print_one_page_wide_too(book: Workbook, sheet: str) -> None:
+    setup = book[sheet].page_setup
+    assert (setup.orientation, setup.fitToWidth, setup.fitToHeight) == ("landscape", 1, 0)
+
+
 # ---------------------------------------------------------------------------- LibreOffice
 
 OFFICE = shutil.which("libreoffice") or shutil.which("soffice")
@@ -643,8 +680,16 @@ def test_libreoffice_converts_the_report_to_pdf(report: Report, tmp_path: Path) 
     elapsed = time.monotonic() - started
     pdf = tmp_path / "report.pdf"
     assert pdf.exists(), f"{proc.returncode}: {proc.stdout}{proc.stderr}"
-    assert pdf.read_bytes().startswith(b"%PDF")
-    print(f"libreoffice converted the report in {elapsed:.1f} s")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-z])", data))
+    # One page wide: a row is at most 409 points high and the sheet prints at a third of full
+    # size or more, so three rows or more fit on a landscape page (A4 or Letter). Printed
+    # several pages wide, as before, the Findings alone took six pages per page of rows.
+    n_findings = len(findings(report))
+    n_unanswered = sum(len(r.unanswered) for r in report.reviews)
+    assert pages <= math.ceil(n_findings / 3) + math.ceil(n_unanswered / 3) + 2
+    print(f"libreoffice converted the report in {elapsed:.1f} s: {pages} pages")
 
 
 def test_ruleset_titles_are_used(ruleset: RuleSet, report: Report) -> None:
