@@ -44,6 +44,7 @@ from compliance.intake import (
 from compliance.jsonlines import RawLine, file_sha256, open_regular, records
 from compliance.records import record_body
 from compliance.report_stream import Spool, Stream
+from compliance.report_summary import item_names
 from compliance.waiver_tally import WaiverMark, WaiverTally, marks_of
 from compliance.xlsxfile import is_workbook_path
 
@@ -96,6 +97,9 @@ class Outcome:
     marks: tuple[WaiverMark, ...] = ()
     review: Review | None = None
     review_json: str | None = None
+    names: dict[str, str] | None = None
+    """With a kept review: the names of the list items it speaks of (read from the proposal,
+    which is not kept)."""
     record: dict[str, Any] | None = None
 
 
@@ -176,6 +180,7 @@ def process(plan: Plan, unit: Unit, index: int, keep_object: bool) -> Outcome:
         marks=marks_of(review),
         review=review if kept and keep_object else None,
         review_json=review.model_dump_json() if kept and not keep_object else None,
+        names=item_names(item.proposal, review) if kept else None,
         record=record,
     )
 
@@ -250,6 +255,8 @@ class Result:
     decisions: Counter[Decision] = field(default_factory=Counter)
     tally: WaiverTally | None = None
     reviews: list[Review] = field(default_factory=list)
+    names: list[dict[str, str]] = field(default_factory=list)
+    """Each kept review's item names, in the order of ``reviews``."""
     bodies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -359,6 +366,7 @@ class _State:
             result.tally.add(outcome.proposal_id, outcome.marks)
         if outcome.review is not None:
             result.reviews.append(outcome.review)
+            result.names.append(outcome.names or {})
         if outcome.record is not None:
             result.bodies.append(outcome.record)
 

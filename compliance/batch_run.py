@@ -35,7 +35,7 @@ def review_batch(
     paths: list[str],
     targets: list[Target],
     jobs: int | None,
-    render: Callable[[str, Report], str | bytes],
+    render: Callable[[str, Report, list[dict[str, str]]], str | bytes],
     record: Callable[[list[dict[str, object]]], T] | None = None,
     *,
     brief: bool = False,
@@ -43,7 +43,9 @@ def review_batch(
 ) -> tuple[Report, batch.Result, T | None]:
     """Review ``paths`` and write each target's report; ``record`` (when recording) gets every
     review's decision-record body before anything is reported and returns what the caller wants
-    back. ``brief`` and ``failing_only`` shape the text report (see
+    back. ``render`` gets a whole-report format, the report and each review's item names (see
+    :func:`~compliance.report_summary.item_names`). ``brief`` and ``failing_only`` shape the
+    text report (see
     :mod:`compliance.report_text`). Returns the report (its reviews only when a whole-report
     format was asked for), the batch's counts and what ``record`` returned."""
     shell = reviewer.report([])
@@ -70,7 +72,9 @@ def review_batch(
                 sinks.append(stack.enter_context(tempfile.TemporaryFile()))
         result = batch.run(plan, paths, sinks, jobs or batch.default_jobs())
         report = _counted(shell, reviewer, result)
-        whole = {fmt: render(fmt, report) for fmt, _ in targets if fmt not in STREAMED}
+        whole = {
+            fmt: render(fmt, report, result.names) for fmt, _ in targets if fmt not in STREAMED
+        }
         recorded = record(result.bodies) if record is not None else None
         for (fmt, out), stream, sink in zip(streams, plan.streams, sinks, strict=True):
             if fmt == "jsonl":

@@ -15,7 +15,7 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar, cast
@@ -279,6 +279,7 @@ def _render(
     ruleset: RuleSet,
     output: Path | None = None,
     source_root: Path | None = None,
+    names: Sequence[Mapping[str, str]] = (),
 ) -> str | bytes:
     if fmt == "json":
         return report.model_dump_json(indent=2) + "\n"
@@ -302,7 +303,7 @@ def _render(
     if fmt == "html":
         from compliance.report_html import render_html
 
-        return render_html(report, ruleset.domain_title)
+        return render_html(report, ruleset.domain_title, names)
     return render(report, ruleset.domain_title)
 
 
@@ -437,7 +438,9 @@ def review(
                 list(paths),
                 targets,
                 jobs,
-                lambda fmt, whole: _render(fmt, whole, ruleset, dict(targets)[fmt], source_root),
+                lambda fmt, whole, names: _render(
+                    fmt, whole, ruleset, dict(targets)[fmt], source_root, names
+                ),
                 None if recording is None else lambda bodies: records.append(recording, bodies),
                 brief=brief,
                 failing_only=quiet,

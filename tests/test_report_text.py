@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from compliance import batch
 from compliance.fields import Kind, catalogue
 from compliance.findings import Report
 from compliance.intake import read_proposals
@@ -382,3 +383,34 @@ def test_quiet_keeps_the_exit_code_and_errors(option: str) -> None:
     missing = run_cli("review", "nope.json", option)
     assert (missing.code, missing.out) == (2, "")
     assert missing.err.startswith("error: nope.json")
+
+
+# ------------------------------------------------------------------------------ item names
+
+
+def test_item_names_come_back_from_review_workers(
+    durable: Reviewer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "PARALLEL_MIN", 2)  # fork even this small window
+    items = read_proposals([BIOMETRICS, APPROVED, INCOMPLETE])
+    plan = batch.Plan(durable, (), keep_reviews=True)
+    sequential = [o.names for o in batch.review_window(plan, items, 0, jobs=1)]
+    assert [o.names for o in batch.review_window(plan, items, 0, jobs=2)] == sequential
+    assert sequential == [
+        {
+            "data_sharing.flows[0]": "Host-nation Ministry of Interior",
+            "data_sharing.processors[0]": "Biometric device vendor",
+        },
+        {},
+        {
+            "security_units[0]": "Coast Guard Sector 2 patrol crews",
+            "human_rights.mitigations[0]": "Crews intercept boats and return people to unsafe "
+            "ports",
+        },
+    ]
+
+
+def test_a_whole_report_format_names_items_too(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    assert run_cli("review", BIOMETRICS, "--format", "html", "-o", str(out)).code == 3
+    assert "data flow &quot;Host-nation Ministry of Interior&quot;" in out.read_text("utf-8")
