@@ -299,13 +299,12 @@ class _NoteColumns:
         )
 
     def stray(self, grid: Grid, row: int, cells: list[Any]) -> int | None:
-        """The column of the row's first note if the row is only notes, else ``None``."""
+        """The column of the row's leftmost note if the row is only notes, else ``None``."""
         first: int | None = None
         for (column, note), value in zip(self.columns, cells, strict=True):
             if _blank(value):
                 continue
             if not note or isinstance(value, Formula) or (row, column) in grid.unseen:
                 return None
-            if first is None:
-                first = column
+            first = column if first is None else min(first, column)
         return first
