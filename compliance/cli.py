@@ -33,7 +33,7 @@ from compliance.model import SCHEMA_VERSION
 from compliance.output import writable, write_parts
 from compliance.report_summary import decision_counts, written_line
 from compliance.report_text import render
-from compliance.review import CROSS_CHECKS, ENGINES, CrossCheck, EngineName, Reviewer
+from compliance.review import CROSS_CHECKS, ENGINE_CHOICES, CrossCheck, EngineChoice, Reviewer
 from compliance.ruleload import builtin_rules_dir, load_rules
 from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
@@ -163,8 +163,25 @@ def _directories(*groups: Sequence[Path]) -> list[Path]:
     return out
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from compliance import durable_engine
+
+    click.echo(f"compliance, version {__version__}")
+    click.echo(f"engine: {durable_engine.describe()}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="compliance")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Show the version and the engine a review runs (--engine auto), and exit.",
+)
 def cli() -> None:
     """Check partnership proposals against compliance and ethics rules.
 
@@ -332,10 +349,12 @@ def _render(
 @_gate_options
 @click.option(
     "--engine",
-    type=click.Choice(list(ENGINES)),
-    default="durable",
+    type=click.Choice(list(ENGINE_CHOICES)),
+    default="auto",
     show_default=True,
-    help="What decides which rules fire: durable_rules, or the plain-Python reference evaluator.",
+    help="What decides which rules fire: durable_rules, or the plain-Python reference evaluator; "
+    "auto: durable_rules where it loads (compliance --version says), else the reference "
+    "evaluator, named in the report and on stderr. An explicit durable that cannot load exits 6.",
 )
 @click.option(
     "--cross-check",
@@ -393,7 +412,7 @@ def review(
     waivers_file: Path | None,
     record_dir: Path | None,
     as_of: datetime.datetime | None,
-    engine: EngineName,
+    engine: EngineChoice,
     cross_check: CrossCheck,
     no_fail: bool,
     brief: bool,
@@ -429,6 +448,8 @@ def review(
         waivers=run.waivers,
         cross_check=cross_check,
     ) as reviewer:
+        if reviewer.fallback is not None:
+            click.echo(f"engine: the reference evaluator decides ({reviewer.fallback})", err=True)
         recording = run.record_dir.value
         from compliance.progress import on_terminal
 
@@ -596,9 +617,10 @@ def _limit(name: str, minimum: float, default: float, help: str) -> Callable[[F]
 )
 @click.option(
     "--engine",
-    type=click.Choice(list(ENGINES)),
-    default="durable",
+    type=click.Choice(list(ENGINE_CHOICES)),
+    default="auto",
     show_default=True,
+    help="As for review; GET /healthz names the engine that runs.",
 )
 @_rules_option
 @_config_options
@@ -613,7 +635,7 @@ def serve(
     max_body_mb: float,
     max_proposals: int,
     insecure_no_auth: bool,
-    engine: EngineName,
+    engine: EngineChoice,
     rule_dirs: tuple[Path, ...],
     config_path: Path | None,
     no_config: bool,

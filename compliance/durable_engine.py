@@ -18,23 +18,102 @@ recorded in docs/ENGINE.md):
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import importlib.metadata
+import importlib.util
 import itertools
 import json
+import platform
 import re
+import sys
 import threading
-from typing import Any
+from typing import Any, Literal
 
 from compliance.compiler import Plan
 from compliance.errors import EngineError, RuleError
 from compliance.evaluator import TV
 
+SHIM = "compliance._pyeval_shim"
+"""The library that defines ``PyEval_CallObject`` for durable_rules on Python 3.13 and later,
+compiled by the install (hatch_build.py)."""
+
+
+def _load_shim() -> None:
+    """Make ``PyEval_CallObject`` resolvable for the durable_rules extension: load the library
+    that defines it into the global symbol scope (an extension imported the usual way is loaded
+    ``RTLD_LOCAL``, where another library cannot see its symbols)."""
+    spec = importlib.util.find_spec(SHIM)
+    if spec is None or spec.origin is None:
+        raise ImportError(
+            "durable_rules 2.0.28 needs PyEval_CallObject, which Python 3.13 removed, and the "
+            "library that supplies it was not built: reinstall compliance (pip install .) with "
+            "a C compiler"
+        )
+    ctypes.CDLL(spec.origin, mode=ctypes.RTLD_GLOBAL)
+
+
+def _import_native() -> tuple[Any, Any]:
+    """durable_rules' C extension and its Python host; on 3.13 and later with the library that
+    supplies ``PyEval_CallObject`` loaded first, only if the extension needs it."""
+    try:
+        import durable_rules_engine  # noqa: PLC0415 - imported once, here
+    except ImportError as exc:
+        if sys.version_info < (3, 13) or "PyEval_CallObject" not in str(exc):
+            raise
+        _load_shim()  # a failed import leaves nothing behind: it can be tried again
+        import durable_rules_engine  # noqa: PLC0415
+    from durable import engine  # noqa: PLC0415
+
+    return durable_rules_engine, engine
+
+
 try:  # pragma: no cover - exercised by whichever Python runs the tests
-    import durable_rules_engine as _native
-    from durable import engine as _durable
+    _native, _durable = _import_native()
 except ImportError as exc:  # pragma: no cover
     _IMPORT_ERROR: ImportError | None = exc
 else:
     _IMPORT_ERROR = None
+
+
+def unavailable() -> str | None:
+    """Why the durable engine cannot run in this Python, in one line; ``None`` when it can."""
+    if _IMPORT_ERROR is None:
+        return None
+    return f"durable_rules cannot be loaded on Python {platform.python_version()}: {_IMPORT_ERROR}"
+
+
+def resolve(choice: str) -> tuple[Literal["durable", "reference"], str | None]:
+    """The engine that runs for an ``--engine`` choice, and why it is not durable_rules when
+    ``auto`` falls back to the reference evaluator (``None`` otherwise).
+
+    ``auto`` is durable_rules where it loads, else the reference evaluator. An explicit
+    ``durable`` that cannot load is an :class:`EngineError`, never a quiet switch.
+    """
+    reason = unavailable()
+    if choice == "auto":
+        return ("durable", None) if reason is None else ("reference", reason)
+    if choice == "durable" and reason is not None:
+        raise EngineError(f"--engine durable: {reason}; use --engine reference or --engine auto")
+    if choice == "durable":
+        return "durable", None
+    if choice == "reference":
+        return "reference", None
+    raise ValueError(f"unknown engine {choice!r}")
+
+
+def describe() -> str:
+    """One line for ``--version`` and ``/healthz``: the engine ``auto`` picks here, and why."""
+    reason = unavailable()
+    if reason is None:
+        return f"durable (durable_rules {_durable_version()}, Python {platform.python_version()})"
+    return f"reference ({reason})"
+
+
+def _durable_version() -> str:
+    try:
+        return importlib.metadata.version("durable_rules")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a checkout
+        return "unknown version"
 
 
 _FLOAT_MARK = "\x00f:"
@@ -104,6 +183,15 @@ class _QuietHost(_durable.Host if _IMPORT_ERROR is None else object):  # type: i
     def _run(self) -> None:
         return None
 
+    def _no_callbacks(self, func: Any) -> None:
+        # The storage callbacks are the only callers of PyEval_CallObject, which the library
+        # loaded on Python 3.13 defines as a fatal error (docs/ENGINE.md): never installed.
+        raise EngineError("durable_rules storage callbacks are not used by compliance")
+
+    set_store_message_callback = set_delete_message_callback = _no_callbacks
+    set_queue_message_callback = set_get_queued_messages_callback = _no_callbacks
+    set_get_stored_messages_callback = set_get_idle_state_callback = _no_callbacks
+
 
 class DurableEngine:
     """A compiled rule set on durable_rules. Build once per rule set, reuse for every proposal."""
@@ -111,10 +199,10 @@ class DurableEngine:
     name = "durable"
 
     def __init__(self, plan: Plan) -> None:
-        if _IMPORT_ERROR is not None:
+        reason = unavailable()
+        if reason is not None:
             raise EngineError(
-                f"the durable_rules engine cannot be loaded on this Python ({_IMPORT_ERROR}); "
-                "use Python 3.10-3.12, or --engine reference"
+                f"--engine durable: {reason}; use --engine reference or --engine auto"
             )
         self._plan = plan
         self._lock = threading.Lock()

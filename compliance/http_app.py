@@ -440,7 +440,7 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/healthz", tags=["service"])
     async def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+        return {"status": "ok", "version": __version__, "engine": service.pool.config.engine}
 
     @app.get("/readyz", tags=["service"])
     async def readyz() -> JSONResponse:

@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from compliance import __version__, templates
+from compliance import __version__, durable_engine, templates
 from compliance.compiler import compile_ruleset
 from compliance.decision import DEFAULT_THRESHOLD, Thresholds, decide
 from compliance.durable_engine import DurableEngine
@@ -71,6 +71,10 @@ if TYPE_CHECKING:
 
 EngineName = Literal["durable", "reference"]
 ENGINES: tuple[EngineName, ...] = ("durable", "reference")
+EngineChoice = Literal["auto", "durable", "reference"]
+ENGINE_CHOICES: tuple[EngineChoice, ...] = ("auto", *ENGINES)
+"""What ``--engine`` accepts: ``auto`` (the default) is durable_rules where it loads, else the
+reference evaluator, said in the report; an explicit ``durable`` that cannot load is an error."""
 
 CrossCheck = Literal["fired", "full", "sample"]
 CROSS_CHECKS: tuple[CrossCheck, ...] = ("fired", "full", "sample")
@@ -94,8 +98,10 @@ def question_of(path: str) -> str:
 class Reviewer:
     """A rule set compiled once, ready to review any number of proposals.
 
-    ``engine`` picks what decides which rules fire: ``durable`` (durable_rules, the default) or
-    ``reference`` (the plain-Python evaluator alone). ``cross_check`` (one of
+    ``engine`` picks what decides which rules fire: ``durable`` (durable_rules), ``reference``
+    (the plain-Python evaluator alone) or ``auto`` (the default: durable_rules where it loads,
+    else the reference evaluator; :attr:`engine` is the one that runs and :attr:`fallback` says
+    why it is not durable_rules). ``cross_check`` (one of
     :data:`CROSS_CHECKS`, see the module notes) sets how much of the rule set the reference
     evaluator judges beside the durable engine. Reviews leave no state behind.
     """
@@ -104,25 +110,26 @@ class Reviewer:
         self,
         ruleset: RuleSet,
         *,
-        engine: EngineName = "durable",
+        engine: EngineChoice = "auto",
         threshold: Severity | Thresholds = DEFAULT_THRESHOLD,
         waivers: Waivers | None = None,
         cross_check: CrossCheck = "fired",
     ) -> None:
         if cross_check not in CROSS_CHECKS:
             raise ValueError(f"unknown cross-check {cross_check!r}")
+        if engine not in ENGINE_CHOICES:
+            raise ValueError(f"unknown engine {engine!r}")
         self.ruleset = ruleset
-        self.engine = engine
+        self.engine: EngineName
+        self.engine, self.fallback = durable_engine.resolve(engine)
         self.cross_check = cross_check
         self.thresholds = threshold if isinstance(threshold, Thresholds) else Thresholds(threshold)
         self.waivers = waivers
         self._reference = ReferenceEvaluator(ruleset)
         self._parts: dict[str, _RuleParts] = {}
         self._durable = None
-        if engine == "durable":
+        if self.engine == "durable":
             self._durable = DurableEngine(compile_ruleset(ruleset))
-        elif engine != "reference":
-            raise ValueError(f"unknown engine {engine!r}")
 
     # ------------------------------------------------------------------ evaluation
 

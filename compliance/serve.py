@@ -14,7 +14,7 @@ from typing import Literal
 
 import uvicorn
 
-from compliance import http_auth, tuning
+from compliance import durable_engine, http_auth, tuning
 from compliance.config import resolve_config
 from compliance.decision_log import open_log
 from compliance.errors import UsageError
@@ -41,7 +41,7 @@ class ServeOptions:
     config_path: Path | None = None
     no_config: bool = False
     rule_dirs: tuple[Path, ...] = ()
-    engine: Literal["durable", "reference"] = "durable"
+    engine: Literal["auto", "durable", "reference"] = "auto"
 
 
 def build(options: ServeOptions) -> Service:
@@ -63,6 +63,12 @@ def build(options: ServeOptions) -> Service:
             f"no API tokens: set {http_auth.ENV_TOKENS}=name=token (16 characters or more) or "
             "[[service.tokens]] in compliance.toml; or, on 127.0.0.1 only, --insecure-no-auth"
         )
+    # Before any worker starts: an explicit durable that cannot load fails here (exit 6).
+    engine, fallback = durable_engine.resolve(options.engine)
+    if fallback is not None:
+        logging.getLogger("compliance.http").warning(
+            "the reference evaluator decides: %s", fallback
+        )
     loaded = load_rules([*project.rule_dirs, *options.rule_dirs], builtin=project.builtin)
     ruleset = tuning.apply(loaded, project.selection())
     target = options.decision_log or project.decision_log or DEFAULT_LOG
@@ -71,7 +77,7 @@ def build(options: ServeOptions) -> Service:
         config_path=options.config_path,
         no_config=options.no_config,
         rule_dirs=options.rule_dirs,
-        engine=options.engine,
+        engine=engine,
         max_proposals=options.max_proposals,
     )
     try:

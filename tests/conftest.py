@@ -80,3 +80,14 @@ def plain_review(review: Review) -> dict[str, Any]:
     for field in data["unanswered"]:
         field.pop("location")
     return data
+
+
+SLOW_MODULES = frozenset({"test_service", "test_hostile_service", "test_webpage"})
+"""Modules whose every test needs a live server or a browser: marked ``slow``, which
+``pytest -m "not slow"`` (README) leaves out. Single slow tests elsewhere carry the mark."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
