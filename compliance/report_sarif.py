@@ -70,6 +70,7 @@ deterministic: no clock is read, and keys are written in a fixed order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -159,13 +160,22 @@ def artifact_location(source: str, root: str) -> Json | None:
     input. Paths are compared as written, then with symbolic links resolved."""
     if not source or source == "-":
         return None
+    uri, base = _artifact(source, root, os.getcwd())
+    return {"uri": uri} if base is None else {"uri": uri, "uriBaseId": base}
+
+
+@functools.lru_cache(maxsize=1024)
+def _artifact(source: str, root: str, cwd: str) -> tuple[str, str | None]:
+    """(uri, uriBaseId) of a file, given from the directory ``cwd``: a batch's results name the
+    same few files again and again, and resolving symbolic links costs a system call per path
+    component."""
     absolute = os.path.abspath(source)
     inside = _under(absolute, os.path.abspath(root))
     if inside is None:
         inside = _under(os.path.realpath(source), os.path.realpath(root))
     if inside is not None:
-        return {"uri": _encode(inside), "uriBaseId": SRCROOT}
-    return {"uri": "file://" + _encode(absolute)}
+        return _encode(inside), SRCROOT
+    return "file://" + _encode(absolute), None
 
 
 def _under(path: str, root: str) -> str | None:
