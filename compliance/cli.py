@@ -37,6 +37,7 @@ from compliance.review import CROSS_CHECKS, ENGINE_CHOICES, CrossCheck, EngineCh
 from compliance.ruleload import builtin_rules_dir, load_rules
 from compliance.ruleset import RuleSet
 from compliance.rulespec import Severity
+from compliance.words import counted
 from compliance.workbook_layout import TEMPLATE_VERSION, Layout
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -779,7 +780,7 @@ def export(paths: tuple[str, ...], output: Path, layout: str | None, force: bool
         output.mkdir(parents=True, exist_ok=True)
         for book, target in zip(books, targets, strict=True):
             _write(book, target)
-        click.echo(f"wrote {len(targets)} workbooks in {output}")
+        click.echo(f"wrote {counted(len(targets), 'workbook')} in {output}")
         return int(ExitCode.PASSED)
     _write(to_bytes(build(chosen, proposals)), _new_file(output, force))
     plural = "s" if len(proposals) != 1 else ""
@@ -903,7 +904,7 @@ def rules_list(
     for rule in shown:
         grade = rule.severity.value + ("*" if rule.override is not None else "")
         click.echo(f"{rule.id:<{width}}  {grade:<8} {rule.domain:<24}  {rule.title}")
-    click.echo(f"{len(shown)} rules ({ruleset.name} {ruleset.version})")
+    click.echo(f"{counted(len(shown), 'rule')} ({ruleset.name} {ruleset.version})")
     if any(r.override is not None for r in shown):
         click.echo("* severity changed by the project config (see: compliance rules show ID)")
     if ruleset.tuning is not None:
@@ -1007,7 +1008,7 @@ def rules_test(directories: tuple[Path, ...]) -> int:
         click.echo(f"FAIL {result.label}: {result.problem}")
     where = ", ".join(str(d) for d in directories) or str(builtin_rules_dir().name)
     click.echo(
-        f"{len(ruleset.rules)} rules, {len(results)} examples in {where}: "
+        f"{counted(len(ruleset.rules), 'rule')}, {counted(len(results), 'example')} in {where}: "
         + (f"{len(failed)} failed" if failed else "all passed")
     )
     return int(ExitCode.RULES_ERROR if failed else ExitCode.PASSED)

@@ -23,6 +23,7 @@ from compliance.fields import path_from_loc
 from compliance.ruleload import CATALOGUE
 from compliance.ruleset import Framework, Requirement, Rule, RuleSet
 from compliance.rulespec import REQUIREMENT_ID_PATTERN
+from compliance.words import counted
 
 _Text = Annotated[str, StringConstraints(strict=True, min_length=1, strip_whitespace=True)]
 _FRAMEWORK_ID = r"^[A-Z][A-Z0-9]*$"
@@ -215,7 +216,7 @@ def render_text(m: Matrix) -> str:
     for fw, rows in m.frameworks:
         checked = sum(1 for r in rows if r.rules)
         lines.append(f"{fw.id}  {fw.instrument}")
-        lines.append(f"  {checked} of {len(rows)} requirements checked by rules")
+        lines.append(f"  {checked} of {counted(len(rows), 'requirement')} checked by rules")
         for row in rows:
             req = row.requirement
             lines.append(f"  {req.id}  {req.provision}")
@@ -228,7 +229,8 @@ def render_text(m: Matrix) -> str:
     total = sum(len(rows) for _, rows in m.frameworks)
     covered = sum(1 for _, rows in m.frameworks for r in rows if r.rules)
     lines.append(
-        f"{len(m.frameworks)} frameworks, {total} requirements: {covered} checked by rules, "
+        f"{counted(len(m.frameworks), 'framework')}, {counted(total, 'requirement')}: "
+        f"{covered} checked by rules, "
         f"{total - covered} out of scope or not checked yet"
     )
     lines.extend(f"problem: {p}" for p in m.problems)
@@ -266,7 +268,7 @@ def render_markdown(m: Matrix) -> str:
         out += [
             f"## {fw.title} ({fw.id})",
             "",
-            f"{source}. {checked} of {len(rows)} requirements checked by rules.",
+            f"{source}. {checked} of {counted(len(rows), 'requirement')} checked by rules.",
             "",
             "| Requirement | Provision | Summary | Rules or out of scope |",
             "|---|---|---|---|",

@@ -58,6 +58,7 @@ from compliance.report_html_parts import (
 )
 from compliance.report_summary import WORST_FIRST, decision_rank, summarize
 from compliance.report_text import counts_text, grouped
+from compliance.words import counted
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -201,7 +202,7 @@ def _facts(report: Report, domain_title: Callable[[str], str]) -> str:
 def _selection_rows(sel: SelectionOut | None) -> list[tuple[str, str]]:
     if sel is None:
         return []
-    ran = f"{sel.rules_run} of {sel.rules_loaded} rules loaded"
+    ran = f"{sel.rules_run} of {counted(sel.rules_loaded, 'rule')} loaded"
     if sel.rules_run != sel.rules_loaded:
         ran = f"only {ran}: the decisions cover those rules alone"
     rows = [("Rules run", esc(ran)), ("Config", esc(sel.config or "none"))]

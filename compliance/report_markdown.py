@@ -26,6 +26,7 @@ from compliance.report_text import (
     waiver_text,
 )
 from compliance.rulespec import Severity
+from compliance.words import counted
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
 # What opens a block when it starts a line or a list item's text: a list marker (``-``, ``+``,
@@ -130,7 +131,7 @@ def render_markdown(report: Report, domain_title: Callable[[str], str]) -> str:
         "",
         f"{report.summary.proposals} proposal{'s' if report.summary.proposals != 1 else ''}: "
         f"{summary}. compliance {report.tool_version}, rules {rs.name} {rs.version} "
-        f"({rs.rule_count} rules, `{rs.hash[:19]}`), engine {report.engine}, threshold "
+        f"({counted(rs.rule_count, 'rule')}, `{rs.hash[:19]}`), engine {report.engine}, threshold "
         f"{md(thresholds_text(report))}.",
     ]
     sel = report.selection

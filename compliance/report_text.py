@@ -41,6 +41,7 @@ from compliance.report_summary import (
     summary_lines,
 )
 from compliance.rulespec import Severity
+from compliance.words import counted
 
 WIDTH = 100
 _SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -341,7 +342,7 @@ def head_text(report: Report, failing_only: bool = False) -> str:
     rs = report.rule_set
     lines = [
         f"compliance {report.tool_version}: rules {rs.name} {rs.version} "
-        f"({rs.rule_count} rules, {rs.hash[:19]}), engine {report.engine}, "
+        f"({counted(rs.rule_count, 'rule')}, {rs.hash[:19]}), engine {report.engine}, "
         f"threshold {thresholds_text(report)}",
     ]
     lines += _selection(report.selection)

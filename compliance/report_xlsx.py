@@ -68,6 +68,7 @@ from compliance.findings import Decision, Evidence, Finding, Report, Review
 from compliance.report_text import thresholds_text, waiver_text, waivers_summary
 from compliance.report_xlsx_links import Linker, link_base, location_link, location_text
 from compliance.rulespec import Severity
+from compliance.words import counted
 from compliance.xlsxtext import clean, set_text
 
 SEVERITIES = list(Severity)
@@ -284,7 +285,7 @@ def _run_lines(report: Report) -> list[tuple[str, str | int]]:
     sel = report.selection
     if sel is None:
         return lines
-    ran = f"{sel.rules_run} of {sel.rules_loaded} rules loaded"
+    ran = f"{sel.rules_run} of {counted(sel.rules_loaded, 'rule')} loaded"
     if sel.rules_run != sel.rules_loaded:
         chosen = [f"--domain {d}" for d in sel.domains] + [f"--rule {r}" for r in sel.rules]
         chosen += [f"--skip-rule {r}" for r in sel.skipped]

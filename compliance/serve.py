@@ -21,6 +21,7 @@ from compliance.errors import UsageError
 from compliance.http_app import Service, create_app, with_limits
 from compliance.http_protocol import head_deadline
 from compliance.ruleload import load_rules
+from compliance.words import counted
 from compliance.workers import ServiceConfig, started
 
 DEFAULT_LOG = "compliance-decisions.sqlite"
@@ -101,9 +102,15 @@ def run(options: ServeOptions) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     service = build(options)
     app = with_limits(create_app(service), service)
-    auth = "off (loopback only)" if options.no_auth else f"{len(service.tokens.by_name)} tokens"
+    auth = (
+        "off (loopback only)" if options.no_auth else counted(len(service.tokens.by_name), "token")
+    )
     logging.getLogger("compliance.http").info(
-        "serving on %s:%d: %d workers, auth %s", options.host, options.port, options.workers, auth
+        "serving on %s:%d: %s, auth %s",
+        options.host,
+        options.port,
+        counted(options.workers, "worker"),
+        auth,
     )
     try:
         uvicorn.run(

@@ -179,7 +179,7 @@ def test_user_rule_directory(tmp_path: Path) -> None:
     (finding,) = json.loads(run.out)["reviews"][0]["findings"]
     assert (finding["rule_id"], finding["message"]) == ("ORG-001", "Disclosure is summary.")
     assert run_cli("rules", "test", str(tmp_path)).out.splitlines() == [
-        f"1 rules, 2 examples in {tmp_path}: all passed"
+        f"1 rule, 2 examples in {tmp_path}: all passed"
     ]
 
 

@@ -121,7 +121,7 @@ def test_text_output_of_a_small_catalogue(tmp_path: Path) -> None:
         "    Staff are trained.",
         "    Out of scope: Checked in staff records, not in a proposal.",
         "",
-        "1 frameworks, 2 requirements: 1 checked by rules, 1 out of scope or not checked yet",
+        "1 framework, 2 requirements: 1 checked by rules, 1 out of scope or not checked yet",
     ]
 
 

@@ -293,7 +293,7 @@ def test_a_wrong_example_severity_fails_rules_test(tmp_path: Path) -> None:
         [
             f"FAIL TST-001 fires[2] (one missed, high risk): durable engine: {problem}; "
             f"reference engine: {problem}",
-            f"1 rules, 7 examples in {tmp_path}: 1 failed",
+            f"1 rule, 7 examples in {tmp_path}: 1 failed",
         ],
     )
 
