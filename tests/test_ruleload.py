@@ -11,6 +11,7 @@ import yaml
 
 from compliance.errors import RuleError
 from compliance.ruleload import load_rules
+from tests.conftest import run_cli
 
 BASE: dict[str, Any] = {
     "id": "ORG-001",
@@ -487,3 +488,103 @@ def test_hidden_directories_are_not_rule_files(tmp_path: Path) -> None:
     hidden.mkdir(parents=True)
     (hidden / "ci.yml").write_text("on: push\njobs: {}\n", encoding="utf-8")
     assert [r.id for r in load_rules([tmp_path], builtin=False).rules] == ["ORG-001"]
+
+
+OPERATOR_TYPOS = """\
+domain: data_sharing
+rules:
+  - id: ORG-001
+    title: Large grants
+    severity: high
+    violated_when:
+      field: funding.total_amount
+      gtee: 1000
+    message: m
+    remediation: Record one.
+    references: &refs
+      - instrument: GDPR
+        provision: Art. 6
+        url: https://eur-lex.europa.eu/eli/reg/2016/679/oj
+        binding: required
+    examples: &examples
+      fires:
+        - note: n
+          proposal: {funding: {total_amount: 5000}}
+      passes:
+        - note: p
+          proposal: {funding: {total_amount: 10}}
+  - id: ORG-003
+    title: Count typo
+    severity: high
+    violated_when:
+      field: security_units
+      count: {gtee: 1}
+    message: m
+    remediation: r
+    references: *refs
+    examples: *examples
+  - id: ORG-004
+    title: Nothing near
+    severity: high
+    violated_when:
+      field: security_units
+      whenever: 1
+    message: m
+    remediation: r
+    references: *refs
+    examples: *examples
+"""
+
+PLACEHOLDER_TYPOS = """\
+domain: data_sharing
+rules:
+  - id: ORG-002
+    title: Flows have a lawful basis
+    severity: high
+    for_each: data_sharing.flows
+    violated_when:
+      field: data_sharing.flows[].lawful_basis
+      equals: none
+    message: "{recipeint} has no lawful basis; {lead.nmae} leads."
+    remediation: Record one.
+    references:
+      - instrument: GDPR
+        provision: Art. 6
+        url: https://eur-lex.europa.eu/eli/reg/2016/679/oj
+        binding: required
+    examples:
+      fires:
+        - note: n
+          proposal: {data_sharing: {flows: [{lawful_basis: none}]}}
+      passes:
+        - note: p
+          proposal: {data_sharing: {flows: []}}
+"""
+
+
+def test_typos_are_named_with_their_line_and_the_nearest_name(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(OPERATOR_TYPOS, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(PLACEHOLDER_TYPOS, encoding="utf-8")
+    with pytest.raises(RuleError) as info:
+        load_rules([tmp_path], builtin=False)
+    assert [p.removeprefix(f"{tmp_path}/") for p in info.value.problems] == [
+        "a.yaml:8: rule ORG-001: violated_when.gtee: unknown operator 'gtee' (did you mean 'gte'?)",
+        "a.yaml:28: rule ORG-003: violated_when.count.gtee: unknown operator 'gtee' (did you mean 'gte'?)",
+        "a.yaml:38: rule ORG-004: violated_when.whenever: unknown operator 'whenever'; operators: "
+        "equals, not_equals, one_of, not_one_of, gt, gte, lt, lte, answered, contains, contains_any, "
+        "contains_all, count, any_item, all_items",
+        "b.yaml:10: rule ORG-002: message: placeholder {recipeint} names no field "
+        "(did you mean {data_sharing.flows[].recipient}?)",
+        "b.yaml:10: rule ORG-002: message: placeholder {lead.nmae} names no field "
+        "(did you mean {lead.name}?)",
+    ]
+
+
+def test_the_command_shows_the_line(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(OPERATOR_TYPOS, encoding="utf-8")
+    run = run_cli("rules", "test", str(tmp_path))
+    assert run.code == 5
+    assert run.err.splitlines()[0] == (
+        f"error: {tmp_path}/a.yaml:8: rule ORG-001: violated_when.gtee: unknown operator 'gtee' "
+        "(did you mean 'gte'?)"
+    )
