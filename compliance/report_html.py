@@ -316,16 +316,18 @@ def _review(
         parts.append(questions)
     sources = Sources()
     at = 0
+    parts.append('<div class="details">')
     for domain, findings in grouped(review):
         parts.append(
             f'<h3 class="domain" data-domain="{esc(domain)}">{esc(domain_title(domain))}'
             f" <small>({plural(len(findings), 'finding')})</small></h3>"
         )
         parts += [
-            finding_html(f, own, thresholds, sources)
+            finding_html(f, own, thresholds, sources, names or {})
             for f, own in numbered[at : at + len(findings)]
         ]
         at += len(findings)
+    parts.append("</div>")
     if not review.findings:
         parts.append('<p class="no-findings">No findings.</p>')
     if not summary.questions_first:

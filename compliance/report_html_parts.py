@@ -10,6 +10,7 @@ written from the tables below, so the chart, the badges and the banner cannot di
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ from compliance.findings import (
     UnansweredField,
     WaiverOnFinding,
 )
-from compliance.report_summary import Question, ReviewSummary, place_text
+from compliance.report_summary import Question, ReviewSummary, item_label, place_text
 from compliance.report_text import BINDING, clean, value_text
 from compliance.rulespec import Severity
 from compliance.sourcemap import Location
@@ -109,7 +110,7 @@ def location_html(location: Location | None) -> str:
         return place(location)
     if location.sheet is not None:
         return f"fill in {place(location)}"
-    return f"not in the file: add it at {place(location)}"
+    return f'<span class="how">not in the file: </span>add it at {place(location)}'
 
 
 def chip(decision: Decision) -> str:
@@ -160,6 +161,13 @@ def blocks_text(finding: Finding, thresholds: Thresholds) -> tuple[str, str]:
     return "info", f"Does not block at {at}: for information"
 
 
+def _gate(text: str) -> str:
+    """The gate's words, all but the first marked ``at`` (``Blocks``): a printed finding says
+    only that, the banner giving the threshold and the outcome tag what the answer is for."""
+    first, _, rest = text.partition(" ")
+    return f'{first}<span class="at"> {rest}</span>'
+
+
 def _evidence(evidence: list[Evidence]) -> str:
     rows = "\n".join(
         f'<tr class="role-{e.role}"><td class="path"><code>{esc(e.path)}</code></td>'
@@ -167,7 +175,7 @@ def _evidence(evidence: list[Evidence]) -> str:
         f'<td class="role">{e.role}</td><td class="where">{location_html(e.location)}</td></tr>'
         for e in evidence
     )
-    kind = "evidence" + (" asked" if all(e.role == "unanswered" for e in evidence) else "")
+    kind = "evidence" + ("" if any(e.role == "violation" for e in evidence) else " bare")
     return (
         f'<table class="{kind}">\n<colgroup><col class="c-field"><col class="c-value">'
         '<col class="c-role"><col class="c-where"></colgroup>\n'
@@ -177,7 +185,13 @@ def _evidence(evidence: list[Evidence]) -> str:
     )
 
 
-def finding_html(f: Finding, anchor: str, thresholds: Thresholds, sources: Sources) -> str:
+def finding_html(
+    f: Finding,
+    anchor: str,
+    thresholds: Thresholds,
+    sources: Sources,
+    names: Mapping[str, str],
+) -> str:
     """One finding in full: its head (severity, rule, title, outcome, gate), any waiver or
     severity change, the item, the message, the evidence, the fix and the sources."""
     outcome = "Violation" if f.outcome == "violation" else "Needs information"
@@ -192,7 +206,7 @@ def finding_html(f: Finding, anchor: str, thresholds: Thresholds, sources: Sourc
         f' <span class="rule-id">{esc(f.rule_id)}</span>',
         f' <span class="finding-title">{esc(f.title)}</span>',
         f'<br><span class="tag outcome-{f.outcome}">{outcome}</span>',
-        f' <span class="tag gate-{blocks_class}">{blocks}</span>',
+        f' <span class="tag gate-{blocks_class}">{_gate(blocks)}</span>',
     ]
     if f.waived:
         parts.append(' <span class="tag waived-tag">Waived</span>')
@@ -212,7 +226,9 @@ def finding_html(f: Finding, anchor: str, thresholds: Thresholds, sources: Sourc
             f"{e.base_severity.value}): {esc(e.reason)}</p>"
         )
     if f.subject:
-        parts.append(f'<p class="item">Item: <code>{esc(f.subject)}</code></p>')
+        label = item_label(f.subject, names)
+        named = f"{esc(label)} " if label != f.subject else ""
+        parts.append(f'<p class="item">Item: {named}<code>{esc(f.subject)}</code></p>')
     parts.append(f'<p class="message">{_lead(f.message, ASK)}</p>')
     if f.evidence:
         parts.append(_evidence(f.evidence))
@@ -269,10 +285,12 @@ class Sources:
         if not self._cited:
             return ""
         items = "\n".join(
-            f'<li value="{n}">{_reference(r)}</li>' for n, r in enumerate(self._cited, start=1)
+            f'<li class="{r.binding}" value="{n}">{_reference(r)}</li>'
+            for n, r in enumerate(self._cited, start=1)
         )
         return (
-            '<div class="sources" aria-hidden="true">\n<h3>Sources</h3>\n'
+            '<div class="sources" aria-hidden="true">\n'
+            "<h3>Sources <small>(good practice, unless marked required)</small></h3>\n"
             f'<ol class="source-list">\n{items}\n</ol>\n</div>'
         )
 
@@ -290,8 +308,8 @@ def unanswered_html(
         )
         about = f'<span class="about">{esc(q.item)}:</span> ' if q.item is not None else ""
         rows.append(
-            f'<tr><td class="path"><code>{esc(u.path)}</code></td>'
-            f'<td class="question">{about}{esc(u.question)}</td>'
+            f'<tr><td class="question">{about}{esc(u.question)}</td>'
+            f'<td class="path"><code>{esc(u.path)}</code></td>'
             f'<td class="where">{location_html(u.location) or "the proposal"}</td>'
             f'<td class="rules">{needed}</td></tr>'
         )
@@ -300,9 +318,9 @@ def unanswered_html(
         '<p class="ask">Answer each question where it says, then review the proposal again: '
         "until then, the rules that need the answer cannot be checked.</p>\n"
         '<table class="unanswered">\n'
-        '<colgroup><col class="c-field"><col class="c-question"><col class="c-where">'
+        '<colgroup><col class="c-question"><col class="c-field"><col class="c-where">'
         '<col class="c-rules"></colgroup>\n'
-        '<thead><tr><th scope="col">Field</th><th scope="col">Question</th>'
+        '<thead><tr><th scope="col">Question</th><th scope="col">Field</th>'
         '<th scope="col">Where to answer</th><th scope="col">Needed by</th></tr></thead>\n'
         "<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
     )

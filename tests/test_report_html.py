@@ -404,12 +404,28 @@ def test_unanswered_questions_name_the_place_to_answer(
     assert len(rows) == len(review.unanswered) == 37
     cells = [td.text() for td in rows[0].all("td")]
     assert cells == [
-        "security_units[0].vetting_status",
         'security unit "Coast Guard Sector 2 patrol crews": What is the unit\'s human rights '
         "vetting status?",
+        "security_units[0].vetting_status",
         f"not in the file: add it at {INCOMPLETE}:20:5",
         "ACC-003, ACC-004, ACC-014, ACC-016, ACC-010",
     ]
+    # the proposal needs information: its questions come first, a checklist before the details
+    section = _section(root, review)
+    order = [
+        n.tag
+        for n in section.iter()
+        if n.tag in ("table", "article") and (n.tag == "article" or "unanswered" in n.classes)
+    ]
+    assert order == ["table"] + ["article"] * len(review.findings)
+    rejected = _section(parse(pages["reject"]), reports["reject"].reviews[0])
+    order = [
+        n.tag
+        for n in rejected.iter()
+        if n.tag in ("table", "article") and (n.tag == "article" or "unanswered" in n.classes)
+    ]
+    n = len(reports["reject"].reviews[0].findings)
+    assert order == ["article"] * n + ["table"]  # a rejection's come last
     for link in rows[0].all("a"):  # each rule links to its finding
         target = root.one(id=link.attrs["href"].removeprefix("#"))
         assert target.attrs["data-rule"] == link.text()
@@ -431,7 +447,7 @@ def test_a_workbook_question_names_the_cell_to_fill(
         render_html(report.model_copy(update={"reviews": [changed]}), ruleset.domain_title)
     )
     row = root.one("table", cls="unanswered").one("tbody").all("tr")[0]
-    assert row.all("td")[2].text() == "fill in proposal.xlsx, Security units!E3"
+    assert row.one("td", cls="where").text() == "fill in proposal.xlsx, Security units!E3"
 
 
 # ---------------------------------------------------------------------------- the chart
