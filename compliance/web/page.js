@@ -80,6 +80,10 @@
       tokenInput.focus();
       throw new PageError("Type your access token first.");
     }
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+      tokenInput.focus();
+      throw new PageError("A token is printable ASCII without spaces: check what was typed.");
+    }
     let response;
     try {
       response = await fetch(path, {
@@ -181,12 +185,14 @@
     line.dataset.decision = decision;
     line.textContent = `${LABELS[decision] || decision} (${decision})`;
     $("decision-detail").textContent = detail;
+    frame.classList.add("loading"); // the last report is not shown for this review
     $("result").hidden = false;
     const response = await call("GET", `/v1/decisions/${encodeURIComponent(id)}/report?format=html`);
     const html = await response.text();
     if (frameUrl) URL.revokeObjectURL(frameUrl);
     frameUrl = URL.createObjectURL(new Blob([html], { type: "text/html" }));
     frame.src = frameUrl;
+    frame.classList.remove("loading");
   }
 
   $("review-form").addEventListener("submit", (event) => {
