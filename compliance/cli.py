@@ -85,14 +85,15 @@ def _config_options(command: F) -> F:
     func = click.option(
         "--no-config",
         is_flag=True,
-        help=f"Ignore any {CONFIG_NAME} (by default the one in the working directory or the "
-        "nearest parent is used).",
+        help=f"Ignore any {CONFIG_NAME} or [tool.compliance] in pyproject.toml (by default the "
+        "one in the working directory or the nearest parent is used).",
     )(func)
     return click.option(
         "--config",
         "config_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        help=f"The project config file (default: {CONFIG_NAME}, searched upwards).",
+        help=f"The project config file (default: {CONFIG_NAME}, or pyproject.toml with a "
+        "[tool.compliance] table, searched upwards).",
     )(func)
 
 
@@ -522,8 +523,8 @@ def config_show(
     no_config: bool,
 ) -> int:
     """Print the configuration a review would use (given the same options) and where each value
-    comes from: the command line, the config file, or the default. Everything is validated as
-    for a review (rules, config, waivers)."""
+    comes from: the command line, an environment variable, the config file, or the default.
+    Everything is validated as for a review (rules, config, waivers)."""
     config, loaded, ruleset = _load_all(
         rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
     )
