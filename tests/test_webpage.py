@@ -208,6 +208,26 @@ def test_a_recorded_review_in_every_format_is_the_cli_report(
     ]
 
 
+def test_sarif_of_a_narrowed_review_describes_the_rules_that_ran(
+    server: Server, tmp_path: Path
+) -> None:
+    answer = server.review(FLAWED.read_bytes(), "?domain=data_sharing&skip_rule=DS-003")
+    assert answer.status == 200
+    got = json.loads(report_of(server, answer.headers["x-compliance-decision-id"], "sarif").body)
+    shutil.copy(FLAWED, tmp_path / "request.json")
+    run = run_cli(
+        "review", "request.json", "--no-config", "--domain", "data_sharing",
+        "--skip-rule", "DS-003", "--format", "sarif", cwd=tmp_path,
+    )  # fmt: skip
+    cli = json.loads(run.out)
+    del cli["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert got == cli
+    ids = [r["id"] for r in got["runs"][0]["tool"]["driver"]["rules"]]
+    assert ids
+    assert all(i.startswith("DS-") for i in ids)
+    assert "DS-003" not in ids
+
+
 def test_the_template_is_the_cli_template(server: Server) -> None:
     from compliance.workbook_layout import Layout
     from compliance.workbook_write import build, to_bytes  # what `compliance template` writes
