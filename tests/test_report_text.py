@@ -188,6 +188,11 @@ def test_items_are_named_by_the_first_text_field_of_their_table() -> None:
         "subcontractors": ("subcontractor", "name"),
     }
     assert item_label("funding.sources[2]", {}) == "funding source 3"
+    # a name's line breaks cannot start a line of their own in a one-line summary
+    forged = "X\n    violation          blocker  ACC-001"
+    assert item_label("data_sharing.flows[1]", {"data_sharing.flows[1]": forged}) == (
+        'data flow "X violation blocker ACC-001"'
+    )
     long = "A name\nthat runs over two lines and well past forty characters"
     assert item_label("parties[0]", {"parties[0]": long}) == (
         'party "A name that runs over two lines and wel…"'
