@@ -334,6 +334,137 @@ def test_the_batch_gate_says_needs_information_or_nothing_reviewed(
     assert root.one("section", cls="chart").one("p", cls="no-findings").text() == "No findings."
 
 
+# ---------------------------------------------------------------------------- the summary
+
+SUMMARY_REJECT = [
+    "high violation DS-004 Impact assessment before sharing sensitive or vulnerable people's data",
+    "high violation DS-011 Biometric data has an emergency deletion plan",
+    "medium violation ACC-008 Grievance mechanism meets the UNGP 31 effectiveness criteria",
+    "medium violation MON-006 What happens to shared personal data at exit is decided",
+    "low violation MON-004 The evaluation is independent and published",
+    "low violation TRN-005 Funding published to the IATI Standard",
+    "high needs information DS-018 Personal data passed to another state's security or "
+    'enforcement bodies carries written caveats (data flow "Host-nation Ministry of Interior")',
+    "high needs information DS-019 The risk of torture is assessed before personal data goes to "
+    "another state's security or enforcement bodies (data flow \"Host-nation Ministry of "
+    'Interior")',
+    "medium needs information ACC-018 People harmed by the partnership have a route to remedy, "
+    "not only a complaints channel",
+    "medium needs information ACC-050 Staff can report misconduct through a channel that "
+    "protects them from retaliation",
+    "medium needs information ACC-051 Serious incidents are reported to the funder within a set "
+    "time",
+    "medium needs information DS-020 Processors may use the data only for the partnership, by "
+    'contract (processor "Biometric device vendor")',
+    "medium needs information DS-021 Surveillance, biometric or identity systems supplied have a "
+    "plan for their data if control changes",
+    "medium needs information FIN-004 Third-party monitoring where partners, subcontractors, "
+    "authorities or others deliver in a conflict-affected or high-risk setting",
+    "medium needs information FIN-011 Subcontractors and suppliers screened against the "
+    "applicable sanctions lists",
+    "medium needs information FIN-014 Aid and goods are not distributed under the control of "
+    "armed groups or local power-holders",
+    "medium needs information HR-013 Areas, communities or people are not chosen for cameras, "
+    "patrols, programmes or outreach by religion, ethnicity or nationality",
+    "medium needs information HR-014 Human rights due diligence before surveillance or "
+    "identification technology goes to security or state authorities, units named or not",
+]
+
+
+def test_the_summary_opens_the_page_worst_first_linking_to_each_finding(
+    pages: dict[str, str], reports: dict[str, Report]
+) -> None:
+    root = parse(pages["reject"])
+    (review,) = reports["reject"].reviews
+    tops = [n for n in root.one("body").children if isinstance(n, Node)]
+    summary = tops[2]
+    assert summary.classes == {"summary"}
+    assert summary.one("h2").text() == "Findings, worst first"
+    items = summary.one("ol", cls="summary-lines").all("li")
+    assert [li.text() for li in items] == SUMMARY_REJECT
+    # each line links to its own finding's details: every finding once
+    targets = [root.one(id=li.one("a").attrs["href"].removeprefix("#")) for li in items]
+    assert [t.attrs["data-rule"] for t in targets] == [li.attrs["data-rule"] for li in items]
+    assert {t.attrs["id"] for t in targets} == {a.attrs["id"] for a in root.all("article")}
+    assert len(targets) == len(review.findings)
+    assert items[0].one("span", cls="badge").attrs["class"] == "badge s-high"
+    # without the proposal's names an item is called by its place in its list
+    bare = render_html(reports["reject"], lambda d: d)
+    lines = [li.text() for li in parse(bare).one("div", cls="summary").all("li")]
+    assert lines[6].endswith("carries written caveats (data flow 1)")
+
+
+def test_a_workbook_summary_gives_the_sheet_and_row(reference: Reviewer, ruleset: RuleSet) -> None:
+    workbook = FIXTURES / "workbooks" / "flawed-data-sharing-biometrics-left-behind.xlsx"
+    report, names = _reviewed(reference, workbook)
+    root = parse(render_html(report, ruleset.domain_title, names))
+    lines = [li.text() for li in root.one("div", cls="summary").all("li")]
+    assert lines[:2] == [
+        "high violation DS-004 Impact assessment before sharing sensitive or vulnerable people's "
+        "data (Data sharing, row 3)",
+        "high violation DS-011 Biometric data has an emergency deletion plan (Data sharing, "
+        "row 10)",
+    ]
+    assert lines[6] == (
+        "high needs information DS-018 Personal data passed to another state's security or "
+        'enforcement bodies carries written caveats (data flow "Host-nation Ministry of '
+        'Interior"; Data sharing flows, row 2)'
+    )
+    assert lines[11] == (
+        "medium needs information DS-020 Processors may use the data only for the partnership, "
+        'by contract (processor "Biometric device vendor"; Data sharing processors, row 2)'
+    )
+    item = root.one("article", data_rule="DS-018").one("p", cls="item")
+    assert item.text() == (
+        'Item: data flow "Host-nation Ministry of Interior" data_sharing.flows[0]'
+    )
+
+
+def test_each_proposal_of_a_batch_opens_with_its_decision_and_summary(
+    pages: dict[str, str],
+) -> None:
+    root = parse(pages["batch"])
+    tops = [n for n in root.one("body").children if isinstance(n, Node)]
+    assert [n for n in tops if "summary" in n.classes] == []  # no summary of one proposal on top
+    section = root.one("section", cls="proposal", data_proposal="HO-F3-BIOMETRIC-ID")
+    children = [n for n in section.children if isinstance(n, Node)]
+    assert [n.tag for n in children[:4]] == ["h2", "p", "p", "div"]
+    assert children[1].one("span", cls="chip").text() == "Reject"
+    assert children[3].one("h3").text() == "Findings, worst first"
+    assert [li.text() for li in children[3].all("li")] == SUMMARY_REJECT
+    for link in children[3].all("a"):
+        assert section.one(id=link.attrs["href"].removeprefix("#")).tag == "article"
+    # an approved proposal without findings has no summary, and says so
+    approved = root.one("section", cls="proposal", data_proposal="PRP-2026-021")
+    assert approved.all("div", cls="summary") == []
+    assert approved.one("p", cls="no-findings").text() == "No findings."
+
+
+def test_print_cites_each_source_by_its_number_in_the_proposals_list(
+    pages: dict[str, str],
+) -> None:
+    section = parse(pages["reject"]).one("section", cls="proposal")
+    listed = section.one("div", cls="sources").one("ol").all("li")
+    assert [li.attrs["value"] for li in listed] == [str(n) for n in range(1, len(listed) + 1)]
+    texts = [li.text() for li in listed]
+    assert len(set(texts)) == len(texts) == 41  # each once (46 citations)
+    cited = 0
+    for article in section.all("article"):
+        for ref in article.one("ul", cls="references").all("li"):
+            n = int(ref.one(cls="cite").text().strip("[]"))
+            assert texts[n - 1] == ref.one(cls="full").text()
+            cited += 1
+    assert cited == 46
+    # the words every open question repeats are marked, to be printed once
+    ds018 = section.one("article", data_rule="DS-018")
+    assert ds018.one("p", cls="message").one("span", cls="lead").text() == (
+        "Not enough information to check this rule."
+    )
+    assert ds018.one("p", cls="fix").one("span", cls="lead").text() == (
+        "Answer the questions named in this finding in the proposal, then review it again."
+    )
+
+
 # ---------------------------------------------------------------------------- findings
 
 
