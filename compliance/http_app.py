@@ -39,10 +39,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from compliance import __version__, docgen
+from compliance import http_models as out
+from compliance import http_openapi as api
 from compliance.decision_log import DecisionLog, DecisionRecord, new_id
 from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
+from compliance.findings import Decision
 from compliance.http_auth import Tokens
+from compliance.http_models import ErrorCode, error_body
 from compliance.rulesdoc import rule_summary
 from compliance.ruleset import RuleSet
 from compliance.workers import JobTimeout, NoWorker, ReviewJob, WorkerCrashed, WorkerPool
@@ -62,6 +66,7 @@ WORKBOOK_TYPES = frozenset(
 )
 JSON_TYPES = frozenset({"application/json", "application/x-ndjson", "application/jsonl"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+NAMED_SUFFIXES = WORKBOOK_SUFFIXES | {".json", ".jsonl", ".ndjson"}
 
 
 @dataclass
@@ -84,30 +89,17 @@ class Service:
 
 class ServiceError(Exception):
     def __init__(
-        self, status: int, code: str, problems: list[str], headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: ErrorCode,
+        problems: list[str],
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(problems[0] if problems else code)
         self.status = status
         self.code = code
         self.problems = problems
         self.headers = headers or {}
-
-
-def _encodable(text: str) -> str:
-    """Text that encodes as UTF-8: a lone surrogate from the input is shown escaped."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def error_body(status: int, code: str, problems: list[str]) -> dict[str, Any]:
-    problems = [_encodable(p) for p in problems]
-    return {
-        "error": {
-            "status": status,
-            "code": code,
-            "message": problems[0] if problems else code,
-            "problems": problems,
-        }
-    }
 
 
 def _error_response(exc: ServiceError) -> JSONResponse:
@@ -249,7 +241,7 @@ class AuthGate:
         await self.app(scope, receive, send)
 
 
-def _problems_status(exc: ComplianceError) -> tuple[int, str]:
+def _problems_status(exc: ComplianceError) -> tuple[int, ErrorCode]:
     if isinstance(exc, JobTimeout):
         return 504, "review_timeout"
     if isinstance(exc, (WorkerCrashed, NoWorker)):
@@ -290,6 +282,16 @@ def _safe_name(name: str | None, default: str) -> str:
     return (stem + suffix) if stem.strip(" .") else default
 
 
+def _upload_name(filename: str | None, content_type: str | None) -> str:
+    """A multipart file's name: a workbook by its suffix or, when the name does not say, by the
+    part's Content-Type (the name then gets .xlsx, which the reader goes by)."""
+    name = _safe_name(filename, "")
+    part = (content_type or "").split(";")[0].strip().lower()
+    if part in WORKBOOK_TYPES and PurePath(name).suffix.lower() not in NAMED_SUFFIXES:
+        return (name or "upload") + ".xlsx"
+    return name or "upload.json"
+
+
 async def _read_input(request: Request) -> tuple[bytes, str, str]:
     """(body, kind, name) from a JSON body, a workbook body, or a multipart upload."""
     media = _media_type(request)
@@ -300,7 +302,7 @@ async def _read_input(request: Request) -> tuple[bytes, str, str]:
             raise ServiceError(
                 422, "invalid_input", ["multipart upload: no file in the field 'file'"]
             )
-        name = _safe_name(upload.filename, "upload.json")
+        name = _upload_name(upload.filename, upload.content_type)
         body = await upload.read()
         return body, _kind_of(name), name
     body = await request.body()
@@ -357,29 +359,6 @@ def _review_and_record(
     return result.report_json, record
 
 
-REVIEW_BODY = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {
-                "description": "A proposal, a list of proposals, or JSON Lines "
-                "(see GET /v1/schema).",
-            }
-        },
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-            "schema": {"type": "string", "format": "binary"}
-        },
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-                "required": ["file"],
-            }
-        },
-    },
-}
-
-
 def create_app(service: Service) -> FastAPI:
     app = FastAPI(
         title="compliance review service",
@@ -390,6 +369,7 @@ def create_app(service: Service) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    api.install(app, auth=service.auth)
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
@@ -410,7 +390,11 @@ def create_app(service: Service) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 400: "invalid_request"}
+        codes: dict[int, ErrorCode] = {
+            404: "not_found",
+            405: "method_not_allowed",
+            400: "invalid_request",
+        }
         return _error_response(
             ServiceError(
                 exc.status_code,
@@ -438,11 +422,19 @@ def create_app(service: Service) -> FastAPI:
             raise UNAUTHORIZED
         return who
 
-    @app.get("/healthz", tags=["service"])
+    @app.get("/healthz", tags=["service"], responses=api.responses(ok=out.Health))
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__, "engine": service.pool.config.engine}
 
-    @app.get("/readyz", tags=["service"])
+    @app.get(
+        "/readyz",
+        tags=["service"],
+        responses=api.responses(
+            500,
+            ok=out.Readiness,
+            special={503: api.body(out.Readiness, "Not ready: the problems say why.")},
+        ),
+    )
     async def readyz() -> JSONResponse:
         alive = service.pool.alive()
         problems = []
@@ -463,15 +455,8 @@ def create_app(service: Service) -> FastAPI:
     @app.post(
         "/v1/reviews",
         tags=["reviews"],
-        openapi_extra={"requestBody": REVIEW_BODY},
-        responses={
-            200: {"description": "The JSON report (the same contract as the CLI's)."},
-            401: {"description": "No valid token; nothing was reviewed."},
-            413: {"description": "The body is too large."},
-            422: {"description": "The input is not a valid proposal (problems name the fields)."},
-            503: {"description": "The review could not complete; nothing was judged."},
-            504: {"description": "The review took too long; nothing was judged."},
-        },
+        openapi_extra=api.review_request(service.pool.config.max_proposals),
+        responses=api.REVIEW_RESPONSES,
     )
     async def post_review(
         request: Request,
@@ -507,7 +492,11 @@ def create_app(service: Service) -> FastAPI:
             },
         )
 
-    @app.get("/v1/decisions/{record_id}", tags=["decisions"])
+    @app.get(
+        "/v1/decisions/{record_id}",
+        tags=["decisions"],
+        responses=api.responses(404, 500, ok=out.DecisionRecordOut),
+    )
     async def get_decision(request: Request, record_id: str) -> JSONResponse:
         client(request)
         record = await anyio.to_thread.run_sync(service.decisions.get, record_id)
@@ -515,14 +504,16 @@ def create_app(service: Service) -> FastAPI:
             raise ServiceError(404, "not_found", [f"no decision {record_id!r}"])
         return JSONResponse(record.to_dict())
 
-    @app.get("/v1/decisions", tags=["decisions"])
+    @app.get(
+        "/v1/decisions", tags=["decisions"], responses=api.responses(400, 500, ok=out.DecisionPage)
+    )
     async def list_decisions(
         request: Request,
         client_name: str | None = Query(None, alias="client"),
-        decision: str | None = None,
+        decision: Decision | None = None,
         proposal_id: str | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
+        since: out.IsoDateTime | None = None,
+        until: out.IsoDateTime | None = None,
         limit: int = Query(50, ge=1, le=500),
         before: str | None = None,
     ) -> JSONResponse:
@@ -532,7 +523,7 @@ def create_app(service: Service) -> FastAPI:
             try:
                 return service.decisions.list(
                     client=client_name,
-                    decision=decision,
+                    decision=decision.value if decision else None,
                     proposal_id=proposal_id,
                     since=since,
                     until=until,
@@ -551,7 +542,7 @@ def create_app(service: Service) -> FastAPI:
             }
         )
 
-    @app.get("/v1/rules", tags=["rules"])
+    @app.get("/v1/rules", tags=["rules"], responses=api.responses(ok=out.RuleList))
     async def list_rules(request: Request, domain: list[str] = Query([])) -> JSONResponse:
         client(request)
         wanted = {d.lower() for d in domain}
@@ -562,7 +553,7 @@ def create_app(service: Service) -> FastAPI:
         ]
         return JSONResponse({"rule_set": service.ruleset.name, "rules": rules})
 
-    @app.get("/v1/rules/{rule_id}", tags=["rules"])
+    @app.get("/v1/rules/{rule_id}", tags=["rules"], responses=api.responses(404, ok=out.RuleDetail))
     async def show_rule(request: Request, rule_id: str) -> JSONResponse:
         client(request)
         wanted = rule_id.strip().upper()
@@ -571,11 +562,14 @@ def create_app(service: Service) -> FastAPI:
                 return JSONResponse(rule_summary(r, service.ruleset, full=True))
         raise ServiceError(404, "not_found", [f"{rule_id}: no such rule"])
 
-    @app.get("/v1/schema", tags=["rules"])
+    @app.get("/v1/schema", tags=["rules"], responses=api.responses(ok=out.JsonSchemaDocument))
     async def schema(request: Request) -> JSONResponse:
         client(request)
         return JSONResponse(docgen.proposal_schema())
 
+    from compliance.http_page import page_router  # noqa: PLC0415 - it imports this module
+
+    app.include_router(page_router(service))
     return app
 
 

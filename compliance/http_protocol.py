@@ -26,7 +26,7 @@ import logging
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from compliance.http_app import error_body
+from compliance.http_models import error_body
 
 LOG = logging.getLogger("compliance.http")
 

@@ -17,13 +17,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StrictBool,
     StrictFloat,
     StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from compliance.iso import COUNTRY_CODES, CURRENCY_CODES
 
@@ -138,17 +140,51 @@ def _currency(value: str) -> str:
     return value
 
 
+_REFUSED = (
+    r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufffe\uffff"
+)
+_SPACE = (
+    r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+TEXT_PATTERN = f"^([{_SPACE}]*|[^{_REFUSED}]*)$"
+"""JSON Schema of an answer's text: blank (not answered), or without a character :data:`NOT_TEXT`
+refuses (lone surrogates aside: no JSON Schema regex dialect spells them). ``_SPACE`` is what
+``str.strip`` removes."""
+REQUIRED_TEXT_PATTERN = f"^[^{_REFUSED}]*[^{_REFUSED}{_SPACE}][^{_REFUSED}]*$"
+
 StrictText = Annotated[
-    str, StringConstraints(strict=True, max_length=TEXT_MAX), AfterValidator(_plain_text)
+    str,
+    StringConstraints(strict=True, max_length=TEXT_MAX),
+    AfterValidator(_plain_text),
+    WithJsonSchema({"type": "string", "maxLength": TEXT_MAX, "pattern": TEXT_PATTERN}),
 ]
-RequiredText = Annotated[StrictText, AfterValidator(_not_blank)]
+RequiredText = Annotated[
+    StrictText,
+    AfterValidator(_not_blank),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": TEXT_MAX, "pattern": REQUIRED_TEXT_PATTERN}
+    ),
+]
 Text = Annotated[StrictText | None, BeforeValidator(_blank_to_none)]
 TextList = Annotated[
     Annotated[list[StrictText], Field(max_length=LIST_MAX)] | None,
     BeforeValidator(_drop_blank_items),
 ]
+
+
+class _OrBlank:
+    """In the JSON Schema, blank text beside the other values: it is read as not answered."""
+
+    def __get_pydantic_json_schema__(
+        self, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core)
+        blank = {"type": "string", "pattern": f"^[{_SPACE}]*$", "description": "Not answered."}
+        return {"anyOf": [*schema.get("anyOf", [schema]), blank]}
+
+
 YesNo = StrictBool | None
-Date = Annotated[dt.date | None, BeforeValidator(_iso_date)]
+Date = Annotated[dt.date | None, BeforeValidator(_iso_date), _OrBlank()]
 _CountryCode = Annotated[
     str,
     StringConstraints(strict=True, pattern=r"^[A-Z]{2}$"),
@@ -173,10 +209,20 @@ _CurrencyCode = Annotated[
         }
     ),
 ]
-Country = Annotated[_CountryCode | None, BeforeValidator(_upper_code)]
-Currency = Annotated[_CurrencyCode | None, BeforeValidator(_upper_code)]
-Days = Annotated[StrictInt, Field(ge=0, le=100_000)] | None
-Months = Annotated[StrictInt, Field(ge=1, le=600)] | None
+Country = Annotated[_CountryCode | None, BeforeValidator(_upper_code), _OrBlank()]
+Currency = Annotated[_CurrencyCode | None, BeforeValidator(_upper_code), _OrBlank()]
+
+
+def whole(value: object) -> object:
+    """A whole number written with a fraction part (``12.0``) is that number, as JSON Schema
+    counts it an integer; any other fraction stays one (and is refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Days = Annotated[Annotated[StrictInt, Field(ge=0, le=100_000)] | None, BeforeValidator(whole)]
+Months = Annotated[Annotated[StrictInt, Field(ge=1, le=600)] | None, BeforeValidator(whole)]
 Amount = Annotated[StrictFloat, Field(ge=0, le=AMOUNT_MAX, allow_inf_nan=False)] | None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from pydantic.fields import FieldInfo
 
 from compliance.model_choices import (
@@ -19,11 +19,11 @@ from compliance.model_choices import (
     SubcontractorRole,
     TechnologyKind,
 )
-from compliance.model_types import LIST_MAX, Country, Text, YesNo, _Model
+from compliance.model_types import LIST_MAX, Country, Text, YesNo, _Model, whole
 
 SINCE = "x-since"
 """The JSON Schema key that marks a field added after contract v1."""
-Hours = Annotated[int, Field(ge=1, le=8760, strict=True)] | None
+Hours = Annotated[Annotated[int, Field(ge=1, le=8760, strict=True)] | None, BeforeValidator(whole)]
 
 
 def _v2(description: str, **kwargs: Any) -> Any:

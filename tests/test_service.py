@@ -397,7 +397,8 @@ def test_rules_schema_and_openapi(server: Server) -> None:
     assert {"/v1/reviews", "/v1/decisions", "/v1/decisions/{record_id}", "/v1/rules",
             "/v1/schema", "/healthz", "/readyz"} <= set(openapi["paths"])  # fmt: skip
     body = openapi["paths"]["/v1/reviews"]["post"]["requestBody"]["content"]
-    assert set(body) == {"application/json", XLSX, "multipart/form-data"}
+    assert set(body) == {"application/json", "application/x-ndjson", "application/jsonl", XLSX,
+                         "application/vnd.ms-excel.sheet.macroenabled.12", "multipart/form-data"}  # fmt: skip
 
 
 def test_the_decision_log_lists_and_filters(server: Server) -> None:
