@@ -36,7 +36,8 @@ class Line:
             return
         self.due = now + INTERVAL
         plural = "" if done == 1 else "s"
-        text = f"{done:,} proposal{plural} reviewed (reading {source})"
+        shown = "".join(c if c.isprintable() else "?" for c in source)  # no escapes from names
+        text = f"{done:,} proposal{plural} reviewed (reading {shown})"
         width = shutil.get_terminal_size((80, 24)).columns - 1
         if len(text) > width:
             text = text[: max(width - 1, 0)] + "…"

@@ -348,3 +348,23 @@ def test_the_variables_are_the_options_long_names() -> None:
     option = click.Option(["-o", "--output", "outputs"])
     assert envvars.flag_of(option) == "--output"
     assert envvars.variable(("rules", "list"), "--format") == "COMPLIANCE_RULES_LIST_FORMAT"
+
+
+def test_the_progress_line_is_one_line_of_printable_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import time
+
+    from compliance import progress
+
+    monkeypatch.setenv("COLUMNS", "60")
+    out = io.StringIO()
+    line = progress.Line(out, clock=time.monotonic() - progress.DELAY)
+    line(12000, "in\x1b[2Jbox/\nbatch.jsonl")
+    line(12001, "later.jsonl")  # within the interval: not drawn
+    assert out.getvalue() == "\r12,000 proposals reviewed (reading in?[2Jbox/?batch.jsonl)\x1b[K"
+    line.due = 0
+    line(1, "a-very-long-name-of-a-file-that-does-not-fit-in-sixty-columns.jsonl")
+    last = out.getvalue().rsplit("\r", 1)[1]
+    assert last == "1 proposal reviewed (reading a-very-long-name-of-a-file-th…\x1b[K"
+    line.erase()
+    assert out.getvalue().endswith("\r\x1b[K")
