@@ -368,3 +368,19 @@ def test_the_progress_line_is_one_line_of_printable_text(monkeypatch: pytest.Mon
     assert last == "1 proposal reviewed (reading a-very-long-name-of-a-file-th…\x1b[K"
     line.erase()
     assert out.getvalue().endswith("\r\x1b[K")
+
+
+def test_another_tools_broken_pyproject_is_no_concern_unless_it_mentions_compliance(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project\nname = "x"\n', encoding="utf-8")
+    shown = rows(run("config", "show", "--format", "json", cwd=tmp_path))
+    assert shown["config file"] == {"name": "config file", "value": None, "origin": "default"}
+    (tmp_path / "pyproject.toml").write_text("[tool.compliance\nx = 1\n", encoding="utf-8")
+    broken = run("config", "show", cwd=tmp_path)
+    assert (broken.code, broken.err) == (
+        2,
+        "error: pyproject.toml: not valid TOML: Expected ']' at the end of a table declaration "
+        "(at line 1, column 17)\n",
+    )
