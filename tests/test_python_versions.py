@@ -11,8 +11,10 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -256,6 +258,64 @@ def test_a_storage_callback_stops_the_process_instead_of_misreading_memory() -> 
         "storage callbacks), which Python 3.13 removed; compliance never installs those "
         "callbacks\n" in done.stderr
     )
+
+
+def _python_313() -> str | None:
+    """A Python 3.13 to build with: this one, pyenv's, or python3.13 on PATH."""
+    if sys.version_info[:2] == (3, 13):
+        return sys.executable
+    found = sorted(Path.home().glob(".pyenv/versions/3.13.*/bin/python"))
+    return str(found[-1]) if found else shutil.which("python3.13")
+
+
+def _wheel(python: str, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
+         "-w", str(out), str(ROOT)],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=600, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_313_wheel_carries_the_library_and_says_its_platform(tmp_path: Path) -> None:
+    python = _python_313()
+    if python is None:
+        pytest.skip("no Python 3.13 on this machine")
+    done = _wheel(python, tmp_path)
+    assert done.returncode == 0, done.stderr
+    [wheel] = tmp_path.glob("*.whl")
+    assert "-cp313-cp313-" in wheel.name
+    with zipfile.ZipFile(wheel) as archive:
+        shims = [n for n in archive.namelist() if "_pyeval_shim" in n]
+    assert len(shims) == 1
+    assert re.fullmatch(r"compliance/_pyeval_shim\.cpython-313-.+\.so", shims[0])
+
+
+@pytest.mark.slow
+def test_a_313_build_without_a_compiler_fails_and_says_why(tmp_path: Path) -> None:
+    python = _python_313()
+    if python is None:
+        pytest.skip("no Python 3.13 on this machine")
+    done = _wheel(python, tmp_path, CC="/nonexistent/cc")
+    assert done.returncode != 0
+    assert (
+        "compliance: on Python 3.13 and later the install compiles a small library that lets "
+        "durable_rules 2.0.28 import, and it could not be compiled (durable_rules needs the same "
+        "C compiler and Python headers to install). Install a C compiler and this Python's "
+        "headers, or use Python 3.10-3.12." in done.stderr + done.stdout
+    )
+    assert list(tmp_path.glob("*.whl")) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.version_info >= (3, 13), reason="the wheel is pure before Python 3.13")
+def test_the_wheel_is_pure_python_before_313(tmp_path: Path) -> None:
+    done = _wheel(sys.executable, tmp_path, CC="/nonexistent/cc")  # nothing to compile
+    assert done.returncode == 0, done.stderr
+    [wheel] = tmp_path.glob("*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".so")]
 
 
 def test_the_wrapper_never_installs_storage_callbacks(ruleset: RuleSet) -> None:
