@@ -74,7 +74,8 @@ class RunSettings:
             },
             {
                 "name": "rule directories",
-                "value": [str(d) for d in (*config.rule_dirs, *self.rule_dirs)],
+                "value": [shown_path(d) for d in config.rule_dirs]
+                + [str(d) for d in self.rule_dirs],
                 "origin": " and ".join(
                     [file_origin] * bool(config.rule_dirs) + self._given("rule_dirs")
                 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -384,3 +385,21 @@ def test_another_tools_broken_pyproject_is_no_concern_unless_it_mentions_complia
         "error: pyproject.toml: not valid TOML: Expected ']' at the end of a table declaration "
         "(at line 1, column 17)\n",
     )
+
+
+def test_config_show_lists_the_rule_directories_of_the_file_and_the_variable(
+    tmp_path: Path,
+) -> None:
+    project = ROOT / "fixtures" / "project-config"
+    extra = tmp_path / "extra-rules"
+    shutil.copytree(project / "policy-rules", extra)
+    for path in extra.glob("*.yaml"):
+        path.write_text(path.read_text(encoding="utf-8").replace("UNIT-001", "UNIT-901"))
+    shown = rows(
+        run("config", "show", "--format", "json", cwd=project, COMPLIANCE_RULES=str(extra))
+    )
+    assert shown["rule directories"] == {
+        "name": "rule directories",
+        "value": ["policy-rules", str(extra)],
+        "origin": "compliance.toml and environment (COMPLIANCE_RULES)",
+    }
