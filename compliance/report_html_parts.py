@@ -289,7 +289,7 @@ class Sources:
             for n, r in enumerate(self._cited, start=1)
         )
         return (
-            '<div class="sources" aria-hidden="true">\n'
+            '<div class="sources">\n'
             "<h3>Sources <small>(good practice, unless marked required)</small></h3>\n"
             f'<ol class="source-list">\n{items}\n</ol>\n</div>'
         )

@@ -758,7 +758,7 @@ def test_hostile_text_stays_text(tmp_path: Path, reference: Reviewer, ruleset: R
     data["security_units"][0]["name"] = HOSTILE_UNIT
     path = tmp_path / 'odd "name" <i>.json'
     path.write_text(json.dumps(data), encoding="utf-8")
-    report = _report(reference, path)
+    report, names = _reviewed(reference, path)
     # a reference whose URL is not http(s) is shown, never linked
     (review,) = report.reviews
     first = review.findings[0]
@@ -772,7 +772,7 @@ def test_hostile_text_stays_text(tmp_path: Path, reference: Reviewer, ruleset: R
     report = report.model_copy(
         update={"reviews": [review.model_copy(update={"findings": [first, *review.findings[1:]]})]}
     )
-    page = render_html(report, ruleset.domain_title)
+    page = render_html(report, ruleset.domain_title, names)
 
     for raw in ("<script", "<img", "<b>", "<i>", "<policy>", 'href="javascript'):
         assert raw not in page, raw
@@ -789,6 +789,10 @@ def test_hostile_text_stays_text(tmp_path: Path, reference: Reviewer, ruleset: R
         root.one("head").one("title").text() == f"Compliance review: {review.proposal_id}: reject"
     )
     unit = HOSTILE_UNIT.replace("\n", "\\u000a")
+    # the unit's name in the summary: whitespace collapsed, cut to 40 characters, and text
+    named = [li.text() for li in root.one("div", cls="summary").all("li")]
+    shown_unit = 'security unit "<script>alert(\'unit\')</script> "Red" &…"'
+    assert any(line.endswith(f"({shown_unit})") for line in named), named
     message = root.one("article", data_rule="ACC-009").one("p", cls="message").text()
     assert message.startswith(f"{unit} of FARDC was denied")
     where = root.one("article", data_rule="ACC-009").one("tbody").all("td")[3].text()
