@@ -83,7 +83,7 @@ def _iso_only(value: object) -> object:
     if isinstance(value, str) and not re.match(ISO_DATETIME, value):
         raise PydanticCustomError(
             "datetime_format",
-            "expected an ISO 8601 date and time such as 2026-01-31T09:00:00Z, got {value!r}",
+            "expected an ISO 8601 date and time such as 2026-01-31T09:00:00Z, got '{value}'",
             {"value": value},
         )
     return value

@@ -143,9 +143,9 @@ def _report_responses() -> dict[int | str, dict[str, Any]]:
     content: dict[str, Any] = {"application/json": {"schema": {"type": "object"}}}
     for fmt, (media, _) in MEDIA.items():
         if fmt != "json":
-            content[media.split(";")[0]] = {
-                "schema": binary if fmt == "xlsx" else {"type": "string"}
-            }
+            kind = media.split(";")[0]  # a +json type (SARIF) is a JSON object
+            text = {"type": "object" if kind.endswith("+json") else "string"}
+            content[kind] = {"schema": binary if fmt == "xlsx" else text}
     headers = {k: v for k, v in DECISION_HEADERS.items() if k != "Location"}
     headers["Content-Disposition"] = header(
         "attachment, named review-ID.SUFFIX (json, html, md, sarif, xlsx).", {"type": "string"}
