@@ -37,6 +37,7 @@ HOOKS = Path(__file__).resolve().parent / "openapi_hooks.py"
 THOROUGH = os.environ.get("COMPLIANCE_OPENAPI_THOROUGH") == "1"
 """Set to 1 for schemathesis's coverage phase on POST /v1/reviews too (thousands of reviews:
 several minutes) and more examples per operation."""
+live = pytest.mark.slow  # a live server (README: pytest -m "not slow" leaves these out)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +110,8 @@ def _config(tmp: Path, record: str) -> Path:
     return path
 
 
+@live
+@pytest.mark.timeout(3600 if THOROUGH else 600)
 def test_schemathesis_finds_every_answer_documented(
     server: Server, document: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -120,7 +123,7 @@ def test_schemathesis_finds_every_answer_documented(
         [str(st), "--config-file", str(config), "run",
          f"http://127.0.0.1:{server.port}/openapi.json", "--checks", "all", "--workers", "2",
          "--report", "junit", "--report-dir", str(tmp_path / "report")],
-        check=False, capture_output=True, text=True, cwd=tmp_path, timeout=900,
+        check=False, capture_output=True, text=True, cwd=tmp_path, timeout=3000 if THOROUGH else 500,
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
     )  # fmt: skip
     out = result.stdout + result.stderr
@@ -134,6 +137,7 @@ def test_schemathesis_finds_every_answer_documented(
 # --------------------------------------------------------------------- the document itself
 
 
+@live
 def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
     assert document["openapi"] == "3.1.0"
     problems = [
@@ -145,6 +149,7 @@ def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
         jsonschema.Draft202012Validator.check_schema(schema)
 
 
+@live
 def test_bearer_scheme_on_every_v1_operation_and_none_on_health(document: dict[str, Any]) -> None:
     assert document["components"]["securitySchemes"] == {
         "bearerAuth": {
@@ -165,6 +170,7 @@ def test_bearer_scheme_on_every_v1_operation_and_none_on_health(document: dict[s
     assert health == {"/healthz", "/readyz"}
 
 
+@live
 def test_post_reviews_answers_the_report_with_its_headers(document: dict[str, Any]) -> None:
     post = document["paths"]["/v1/reviews"]["post"]
     assert sorted(post["responses"]) == [
@@ -185,6 +191,7 @@ def test_post_reviews_answers_the_report_with_its_headers(document: dict[str, An
     assert all(h["required"] for h in ok["headers"].values())
 
 
+@live
 def test_post_reviews_takes_every_body_the_service_reads(document: dict[str, Any]) -> None:
     post = document["paths"]["/v1/reviews"]["post"]
     content = post["requestBody"]["content"]
@@ -208,6 +215,7 @@ def test_post_reviews_takes_every_body_the_service_reads(document: dict[str, Any
     ]  # fmt: skip
 
 
+@live
 def test_every_failure_has_the_error_body_and_no_fastapi_422(document: dict[str, Any]) -> None:
     assert document["components"]["schemas"]["ErrorBody"] == component(http_models.ErrorBody)
     assert document["components"]["schemas"]["ErrorDetail"] == component(http_models.ErrorDetail)
@@ -277,6 +285,7 @@ def test_error_body_is_the_model() -> None:
 # --------------------------------------------------- what schema and server now agree on
 
 
+@live
 def test_a_date_in_a_query_is_iso_8601_only(server: Server) -> None:
     answer = server.call("GET", "/v1/decisions?until=0.5")
     assert answer.status == 400
@@ -286,6 +295,7 @@ def test_a_date_in_a_query_is_iso_8601_only(server: Server) -> None:
     assert server.call("GET", "/v1/decisions?until=2026-01-31T09:00:00Z").status == 200
 
 
+@live
 def test_a_json_null_body_is_refused_as_the_schema_says(server: Server) -> None:
     answer = server.review(b"null")
     assert answer.status == 422
@@ -294,6 +304,7 @@ def test_a_json_null_body_is_refused_as_the_schema_says(server: Server) -> None:
     ]
 
 
+@live
 def test_a_multipart_part_typed_as_a_workbook_is_read_as_one(server: Server) -> None:
     book = (FIXTURES / "workbooks" / "register.xlsx").read_bytes()
     boundary = "b0undary"
