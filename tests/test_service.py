@@ -23,6 +23,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
+from compliance import __version__
 from compliance.decision_log import open_log
 
 from .conftest import FIXTURES, run_cli
@@ -214,7 +215,8 @@ def test_without_a_valid_token_401_and_nothing_evaluated(
 
 
 def test_health_and_readiness_need_no_token(server: Server) -> None:
-    assert server.call("GET", "/healthz", token=None).json()["status"] == "ok"
+    health = server.call("GET", "/healthz", token=None).json()
+    assert health == {"status": "ok", "version": __version__, "engine": "durable"}
     ready = server.call("GET", "/readyz", token=None).json()
     assert ready["status"] == "ready"
     assert ready["workers"] == 2
