@@ -12,7 +12,10 @@ recorded in docs/ENGINE.md):
 - after an engine error the engine refuses further work (touching a session after error 303 can
   crash the process) and the caller gets :class:`EngineError`;
 - calls are serialised with a lock (the C extension is not thread-safe);
-- ``close()`` deletes the compiled rulesets, freeing their memory.
+- ``close()`` deletes the compiled rulesets, freeing their memory;
+- on Python 3.13 and later, durable_rules imports with the ``PyEval_CallObject`` the install
+  compiled (hatch_build.py); where it cannot load at all, :func:`resolve` says so and ``auto``
+  falls back to the reference evaluator.
 """
 
 from __future__ import annotations
@@ -49,7 +52,12 @@ def _load_shim() -> None:
             "library that supplies it was not built: reinstall compliance (pip install .) with "
             "a C compiler"
         )
-    ctypes.CDLL(spec.origin, mode=ctypes.RTLD_GLOBAL)
+    try:
+        ctypes.CDLL(spec.origin, mode=ctypes.RTLD_GLOBAL)
+    except OSError as exc:
+        raise ImportError(
+            f"the library that supplies PyEval_CallObject did not load: {exc}"
+        ) from exc
 
 
 def _import_native() -> tuple[Any, Any]:
@@ -102,7 +110,7 @@ def resolve(choice: str) -> tuple[Literal["durable", "reference"], str | None]:
 
 
 def describe() -> str:
-    """One line for ``--version`` and ``/healthz``: the engine ``auto`` picks here, and why."""
+    """One line for ``--version``: the engine ``auto`` picks in this Python, and why."""
     reason = unavailable()
     if reason is None:
         return f"durable (durable_rules {_durable_version()}, Python {platform.python_version()})"
