@@ -360,7 +360,10 @@ def complete(document: dict[str, Any], *, auth: bool) -> dict[str, Any]:
 
 
 def install(app: FastAPI, *, auth: bool) -> None:
-    """Serve the completed document at ``app.openapi_url`` (made once, on first request)."""
+    """Serve the completed document at ``app.openapi_url`` (made once, on first request). Call
+    it before adding routes: each operation's id is then its function's name (``post_review``,
+    ``get_decision``), which is what a generated client calls its methods."""
+    app.router.generate_unique_id_function = lambda route: route.name
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -171,6 +171,16 @@ def test_bearer_scheme_on_every_v1_operation_and_none_on_health(document: dict[s
 
 
 @live
+def test_operation_ids_are_the_handlers_names(document: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(document)]
+    assert len(ids) == len(set(ids))
+    assert {
+        "healthz", "readyz", "post_review", "get_decision", "list_decisions", "list_rules",
+        "show_rule", "schema",
+    } <= set(ids)  # fmt: skip
+
+
+@live
 def test_post_reviews_answers_the_report_with_its_headers(document: dict[str, Any]) -> None:
     post = document["paths"]["/v1/reviews"]["post"]
     assert sorted(post["responses"]) == [
