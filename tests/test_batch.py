@@ -152,7 +152,10 @@ def test_the_cli_takes_jobs() -> None:
     assert one.code == 0
     bad = run_cli("review", str(FIXTURES / "exemplary-humanitarian.json"), "--jobs", "0")
     assert bad.code == 2
-    assert "Invalid value for '--jobs': 0 is not in the range x>=1." in bad.err
+    assert (
+        "Invalid value for '--jobs' (env var: 'COMPLIANCE_REVIEW_JOBS', 'COMPLIANCE_JOBS'): "
+        "0 is not in the range x>=1." in bad.err
+    )
 
 
 def test_streamed_reports_equal_the_whole_report_at_any_jobs(
