@@ -67,7 +67,10 @@ def test_every_option_has_one_variable_and_none_is_taken_or_dangerous() -> None:
 
 def test_a_variable_sets_an_option_and_the_command_line_wins() -> None:
     assert run("review", str(FLAWED), "--no-config").code == 3
-    assert run("review", str(FLAWED), "--no-config", COMPLIANCE_REVIEW_NO_FAIL="1").code == 0
+    # --no-fail is never read from the environment: a variable left set must not open the gate
+    assert run("review", str(FLAWED), "--no-config", COMPLIANCE_REVIEW_NO_FAIL="1").code == 3
+    assert run("review", str(SOUND), "--no-config").out != ""
+    assert run("review", str(SOUND), "--no-config", COMPLIANCE_REVIEW_QUIET="1").out == ""
     assert run("review", str(SOUND), "--no-config").code == 0
     # a variable's values are separated by spaces; with "info", the sound proposal's open
     # question gates it (exit 4)
