@@ -976,6 +976,89 @@ def rules_coverage(
     return int(ExitCode.RULES_ERROR if matrix.problems else ExitCode.PASSED)
 
 
+@rules.command("impact")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--baseline",
+    "baseline_dirs",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A rule directory of the rule set before the change (repeatable: the directories "
+    "together, in order, are the baseline; the built-in rules are not added to it).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    metavar="SEVERITY|DOMAIN=SEVERITY",
+    help="The gate threshold both rule sets decide with, as for review.",
+)
+@click.option(
+    "--waivers",
+    "waivers_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A waivers file applied under both rule sets, as for review.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Judge waiver expiry as of this day, YYYY-MM-DD, as for review.",
+)
+@click.option(
+    "--engine", type=click.Choice(list(ENGINE_CHOICES)), default="auto", help="As for review."
+)
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="As for review.")
+@_selection_options
+@_rules_option
+@_config_options
+def rules_impact(
+    paths: tuple[str, ...],
+    baseline_dirs: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: tuple[str, ...],
+    waivers_file: Path | None,
+    as_of: datetime.datetime | None,
+    engine: EngineChoice,
+    jobs: int | None,
+    domains: tuple[str, ...],
+    only_rules: tuple[str, ...],
+    skip_rules: tuple[str, ...],
+    rule_dirs: tuple[Path, ...],
+    config_path: Path | None,
+    no_config: bool,
+) -> int:
+    """Review PATHS (as review reads them) with a baseline rule set and with the current rules
+    and configuration, and report what the change does: per proposal the decision before and
+    after and the findings added, removed or graded differently; per rule the proposals it newly
+    fires or stops firing on; totals by decision change. A report, not a gate: exit 0 unless
+    the input is invalid."""
+    from compliance import impact, impact_render
+
+    if output is not None:
+        _writable(output)
+    config, loaded, ruleset = _load_all(
+        rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
+    )
+    run = _settings(config, loaded, ruleset, fail_on, waivers_file, None, as_of)
+    selection = config.selection(domains, only_rules, skip_rules)
+    report, fallback = impact.run(
+        ruleset, run, baseline_dirs, selection, paths, engine=engine, jobs=jobs
+    )
+    if fallback is not None:
+        click.echo(f"engine: the reference evaluator decides ({fallback})", err=True)
+    _write(impact_render.render(fmt, report), output)
+    return int(ExitCode.PASSED)
+
+
 @rules.command("docs")
 @click.argument(
     "directory", required=False, type=click.Path(file_okay=False, path_type=Path), default="docs"

@@ -14,6 +14,7 @@ from typing import Any
 from compliance import coverage
 from compliance.fields import Kind, catalogue
 from compliance.findings import Report
+from compliance.impact_model import impact_schema
 from compliance.model import SCHEMA_VERSION, Proposal
 from compliance.ruleload import load_rules
 from compliance.rulesdoc import RULES_DOC, rules_markdown
@@ -108,6 +109,7 @@ def documents() -> dict[str, Callable[[], str]]:
     return {
         "proposal.schema.json": lambda: _json(proposal_schema()),
         "report.schema.json": lambda: _json(report_schema()),
+        "impact.schema.json": lambda: _json(impact_schema()),
         "fields.md": field_reference,
         RULES_DOC: lambda: rules_markdown(load_rules()),
         "coverage.md": lambda: coverage.render_markdown(coverage.matrix(load_rules())),

@@ -54,8 +54,12 @@ def test_every_option_has_one_variable_and_none_is_taken_or_dangerous() -> None:
     assert names["COMPLIANCE_VERIFY_RECORDS_EXPECT_HEAD"] == ["verify-records --expect-head"]
     assert "serve --config" in names["COMPLIANCE_CONFIG"]
     assert "review --config" in names["COMPLIANCE_CONFIG"]
-    assert names["COMPLIANCE_ENGINE"] == ["review --engine", "serve --engine"]
-    assert names["COMPLIANCE_JOBS"] == ["review --jobs"]
+    assert names["COMPLIANCE_ENGINE"] == [
+        "review --engine",
+        "serve --engine",
+        "rules impact --engine",
+    ]
+    assert names["COMPLIANCE_JOBS"] == ["review --jobs", "rules impact --jobs"]
     assert not set(names) & envvars.RESERVED
     for name, options in names.items():
         assert name.startswith("COMPLIANCE_")

@@ -1,0 +1,351 @@
+"""``compliance rules impact``: the bundled fixtures reviewed with a baseline rule set and with
+the current rules, compared."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema  # type: ignore[import-untyped]
+import pytest
+
+from compliance import Reviewer, load_rules
+from compliance.batch import PARALLEL_MIN
+from compliance.errors import UsageError
+from compliance.findings import Decision
+from compliance.impact import baseline_rules, impact
+from compliance.impact_model import (
+    DecisionChange,
+    FindingChange,
+    FindingRef,
+    ImpactReport,
+    RuleChanges,
+    RuleImpact,
+    impact_schema,
+)
+from compliance.impact_render import render
+from compliance.intake import read_proposals
+from compliance.ruleset import RuleSet
+from compliance.rulespec import Severity
+from compliance.tuning import Selection
+from tests.conftest import FIXTURES, ROOT, run_cli
+
+RULES = ROOT / "rules"
+FILES = sorted(str(p.relative_to(ROOT)) for p in FIXTURES.glob("*.json"))
+A = Decision.approve
+AC = Decision.approve_with_conditions
+NI = Decision.needs_information
+R = Decision.reject
+
+
+def _blocks(path: Path) -> list[str]:
+    return re.split(r"(?m)^(?=  - id: )", path.read_text(encoding="utf-8"))
+
+
+def edited(target: Path, rule_id: str, edit: str = "delete", new_id: str = "") -> Path:
+    """A copy of the built-in rules in ``target`` with rule ``rule_id`` deleted, its severity
+    raised from medium to high ("raise"), or copied under ``new_id`` ("copy")."""
+    shutil.copytree(RULES, target)
+    for path in sorted(target.glob("*.yaml")):
+        blocks = _blocks(path)
+        for i, block in enumerate(blocks):
+            if not block.startswith(f"  - id: {rule_id}\n"):
+                continue
+            if edit == "delete":
+                blocks[i] = ""
+            elif edit == "raise":
+                assert block.count("    severity: medium\n") == 1
+                blocks[i] = block.replace("    severity: medium\n", "    severity: high\n")
+            else:
+                blocks.append(block.replace(f"  - id: {rule_id}\n", f"  - id: {new_id}\n"))
+            path.write_text("".join(blocks), encoding="utf-8")
+            return target
+    raise AssertionError(f"{rule_id}: not in the built-in rules")
+
+
+@pytest.fixture(scope="module")
+def current() -> Iterator[Reviewer]:
+    with Reviewer(load_rules(), engine="reference") as reviewer:
+        yield reviewer
+
+
+def compared(current: Reviewer, base: RuleSet, paths: list[str] = FILES) -> ImpactReport:
+    with Reviewer(base, engine="reference") as baseline:
+        return impact(current, baseline, paths, jobs=1)
+
+
+def fired_on(reviewer: Reviewer, rule_id: str) -> list[tuple[str, Decision]]:
+    """Independently: the fixtures whose review by ``reviewer`` has a finding of ``rule_id``,
+    in input order, with their decisions."""
+    reviews = [reviewer.review(item.proposal) for item in read_proposals(FILES)]
+    return [
+        (r.proposal_id, r.decision) for r in reviews if rule_id in {f.rule_id for f in r.findings}
+    ]
+
+
+def test_a_baseline_without_one_rule_names_exactly_the_proposals_it_fires_on(
+    tmp_path: Path, current: Reviewer
+) -> None:
+    base = baseline_rules([edited(tmp_path / "base", "ACC-054")], Selection())
+    assert len(base.rules) == len(current.ruleset.rules) - 1
+    report = compared(current, base)
+
+    fires = fired_on(current, "ACC-054")
+    with Reviewer(base, engine="reference") as before:
+        earlier = {
+            item.proposal.id: before.review(item.proposal).decision
+            for item in read_proposals(FILES)
+        }
+    ids = [pid for pid, _ in fires]
+    assert ids == ["PRP-2026-213", "PRP-2026-207", "PRP-2026-204", "PRP-2026-205"]
+    assert report.rule_changes == RuleChanges(added=["ACC-054"], removed=[], changed=[])
+    assert report.rules == [
+        RuleImpact(
+            rule_id="ACC-054",
+            status="added",
+            newly_fires=4,
+            stops_firing=0,
+            changed=0,
+            newly_fires_on=ids,
+            stops_firing_on=[],
+            changed_on=[],
+        )
+    ]
+    assert [p.proposal_id for p in report.proposals] == ids
+    assert [(p.decision_before, p.decision_after) for p in report.proposals] == [
+        (earlier[pid], after) for pid, after in fires
+    ]
+    assert [(p.decision_before, p.decision_after) for p in report.proposals] == [
+        (A, AC),
+        (R, R),
+        (R, R),
+        (R, R),
+    ]
+    assert [(p.added, p.removed, p.changed) for p in report.proposals] == [
+        ([FindingRef(rule_id="ACC-054", item=None, outcome="violation", severity=s)], [], [])
+        for s in (Severity.medium, Severity.medium, Severity.high, Severity.high)
+    ]
+    s = report.summary
+    assert (s.proposals, s.decided_differently, s.findings_differ, s.unchanged) == (45, 1, 4, 41)
+    assert s.decisions == [
+        DecisionChange(before=A, after=A, proposals=3),
+        DecisionChange(before=A, after=AC, proposals=1),
+        DecisionChange(before=AC, after=AC, proposals=13),
+        DecisionChange(before=NI, after=NI, proposals=2),
+        DecisionChange(before=R, after=R, proposals=26),
+    ]
+
+
+def test_the_text_report_of_a_removed_rule(tmp_path: Path) -> None:
+    base = edited(tmp_path / "base", "ACC-054")
+    result = run_cli("rules", "impact", "fixtures", "--baseline", str(base), "--no-config")
+    old, new = load_rules([base], builtin=False), load_rules()
+    assert (result.code, result.err) == (0, "")
+    assert result.out == (
+        "Impact of the rule change\n"
+        f"  baseline: compliance-core 2.0.0, 117 rules, {old.hash[:19]}\n"
+        f"  current:  compliance-core 2.0.0, 118 rules, {new.hash[:19]}\n"
+        "Rules: added ACC-054; removed none; changed none\n"
+        "45 proposals reviewed with both: 1 decided differently, 4 with different findings, "
+        "41 unchanged\n"
+        "\n"
+        "Decisions (before -> after: proposals):\n"
+        "  approve -> approve: 3 (unchanged)\n"
+        "  approve -> approve with conditions: 1\n"
+        "  approve with conditions -> approve with conditions: 13 (unchanged)\n"
+        "  needs information -> needs information: 2 (unchanged)\n"
+        "  reject -> reject: 26 (unchanged)\n"
+        "\n"
+        "Proposals that differ:\n"
+        "  PRP-2026-213 (fixtures/exemplary-technology-border-identity-due-diligence.json): "
+        "approve -> approve with conditions\n"
+        "    + ACC-054: violation, medium\n"
+        "  PRP-2026-207 (fixtures/flawed-accountability-sea-interception-no-remedy.json): "
+        "reject (decision unchanged)\n"
+        "    + ACC-054: violation, medium\n"
+        "  PRP-2026-204 (fixtures/flawed-data-sharing-suspect-data-without-caveats.json): "
+        "reject (decision unchanged)\n"
+        "    + ACC-054: violation, high\n"
+        "  PRP-2026-205 (fixtures/flawed-humanitarian-principles-outreach-cover-collection.json): "
+        "reject (decision unchanged)\n"
+        "    + ACC-054: violation, high\n"
+        "\n"
+        "Rules whose findings differ:\n"
+        "  ACC-054 (added): newly fires on 4: PRP-2026-213, PRP-2026-207, PRP-2026-204, "
+        "PRP-2026-205\n"
+    )
+
+
+def test_a_severity_change_regrades_the_findings_and_the_decisions(
+    tmp_path: Path, current: Reviewer
+) -> None:
+    base = baseline_rules([edited(tmp_path / "base", "ACC-010", "raise")], Selection())
+    report = compared(current, base)
+    assert report.rule_changes == RuleChanges(added=[], removed=[], changed=["ACC-010"])
+    assert [p.model_dump(mode="json") for p in report.proposals] == [
+        {
+            "proposal_id": "PRP-2026-063",
+            "source": "fixtures/exemplary-counter-narcotics.json",
+            "decision_before": "reject",
+            "decision_after": "approve_with_conditions",
+            "added": [],
+            "removed": [],
+            "changed": [
+                FindingChange(
+                    rule_id="ACC-010",
+                    item="security_units[1]",
+                    outcome_before="violation",
+                    outcome_after="violation",
+                    severity_before=Severity.high,
+                    severity_after=Severity.medium,
+                ).model_dump(mode="json")
+            ],
+        },
+        {
+            "proposal_id": "PRP-2026-047",
+            "source": "fixtures/incomplete-coast-guard-training.json",
+            "decision_before": "needs_information",
+            "decision_after": "needs_information",
+            "added": [],
+            "removed": [],
+            "changed": [
+                {
+                    "rule_id": "ACC-010",
+                    "item": "security_units[0]",
+                    "outcome_before": "needs_information",
+                    "outcome_after": "needs_information",
+                    "severity_before": "high",
+                    "severity_after": "medium",
+                }
+            ],
+        },
+    ]
+    assert [(pid, d) for pid, d in fired_on(current, "ACC-010")] == [
+        ("PRP-2026-063", AC),
+        ("PRP-2026-047", NI),
+    ]
+    assert report.rules == [
+        RuleImpact(
+            rule_id="ACC-010",
+            status="changed",
+            newly_fires=0,
+            stops_firing=0,
+            changed=2,
+            newly_fires_on=[],
+            stops_firing_on=[],
+            changed_on=["PRP-2026-063", "PRP-2026-047"],
+        )
+    ]
+    assert report.summary.decided_differently == 1
+    assert (
+        "  PRP-2026-063 (fixtures/exemplary-counter-narcotics.json): reject -> approve with "
+        "conditions\n    ~ ACC-010 security_units[1]: high -> medium\n" in render("text", report)
+    )
+
+
+def test_a_rule_only_in_the_baseline_stops_firing(tmp_path: Path, current: Reviewer) -> None:
+    base = baseline_rules([edited(tmp_path / "base", "ACC-054", "copy", "ACC-999")], Selection())
+    report = compared(current, base)
+    ids = ["PRP-2026-213", "PRP-2026-207", "PRP-2026-204", "PRP-2026-205"]
+    assert report.rule_changes == RuleChanges(added=[], removed=["ACC-999"], changed=[])
+    assert report.rules == [
+        RuleImpact(
+            rule_id="ACC-999",
+            status="removed",
+            newly_fires=0,
+            stops_firing=4,
+            changed=0,
+            newly_fires_on=[],
+            stops_firing_on=ids,
+            changed_on=[],
+        )
+    ]
+    assert [[f.rule_id for f in p.removed] for p in report.proposals] == [["ACC-999"]] * 4
+    assert report.summary.decided_differently == 0  # ACC-054 still fires on each
+
+
+def test_identical_rule_sets_change_nothing(tmp_path: Path, current: Reviewer) -> None:
+    shutil.copytree(RULES, tmp_path / "base")
+    report = compared(current, baseline_rules([tmp_path / "base"], Selection()))
+    assert report.baseline.hash == report.current.hash
+    assert (report.proposals, report.rules) == ([], [])
+    assert report.rule_changes == RuleChanges(added=[], removed=[], changed=[])
+    assert report.summary.unchanged == report.summary.proposals == 45
+    assert all(d.before is d.after for d in report.summary.decisions)
+    assert render("markdown", report).endswith(
+        "## Proposals that differ\n\nNone.\n\n## Rules whose findings differ\n\nNone.\n"
+    )
+
+
+def test_the_config_selection_narrows_both_rule_sets(tmp_path: Path, current: Reviewer) -> None:
+    base = edited(tmp_path / "base", "ACC-054")
+    # --rule ACC-054 --domain monitoring: the baseline has the domain but not the rule
+    narrowed = baseline_rules([base], Selection(rules=("ACC-054",), domains=("monitoring",)))
+    assert {r.domain for r in narrowed.rules} == {"monitoring"}
+    with pytest.raises(UsageError) as caught:
+        baseline_rules([base], Selection(rules=("ACC-054",)))
+    assert str(caught.value) == (
+        "--baseline: the baseline has none of the rules or domains selected (--rule, --domain); "
+        "nothing to compare"
+    )
+
+
+def test_invalid_input_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    base = str(tmp_path)
+    shutil.copytree(RULES, tmp_path / "base")
+    result = run_cli(
+        "rules", "impact", FILES[0], str(bad), "--baseline", str(tmp_path / "base"), "--no-config"
+    )
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        f"error: {bad}:1:2: not valid JSON: Expecting property name enclosed in double quotes\n"
+    )
+    missing = run_cli("rules", "impact", FILES[0], "--baseline", f"{base}/none", "--no-config")
+    assert (missing.code, missing.out) == (2, "")
+    assert missing.err.endswith(
+        f"Error: Invalid value for '--baseline': Directory '{base}/none' does not exist.\n"
+    )
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "x.yaml").write_text("domain: monitoring\nrules: 3\n", encoding="utf-8")
+    rules_error = run_cli("rules", "impact", FILES[0], "--baseline", str(broken), "--no-config")
+    assert (rules_error.code, rules_error.out) == (5, "")
+
+
+def test_the_json_report_validates_against_its_schema(tmp_path: Path) -> None:
+    base = edited(tmp_path / "base", "ACC-010", "raise")
+    out = tmp_path / "impact.json"
+    result = run_cli(
+        "rules", "impact", "fixtures", "--baseline", str(base), "--no-config",
+        "--format", "json", "-o", str(out),
+    )  # fmt: skip
+    assert (result.code, result.out, result.err) == (0, "", "")
+    schema = json.loads((ROOT / "docs" / "impact.schema.json").read_text(encoding="utf-8"))
+    assert schema == impact_schema()
+    document = json.loads(out.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert document["impact_version"] == "1.0"
+    assert document["rule_changes"] == {"added": [], "removed": [], "changed": ["ACC-010"]}
+    assert [p["proposal_id"] for p in document["proposals"]] == ["PRP-2026-063", "PRP-2026-047"]
+
+
+def test_results_do_not_depend_on_the_number_of_jobs(tmp_path: Path, current: Reviewer) -> None:
+    from benchmarks.synth import generate
+
+    register = tmp_path / "register.jsonl"
+    register.write_text(
+        "".join(p.model_dump_json() + "\n" for p in generate(PARALLEL_MIN)), encoding="utf-8"
+    )
+    base = baseline_rules([edited(tmp_path / "base", "ACC-010", "raise")], Selection())
+    with Reviewer(base, engine="reference") as baseline:
+        one = impact(current, baseline, [str(register)], jobs=1)
+        two = impact(current, baseline, [str(register)], jobs=2)
+    assert one == two
+    assert one.summary.proposals == PARALLEL_MIN
+    assert one.rules[0].rule_id == "ACC-010"
+    assert one.rules[0].changed > 0
