@@ -12,7 +12,7 @@ schemathesis checks the live server against the document made from them.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
@@ -202,6 +202,8 @@ class RuleSummary(_Body):
     escalations: list[RuleEscalation]
     examples: ExampleCounts
     source: str = Field(description="The rule file.")
+    effective_from: date | None = Field(None, description="The first day the rule is in force.")
+    effective_until: date | None = Field(None, description="The last day the rule is in force.")
     severity_override: RuleSeverityOverride | None
 
 
