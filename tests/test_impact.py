@@ -80,7 +80,13 @@ def compared(current: Reviewer, base: RuleSet, paths: list[str] = FILES) -> Impa
 def fired_on(reviewer: Reviewer, rule_id: str) -> list[tuple[str, Decision]]:
     """Independently: the fixtures whose review by ``reviewer`` has a finding of ``rule_id``,
     in input order, with their decisions."""
-    reviews = [reviewer.review(item.proposal) for item in read_proposals(FILES)]
+    return fired_on_paths(reviewer, rule_id, FILES)
+
+
+def fired_on_paths(
+    reviewer: Reviewer, rule_id: str, paths: list[str]
+) -> list[tuple[str, Decision]]:
+    reviews = [reviewer.review(item.proposal) for item in read_proposals(paths)]
     return [
         (r.proposal_id, r.decision) for r in reviews if rule_id in {f.rule_id for f in r.findings}
     ]
@@ -349,3 +355,14 @@ def test_results_do_not_depend_on_the_number_of_jobs(tmp_path: Path, current: Re
     assert one.summary.proposals == PARALLEL_MIN
     assert one.rules[0].rule_id == "ACC-010"
     assert one.rules[0].changed > 0
+
+
+def test_workbooks_are_read_as_review_reads_them(tmp_path: Path, current: Reviewer) -> None:
+    book = str(FIXTURES / "workbooks" / "register.xlsx")
+    base = baseline_rules([edited(tmp_path / "base", "ACC-010", "raise")], Selection())
+    report = compared(current, base, [book])
+    expected = [pid for pid, _ in fired_on_paths(current, "ACC-010", [book])]
+    assert expected == ["PRP-2026-047"]
+    assert report.summary.proposals == len(read_proposals([book])) == 3
+    assert [p.proposal_id for p in report.proposals] == expected
+    assert [(r.rule_id, r.changed_on) for r in report.rules] == [("ACC-010", expected)]
