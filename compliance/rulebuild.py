@@ -360,6 +360,12 @@ def _build_rule(
         builder.fail("domain", f"'{spec.domain}' differs from the file's domain '{file_domain}'")
     if domain is None:
         builder.fail("domain", "no domain: set domain: in the file or in the rule")
+    if spec.effective_from and spec.effective_until and spec.effective_until < spec.effective_from:
+        builder.fail(
+            "effective_until",
+            f"{spec.effective_until} is before effective_from {spec.effective_from}: the rule "
+            "would never be in force (effective_until is the last day it is in force)",
+        )
     if spec.for_each is not None:
         target = catalogue().get(spec.for_each)
         if target is None or target.kind is not Kind.OBJECT_LIST:
@@ -409,6 +415,8 @@ def _build_rule(
         examples=examples,
         escalations=escalations,
         covers=tuple(spec.covers),
+        effective_from=spec.effective_from,
+        effective_until=spec.effective_until,
     )
     return rule, []
 
@@ -516,13 +524,15 @@ def build_rules(dirs: list[tuple[Path, str]]) -> RuleSet:
             else:
                 first_seen[rule.id] = here
             rules.append(rule)
-        manifest = item.manifest.model_dump(mode="json")
+        manifest = item.manifest.model_dump(mode="json", exclude_none=True)
+        manifest.setdefault("description", None)  # hashed as before release dates were known
         sources.append(
             RuleSource(
                 name=item.manifest.name,
                 version=item.manifest.version,
                 hash=_digest({"manifest": manifest, "rules": item.specs}),
                 rule_count=len(item.rules),
+                released=item.manifest.released,
             )
         )
         titles.update(item.manifest.domains)

@@ -77,6 +77,7 @@ _CLASSES: dict[str, type[Any]] = {
         rs.Framework,
         rs.RuleSource,
         rs.DisabledRule,
+        rs.NotInForce,
         rs.Tuning,
         rs.RuleSet,
         c.FieldRef,

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from collections import Counter
 from typing import Any
 
 from compliance.conditions import Condition
 from compliance.describe import describe
-from compliance.ruleset import KNOWN_DOMAINS, Reference, Rule, RuleSet
+from compliance.ruleset import KNOWN_DOMAINS, Reference, Rule, RuleSet, effective_text
 from compliance.rulespec import Severity
 from compliance.words import counted
 
@@ -29,6 +30,35 @@ def example_counts(rule: Rule) -> str:
     return ", ".join(
         f"{counts[kind]} {kind.replace('_', ' ')}" for kind in _EXAMPLE_KINDS if counts[kind]
     )
+
+
+def out_of_force(rule: Rule, day: dt.date | None = None) -> str | None:
+    """``not yet in force`` or ``no longer in force`` on ``day`` (default today, UTC), or None
+    while the rule is in force."""
+    day = day or dt.datetime.now(dt.timezone.utc).date()
+    if rule.in_force(day):
+        return None
+    late = rule.effective_from is not None and day < rule.effective_from
+    return f"{'not yet' if late else 'no longer'} in force"
+
+
+def dates_note(rule: Rule) -> str:
+    """``  (in force until 2026-06-30; no longer in force)`` after a rule's title in ``rules
+    list``: its dates, and whether it is out of force today (UTC); nothing for a rule without
+    dates."""
+    dates = effective_text(rule.effective_from, rule.effective_until)
+    if not dates:
+        return ""
+    status = out_of_force(rule)
+    return f"  (in force {dates}{'; ' + status if status else ''})"
+
+
+def released_text(ruleset: RuleSet) -> str:
+    """``, released 2026-01-15`` (per source when several) for the rule set's identity."""
+    dated = [s for s in ruleset.sources if s.released is not None]
+    if len(ruleset.sources) == 1 and dated:
+        return f", released {dated[0].released}"
+    return "".join(f", {s.name} released {s.released}" for s in dated)
 
 
 def _wrap(text: str, indent: str, width: int = 96) -> list[str]:
@@ -52,6 +82,12 @@ def show_text(rule: Rule, ruleset: RuleSet) -> str:
         ),
         f"Source:          {rule.source}",
     ]
+    if rule.effective_from or rule.effective_until:
+        dates = effective_text(rule.effective_from, rule.effective_until)
+        status = out_of_force(rule)
+        lines.append(
+            f"In force:        {dates} (both days included){'; ' + status if status else ''}"
+        )
     if rule.for_each:
         lines.append(f"For each item of: {rule.for_each}")
     lines.append(
@@ -115,7 +151,8 @@ def rules_markdown(ruleset: RuleSet) -> str:
         "",
         f"<!-- {GENERATED_NOTE} -->",
         "",
-        f"Rule set **{ruleset.name} {ruleset.version}**: {counted(len(ruleset.rules), 'rule')} in "
+        f"Rule set **{ruleset.name} {ruleset.version}**{released_text(ruleset)}: "
+        f"{counted(len(ruleset.rules), 'rule')} in "
         f"{counted(len(domains), 'domain')}. Severities follow the rubric in "
         "[decisions.md](decisions.md); "
         "the rule language is described in [rules-language.md](rules-language.md), and the "
@@ -150,6 +187,9 @@ def rules_markdown(ruleset: RuleSet) -> str:
                 facts.append(f"judged for each item of `{rule.for_each}`")
             if rule.when_unanswered == "ignore":
                 facts.append("does not ask for unanswered facts")
+            if rule.effective_from or rule.effective_until:
+                dates = effective_text(rule.effective_from, rule.effective_until)
+                facts.append(f"in force {dates} (both days included)")
             sentence = "; ".join(facts)
             lines += [sentence[:1].upper() + sentence[1:] + ".", ""]
             if rule.applies_when is not None:
@@ -209,6 +249,8 @@ def rule_summary(rule: Rule, ruleset: RuleSet, *, full: bool = False) -> dict[st
         ],
         "examples": counts,
         "source": rule.source,
+        "effective_from": rule.effective_from.isoformat() if rule.effective_from else None,
+        "effective_until": rule.effective_until.isoformat() if rule.effective_until else None,
         "severity_override": None
         if rule.override is None
         else {

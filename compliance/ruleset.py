@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -130,6 +131,17 @@ class Rule:
     """Ids of the framework requirements the rule checks (see :class:`Framework`)."""
     escalations: tuple[Escalation, ...] = ()
     """Higher severities where their condition holds, in ascending order of severity."""
+    effective_from: dt.date | None = None
+    """The first day the rule is in force (None: since always)."""
+    effective_until: dt.date | None = None
+    """The last day the rule is in force, that day included (None: until further notice)."""
+
+    def in_force(self, day: dt.date) -> bool:
+        """Whether the rule is in force on ``day``: on or after its first day, on or before
+        its last."""
+        return (self.effective_from is None or self.effective_from <= day) and (
+            self.effective_until is None or day <= self.effective_until
+        )
 
     @property
     def fields(self) -> list[str]:
@@ -178,6 +190,8 @@ class RuleSource:
     version: str
     hash: str
     rule_count: int
+    released: dt.date | None = None
+    """The release date its manifest gives."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -185,6 +199,7 @@ class RuleSource:
             "version": self.version,
             "hash": self.hash,
             "rule_count": self.rule_count,
+            "released": self.released.isoformat() if self.released is not None else None,
         }
 
 
@@ -193,6 +208,30 @@ class DisabledRule:
     rule_id: str
     reason: str
     origin: str
+
+
+@dataclass(frozen=True)
+class NotInForce:
+    """A loaded rule skipped because it is not in force on the judgment day."""
+
+    rule_id: str
+    title: str
+    effective_from: dt.date | None
+    effective_until: dt.date | None
+    reason: Literal["not_yet_in_force", "no_longer_in_force"]
+
+
+def effective_text(start: dt.date | None, until: dt.date | None) -> str:
+    """A rule's dates as people read them: ``from 2026-03-01 until 2026-12-31`` (both days in
+    force), ``from ...``, ``until ...``, or nothing for a rule without dates."""
+    parts = ([f"from {start}"] if start else []) + ([f"until {until}"] if until else [])
+    return " ".join(parts)
+
+
+def not_in_force_text(rule: NotInForce) -> str:
+    """``R-1: no longer in force (until 2025-12-31)``."""
+    why = rule.reason.replace("_", " ")
+    return f"{rule.rule_id}: {why} ({effective_text(rule.effective_from, rule.effective_until)})"
 
 
 @dataclass(frozen=True)
@@ -221,6 +260,11 @@ class RuleSet:
     """Set when rules were selected, disabled or re-graded; every report records it."""
     frameworks: tuple[Framework, ...] = ()
     """The framework catalogues of the loaded rule directories, in load order."""
+    as_of: dt.date | None = None
+    """The judgment day the rules were chosen for (see :func:`compliance.tuning.in_force`):
+    ``rules`` are those in force on it. None for a rule set as loaded."""
+    not_in_force: tuple[NotInForce, ...] = ()
+    """The rules skipped because they are not in force on ``as_of``."""
 
     @property
     def name(self) -> str:

@@ -6,10 +6,12 @@ part of the start-up, and a rule set read from the rule-set cache needs none of 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -35,6 +37,23 @@ class _Strict(BaseModel):
 NonBlank = Annotated[str, StringConstraints(strict=True, min_length=1, strip_whitespace=True)]
 Literal_ = StrictBool | StrictInt | float | dt.date | str
 RequirementId = Annotated[str, StringConstraints(strict=True, pattern=REQUIREMENT_ID_PATTERN)]
+
+
+def _day(value: Any) -> Any:
+    """A day written ``YYYY-MM-DD`` (unquoted, or quoted): nothing else, no time of day (the
+    same dates a waivers file takes)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a real date") from None
+    raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD")
+
+
+Day = Annotated[dt.date, BeforeValidator(_day)]
+"""A date in a rule file or manifest (``effective_from``, ``effective_until``, ``released``)."""
 
 
 class FieldRefSpec(_Strict):
@@ -226,6 +245,10 @@ class RuleSpec(_Strict):
     remediation: NonBlank
     references: list[Reference] = Field(min_length=1)
     examples: Examples
+    effective_from: Day | None = None
+    """The first day the rule is in force (none: since always)."""
+    effective_until: Day | None = None
+    """The last day the rule is in force, that day included (none: until further notice)."""
 
 
 class RuleFileSpec(_Strict):
@@ -238,6 +261,8 @@ class ManifestSpec(_Strict):
 
     name: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
     version: Annotated[str, StringConstraints(strict=True, min_length=1)]
+    released: Day | None = None
+    """The day this version of the rule set was released."""
     description: NonBlank | None = None
     domains: dict[str, NonBlank] = Field(default_factory=dict)
     """Display titles of domains this rule set introduces, by domain id."""

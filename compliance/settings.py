@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from compliance.config import ProjectConfig, shown_path
 from compliance.decision import DEFAULT_THRESHOLD, Thresholds
 from compliance.errors import UsageError
-from compliance.ruleset import RuleSet
+from compliance.ruleset import RuleSet, not_in_force_text
 from compliance.rulespec import Severity
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class RunSettings:
         t = self.thresholds.value
         tuning = ruleset.tuning
         loaded = tuning.loaded if tuning is not None else len(ruleset.rules)
+        loaded += len(ruleset.not_in_force) if tuning is None else 0
         rows: list[dict[str, Any]] = [
             {
                 "name": "config file",
@@ -140,6 +141,11 @@ class RunSettings:
             {
                 "name": "waivers judged as of",
                 "value": self.as_of.value.isoformat(),
+                "origin": self.as_of.origin,
+            },
+            {
+                "name": "rules not in force",
+                "value": [not_in_force_text(n) for n in ruleset.not_in_force],
                 "origin": self.as_of.origin,
             },
         ]
@@ -287,8 +293,8 @@ def resolve(
     today = dt.datetime.now(dt.timezone.utc).date()
     if as_of is not None and as_of > today:
         raise UsageError(
-            f"--as-of {as_of}: a day after today ({today}); waivers are judged as of today or a "
-            "past day (to re-run a past decision)"
+            f"--as-of {as_of}: a day after today ({today}); rules and waivers are judged as of "
+            "today or a past day (to re-run a past decision)"
         )
     day = (
         Setting(as_of, given("as_of", "--as-of"))

@@ -15,6 +15,7 @@ its worker killed and replaced, and fails with :class:`JobTimeout`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import multiprocessing
 import os
@@ -67,6 +68,8 @@ class ReviewJob:
     domains: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    as_of: dt.date = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).date())
+    """The judgment day: the day (UTC) the request came in, whenever a worker takes it."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,9 @@ class _Reviews:
         dirs = [*self.project.rule_dirs, *config.rule_dirs]
         self.loaded = load_rules(dirs, builtin=self.project.builtin)
         self._reviewers: OrderedDict[tuple[tuple[str, ...], ...], Reviewer] = OrderedDict()
+        self._day = ReviewJob(b"", "json", "").as_of
         self.home = Path.cwd()
-        self._reviewer((), (), (), ())  # compile the default selection now, not on first use
+        self._reviewer((), (), (), (), self._day)  # compile the default selection now
 
     def _reviewer(
         self,
@@ -116,15 +120,25 @@ class _Reviews:
         rules: tuple[str, ...],
         skip: tuple[str, ...],
         fail_on: tuple[str, ...],
+        day: dt.date,
     ) -> Any:
-
-        key = (domains, rules, skip, fail_on)
+        # Reviewers are made for one judgment day: the rules in force and waiver expiry are
+        # judged on it. The first review of another day makes its reviewers again (once per
+        # selection: about 0.1 s each), so a service running across midnight starts and stops
+        # applying the rules whose dates cross it.
+        if day > self._day:
+            for old in self._reviewers.values():
+                old.close()
+            self._reviewers.clear()
+            self._day = day
+        key = (domains, rules, skip, fail_on, (day.isoformat(),))
         found = self._reviewers.get(key)
         if found is not None:
             self._reviewers.move_to_end(key)
             return found
         ruleset = tuning.apply(self.loaded, self.project.selection(domains, rules, skip))
-        run = settings.resolve(self.project, self.loaded, ruleset, fail_on=fail_on)
+        run = settings.resolve(self.project, self.loaded, ruleset, fail_on=fail_on, as_of=day)
+        ruleset = tuning.in_force(ruleset, day)
         reviewer = Reviewer(
             ruleset, engine=self.config.engine, threshold=run.thresholds.value, waivers=run.waivers
         )
@@ -136,7 +150,7 @@ class _Reviews:
 
     def run(self, job: ReviewJob) -> JobResult:
 
-        reviewer = self._reviewer(job.domains, job.rules, job.skip, job.fail_on)
+        reviewer = self._reviewer(job.domains, job.rules, job.skip, job.fail_on, job.as_of)
         if job.kind == "json":
             items = read_text_upload(job.body, job.name)
         else:

@@ -107,11 +107,30 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
-        out[key] = loader.construct_object(value_node, deep=deep)
+        try:
+            out[key] = loader.construct_object(value_node, deep=deep)
+        except yaml.constructor.ConstructorError as exc:
+            if exc.problem_mark is not value_node.start_mark or exc.context is not None:
+                raise
+            raise yaml.constructor.ConstructorError(  # the key a bad day is given for
+                f"{key}: {exc.problem}", None, None, exc.problem_mark
+            ) from None
     return out
 
 
+def _timestamp(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    """An unquoted date; one that does not exist (2027-02-29) is an error at its
+    line, named by its key (see :func:`_mapping`)."""
+    try:
+        return SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value} is not a real date", node.start_mark
+        ) from None
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 class _Slow(Exception):
