@@ -94,6 +94,8 @@ class RunSettings:
                 if tuning is not None and (tuning.domains or tuning.rules or tuning.skipped)
                 else file_origin
                 if config.disabled
+                else f"effective dates, as of {self.as_of.value}"
+                if ruleset.not_in_force
                 else DEFAULT,
             },
             {
@@ -143,12 +145,15 @@ class RunSettings:
                 "value": self.as_of.value.isoformat(),
                 "origin": self.as_of.origin,
             },
-            {
-                "name": "rules not in force",
-                "value": [not_in_force_text(n) for n in ruleset.not_in_force],
-                "origin": self.as_of.origin,
-            },
         ]
+        if ruleset.not_in_force:  # rules skipped for their dates on the judgment day
+            rows.append(
+                {
+                    "name": "rules not in force",
+                    "value": [not_in_force_text(n) for n in ruleset.not_in_force],
+                    "origin": self.as_of.origin,
+                }
+            )
         return rows
 
     def _given(self, *names: str) -> list[str]:
