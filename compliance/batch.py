@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -43,6 +44,7 @@ from compliance.intake import (
 )
 from compliance.jsonlines import RawLine, file_sha256, open_regular, records
 from compliance.records import record_body
+from compliance.redact_check import check_output
 from compliance.report_stream import Spool, Stream
 from compliance.report_summary import item_names
 from compliance.waiver_tally import WaiverMark, WaiverTally, marks_of
@@ -169,18 +171,28 @@ def process(plan: Plan, unit: Unit, index: int, keep_object: bool) -> Outcome:
     if not plan.review:
         return Outcome(proposal_id=item.proposal.id)
     review = plan.reviewer.review(item.proposal, item.source_map)
+    redaction = plan.reviewer.redaction
+    # A redacted review's item names and text come from the proposal as it was reviewed.
+    shown: Any = item.proposal if redaction is None else redaction.shown
     record = None
     if plan.record_shell is not None and plan.recorded_at is not None:
         record = record_body(review, item, plan.record_shell, plan.recorded_at)
+        if redaction is not None:
+            record = redaction.record(record)
+            check_output(redaction, "json", json.dumps(record, default=str), redaction.met)
     kept = plan.keep_reviews
+    chunks = tuple(s.chunk(review, index == 0, shown) for s in plan.streams)
+    if redaction is not None:
+        for stream, chunk in zip(plan.streams, chunks, strict=True):
+            check_output(redaction, stream.fmt, chunk, redaction.met)
     return Outcome(
-        proposal_id=review.proposal_id,
+        proposal_id=item.proposal.id,  # waivers and duplicates go by the real id
         decision=review.decision,
-        chunks=tuple(s.chunk(review, index == 0, item.proposal).encode() for s in plan.streams),
+        chunks=tuple(c.encode() for c in chunks),
         marks=marks_of(review),
         review=review if kept and keep_object else None,
         review_json=review.model_dump_json() if kept and not keep_object else None,
-        names=item_names(item.proposal, review) if kept else None,
+        names=item_names(shown, review) if kept else None,
         record=record,
     )
 
@@ -199,7 +211,9 @@ def _review_range(bounds: tuple[int, int]) -> list[Outcome]:
 def review_window(plan: Plan, window: Sequence[Unit], first: int, jobs: int) -> Iterator[Outcome]:
     """The outcomes of a window of proposals, in order, on up to ``jobs`` processes: each as
     soon as it is known, so that the caller writes one part while the workers make the next."""
-    if jobs <= 1 or len(window) < PARALLEL_MIN or not hasattr(os, "fork"):
+    # A redacted report numbers its placeholders across the batch: in this process.
+    serial = plan.reviewer.redaction is not None
+    if serial or jobs <= 1 or len(window) < PARALLEL_MIN or not hasattr(os, "fork"):
         for i, unit in enumerate(window):
             yield process(plan, unit, first + i, keep_object=True)
         return

@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, TypeVar
 from compliance import batch
 from compliance.findings import Decision, Report, Summary
 from compliance.output import streamed_to, write_parts
+from compliance.redact_check import check_output
 from compliance.report_stream import STREAMED, DecisionSpools, Stream
 
 if TYPE_CHECKING:
@@ -49,6 +50,13 @@ def review_batch(
     :mod:`compliance.report_text`). Returns the report (its reviews only when a whole-report
     format was asked for), the batch's counts and what ``record`` returned."""
     shell = reviewer.report([])
+    redaction = reviewer.redaction
+
+    def checked(fmt: str, output: str) -> str:
+        if redaction is not None:
+            check_output(redaction, fmt, output)
+        return output
+
     streams = [(fmt, out) for fmt, out in targets if fmt in STREAMED]
     plan = batch.Plan(
         reviewer,
@@ -64,7 +72,7 @@ def review_batch(
         for (fmt, out), stream in zip(streams, plan.streams, strict=True):
             if fmt == "jsonl":  # its head is known now: straight to where it goes
                 lines = stack.enter_context(streamed_to(out))
-                lines.write(stream.head(shell).encode())
+                lines.write(checked(fmt, stream.head(shell)).encode())
                 sinks.append(lines)
             elif fmt == "text":
                 sinks.append(DecisionSpools(stack))
@@ -75,15 +83,19 @@ def review_batch(
         whole = {
             fmt: render(fmt, report, result.names) for fmt, _ in targets if fmt not in STREAMED
         }
+        if redaction is not None:  # fails closed: nothing is written if an answer survived
+            for fmt, output in whole.items():
+                check_output(redaction, fmt, output)
         recorded = record(result.bodies) if record is not None else None
         for (fmt, out), stream, sink in zip(streams, plan.streams, sinks, strict=True):
+            head, tail = checked(fmt, stream.head(report)), checked(fmt, stream.tail(report))
             if fmt == "jsonl":
-                sink.write(stream.tail(report).encode())
+                sink.write(tail.encode())
             elif isinstance(sink, DecisionSpools):
                 reviews = sink.parts(stream.shown())
-                write_parts([stream.head(report), *reviews, stream.tail(report)], out)
+                write_parts([head, *reviews, tail], out)
             else:
-                write_parts([stream.head(report), sink, stream.tail(report)], out)
+                write_parts([head, sink, tail], out)
         for fmt, out in targets:
             if fmt in whole:
                 write_parts([whole[fmt]], out)
@@ -92,7 +104,7 @@ def review_batch(
 
 def _counted(shell: Report, reviewer: Reviewer, result: batch.Result) -> Report:
     waivers = reviewer.waivers
-    return shell.model_copy(
+    counted = shell.model_copy(
         update={
             "summary": Summary(
                 proposals=result.proposals,
@@ -104,3 +116,4 @@ def _counted(shell: Report, reviewer: Reviewer, result: batch.Result) -> Report:
             "reviews": result.reviews,
         }
     )
+    return counted if reviewer.redaction is None else reviewer.redaction.report(counted)

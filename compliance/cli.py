@@ -403,6 +403,15 @@ def _render(
     "scanning: the repository root). Default: the current directory. A file outside it is "
     "an absolute file:// URI.",
 )
+@click.option(
+    "--redact",
+    "redact",
+    metavar="PROFILE",
+    default=None,
+    help="Replace the proposals' free text (names, recipients, purposes, titles...) by "
+    "placeholders such as [party 2] in every report and decision record. default: all free "
+    "text; other profiles are [redaction.profiles.NAME] in the config.",
+)
 @_selection_options
 @_rules_option
 @_config_options
@@ -421,6 +430,7 @@ def review(
     quiet: bool,
     jobs: int | None,
     source_root: Path | None,
+    redact: str | None,
     domains: tuple[str, ...],
     only_rules: tuple[str, ...],
     skip_rules: tuple[str, ...],
@@ -443,12 +453,19 @@ def review(
         rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
     )
     run = _settings(config, loaded, ruleset, fail_on, waivers_file, record_dir, as_of)
+    redaction = None
+    if redact is not None:
+        from compliance.redact import Redactor, profile_named
+        from compliance.redact_check import public_text
+
+        redaction = Redactor(profile_named(redact, config.redaction_profiles), public_text(loaded))
     with Reviewer(
         ruleset,
         engine=engine,
         threshold=run.thresholds.value,
         waivers=run.waivers,
         cross_check=cross_check,
+        redaction=redaction,
     ) as reviewer:
         if reviewer.fallback is not None:
             click.echo(f"engine: the reference evaluator decides ({reviewer.fallback})", err=True)

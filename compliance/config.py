@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compliance.errors import ConfigError, UsageError
+from compliance.errors import ConfigError, InputError, UsageError
 from compliance.fields import path_from_loc
 from compliance.ruleset import DisabledRule
 from compliance.rulespec import Severity
@@ -54,6 +54,8 @@ from compliance.yamlfile import read_text, schema_message
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+
+    from compliance.redact import Profile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -91,6 +93,8 @@ class ProjectConfig:
     """(name, sha256 hex) of the HTTP service's tokens."""
     decision_log: str | None = None
     """The HTTP service's decision log: a SQLite path (resolved) or a PostgreSQL URL."""
+    redaction_profiles: Mapping[str, Profile] = field(default_factory=dict)
+    """``[redaction.profiles.NAME]``: what ``--redact NAME`` hides."""
 
     def selection(
         self, domains: tuple[str, ...] = (), rules: tuple[str, ...] = (), skip: tuple[str, ...] = ()
@@ -167,6 +171,7 @@ def load_config(path: Path, label: str | None = None, found_by: str = "found") -
     from pydantic import ValidationError  # noqa: PLC0415
 
     from compliance import config_schema  # noqa: PLC0415
+    from compliance.redact import DEFAULT_PROFILE, Profile, resolve_fields  # noqa: PLC0415
 
     label = label or str(path)
     raw: Any
@@ -207,6 +212,18 @@ def load_config(path: Path, label: str | None = None, found_by: str = "found") -
                 f"{label}: waivers.file: {parsed.waivers.file!r} is not a file "
                 "(paths are relative to the config file)"
             )
+    profiles: dict[str, Profile] = {}
+    for name, entry in parsed.redaction.profiles.items():
+        where = f"{label}: redaction.profiles.{name}"
+        if name == DEFAULT_PROFILE:
+            problems.append(f"{where}: 'default' is built in (all free text); name yours otherwise")
+            continue
+        try:
+            chosen = resolve_fields(entry.fields, f"{where}.fields")
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        profiles[name] = Profile(name, chosen, entry.keep_source, label)
     if problems:
         raise ConfigError(problems)
     records = parsed.records.directory
@@ -228,6 +245,7 @@ def load_config(path: Path, label: str | None = None, found_by: str = "found") -
         record_dir=base / records if records is not None else None,
         service_tokens=tuple((t.name, t.sha256) for t in parsed.service.tokens),
         decision_log=_log_target(parsed.service.decision_log, base),
+        redaction_profiles=profiles,
     )
 
 

@@ -73,9 +73,28 @@ class ServiceSection(_Strict):
     )
 
 
+class RedactionProfileEntry(_Strict):
+    fields: list[Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]] = Field(
+        min_length=1,
+        max_length=200,
+        description="Free-text field paths ([] for list items), section or table paths (every "
+        "free-text field inside), or * (all free text).",
+    )
+    keep_source: StrictBool = Field(
+        False, description="Whether input file names stay (default: they are placeholders)."
+    )
+
+
+class RedactionSection(_Strict):
+    profiles: dict[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")], RedactionProfileEntry
+    ] = Field(default_factory=dict)
+
+
 class ConfigFile(_Strict):
     rules: RulesSection = Field(default_factory=RulesSection)
     service: ServiceSection = Field(default_factory=ServiceSection)
     gate: GateSection = Field(default_factory=GateSection)
     waivers: WaiversSection = Field(default_factory=WaiversSection)
     records: RecordsSection = Field(default_factory=RecordsSection)
+    redaction: RedactionSection = Field(default_factory=RedactionSection)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from compliance.rulespec import Severity
 from compliance.sourcemap import Location
 
-REPORT_VERSION = "1.3"
+REPORT_VERSION = "1.4"
 
 
 class Decision(str, Enum):
@@ -241,6 +241,19 @@ class WaiversOut(_Out):
     waivers: list[WaiverUse]
 
 
+class RedactionOut(_Out):
+    """How a redacted report (``--redact PROFILE``) hides the proposals' free text."""
+
+    profile: str = Field(description="The redaction profile (default: every free-text field).")
+    fields: list[str] = Field(
+        description="The free-text fields whose answers are placeholders such as [party 2]; "
+        "the same answer has the same placeholder throughout the report."
+    )
+    source_kept: bool = Field(
+        description="False when input names are placeholders ([source 1]) too."
+    )
+
+
 class Summary(_Out):
     proposals: int
     decisions: dict[Decision, int]
@@ -269,5 +282,10 @@ class Report(_Out):
         None, description="Present when rules were selected, disabled or re-graded."
     )
     waivers: WaiversOut | None = Field(None, description="Present when a waivers file was used.")
+    redaction: RedactionOut | None = Field(
+        None,
+        description="Present when the report is redacted (since 1.4): the proposals' free text "
+        "is replaced by placeholders.",
+    )
     summary: Summary
     reviews: list[Review]

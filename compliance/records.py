@@ -182,6 +182,12 @@ class Head:
         )
 
 
+def _file_part(proposal_id: str) -> str:
+    """A proposal id as a record's file name holds it: a redacted record's placeholder
+    (``[proposal 1]``) as ``proposal-1``; an id is otherwise kept as it is."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", proposal_id).strip("-")[:64] or "proposal"
+
+
 def append(directory: Path, bodies: Sequence[dict[str, Any]]) -> Head | None:
     """Add records to the chain in ``directory`` (made if missing); returns the new head (None
     for an empty chain given nothing to add). A record over :data:`RECORD_MAX_BYTES`, which
@@ -200,7 +206,7 @@ def append(directory: Path, bodies: Sequence[dict[str, Any]]) -> Head | None:
                 record["record_hash"] = _self_hash(record)
                 text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
                 data = text.encode()
-                path = directory / f"{sequence:08d}-{body['proposal']['id']}.json"
+                path = directory / f"{sequence:08d}-{_file_part(body['proposal']['id'])}.json"
                 if len(data) > RECORD_MAX_BYTES:
                     raise UsageError(
                         f"{path}: the record would be {len(data)} bytes, over the limit of "

@@ -43,6 +43,7 @@ from compliance.findings import (
     WaiversOut,
     WaiverStatus,
 )
+from compliance.redact import redaction_line
 from compliance.report_html_chart import chart_html
 from compliance.report_html_parts import (
     DECISION_TEXT,
@@ -394,6 +395,9 @@ def render_html(
     ]
     body = [
         "<h1>Compliance review</h1>",
+        ""
+        if report.redaction is None
+        else f'<p class="redacted">{esc(redaction_line(report.redaction))}</p>',
         _banner(report),
         _narrowed(report.selection),
         *(summary for summary, _ in sections),

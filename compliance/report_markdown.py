@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from compliance.findings import Evidence, Finding, Report, Review
+from compliance.redact import redaction_line
 from compliance.report_text import (
     BINDING,
     STATUS_TEXT,
@@ -134,6 +135,8 @@ def render_markdown(report: Report, domain_title: Callable[[str], str]) -> str:
         f"({counted(rs.rule_count, 'rule')}, `{rs.hash[:19]}`), engine {report.engine}, threshold "
         f"{md(thresholds_text(report))}.",
     ]
+    if report.redaction is not None:
+        lines += ["", f"> {md(redaction_line(report.redaction))}."]
     sel = report.selection
     if sel is not None and sel.rules_run != sel.rules_loaded:
         lines += [

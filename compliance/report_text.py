@@ -29,6 +29,7 @@ from compliance.findings import (
     WaiverOnFinding,
     WaiversOut,
 )
+from compliance.redact import redaction_line
 from compliance.report_summary import (
     FAILING,
     ReviewSummary,
@@ -345,6 +346,8 @@ def head_text(report: Report, failing_only: bool = False) -> str:
         f"({counted(rs.rule_count, 'rule')}, {rs.hash[:19]}), engine {report.engine}, "
         f"threshold {thresholds_text(report)}",
     ]
+    if report.redaction is not None:
+        lines.append(redaction_line(report.redaction))
     lines += _selection(report.selection)
     if report.waivers is not None:
         lines += textwrap.wrap(

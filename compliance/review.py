@@ -67,6 +67,7 @@ from compliance.rulespec import Severity
 from compliance.sourcemap import Location, SourceMap
 
 if TYPE_CHECKING:
+    from compliance.redact import Redactor
     from compliance.waivers import Waivers
 
 EngineName = Literal["durable", "reference"]
@@ -114,6 +115,7 @@ class Reviewer:
         threshold: Severity | Thresholds = DEFAULT_THRESHOLD,
         waivers: Waivers | None = None,
         cross_check: CrossCheck = "fired",
+        redaction: Redactor | None = None,
     ) -> None:
         if cross_check not in CROSS_CHECKS:
             raise ValueError(f"unknown cross-check {cross_check!r}")
@@ -125,6 +127,8 @@ class Reviewer:
         self.cross_check = cross_check
         self.thresholds = threshold if isinstance(threshold, Thresholds) else Thresholds(threshold)
         self.waivers = waivers
+        self.redaction = redaction
+        """Set for a redacted report: proposals are reviewed as copies with placeholders."""
         self._reference = ReferenceEvaluator(ruleset)
         self._parts: dict[str, _RuleParts] = {}
         self._durable = None
@@ -163,6 +167,8 @@ class Reviewer:
 
     def review(self, proposal: Proposal, source_map: SourceMap | None = None) -> Review:
         view = proposal_view(proposal)
+        if self.redaction is not None:
+            view = self.redaction.view(view)
         findings = [
             self._finding(outcome, view, source_map)
             for outcome in self._outcomes(view, proposal.id)
@@ -173,15 +179,21 @@ class Reviewer:
         findings.sort(
             key=lambda f: (-f.severity.rank, f.outcome != "violation", f.domain, f.rule_id)
         )
-        return Review.made(
+        review = Review.made(
             proposal_id=proposal.id,
-            title=proposal.title,
+            title=view["title"],
             source=source_map.source if source_map is not None else None,
             decision=decide(findings, self.thresholds),
             counts=_counts(findings),
             findings=findings,
             unanswered=_unanswered(findings),
         )
+        if self.redaction is not None:  # the id still matched waivers; now it is hidden
+            review = self.redaction.review(review)
+            review = review.model_copy(
+                update={"proposal_id": self.redaction.proposal_id(proposal.id)}
+            )
+        return review
 
     def _finding(
         self, outcome: Outcome, view: dict[str, Any], source_map: SourceMap | None
@@ -245,7 +257,8 @@ class Reviewer:
     # ------------------------------------------------------------------ report
 
     def report(self, reviews: list[Review]) -> Report:
-        return build_report(reviews, self.ruleset, self.engine, self.thresholds, self.waivers)
+        made = build_report(reviews, self.ruleset, self.engine, self.thresholds, self.waivers)
+        return made if self.redaction is None else self.redaction.report(made)
 
     def close(self) -> None:
         if self._durable is not None:
