@@ -82,12 +82,32 @@ def plain_review(review: Review) -> dict[str, Any]:
     return data
 
 
-SLOW_MODULES = frozenset({"test_service", "test_hostile_service", "test_webpage"})
+SLOW_MODULES = frozenset(
+    {"test_service", "test_hostile_service", "test_webpage", "test_report_html_print"}
+)
 """Modules whose every test needs a live server or a browser: marked ``slow``, which
-``pytest -m "not slow"`` (README) leaves out. Single slow tests elsewhere carry the mark."""
+``pytest -m "not slow"`` (README) leaves out."""
+SLOW_TESTS = frozenset(
+    {
+        # Hypothesis: hundreds of generated proposals and rule sets on both engines (the last
+        # counts what the first compared, so they go together).
+        "test_generated_proposals_against_the_rule_set",
+        "test_enough_generated_proposals_were_compared",
+        "test_random_rules",
+        "test_large_random_rule_sets_across_groups_and_shards",
+        # A browser, or large inputs.
+        "test_chromium_draws_the_chart_in_the_first_screen_and_prints",
+        "test_editing_any_byte_of_a_record_breaks_the_chain_and_names_it",
+        "test_a_large_register_reads_in_linear_time",
+        "test_a_large_batch_shows_progress_on_a_terminal_only",
+    }
+)
+"""Single tests elsewhere that take tens of seconds or more, marked ``slow`` by name (a test of
+their own checks each name still exists); a new slow test can carry ``@pytest.mark.slow``."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.stem in SLOW_MODULES:
+        name = getattr(item, "originalname", item.name)
+        if item.path.stem in SLOW_MODULES or name in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)

@@ -341,3 +341,16 @@ def test_metadata_and_ci_name_the_same_pythons() -> None:
     assert smoke is not None
     # The suite runs on CI's own Python (3.11); the smoke test on every other one.
     assert sorted([*smoke.group(1).split(), "3.11"]) == classified
+
+
+def test_every_test_marked_slow_by_name_exists() -> None:
+    from .conftest import SLOW_MODULES, SLOW_TESTS
+
+    sources = {path.stem: path.read_text(encoding="utf-8") for path in ROOT.glob("tests/test_*.py")}
+    assert set(sources) >= SLOW_MODULES
+    missing = [
+        name
+        for name in sorted(SLOW_TESTS)
+        if not any(re.search(rf"^def {name}\(", text, re.MULTILINE) for text in sources.values())
+    ]
+    assert missing == []
