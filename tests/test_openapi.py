@@ -125,6 +125,7 @@ def test_schemathesis_finds_every_answer_documented(
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
     )  # fmt: skip
     out = result.stdout + result.stderr
+    (tmp_path / "schemathesis.txt").write_text(out, encoding="utf-8")  # the whole run, to read
     assert result.returncode == 0, out[-12000:]
     count = sum(1 for _ in operations(document))
     assert f"Tested: {count}" in out, out[-3000:]
