@@ -453,6 +453,7 @@ def review(
         rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
     )
     run = _settings(config, loaded, ruleset, fail_on, waivers_file, record_dir, as_of)
+    ruleset = tuning.in_force(ruleset, run.as_of.value)  # the rules of the judgment day
     redaction = None
     if redact is not None:
         from compliance.redact import Redactor, profile_named
@@ -491,8 +492,8 @@ def review(
     # of the day it started, which is no news.
     if as_of is not None and run.as_of.value != datetime.datetime.now(datetime.timezone.utc).date():
         click.echo(
-            f"--as-of {run.as_of.value}: waivers were judged as of that day, not today; the "
-            "decisions hold for that day",
+            f"--as-of {run.as_of.value}: the rules in force and the waivers were judged as of "
+            "that day, not today; the decisions hold for that day",
             err=True,
         )
     if report.waivers is not None:
@@ -546,7 +547,7 @@ def config_show(
         rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
     )
     run = _settings(config, loaded, ruleset, fail_on, waivers_file, record_dir, as_of)
-    rows = run.rows(config, ruleset)
+    rows = run.rows(config, tuning.in_force(ruleset, run.as_of.value))
     if fmt == "json":
         click.echo(json.dumps({"settings": rows}, indent=2, ensure_ascii=False))
         return int(ExitCode.PASSED)
@@ -919,10 +920,15 @@ def rules_list(
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return int(ExitCode.PASSED)
     width = max((len(r.id) for r in shown), default=2)
+    from compliance.rulesdoc import dates_note, released_text
+
     for rule in shown:
         grade = rule.severity.value + ("*" if rule.override is not None else "")
-        click.echo(f"{rule.id:<{width}}  {grade:<8} {rule.domain:<24}  {rule.title}")
-    click.echo(f"{counted(len(shown), 'rule')} ({ruleset.name} {ruleset.version})")
+        dates = dates_note(rule)
+        click.echo(f"{rule.id:<{width}}  {grade:<8} {rule.domain:<24}  {rule.title}{dates}")
+    click.echo(
+        f"{counted(len(shown), 'rule')} ({ruleset.name} {ruleset.version}{released_text(ruleset)})"
+    )
     if any(r.override is not None for r in shown):
         click.echo("* severity changed by the project config (see: compliance rules show ID)")
     if ruleset.tuning is not None:

@@ -171,6 +171,9 @@ class RuleSourceOut(_Out):
     version: str
     hash: str
     rule_count: int
+    released: date | None = Field(
+        None, description="The release date its manifest gives (since 1.4); null if none."
+    )
 
 
 class RuleSetOut(_Out):
@@ -207,6 +210,21 @@ class SelectionOut(_Out):
     skipped: list[str] = Field(description="--skip-rule choices.")
     disabled: list[DisabledRuleOut]
     severity_overrides: list[SeverityOverrideOut]
+
+
+class RuleNotInForceOut(_Out):
+    """A loaded rule that did not run: it is not in force on the judgment day (``as_of``)."""
+
+    rule_id: str
+    title: str
+    effective_from: date | None = Field(description="The first day the rule is in force.")
+    effective_until: date | None = Field(
+        description="The last day the rule is in force, that day included."
+    )
+    reason: Literal["not_yet_in_force", "no_longer_in_force"] = Field(
+        description="not_yet_in_force: as_of is before effective_from; no_longer_in_force: "
+        "as_of is after effective_until."
+    )
 
 
 WaiverStatus = Literal[
@@ -280,6 +298,17 @@ class Report(_Out):
     )
     selection: SelectionOut | None = Field(
         None, description="Present when rules were selected, disabled or re-graded."
+    )
+    as_of: date | None = Field(
+        None,
+        description="The judgment day (since 1.4): the rules in force on it ran, and waiver "
+        "expiry was judged against it; today (UTC) or --as-of. Null only for a library review "
+        "of a rule set not chosen for a day.",
+    )
+    rules_not_in_force: list[RuleNotInForceOut] = Field(
+        default_factory=list,
+        description="Loaded rules that did not run because they are not in force on as_of "
+        "(since 1.4).",
     )
     waivers: WaiversOut | None = Field(None, description="Present when a waivers file was used.")
     redaction: RedactionOut | None = Field(

@@ -56,7 +56,7 @@ from compliance.record_witness import (
 if TYPE_CHECKING:
     from compliance.intake import LoadedProposal
 
-RECORD_VERSION = "1.1"
+RECORD_VERSION = "1.2"
 HEAD_NAME = "HEAD"
 _LOCK_NAME = ".lock"
 _RECORD_NAME = re.compile(r"^(\d{8})-[A-Za-z0-9._-]{1,64}\.json$")
@@ -95,6 +95,8 @@ def record_body(
         "threshold": report.threshold.value,
         "domain_thresholds": {d: s.value for d, s in report.domain_thresholds.items()},
         "selection": None if report.selection is None else report.selection.model_dump(mode="json"),
+        "as_of": None if report.as_of is None else report.as_of.isoformat(),
+        "rules_not_in_force": [n.model_dump(mode="json") for n in report.rules_not_in_force],
         "input": {"source": item.source, "sha256": "sha256:" + item.input_sha256},
         "proposal": {"id": item.proposal.id, "sha256": proposal_hash(item.proposal)},
         "waivers": None

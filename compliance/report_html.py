@@ -59,6 +59,7 @@ from compliance.report_html_parts import (
 )
 from compliance.report_summary import WORST_FIRST, decision_rank, summarize
 from compliance.report_text import counts_text, grouped
+from compliance.ruleset import effective_text
 from compliance.words import counted
 
 CSP = (
@@ -129,8 +130,9 @@ def _banner(report: Report) -> str:
     )
 
 
-def _narrowed(selection: SelectionOut | None) -> str:
-    """A warning under the banner when the decisions cover only part of the rules."""
+def _narrowed(selection: SelectionOut | None, not_in_force: int = 0) -> str:
+    """A warning under the banner when the decisions cover only part of the rules (those not
+    in force on the judgment day, ``not_in_force``, do not count)."""
     if selection is None:
         return ""
     notes = []
@@ -138,7 +140,7 @@ def _narrowed(selection: SelectionOut | None) -> str:
         notes.append(
             "The built-in rules were not loaded: the decisions cover the project's own rules alone."
         )
-    if selection.rules_run != selection.rules_loaded:
+    if selection.rules_run + not_in_force != selection.rules_loaded:
         notes.append(
             f"Only {selection.rules_run} of {selection.rules_loaded} rules ran: the decisions "
             "cover those rules alone."
@@ -182,7 +184,19 @@ def _facts(report: Report, domain_title: Callable[[str], str]) -> str:
                 ),
             )
         )
-    rows += _selection_rows(report.selection)
+    rows += _selection_rows(report.selection, len(report.rules_not_in_force))
+    if report.as_of is not None:
+        rows.append(("Judged as of", f"{report.as_of}: the rules in force that day ran"))
+    rows += [
+        (
+            "Not in force",
+            esc(
+                f"{n.rule_id} {n.title}: {n.reason.replace('_', ' ')} "
+                f"({effective_text(n.effective_from, n.effective_until)})"
+            ),
+        )
+        for n in report.rules_not_in_force
+    ]
     if report.waivers is not None:
         w = report.waivers
         rows += [
@@ -200,11 +214,11 @@ def _facts(report: Report, domain_title: Callable[[str], str]) -> str:
     )
 
 
-def _selection_rows(sel: SelectionOut | None) -> list[tuple[str, str]]:
+def _selection_rows(sel: SelectionOut | None, not_in_force: int = 0) -> list[tuple[str, str]]:
     if sel is None:
         return []
     ran = f"{sel.rules_run} of {counted(sel.rules_loaded, 'rule')} loaded"
-    if sel.rules_run != sel.rules_loaded:
+    if sel.rules_run + not_in_force != sel.rules_loaded:
         ran = f"only {ran}: the decisions cover those rules alone"
     rows = [("Rules run", esc(ran)), ("Config", esc(sel.config or "none"))]
     if not sel.builtin_rules:
@@ -399,7 +413,7 @@ def render_html(
         if report.redaction is None
         else f'<p class="redacted">{esc(redaction_line(report.redaction))}</p>',
         _banner(report),
-        _narrowed(report.selection),
+        _narrowed(report.selection, len(report.rules_not_in_force)),
         *(summary for summary, _ in sections),
         '<div class="overview">',
         chart_html(report, domain_title),

@@ -26,6 +26,7 @@ from compliance.report_text import (
     value_text,
     waiver_text,
 )
+from compliance.ruleset import effective_text
 from compliance.rulespec import Severity
 from compliance.words import counted
 
@@ -137,8 +138,15 @@ def render_markdown(report: Report, domain_title: Callable[[str], str]) -> str:
     ]
     if report.redaction is not None:
         lines += ["", f"> {md(redaction_line(report.redaction))}."]
+    if report.as_of is not None and report.rules_not_in_force:
+        lines += ["", f"Judged as of {report.as_of}: the rules in force that day ran."]
+        for n in report.rules_not_in_force:
+            dates = effective_text(n.effective_from, n.effective_until)
+            lines.append(
+                f"- Not run: {n.rule_id} {md(n.title)}: {n.reason.replace('_', ' ')} ({dates})."
+            )
     sel = report.selection
-    if sel is not None and sel.rules_run != sel.rules_loaded:
+    if sel is not None and sel.rules_run + len(report.rules_not_in_force) != sel.rules_loaded:
         lines += [
             "",
             f"> Only {sel.rules_run} of {sel.rules_loaded} rules ran: the decisions cover those "

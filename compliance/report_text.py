@@ -41,6 +41,7 @@ from compliance.report_summary import (
     summarize,
     summary_lines,
 )
+from compliance.ruleset import effective_text
 from compliance.rulespec import Severity
 from compliance.words import counted
 
@@ -295,8 +296,9 @@ def render_review(
     return lines
 
 
-def _selection(sel: SelectionOut | None) -> list[str]:
-    """What a narrowed or tuned run covered: said up front, since it qualifies every decision."""
+def _selection(sel: SelectionOut | None, not_in_force: int = 0) -> list[str]:
+    """What a narrowed or tuned run covered: said up front, since it qualifies every decision.
+    ``not_in_force``: loaded rules that did not run because of their dates (not a narrowing)."""
     if sel is None:
         return []
     lines: list[str] = []
@@ -307,12 +309,14 @@ def _selection(sel: SelectionOut | None) -> list[str]:
             f"the built-in rules were NOT loaded (builtin = false in {clean(sel.config or '')}): "
             "the decisions cover the project's own rules alone"
         )
-    if sel.rules_run != sel.rules_loaded:
+    if sel.rules_run + not_in_force != sel.rules_loaded:
         chosen = [f"--domain {d}" for d in sel.domains] + [f"--rule {r}" for r in sel.rules]
         chosen += [f"--skip-rule {r}" for r in sel.skipped]
         how = f" ({' '.join(chosen)})" if chosen else ""
+        total = sel.rules_loaded - not_in_force
         lines.append(
-            f"only {sel.rules_run} of {sel.rules_loaded} rules ran{clean(how)}: "
+            f"only {sel.rules_run} of {total} rules{' in force' if not_in_force else ''} "
+            f"ran{clean(how)}: "
             "the decisions cover those rules alone"
         )
     for d in sel.disabled:
@@ -326,6 +330,19 @@ def _selection(sel: SelectionOut | None) -> list[str]:
             ),
             "",
         )
+    return lines
+
+
+def in_force_lines(report: Report) -> list[str]:
+    """The judgment day, and each loaded rule skipped because it is not in force on it; nothing
+    when every rule loaded ran (the day then changed nothing the report shows but in JSON)."""
+    if report.as_of is None or not report.rules_not_in_force:
+        return []
+    lines = [f"judged as of {report.as_of}: the rules in force that day ran"]
+    for n in report.rules_not_in_force:
+        dates = effective_text(n.effective_from, n.effective_until)
+        why = f"{n.reason.replace('_', ' ')} ({dates})"
+        lines += _block("not run:", clean(f"{n.rule_id} {n.title}: {why}"), "")
     return lines
 
 
@@ -348,7 +365,8 @@ def head_text(report: Report, failing_only: bool = False) -> str:
     ]
     if report.redaction is not None:
         lines.append(redaction_line(report.redaction))
-    lines += _selection(report.selection)
+    lines += _selection(report.selection, len(report.rules_not_in_force))
+    lines += in_force_lines(report)
     if report.waivers is not None:
         lines += textwrap.wrap(
             clean(waivers_summary(report.waivers)), WIDTH, subsequent_indent="  "

@@ -64,6 +64,7 @@ def test_a_record_holds_what_an_audit_needs(tmp_path: Path) -> None:
     (path,) = _files(directory)
     record = json.loads(path.read_text())
     assert sorted(record) == [
+        "as_of",
         "counts",
         "decision",
         "domain_thresholds",
@@ -76,6 +77,7 @@ def test_a_record_holds_what_an_audit_needs(tmp_path: Path) -> None:
         "record_version",
         "recorded_at",
         "rule_set",
+        "rules_not_in_force",
         "selection",
         "sequence",
         "threshold",
@@ -84,7 +86,7 @@ def test_a_record_holds_what_an_audit_needs(tmp_path: Path) -> None:
         "waivers_applied",
     ]
     assert (record["record_version"], record["waivers"], record["waivers_applied"]) == (
-        "1.1",
+        "1.2",
         None,
         [],
     )

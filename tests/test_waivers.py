@@ -42,8 +42,8 @@ def as_of_warning(day: date = AS_OF) -> list[str]:
     if day == datetime.now(timezone.utc).date():
         return []
     return [
-        f"--as-of {day}: waivers were judged as of that day, not today; the decisions hold "
-        "for that day"
+        f"--as-of {day}: the rules in force and the waivers were judged as of that day, not "
+        "today; the decisions hold for that day"
     ]
 
 
@@ -524,7 +524,7 @@ def test_records_carry_the_waivers_applied(tmp_path: Path) -> None:
     assert run.code == 3
     (record_file,) = sorted(records.glob("*.json"))
     record = json.loads(record_file.read_text(encoding="utf-8"))
-    assert record["record_version"] == "1.1"
+    assert record["record_version"] == "1.2"
     assert record["waivers"]["file"] == str(path)
     assert record["waivers"]["as_of"] == "2026-11-21"
     assert record["waivers"]["sha256"].startswith("sha256:")
@@ -700,8 +700,8 @@ def test_as_of_is_refused_after_today_and_announced_before_it(tmp_path: Path) ->
     assert future.err.startswith("error: --as-of 2999-01-01: a day after today")
     past = run_cli("review", BIOMETRICS, "--waivers", str(path), "--as-of", "2026-10-02")
     assert past.err.splitlines()[-1] == (
-        "--as-of 2026-10-02: waivers were judged as of that day, not today; the decisions hold "
-        "for that day"
+        "--as-of 2026-10-02: the rules in force and the waivers were judged as of that day, "
+        "not today; the decisions hold for that day"
     )
 
 
