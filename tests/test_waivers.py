@@ -489,7 +489,7 @@ def test_the_gate_fixture_shows_applied_expired_unused_and_not_reviewed() -> Non
     )
     assert run.code == 3
     report = json.loads(run.out)
-    assert report["report_version"] == "1.3"
+    assert report["report_version"] == "1.4"
     assert report["domain_thresholds"] == {"monitoring": "medium"}
     assert [(u["id"], u["status"]) for u in report["waivers"]["waivers"]] == [
         ("W-2026-031", "applied"),
