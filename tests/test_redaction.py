@@ -9,6 +9,7 @@ import io
 import json
 import re
 import unicodedata
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ import pytest
 from compliance import batch
 from compliance.batch_run import review_batch
 from compliance.cli import _render
-from compliance.errors import EngineError, InputError
+from compliance.config import load_config
+from compliance.errors import ConfigError, EngineError, InputError
 from compliance.fields import Kind, catalogue
 from compliance.findings import Report
 from compliance.intake import LoadedProposal
@@ -26,6 +28,7 @@ from compliance.redact import Profile, Redactor, default_profile, label_of, reso
 from compliance.redact_check import check_output, public_text
 from compliance.review import Reviewer
 from compliance.ruleset import RuleSet
+from compliance.waivers import load_waivers
 from tests.conftest import FIXTURES, run_cli
 
 FORMATS = ("text", "json", "jsonl", "markdown", "junit", "sarif", "html", "xlsx")
@@ -264,3 +267,80 @@ def test_cli_redact_option_and_records(tmp_path: Path) -> None:
     assert "Relief Registration" not in json.dumps(body)
     verified = run_cli("verify-records", str(records))
     assert verified.code == 0, verified.err
+
+
+def test_waivers_still_match_and_their_notes_are_hidden(ruleset: RuleSet, tmp_path: Path) -> None:
+    waivers = load_waivers(FIXTURES / "gate" / "waivers.yaml", ruleset, as_of=date(2026, 11, 1))
+    path = FIXTURES / "flawed-data-sharing-biometrics-left-behind.json"
+    plain, _ = _run(
+        Reviewer(ruleset, engine="reference", waivers=waivers), ruleset, path, tmp_path, ("html",)
+    )
+    redactor = Redactor(default_profile(), public_text(ruleset))
+    redacted, outputs = _run(
+        Reviewer(ruleset, engine="reference", waivers=waivers, redaction=redactor),
+        ruleset,
+        path,
+        tmp_path,
+        ("json", "html"),
+    )
+    applied = [f.waiver for f in redacted.reviews[0].findings if f.waiver is not None]
+    before = [f.waiver for f in plain.reviews[0].findings if f.waiver is not None]
+    assert [(w.id, w.status) for w in applied] == [(w.id, w.status) for w in before]
+    assert applied
+    assert {w.justification for w in applied} == {"[waiver justification]"}
+    assert redacted.reviews[0].decision == plain.reviews[0].decision
+    assert redacted.waivers is not None
+    # The reviewed proposal's waivers name it by its placeholder; a waiver for a proposal not
+    # in this report gets one of its own.
+    assert {
+        (u.proposal_id, u.status != "proposal_not_reviewed") for u in redacted.waivers.waivers
+    } == {
+        ("[proposal 1]", True),
+        ("[proposal 2]", False),
+    }
+    for output in outputs.values():
+        assert "HO-F3-BIOMETRIC-ID" not in output.decode()
+        assert "ombudsperson" not in output.decode()
+
+
+def test_profiles_in_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "compliance.toml"
+    config.write_text(
+        '[redaction.profiles.donor]\nfields = ["parties[].name", "security_units"]\n'
+        "keep_source = true\n"
+    )
+    loaded = load_config(config, "compliance.toml")
+    assert loaded.redaction_profiles == {
+        "donor": Profile(
+            "donor",
+            frozenset({"parties[].name", "security_units[].name", "security_units[].parent_force"}),
+            keep_source=True,
+            origin="compliance.toml",
+        )
+    }
+    config.write_text(
+        '[redaction.profiles.default]\nfields = ["*"]\n'
+        '[redaction.profiles.odd]\nfields = ["funding.total_amount"]\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, "compliance.toml")
+    assert caught.value.problems == [
+        "compliance.toml: redaction.profiles.default: 'default' is built in (all free text); "
+        "name yours otherwise",
+        "compliance.toml: redaction.profiles.odd.fields: 'funding.total_amount' is a number, not "
+        "free text (only free-text fields are redacted)",
+    ]
+
+
+def test_cli_config_profile(tmp_path: Path) -> None:
+    config = tmp_path / "compliance.toml"
+    config.write_text('[redaction.profiles.donor]\nfields = ["parties[].name"]\n')
+    fixture = str(FIXTURES / "flawed-refugee-data-sharing.json")
+    unknown = run_cli("review", fixture, "--redact", "donr", "--config", str(config))
+    assert unknown.code == 2
+    assert unknown.err.strip().endswith("--redact: unknown profile 'donr' (known: default, donor)")
+    done = run_cli("review", fixture, "--redact", "donor", "--config", str(config), "-q")
+    assert done.code == 3
+    assert "PRP-2026-034  Biometric registration of refugees" in done.out
+    assert "Relief Registration Consortium" not in done.out
+    assert "redacted by profile donor" in done.out
