@@ -47,8 +47,10 @@ __attribute__((visibility("default"))) int PyEval_CallObject(PyObject *callable,
 }
 
 static struct PyModuleDef shim = {
-    PyModuleDef_HEAD_INIT, "_pyeval_shim",
-    "Defines PyEval_CallObject for durable_rules 2.0.28 on Python 3.13 and later.", -1, NULL,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_pyeval_shim",
+    .m_doc = "Defines PyEval_CallObject for durable_rules 2.0.28 on Python 3.13 and later.",
+    .m_size = -1,
 };
 
 PyMODINIT_FUNC PyInit__pyeval_shim(void) { return PyModule_Create(&shim); }
