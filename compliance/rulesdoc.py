@@ -42,6 +42,15 @@ def out_of_force(rule: Rule, day: dt.date | None = None) -> str | None:
     return f"{'not yet' if late else 'no longer'} in force"
 
 
+def in_force_text(rule: Rule) -> str:
+    """``from 2026-03-01 until 2026-12-31 (both days included)``, ``until 2026-06-30 (that day
+    included)``, ``from 2026-03-01``: a dated rule's days in force, for people."""
+    dates = effective_text(rule.effective_from, rule.effective_until)
+    if rule.effective_until is None:
+        return dates
+    return f"{dates} ({'both days' if rule.effective_from else 'that day'} included)"
+
+
 def dates_note(rule: Rule) -> str:
     """``  (in force until 2026-06-30; no longer in force)`` after a rule's title in ``rules
     list``: its dates, and whether it is out of force today (UTC); nothing for a rule without
@@ -83,11 +92,8 @@ def show_text(rule: Rule, ruleset: RuleSet) -> str:
         f"Source:          {rule.source}",
     ]
     if rule.effective_from or rule.effective_until:
-        dates = effective_text(rule.effective_from, rule.effective_until)
         status = out_of_force(rule)
-        lines.append(
-            f"In force:        {dates} (both days included){'; ' + status if status else ''}"
-        )
+        lines.append(f"In force:        {in_force_text(rule)}{'; ' + status if status else ''}")
     if rule.for_each:
         lines.append(f"For each item of: {rule.for_each}")
     lines.append(
@@ -188,8 +194,7 @@ def rules_markdown(ruleset: RuleSet) -> str:
             if rule.when_unanswered == "ignore":
                 facts.append("does not ask for unanswered facts")
             if rule.effective_from or rule.effective_until:
-                dates = effective_text(rule.effective_from, rule.effective_until)
-                facts.append(f"in force {dates} (both days included)")
+                facts.append(f"in force {in_force_text(rule)}")
             sentence = "; ".join(facts)
             lines += [sentence[:1].upper() + sentence[1:] + ".", ""]
             if rule.applies_when is not None:

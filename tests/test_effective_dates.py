@@ -17,6 +17,7 @@ from compliance.errors import RuleError, UsageError
 from compliance.review import Reviewer
 from compliance.rulecache import PLAN_ATTRIBUTE
 from compliance.ruleload import load_rules
+from compliance.rulesdoc import rules_markdown
 from compliance.workers import ReviewJob, ServiceConfig, _Reviews
 from tests.conftest import run_cli
 
@@ -342,8 +343,23 @@ def test_rules_list_and_show_give_the_dates(
     with pytest.raises(SystemExit):
         main(["rules", "show", "OLD-001"])
     assert capsys.readouterr().out.splitlines()[5] == (
-        "In force:        until 2026-06-30 (both days included); no longer in force"
+        "In force:        until 2026-06-30 (that day included); no longer in force"
     )
+
+
+def test_the_rules_reference_gives_the_dates_and_the_release(project: Path) -> None:
+    text = rules_markdown(load_rules([project / "rules"], builtin=False)).splitlines()
+    assert text[4].startswith("Rule set **dated 1.0.0**, released 2026-01-15: 4 rules in 1 domain.")
+    facts = [line for line in text if line.startswith("Severity **")]
+    assert facts == [
+        "Severity **high**; file `dated.yaml`; judged for each item of `data_sharing.flows`; "
+        "in force until 2026-06-30 (that day included).",
+        "Severity **medium**; file `dated.yaml`; judged for each item of `data_sharing.flows`; "
+        "in force from 2026-03-01.",
+        "Severity **low**; file `dated.yaml`; judged for each item of `data_sharing.flows`; "
+        "in force from 2099-01-01.",
+        "Severity **info**; file `dated.yaml`; judged for each item of `data_sharing.flows`.",
+    ]
 
 
 def test_config_show_names_the_rules_not_in_force(
