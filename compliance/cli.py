@@ -1033,7 +1033,15 @@ def rules_coverage(
 @click.option(
     "--as-of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Judge waiver expiry as of this day, YYYY-MM-DD, as for review.",
+    help="The judgment day, YYYY-MM-DD, as for review: waiver expiry and (unless "
+    "--in-force-on) the rules in force.",
+)
+@click.option(
+    "--in-force-on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Compare the rules in force on this day, YYYY-MM-DD, in both rule sets; it may be "
+    "after today, to see what a rule adopted for a later day will change (default: the "
+    "judgment day).",
 )
 @click.option(
     "--engine", type=click.Choice(list(ENGINE_CHOICES)), default="auto", help="As for review."
@@ -1050,6 +1058,7 @@ def rules_impact(
     fail_on: tuple[str, ...],
     waivers_file: Path | None,
     as_of: datetime.datetime | None,
+    in_force_on: datetime.datetime | None,
     engine: EngineChoice,
     jobs: int | None,
     domains: tuple[str, ...],
@@ -1074,7 +1083,14 @@ def rules_impact(
     run = _settings(config, loaded, ruleset, fail_on, waivers_file, None, as_of)
     selection = config.selection(domains, only_rules, skip_rules)
     report, fallback = impact.run(
-        ruleset, run, baseline_dirs, selection, paths, engine=engine, jobs=jobs
+        ruleset,
+        run,
+        baseline_dirs,
+        selection,
+        paths,
+        engine=engine,
+        jobs=jobs,
+        in_force_on=in_force_on.date() if in_force_on is not None else None,
     )
     if fallback is not None:
         click.echo(f"engine: the reference evaluator decides ({fallback})", err=True)

@@ -19,6 +19,7 @@ they name rules or domains the baseline has.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ from compliance.impact_model import (
     FindingRef,
     ImpactReport,
     ImpactSummary,
+    NotInForce,
     ProposalImpact,
     RuleChanges,
     RuleImpact,
@@ -47,7 +49,7 @@ from compliance.ruleload import load_rules
 from compliance.ruleset import Rule, RuleSet
 from compliance.rulespec import Severity
 from compliance.settings import RunSettings
-from compliance.tuning import Selection, apply
+from compliance.tuning import Selection, apply, in_force
 
 Key = tuple[str, str | None]
 """A finding's identity: its rule id and the list item it judges."""
@@ -237,7 +239,7 @@ def rule_changes(baseline: RuleSet, current: RuleSet) -> RuleChanges:
 
 
 def _report(tally: Tally, current: Reviewer, baseline: Reviewer) -> ImpactReport:
-    now = current.report([])
+    now, before = current.report([]), baseline.report([])
     changes = rule_changes(baseline.ruleset, current.ruleset)
     status: dict[str, RuleStatus] = {
         **dict.fromkeys(changes.added, "added"),
@@ -264,8 +266,10 @@ def _report(tally: Tally, current: Reviewer, baseline: Reviewer) -> ImpactReport
         impact_version=IMPACT_VERSION,
         tool_version=__version__,
         engine=current.engine,
-        baseline=baseline.report([]).rule_set,
+        baseline=before.rule_set,
         current=now.rule_set,
+        in_force_on=current.ruleset.as_of,
+        not_in_force=NotInForce(baseline=before.rules_not_in_force, current=now.rules_not_in_force),
         threshold=now.threshold,
         domain_thresholds=now.domain_thresholds,
         rule_changes=changes,
@@ -308,11 +312,20 @@ def run(
     *,
     engine: EngineChoice = "auto",
     jobs: int | None = None,
+    in_force_on: dt.date | None = None,
 ) -> tuple[ImpactReport, str | None]:
     """``rules impact``: the current ``ruleset`` and the baseline in ``baseline_dirs``, both
-    judged with ``settings`` (thresholds, waivers), compared over ``paths``. Returns the report
-    and why the reference evaluator decides, if it does in place of durable_rules."""
+    judged with ``settings`` (thresholds, waivers), compared over ``paths``. Each rule set runs
+    the rules in force on ``in_force_on`` (default: the judgment day, ``settings.as_of``), which
+    may be after today. Returns the report and why the reference evaluator decides, if it does
+    in place of durable_rules."""
+    day = in_force_on or settings.as_of.value
     base = baseline_rules(baseline_dirs, selection)
+    try:
+        base = in_force(base, day)
+    except UsageError as exc:
+        raise UsageError([f"--baseline: {problem}" for problem in exc.problems]) from None
+    ruleset = in_force(ruleset, day)
     threshold, waivers = settings.thresholds.value, settings.waivers
     with (
         Reviewer(ruleset, engine=engine, threshold=threshold, waivers=waivers) as current,

@@ -11,11 +11,12 @@ proposals whose decision or findings differ are listed; the others are counted.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from compliance.findings import Decision, RuleSetOut, _Out
+from compliance.findings import Decision, RuleNotInForceOut, RuleSetOut, _Out
 from compliance.rulespec import Severity
 
 IMPACT_VERSION = "1.0"
@@ -91,6 +92,13 @@ class RuleChanges(_Out):
     )
 
 
+class NotInForce(_Out):
+    """The loaded rules of each rule set that did not run: not in force on ``in_force_on``."""
+
+    baseline: list[RuleNotInForceOut]
+    current: list[RuleNotInForceOut]
+
+
 class DecisionChange(_Out):
     before: Decision
     after: Decision
@@ -127,6 +135,11 @@ class ImpactReport(_Out):
     current: RuleSetOut = Field(
         description="The rule set a review runs now (after the config's selection and tuning)."
     )
+    in_force_on: date | None = Field(
+        description="The day whose rules in force were compared (both rule sets): the judgment "
+        "day, or a later day given with --in-force-on."
+    )
+    not_in_force: NotInForce
     threshold: Severity = Field(description="Gate threshold, the same for both rule sets.")
     domain_thresholds: dict[str, Severity] = Field(default_factory=dict)
     rule_changes: RuleChanges

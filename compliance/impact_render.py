@@ -19,6 +19,7 @@ from compliance.impact_model import (
 )
 from compliance.report_markdown import code, md
 from compliance.report_text import clean
+from compliance.ruleset import effective_text
 from compliance.words import counted
 
 FORMATS = ("text", "json", "markdown")
@@ -92,7 +93,26 @@ def _totals(report: ImpactReport) -> list[str]:
 
 def _changes_line(report: ImpactReport) -> str:
     c = report.rule_changes
-    return f"Rules: added {_ids(c.added)}; removed {_ids(c.removed)}; changed {_ids(c.changed)}"
+    return (
+        f"Rules in force on {report.in_force_on}: added {_ids(c.added)}; removed "
+        f"{_ids(c.removed)}; changed {_ids(c.changed)}"
+    )
+
+
+def _skipped(report: ImpactReport) -> list[str]:
+    """A line per rule set with rules not in force on the day compared."""
+    lines = []
+    for label, skipped in (
+        ("baseline", report.not_in_force.baseline),
+        ("current", report.not_in_force.current),
+    ):
+        if skipped:
+            rules = ", ".join(
+                f"{n.rule_id} ({effective_text(n.effective_from, n.effective_until)})"
+                for n in skipped
+            )
+            lines.append(f"Not in force that day ({label}): {rules}")
+    return lines
 
 
 def text(report: ImpactReport) -> str:
@@ -101,6 +121,7 @@ def text(report: ImpactReport) -> str:
         f"  baseline: {_rule_set(report.baseline)}",
         f"  current:  {_rule_set(report.current)}",
         _changes_line(report),
+        *_skipped(report),
         *_totals(report),
         "",
         "Decisions (before -> after: proposals):",
@@ -133,8 +154,9 @@ def markdown(report: ImpactReport) -> str:
         "",
         f"- Baseline: {md(_rule_set(report.baseline))}",
         f"- Current: {md(_rule_set(report.current))}",
-        f"- Rules added: {md(_ids(c.added))}; removed: {md(_ids(c.removed))}; "
-        f"changed: {md(_ids(c.changed))}",
+        f"- Rules in force on {report.in_force_on}: added {md(_ids(c.added))}; removed "
+        f"{md(_ids(c.removed))}; changed {md(_ids(c.changed))}",
+        *[f"- {md(line)}" for line in _skipped(report)],
         f"- {md(_totals(report)[0])}",
         "",
         "## Decisions",

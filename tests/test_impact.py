@@ -3,6 +3,7 @@ the current rules, compared."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -34,6 +35,7 @@ from compliance.tuning import Selection
 from tests.conftest import FIXTURES, ROOT, run_cli
 
 RULES = ROOT / "rules"
+TODAY = dt.datetime.now(dt.timezone.utc).date()
 FILES = sorted(str(p.relative_to(ROOT)) for p in FIXTURES.glob("*.json"))
 A = Decision.approve
 AC = Decision.approve_with_conditions
@@ -154,7 +156,7 @@ def test_the_text_report_of_a_removed_rule(tmp_path: Path) -> None:
         "Impact of the rule change\n"
         f"  baseline: compliance-core 2.0.0, 117 rules, {old.hash[:19]}\n"
         f"  current:  compliance-core 2.0.0, 118 rules, {new.hash[:19]}\n"
-        "Rules: added ACC-054; removed none; changed none\n"
+        f"Rules in force on {TODAY}: added ACC-054; removed none; changed none\n"
         "45 proposals reviewed with both: 1 decided differently, 4 with different findings, "
         "41 unchanged\n"
         "\n"
@@ -366,3 +368,40 @@ def test_workbooks_are_read_as_review_reads_them(tmp_path: Path, current: Review
     assert report.summary.proposals == len(read_proposals([book])) == 3
     assert [p.proposal_id for p in report.proposals] == expected
     assert [(r.rule_id, r.changed_on) for r in report.rules] == [("ACC-010", expected)]
+
+
+def test_a_rule_adopted_for_a_later_day_is_compared_on_that_day(tmp_path: Path) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "ruleset.yaml").write_text("name: unit-policy\nversion: 1.0.0\n", encoding="utf-8")
+    block = next(b for b in _blocks(RULES / "reporting_and_remedy.yaml") if "ACC-054\n" in b[:16])
+    (extra / "later.yaml").write_text(
+        "domain: accountability\nrules:\n"
+        + block.replace("  - id: ACC-054\n", "  - id: ORG-054\n    effective_from: 2099-01-01\n"),
+        encoding="utf-8",
+    )
+    shutil.copytree(RULES, tmp_path / "base")
+    given = ["rules", "impact", "fixtures", "--baseline", str(tmp_path / "base"), "--no-config"]
+    given += ["--rules", str(extra), "--format", "json"]
+    today = run_cli(*given)
+    assert (today.code, today.err) == (0, "")
+    report = ImpactReport.model_validate_json(today.out)
+    assert report.in_force_on == TODAY
+    assert [(n.rule_id, n.reason) for n in report.not_in_force.current] == [
+        ("ORG-054", "not_yet_in_force")
+    ]
+    assert (report.not_in_force.baseline, report.proposals, report.rules) == ([], [], [])
+    later = run_cli(*given, "--in-force-on", "2099-01-01")
+    assert (later.code, later.err) == (0, "")
+    report = ImpactReport.model_validate_json(later.out)
+    assert report.in_force_on == dt.date(2099, 1, 1)
+    assert report.not_in_force.current == []
+    assert report.rule_changes == RuleChanges(added=["ORG-054"], removed=[], changed=[])
+    assert [(r.rule_id, r.newly_fires_on) for r in report.rules] == [
+        ("ORG-054", ["PRP-2026-213", "PRP-2026-207", "PRP-2026-204", "PRP-2026-205"])
+    ]
+    text = run_cli(*given[:-2])
+    assert (
+        f"Rules in force on {TODAY}: added none; removed none; changed none\n"
+        "Not in force that day (current): ORG-054 (from 2099-01-01)\n"
+    ) in text.out
