@@ -10,9 +10,10 @@ as one space, so a value wrapped across lines is still found) as a whole word or
 inside a longer word. A long value is also looked for by its first 60 characters (the text report
 shortens long values).
 
-An answer that is also text of the rule set or the field catalogue (a sanctions regime "UN" that
-the rules name too, a language "English") cannot be told apart from that text in an output, so
-it is not looked for; it is still replaced wherever it comes from the proposal.
+An answer that is also text of the rule set, the field catalogue or the words every report frames
+a review in (a sanctions regime "UN" that the rules name too, a language code "en", an indicator
+"Complaints") cannot be told apart from that text in an output, so it is not looked for; it is
+still replaced wherever it comes from the proposal.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from typing import TYPE_CHECKING
 
 from compliance.errors import EngineError
 from compliance.fields import catalogue
+from compliance.findings import Decision
 from compliance.redact import Redactor, free_text_fields, label_of, normal
+from compliance.rulespec import Severity
 
 if TYPE_CHECKING:
     from compliance.ruleset import RuleSet
@@ -45,6 +48,9 @@ def public_text(ruleset: RuleSet) -> str:
     """Text every report may hold whatever the proposal: the rules' words, the field catalogue
     and the placeholders' names, in :func:`~compliance.redact.normal` form."""
     parts: list[str] = ["source", "proposal", "waiver justification"]
+    # The words every format frames a review in (decisions, severities, outcomes).
+    parts += [d.value.replace("_", " ") for d in Decision] + [s.value for s in Severity]
+    parts += ["violation", "needs information", "context", "unanswered", "waived", "expired"]
     for rule in ruleset.rules:
         parts += [rule.id, rule.title, rule.message, rule.remediation, rule.domain]
         parts += [ruleset.domain_title(rule.domain)]

@@ -344,3 +344,12 @@ def test_cli_config_profile(tmp_path: Path) -> None:
     assert "PRP-2026-034  Biometric registration of refugees" in done.out
     assert "Relief Registration Consortium" not in done.out
     assert "redacted by profile donor" in done.out
+
+
+def test_an_answer_that_is_also_the_reports_own_words_is_not_looked_for(ruleset: RuleSet) -> None:
+    redactor = Redactor(default_profile(), public_text(ruleset))
+    shown = redactor.view({"id": "P-1", "parties": [{"name": "Reject"}, {"name": "Ombuds Ltd"}]})
+    assert shown["parties"] == [{"name": "[party 1]"}, {"name": "[party 2]"}]
+    check_output(redactor, "text", "[proposal 1]\n  decision: REJECT\n  ([party 1])")
+    with pytest.raises(EngineError):
+        check_output(redactor, "text", "decision: REJECT (Ombuds Ltd)")
