@@ -205,8 +205,8 @@ def _gate_options(func: F) -> F:
     func = click.option(
         "--as-of",
         type=click.DateTime(formats=["%Y-%m-%d"]),
-        help="Judge waiver expiry as of this day, YYYY-MM-DD (default: today, UTC); to re-run "
-        "a past decision.",
+        help="The judgment day, YYYY-MM-DD (default: today, UTC): the rules in force that day "
+        "run, and waiver expiry is judged against it; to re-run a past decision.",
     )(func)
     func = click.option(
         "--record",
