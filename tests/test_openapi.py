@@ -24,8 +24,10 @@ from pydantic import BaseModel
 from schemathesis.specs.openapi.definitions import OPENAPI_31  # the official 2022-10-07 schema
 
 from compliance import http_app, http_models
+from compliance.errors import InputError
 from compliance.findings import Report
-from compliance.http_openapi import REF, complete, responses
+from compliance.http_openapi import REF, complete, contract_v1, responses
+from compliance.intake import read_text_upload
 from compliance.model import Proposal
 from compliance.ruleload import load_rules
 from compliance.rulesdoc import rule_summary
@@ -329,3 +331,36 @@ def test_a_multipart_part_typed_as_a_workbook_is_read_as_one(server: Server) -> 
     assert answer.status == 200, answer.body[:500]
     sources = {review["source"] for review in answer.json()["reviews"]}
     assert sources == {"proposals.xlsx"}
+
+
+@pytest.mark.parametrize(
+    ("change", "accepted"),
+    [
+        ({"title": "Training\tand\nmentoring"}, True),
+        ({"title": "Training \x01"}, False),
+        ({"title": " \u00a0 "}, False),
+        ({"summary": "left \u202e right"}, False),
+        ({"summary": "\x1c "}, True),  # blank: not answered
+        ({"submitted_on": ""}, True),
+        ({"submitted_on": "2026-02-30"}, False),
+        ({"parties": [{"name": "Police", "country": ""}]}, True),
+        ({"parties": [{"name": "Police", "country": "XX"}]}, False),
+        ({"monitoring": {"review_frequency_months": 12.0}}, True),
+        ({"monitoring": {"review_frequency_months": 12.5}}, False),
+        ({"schema_version": "1", "technology": {"supplied": []}}, False),
+        ({"schema_version": "1", "technology": None}, True),
+    ],
+)
+def test_the_proposal_schema_and_the_intake_agree(change: dict[str, Any], accepted: bool) -> None:
+    proposal = {"schema_version": "2", "id": "P-1", "title": "A partnership", **change}
+    schema = {**Proposal.model_json_schema(), **contract_v1()}
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    assert validator.is_valid(proposal) is accepted
+    try:
+        read_text_upload(json.dumps(proposal).encode(), "request.json")
+    except InputError:
+        assert not accepted
+    else:
+        assert accepted
