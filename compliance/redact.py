@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -148,6 +148,14 @@ class Redactor:
         """The redacted values of the proposal last reviewed (its view, id and input name)."""
         self.shown: dict[str, Any] = {}
         """The view of the proposal last reviewed, as redacted."""
+        self._public: dict[str, bool] = {}
+
+    def is_public(self, value: str, occurs: Callable[[str, str], bool]) -> bool:
+        """Whether a value (in :func:`normal` form) is in the public text (asked once)."""
+        known = self._public.get(value)
+        if known is None:
+            known = self._public[value] = bool(self.public) and occurs(value, self.public)
+        return known
 
     # ------------------------------------------------------------------ placeholders
 

@@ -18,6 +18,7 @@ still replaced wherever it comes from the proposal.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import json
@@ -87,6 +88,8 @@ def readable(fmt: str, output: str | bytes) -> str:
 
 
 def _decoded(literal: str) -> str:
+    if "\\" not in literal:
+        return literal
     try:
         decoded = json.loads(f'"{literal}"')
     except ValueError:
@@ -94,27 +97,45 @@ def _decoded(literal: str) -> str:
     return decoded if isinstance(decoded, str) else literal
 
 
-def _pattern(value: str, whole: bool = True) -> re.Pattern[str]:
-    head = r"(?<!\w)" if value[:1].isalnum() else ""
-    tail = r"(?!\w)" if whole and value[-1:].isalnum() else ""
-    return re.compile(head + re.escape(value) + tail)
+def _wordy(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
-def survivors(text: str, values: Iterable[str], public: str) -> list[str]:
+def occurs(value: str, text: str, whole: bool = True) -> bool:
+    """Whether ``value`` is in ``text`` not inside a longer word (at its end too when
+    ``whole``): found by ``str.find``, its edges then looked at."""
+    start = text.find(value)
+    head = _wordy(value[:1])
+    tail = whole and _wordy(value[-1:])
+    while start != -1:
+        end = start + len(value)
+        if not (head and start > 0 and _wordy(text[start - 1])) and not (
+            tail and end < len(text) and _wordy(text[end])
+        ):
+            return True
+        start = text.find(value, start + 1)
+    return False
+
+
+@functools.lru_cache(maxsize=65536)
+def _words(value: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(value))
+
+
+def survivors(text: str, values: Iterable[str], redaction: Redactor) -> list[str]:
     """The values (in normal form) found in ``text`` as a whole word or phrase, or by their
     first :data:`PREFIX` characters, leaving out those the public text holds too."""
     seen = normal(text)
     words = set(_WORD.findall(seen))
     found: list[str] = []
     for value in values:
-        whole = bool(value) and all(w in words for w in _WORD.findall(value))
+        own = _words(value)
         head = value[:PREFIX]
-        cut = len(value) > PREFIX and all(w in words for w in _WORD.findall(head)[:-1])
-        if not (whole or cut) or (public and _pattern(value).search(public)):
+        whole = bool(value) and all(w in words for w in own)
+        cut = len(value) > PREFIX and all(w in words for w in _words(head)[:-1])
+        if not (whole or cut) or redaction.is_public(value, occurs):
             continue
-        if (whole and _pattern(value).search(seen)) or (
-            cut and _pattern(head, whole=False).search(seen)
-        ):
+        if (whole and occurs(value, seen)) or (cut and occurs(head, seen, whole=False)):
             found.append(value)
     return found
 
@@ -125,7 +146,7 @@ def check_output(
     """Raise :class:`EngineError` (nothing is written) when a redacted value (of ``values``, by
     default every one the report met) is in ``output``."""
     looked_for = redaction.hidden if values is None else values
-    found = survivors(readable(fmt, output), looked_for, redaction.public)
+    found = survivors(readable(fmt, output), looked_for, redaction)
     if found:
         shown = ", ".join(sorted(redaction.hidden[v] for v in found))
         raise EngineError(
