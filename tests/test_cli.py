@@ -348,8 +348,15 @@ def test_rules_list_text() -> None:
 
 def test_docs_writes_the_generated_documents(tmp_path: Path) -> None:
     run = run_cli("docs", str(tmp_path))
-    assert (run.code, run.out) == (0, f"wrote 5 documents in {tmp_path}\n")
-    names = ("fields.md", "proposal.schema.json", "report.schema.json", "rules.md", "coverage.md")
+    assert (run.code, run.out) == (0, f"wrote 6 documents in {tmp_path}\n")
+    names = (
+        "fields.md",
+        "proposal.schema.json",
+        "report.schema.json",
+        "impact.schema.json",
+        "rules.md",
+        "coverage.md",
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
     for name in names:
         assert (tmp_path / name).read_text(encoding="utf-8") == (ROOT / "docs" / name).read_text(
