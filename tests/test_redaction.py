@@ -91,6 +91,8 @@ def _as_read(fmt: str, output: bytes) -> str:
             cells += [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
         return "\n".join(cells)
     text = output.decode()
+    if fmt == "markdown":  # Markdown's backslash escapes, as a renderer drops them
+        text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
     return html.unescape(text) if fmt in ("html", "junit", "markdown") else text
 
 
