@@ -36,8 +36,10 @@ def _try(repo: Path, *files: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         # The committed tree (--ref HEAD), as pre-commit installs a published hook: not edits
         # in progress beside it.
-        [str(PRE_COMMIT), "try-repo", str(ROOT), "compliance-review", "--ref", "HEAD", "--files"]
-        + list(files),
+        [
+            *(str(PRE_COMMIT), "try-repo", str(ROOT), "compliance-review"),
+            *("--ref", "HEAD", "--files", *files),
+        ],
         cwd=repo,
         capture_output=True,
         text=True,

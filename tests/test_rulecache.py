@@ -400,7 +400,9 @@ def test_rule_errors_are_reported_on_a_miss_as_without_a_cache(tmp_path: Path, c
     )
     with pytest.raises(RuleError) as info:
         load_rules([org], builtin=False)
-    assert info.value.problems == [f"{org}/org.yaml:29: rule ORG-001: titel: unknown key (did you mean 'title'?)"]
+    assert info.value.problems == [
+        f"{org}/org.yaml:29: rule ORG-001: titel: unknown key (did you mean 'title'?)"
+    ]
     (org / "org.yaml").write_text("domain: data_sharing\ndomain: other\n", encoding="utf-8")
     with pytest.raises(RuleError) as info:
         load_rules([org], builtin=False)
