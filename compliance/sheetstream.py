@@ -34,7 +34,7 @@ from compliance.workbook_grid import (
     blank,
     cell_ref,
 )
-from compliance.xlsxfile import _DAMAGE_ERRORS, _damaged, _one_line, ambiguous
+from compliance.xlsxfile import _DAMAGE_ERRORS, _damaged, _one_line, ambiguous, invalid_xml
 from compliance.xlsxpackage import (
     MC,
     Package,
@@ -584,7 +584,7 @@ def read_sheet(package: Package, entry: SheetEntry, budget: Budget) -> Grid:
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
     except pyexpat.ExpatError as exc:
-        reason = _one_line(f"{info.filename}: invalid XML: {exc}")
+        reason = invalid_xml(info.filename, exc)
         raise InputError(_damaged(package.path, reason)) from None
     except _DAMAGE_ERRORS:
         raise InputError(_damaged(package.path, f"{info.filename} is corrupt")) from None

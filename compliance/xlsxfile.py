@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, BinaryIO
 from xml.etree.ElementTree import ParseError
 
 from compliance.errors import InputError
+from compliance.xlsxwhere import member_of as _member_of
+from compliance.xlsxwhere import step_of as _step_of
 
 if TYPE_CHECKING:
     import openpyxl
@@ -297,35 +299,12 @@ def _cannot_read(name: str, exc: OSError) -> str:
     return f"{name}: cannot be read ({exc.strerror or exc})"
 
 
-def _member_of(exc: BaseException) -> str | None:
-    """The zip member being read when ``exc`` was raised, found on its traceback: a
-    ``ZipExtFile`` held by a frame, directly or as the ``source`` of openpyxl's parser."""
-    found: str | None = None
-    tb: TracebackType | None = exc.__traceback__
-    while tb is not None:
-        for value in tb.tb_frame.f_locals.values():
-            candidate = value if isinstance(value, zipfile.ZipExtFile) else None
-            source = getattr(value, "source", None) if candidate is None else None
-            if isinstance(source, zipfile.ZipExtFile):
-                candidate = source
-            if candidate is not None:
-                found = candidate.name
-        tb = tb.tb_next
-    return found
-
-
-def _step_of(exc: BaseException) -> str | None:
-    """What openpyxl was reading when ``exc`` was raised while opening a workbook ("stylesheet",
-    "workbook"...): the ``action`` its ``ExcelReader.read`` keeps for its own error message."""
-    tb: TracebackType | None = exc.__traceback__
-    while tb is not None:
-        frame = tb.tb_frame
-        if frame.f_globals.get("__name__") == "openpyxl.reader.excel":
-            action = frame.f_locals.get("action")
-            if isinstance(action, str):
-                return action.removeprefix("read ")
-        tb = tb.tb_next
-    return None
+def invalid_xml(member: str | None, exc: BaseException) -> str:
+    """``member: invalid XML at line N``: the line, which every parser reports alike."""
+    pos = getattr(exc, "position", None)  # ParseError and lxml's; pyexpat's has lineno
+    line = pos[0] if isinstance(pos, tuple) and pos else getattr(exc, "lineno", None)
+    where = f"{member}: " if member else ""
+    return f"{where}invalid XML at line {line}" if line is not None else f"{where}invalid XML"
 
 
 def _reason(exc: BaseException, member: str | None = None) -> str:
@@ -345,8 +324,7 @@ def _reason(exc: BaseException, member: str | None = None) -> str:
         part = str(exc).split("named ", 1)[1].split(" in the archive", 1)[0]
         return f"part {part.strip(chr(34) + chr(39))} is missing"
     if isinstance(exc, SyntaxError):  # ParseError, lxml's XMLSyntaxError
-        where = f"{member}: " if member else ""
-        return _one_line(f"{where}invalid XML: {exc}")
+        return invalid_xml(member, exc)
     if isinstance(exc, OSError) and not exc.errno:
         return _one_line(str(exc))
     where = f"{member}: " if member else ""

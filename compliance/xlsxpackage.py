@@ -42,6 +42,7 @@ from compliance.xlsxfile import (
     ambiguous,
     check_workbook,
     corrupt_member,
+    invalid_xml,
     part_key,
 )
 
@@ -266,9 +267,7 @@ def walk(
                 if not chunk:
                     return
     except ParseError as exc:
-        raise InputError(
-            _damaged(name, _one_line(f"{info.filename}: invalid XML: {exc}"))
-        ) from None
+        raise InputError(_damaged(name, invalid_xml(info.filename, exc))) from None
     except _DAMAGE_ERRORS:
         raise InputError(_damaged(name, f"{info.filename} is corrupt")) from None
 

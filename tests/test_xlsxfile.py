@@ -403,12 +403,12 @@ CASES: list[tuple[str, Callable[[], str], str]] = [
     (
         "invalid XML late in a sheet",
         invalid_xml_late_in_sheet,
-        DAMAGED.format(f"{SHEET}: invalid XML: mismatched tag: line 304, column 39"),
+        DAMAGED.format(f"{SHEET}: invalid XML at line 304"),
     ),
     (
         "bad stylesheet",
         bad_stylesheet,
-        DAMAGED.format("stylesheet: invalid XML: unclosed token: line 1, column 0"),
+        DAMAGED.format("stylesheet: invalid XML at line 1"),
     ),
     (
         "bad shared-string index",
@@ -463,7 +463,7 @@ def test_corrupted_deflate_data_found_while_reading_without_verification() -> No
     (problem,) = info.value.problems
     assert re.fullmatch(
         r"book\.xlsx: is damaged or truncated \(xl/worksheets/sheet1\.xml"
-        r"( is corrupt|: invalid XML: .*|: unexpected content: .*)\); save it again from Excel",
+        r"( is corrupt|: invalid XML.*|: unexpected content: .*)\); save it again from Excel",
         problem,
     ), problem
 
