@@ -97,17 +97,7 @@ def _wrapped(label: str, text: str, indent: str) -> tuple[str, ...]:
     fits = len(head) + len(text) <= WIDTH and not _BREAKS.search(text)
     if fits and text.rsplit(" ", 1)[-1].strip():  # and does not end in whitespace it drops
         return (head + text,)  # what textwrap gives a text that fits on its first line
-    return tuple(
-        textwrap.wrap(
-            text,
-            width=WIDTH,
-            initial_indent=head,
-            subsequent_indent=" " * len(head),
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-        or [head.rstrip()]
-    )
+    return _hanging(head, text)
 
 
 @lru_cache(maxsize=8192)
