@@ -8,7 +8,8 @@ Measured, as the median of several passes after a warm-up, in this process:
 
 - **bare**: ``json.loads`` of the file's text and ``Proposal.model_validate`` of every proposal:
   the least any reader that validates with the same model could do;
-- **intake**: :func:`compliance.intake.read_proposals` on the file (reading within the limits,
+- **intake**: :func:`compliance.intake.proposals.read_proposals` on the file (reading within the
+limits,
   the density check, one proposal at a time, the shape budget, validation, source maps), for a
   JSON list and for the same proposals as JSON Lines.
 
@@ -29,8 +30,8 @@ import time
 from pathlib import Path
 
 from benchmarks.synth import generate
-from compliance.intake import read_proposals
-from compliance.model import Proposal
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.model import Proposal
 
 _CHILD = """
 import json, resource, sys, time
@@ -42,7 +43,7 @@ if mode == "bare":
     outcome = "parsed"
 else:
     from compliance.errors import InputError
-    from compliance.intake import read_proposals
+    from compliance.intake.proposals import read_proposals
     try:
         read_proposals([path])
         outcome = "accepted"

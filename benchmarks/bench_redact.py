@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 
 from compliance import load_rules
-from compliance.batch_run import review_batch
 from compliance.cli import _render
-from compliance.redact import Redactor, default_profile
-from compliance.redact_check import public_text
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet
+from compliance.reports.redact import Redactor, default_profile
+from compliance.reports.redact_check import public_text
+from compliance.review.batch_run import review_batch
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("text", "json", "jsonl", "markdown", "junit", "sarif", "html", "xlsx")

@@ -35,15 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from compliance import Reviewer, __version__, load_rules
-from compliance.compiler import compile_ruleset
-from compliance.durable_engine import DurableEngine
-from compliance.evaluator import proposal_view
-from compliance.intake import read_proposals
-from compliance.model import Proposal
-from compliance.ruleset import RuleSet
+from compliance.engines.compiler import compile_ruleset
+from compliance.engines.durable import DurableEngine
+from compliance.engines.reference import proposal_view
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.model import Proposal
+from compliance.rules.ruleset import RuleSet
 
 try:
-    from compliance.review import CROSS_CHECKS
+    from compliance.review.reviewer import CROSS_CHECKS
 except ImportError:  # the code before the cross-check modes judged every rule: "full" alone
     CROSS_CHECKS = ("full",)
 

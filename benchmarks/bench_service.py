@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compliance import __version__
-from compliance.decision_log import open_log
+from compliance.service.decision_log import open_log
 
 from .synth import FIXTURES
 

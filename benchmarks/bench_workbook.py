@@ -9,7 +9,7 @@ Measured, as the median of several passes after a warm-up:
 
 - **bare read**: ``openpyxl.load_workbook(read_only=True)`` and every row of every sheet read as
   values: the least any tool built on openpyxl could do with the same cells;
-- **read**: :func:`compliance.intake.read_proposals` on the register (intake, cell checks,
+- **read**: :func:`compliance.intake.proposals.read_proposals` on the register (intake, cell checks,
   validation, source maps);
 Each measurement runs in a fresh process (as the CLI does), timed inside it.
 
@@ -44,13 +44,13 @@ from pathlib import Path
 import openpyxl
 
 from compliance import Reviewer, __version__, load_rules
-from compliance.batch import Plan, default_jobs, run
-from compliance.fields import get_in, split_path
-from compliance.intake import read_proposals
-from compliance.model import Proposal
-from compliance.report_stream import Stream
-from compliance.workbook_layout import Layout, tables
-from compliance.workbook_write import build, to_bytes
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.fields import get_in, split_path
+from compliance.proposal.model import Proposal
+from compliance.reports.stream import Stream
+from compliance.review.batch import Plan, default_jobs, run
+from compliance.workbook.layout import Layout, tables
+from compliance.workbook.write import build, to_bytes
 
 from .synth import generate
 

@@ -9,7 +9,8 @@ in a fresh process started from the same source tree (imports are not timed, the
 once before timing so that it is in the page cache):
 
 - **bare**: openpyxl in read-only mode reading every row of every sheet as values;
-- **read**: :func:`compliance.intake.read_proposals` (the package checks, every sheet streamed,
+- **read**: :func:`compliance.intake.proposals.read_proposals` (the package checks, every sheet
+streamed,
   the cell checks, assembly, validation, source maps);
 - **baseline read**: the same call in the ``--baseline-tree`` source tree, when given.
 
@@ -32,8 +33,8 @@ import time
 from pathlib import Path
 
 from compliance import __version__
-from compliance.workbook_layout import Layout
-from compliance.workbook_write import build, to_bytes
+from compliance.workbook.layout import Layout
+from compliance.workbook.write import build, to_bytes
 
 from .bench_workbook import writable
 from .synth import generate
@@ -41,7 +42,7 @@ from .synth import generate
 CHILD = """
 import sys, time
 import openpyxl
-from compliance.intake import read_proposals
+from compliance.intake.proposals import read_proposals
 
 def bare(path):
     book = openpyxl.load_workbook(path, read_only=True)

@@ -16,8 +16,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from compliance.fields import Kind, catalogue
-from compliance.model import Proposal
+from compliance.proposal.fields import Kind, catalogue
+from compliance.proposal.model import Proposal
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DROP = 0.12

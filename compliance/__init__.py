@@ -23,34 +23,34 @@ __version__ = "0.3.0"
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from compliance.decision import Thresholds
     from compliance.errors import ComplianceError, EngineError, InputError, RuleError
-    from compliance.findings import Decision, Finding, Report, Review
-    from compliance.intake import LoadedProposal, read_proposals
-    from compliance.model import Proposal
-    from compliance.review import Reviewer
-    from compliance.ruleload import load_rules
-    from compliance.rulespec import Severity
-    from compliance.waivers import Waivers, load_waivers
+    from compliance.gate.waivers import Waivers, load_waivers
+    from compliance.intake.proposals import LoadedProposal, read_proposals
+    from compliance.proposal.model import Proposal
+    from compliance.review.decision import Thresholds
+    from compliance.review.findings import Decision, Finding, Report, Review
+    from compliance.review.reviewer import Reviewer
+    from compliance.rules.load import load_rules
+    from compliance.rules.spec import Severity
 
 _HOMES = {
     "ComplianceError": "compliance.errors",
-    "Decision": "compliance.findings",
+    "Decision": "compliance.review.findings",
     "EngineError": "compliance.errors",
-    "Finding": "compliance.findings",
+    "Finding": "compliance.review.findings",
     "InputError": "compliance.errors",
-    "LoadedProposal": "compliance.intake",
-    "Proposal": "compliance.model",
-    "Report": "compliance.findings",
-    "Review": "compliance.findings",
-    "Reviewer": "compliance.review",
+    "LoadedProposal": "compliance.intake.proposals",
+    "Proposal": "compliance.proposal.model",
+    "Report": "compliance.review.findings",
+    "Review": "compliance.review.findings",
+    "Reviewer": "compliance.review.reviewer",
     "RuleError": "compliance.errors",
-    "Severity": "compliance.rulespec",
-    "Thresholds": "compliance.decision",
-    "Waivers": "compliance.waivers",
-    "load_rules": "compliance.ruleload",
-    "load_waivers": "compliance.waivers",
-    "read_proposals": "compliance.intake",
+    "Severity": "compliance.rules.spec",
+    "Thresholds": "compliance.review.decision",
+    "Waivers": "compliance.gate.waivers",
+    "load_rules": "compliance.rules.load",
+    "load_waivers": "compliance.gate.waivers",
+    "read_proposals": "compliance.intake.proposals",
 }
 """Where each public name is defined: importing ``compliance`` (as every command does) imports
 none of them; each is imported on first use, so a command pays only for what it uses."""

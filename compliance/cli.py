@@ -22,23 +22,32 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import click
 
-from compliance import __version__, batch, envvars, records, settings, tuning
-from compliance.batch_run import review_batch
-from compliance.config import CONFIG_NAME, ProjectConfig, resolve_config
-from compliance.decision import exit_code
+from compliance import __version__
 from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.exitcodes import ExitCode
-from compliance.findings import Report
-from compliance.model import SCHEMA_VERSION
-from compliance.output import writable, write_parts
-from compliance.report_summary import decision_counts, written_line
-from compliance.report_text import render
-from compliance.review import CROSS_CHECKS, ENGINE_CHOICES, CrossCheck, EngineChoice, Reviewer
-from compliance.ruleload import builtin_rules_dir, load_rules
-from compliance.ruleset import RuleSet
-from compliance.rulespec import Severity
+from compliance.gate import envvars, records, settings
+from compliance.gate.config import CONFIG_NAME, ProjectConfig, resolve_config
+from compliance.proposal.model import SCHEMA_VERSION
+from compliance.reports.output import writable, write_parts
+from compliance.reports.summary import decision_counts, written_line
+from compliance.reports.text import render
+from compliance.review import batch
+from compliance.review.batch_run import review_batch
+from compliance.review.decision import exit_code
+from compliance.review.findings import Report
+from compliance.review.reviewer import (
+    CROSS_CHECKS,
+    ENGINE_CHOICES,
+    CrossCheck,
+    EngineChoice,
+    Reviewer,
+)
+from compliance.rules import tuning
+from compliance.rules.load import builtin_rules_dir, load_rules
+from compliance.rules.ruleset import RuleSet
+from compliance.rules.spec import Severity
 from compliance.words import counted
-from compliance.workbook_layout import TEMPLATE_VERSION, Layout
+from compliance.workbook.layout import TEMPLATE_VERSION, Layout
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -168,7 +177,7 @@ def _directories(*groups: Sequence[Path]) -> list[Path]:
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from compliance import durable_engine
+    from compliance.engines import durable as durable_engine
 
     click.echo(f"compliance, version {__version__}")
     click.echo(f"engine: {durable_engine.describe()}")
@@ -304,23 +313,23 @@ def _render(
         return report.model_dump_json(indent=2) + "\n"
     # Each format's module is imported when it is asked for: start-up is most of a review.
     if fmt == "xlsx":
-        from compliance.report_xlsx import render_xlsx
+        from compliance.reports.xlsx import render_xlsx
 
         return render_xlsx(report, ruleset.domain_title, output)
     if fmt == "markdown":
-        from compliance.report_markdown import render_markdown
+        from compliance.reports.markdown import render_markdown
 
         return render_markdown(report, ruleset.domain_title)
     if fmt == "junit":
-        from compliance.report_junit import render_junit
+        from compliance.reports.junit import render_junit
 
         return render_junit(report, ruleset.rules)
     if fmt == "sarif":
-        from compliance.report_sarif import render_sarif
+        from compliance.reports.sarif import render_sarif
 
         return render_sarif(report, ruleset.rules, ruleset.domain_title, source_root)
     if fmt == "html":
-        from compliance.report_html import render_html
+        from compliance.reports.html import render_html
 
         return render_html(report, ruleset.domain_title, names)
     return render(report, ruleset.domain_title)
@@ -456,8 +465,8 @@ def review(
     ruleset = tuning.in_force(ruleset, run.as_of.value)  # the rules of the judgment day
     redaction = None
     if redact is not None:
-        from compliance.redact import Redactor, profile_named
-        from compliance.redact_check import public_text
+        from compliance.reports.redact import Redactor, profile_named
+        from compliance.reports.redact_check import public_text
 
         redaction = Redactor(profile_named(redact, config.redaction_profiles), public_text(loaded))
     with Reviewer(
@@ -471,7 +480,7 @@ def review(
         if reviewer.fallback is not None:
             click.echo(f"engine: the reference evaluator decides ({reviewer.fallback})", err=True)
         recording = run.record_dir.value
-        from compliance.progress import on_terminal
+        from compliance.reports.progress import on_terminal
 
         with on_terminal(enabled=not quiet):
             report, result, head = review_batch(
@@ -664,7 +673,7 @@ def serve(
     the serve extra (pip install 'compliance[serve]'). Tokens come from COMPLIANCE_API_TOKENS
     (name=token, comma-separated) or [[service.tokens]] in the config; see docs/service.md."""
     try:
-        from compliance import serve as server
+        from compliance.service import serve as server
     except ImportError as exc:
         raise UsageError(
             f"the HTTP service needs the serve extra ({exc.name} is not installed): "
@@ -696,7 +705,7 @@ def serve(
 def validate(paths: tuple[str, ...]) -> int:
     """Check that proposals (JSON, workbooks, directories) are valid under the intake contract,
     without reviewing them."""
-    from compliance.intake import read_proposals
+    from compliance.intake.proposals import read_proposals
 
     loaded = read_proposals(list(paths))
     click.echo(f"{len(loaded)} proposal{'s' if len(loaded) != 1 else ''} valid")
@@ -734,7 +743,7 @@ def verify_records(
     """Check the hash chain of the decision records in DIRECTORY (written by review --record):
     exit 0 when intact, 2 naming the first record that was edited, removed or added, or the
     witness (a head kept elsewhere) the chain no longer holds."""
-    from compliance import record_witness
+    from compliance.gate import record_witness
 
     witnesses = record_witness.from_options(expect_head, expect_records, witness_file)
     verdict = records.verify(directory, witnesses)
@@ -761,7 +770,7 @@ LAYOUT_CHOICE = click.Choice([layout.value for layout in Layout])
 def template(output: Path, layout: str, force: bool) -> int:
     """Write a blank proposal workbook for a legal team to fill in (generated from the intake
     contract, with drop-downs and guidance)."""
-    from compliance.workbook_write import build, to_bytes
+    from compliance.workbook.write import build, to_bytes
 
     _write(to_bytes(build(Layout(layout))), _new_file(output, force))
     click.echo(f"wrote {output} ({layout} layout, template version {TEMPLATE_VERSION})")
@@ -781,8 +790,8 @@ def template(output: Path, layout: str, force: bool) -> int:
 def export(paths: tuple[str, ...], output: Path, layout: str | None, force: bool) -> int:
     """Fill the workbook template with proposals read from PATHS (JSON or workbooks) and write
     it to OUTPUT."""
-    from compliance.intake import read_proposals
-    from compliance.workbook_write import build, to_bytes
+    from compliance.intake.proposals import read_proposals
+    from compliance.workbook.write import build, to_bytes
 
     proposals = [item.proposal for item in read_proposals(list(paths))]
     chosen = Layout(layout) if layout else Layout.single
@@ -821,7 +830,7 @@ def upgrade(paths: tuple[str, ...], output: Path, layout: str | None, force: boo
     """Rewrite contract v1 proposals read from PATHS (JSON, workbooks, directories) in their
     contract v2 form, nothing lost, into OUTPUT: JSON (.json: an object for one proposal, a list
     for several), JSON Lines (.jsonl) or a v2 workbook (.xlsx). Messages go to stderr."""
-    from compliance import upgrade as upgrading
+    from compliance.proposal import upgrade as upgrading
 
     upgrading.output_kind(output)
     target = _new_file(output, force)
@@ -907,7 +916,7 @@ def rules_list(
     wanted = {s.lower() for s in severities}
     shown = [r for r in ruleset.rules if not wanted or r.severity.value in wanted]
     if fmt == "json":
-        from compliance.rulesdoc import rule_summary
+        from compliance.rules.docs import rule_summary
 
         payload = {
             "rule_set": ruleset.identity(),
@@ -920,7 +929,7 @@ def rules_list(
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return int(ExitCode.PASSED)
     width = max((len(r.id) for r in shown), default=2)
-    from compliance.rulesdoc import dates_note, released_text
+    from compliance.rules.docs import dates_note, released_text
 
     for rule in shown:
         grade = rule.severity.value + ("*" if rule.override is not None else "")
@@ -961,7 +970,7 @@ def rules_show(
         hint = tuning.did_you_mean(wanted, [r.id for r in ruleset.rules])
         raise UsageError(f"{rule_id}: no such rule{hint}; see: compliance rules list")
     disabled = next((d for d in config.disabled if d.rule_id == rule.id), None)
-    from compliance.rulesdoc import rule_summary, show_text
+    from compliance.rules.docs import rule_summary, show_text
 
     if fmt == "json":
         payload = rule_summary(rule, ruleset, full=True)
@@ -987,7 +996,7 @@ def rules_coverage(
     """For each framework in the rule directories' catalogues (frameworks.yaml), its requirements
     and the rules a review would run that check each one, or why it is out of scope. Exit 5 if a
     requirement has neither, or a rule covers nothing."""
-    from compliance import coverage
+    from compliance.rules import coverage
 
     matrix = coverage.matrix(_load(rule_dirs, config_path, no_config))
     if fmt == "json":
@@ -1073,7 +1082,7 @@ def rules_impact(
     after and the findings added, removed or graded differently; per rule the proposals it newly
     fires or stops firing on; totals by decision change. A report, not a gate: exit 0 unless
     the input is invalid."""
-    from compliance import impact, impact_render
+    from compliance.review import impact, impact_render
 
     if output is not None:
         _writable(output)
@@ -1107,7 +1116,7 @@ def rules_docs(directory: Path, check: bool) -> int:
     """Write the rules reference (DIRECTORY/rules.md, default docs/) from the built-in rule files.
     With --check, write nothing and exit 2 if it is missing or stale."""
     from compliance import docgen
-    from compliance.rulesdoc import RULES_DOC
+    from compliance.rules.docs import RULES_DOC
 
     stale = docgen.write(directory, check=check, only=[RULES_DOC])
     target = directory / RULES_DOC
@@ -1123,7 +1132,7 @@ def rules_docs(directory: Path, check: bool) -> int:
 def rules_test(directories: tuple[Path, ...]) -> int:
     """Run every rule's examples (default: the built-in rules) with both engines."""
     ruleset = load_rules(list(directories), builtin=not directories)
-    from compliance.ruletest import run_examples
+    from compliance.rules.examples import run_examples
 
     results = run_examples(ruleset)
     failed = [r for r in results if r.problem]

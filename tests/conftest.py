@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from compliance import Reviewer, load_rules
-from compliance.findings import Review
-from compliance.ruleset import RuleSet
+from compliance.review.findings import Review
+from compliance.rules.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

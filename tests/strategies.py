@@ -13,10 +13,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from compliance import conditions as c
-from compliance.fields import Kind, catalogue
-from compliance.ruleset import Reference, Rule
-from compliance.rulespec import Severity
+from compliance.proposal.fields import Kind, catalogue
+from compliance.rules import conditions as c
+from compliance.rules.ruleset import Reference, Rule
+from compliance.rules.spec import Severity
 
 NUMBERS = [0, 1, 2, 3, 6, 12, 30, 90, 365, 1000, 250000.5, 5e-05, 1e-07, 123456.78, 1e15]
 # Numbers a rule may compare with (the loader refuses what the engine cannot parse).

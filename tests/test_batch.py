@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from compliance import batch
-from compliance.batch import PARALLEL_MIN, Plan, review_window, run
 from compliance.errors import EngineError, InputError
-from compliance.intake import LoadedProposal, read_proposals
-from compliance.report_stream import Stream
-from compliance.review import Reviewer
+from compliance.intake.proposals import LoadedProposal, read_proposals
+from compliance.reports.stream import Stream
+from compliance.review import batch
+from compliance.review.batch import PARALLEL_MIN, Plan, review_window, run
+from compliance.review.reviewer import Reviewer
 from tests.conftest import FIXTURES, run_cli
 
 
@@ -236,7 +236,7 @@ def test_a_stream_with_no_record_is_empty(tmp_path: Path) -> None:
 def test_a_record_over_the_limit_is_refused(
     tmp_path: Path, durable: Reviewer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from compliance import jsonlines
+    from compliance.intake import jsonlines
 
     monkeypatch.setattr(jsonlines, "MAX_RECORD_BYTES", 1000)
     rows = [json.dumps({"id": "P-1", "note": "x" * 2000})]

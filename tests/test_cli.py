@@ -13,7 +13,7 @@ import yaml
 from compliance import load_rules
 from compliance.cli import main
 from compliance.exitcodes import ExitCode
-from compliance.ruleset import KNOWN_DOMAINS
+from compliance.rules.ruleset import KNOWN_DOMAINS
 
 from .conftest import FIXTURES, ROOT, run_cli
 
@@ -258,7 +258,7 @@ def test_an_unexpected_error_is_an_internal_error(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("compliance.review.Reviewer.review", boom)
+    monkeypatch.setattr("compliance.review.reviewer.Reviewer.review", boom)
     with pytest.raises(SystemExit) as info:
         main(["review", str(ROOT / EXEMPLARY)])
     assert info.value.code == ExitCode.INTERNAL_ERROR == 6
@@ -278,7 +278,7 @@ def test_an_engine_failure_is_an_internal_error(
             "the rule engine failed on a proposal: Could not assert fact, error code: 303"
         )
 
-    monkeypatch.setattr("compliance.durable_engine.DurableEngine.results", fail)
+    monkeypatch.setattr("compliance.engines.durable.DurableEngine.results", fail)
     with pytest.raises(SystemExit) as info:
         main(["review", str(ROOT / FLAWED)])
     assert info.value.code == ExitCode.INTERNAL_ERROR

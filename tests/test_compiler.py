@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from compliance import conditions as c
-from compliance.compiler import (
+from compliance.engines.compiler import (
     CompiledRule,
     FactPlan,
     Form,
@@ -19,10 +18,11 @@ from compliance.compiler import (
     compile_rule,
     group_peak,
 )
-from compliance.durable_engine import DurableEngine
+from compliance.engines.durable import DurableEngine
+from compliance.engines.reference import TV
 from compliance.errors import EngineError, RuleError
-from compliance.evaluator import TV
-from compliance.ruleset import RuleSet
+from compliance.rules import conditions as c
+from compliance.rules.ruleset import RuleSet
 
 from .strategies import make_rule
 
@@ -145,7 +145,7 @@ def test_branching_inside_items_is_judged_right() -> None:
         ),
     )
     ruleset = RuleSet(rules=(rule,), sources=(), hash="x")
-    from compliance.compiler import compile_ruleset
+    from compliance.engines.compiler import compile_ruleset
 
     with DurableEngine(compile_ruleset(ruleset)) as engine:
         denied_first = {"security_units": [{"vetting_status": "denied", "vetting_regime": "leahy"}]}

@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 import pytest
 
-from compliance import envvars
 from compliance.cli import cli
+from compliance.gate import envvars
 from tests.conftest import ROOT, RULE_CACHE, Run
 
 FLAWED = ROOT / "fixtures" / "flawed-data-sharing-processor-breach.json"
@@ -362,7 +362,7 @@ def test_the_progress_line_is_one_line_of_printable_text(monkeypatch: pytest.Mon
     import io
     import time
 
-    from compliance import progress
+    from compliance.reports import progress
 
     monkeypatch.setenv("COLUMNS", "60")
     out = io.StringIO()

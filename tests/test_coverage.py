@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from compliance import coverage
 from compliance.errors import RuleError
 from compliance.exitcodes import ExitCode
-from compliance.ruleload import load_rules
+from compliance.rules import coverage
+from compliance.rules.load import load_rules
 
 from .conftest import run_cli
 from .test_ruleload import rule

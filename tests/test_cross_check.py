@@ -11,12 +11,12 @@ import pytest
 
 from benchmarks.synth import generate
 from compliance import Reviewer
+from compliance.engines.reference import TV, ReferenceEvaluator, proposal_view
 from compliance.errors import EngineError
-from compliance.evaluator import TV, ReferenceEvaluator, proposal_view
-from compliance.intake import read_proposals
-from compliance.model import Proposal
-from compliance.review import CROSS_CHECKS, SAMPLE_EVERY, CrossCheck, sampled
-from compliance.ruleset import RuleSet
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.model import Proposal
+from compliance.review.reviewer import CROSS_CHECKS, SAMPLE_EVERY, CrossCheck, sampled
+from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES
 

@@ -31,7 +31,9 @@ from typing import Any
 
 import pytest
 
-from compliance.decision_log import (
+from compliance.errors import UsageError
+from compliance.exitcodes import ExitCode
+from compliance.service.decision_log import (
     SCHEMA_VERSION,
     DecisionLog,
     DecisionLogError,
@@ -41,8 +43,6 @@ from compliance.decision_log import (
     new_id,
     open_log,
 )
-from compliance.errors import UsageError
-from compliance.exitcodes import ExitCode
 
 from .conftest import ROOT
 
@@ -478,7 +478,7 @@ def test_sqlite_shared_by_several_processes(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import datetime as dt, sys
-        from compliance.decision_log import open_log
+        from compliance.service.decision_log import open_log
         from tests.test_decision_log import make_record
         with open_log(sys.argv[1]) as log:
             for n in range(50):
@@ -541,7 +541,7 @@ def test_a_record_survives_sigkill_right_after_append(backend: Backend, tmp_path
     script = textwrap.dedent(
         """
         import sys, time
-        from compliance.decision_log import open_log
+        from compliance.service.decision_log import open_log
         from tests.test_decision_log import RICH_REPORT, make_record
         log = open_log(sys.argv[1])
         record = make_record(1, report=RICH_REPORT)
@@ -786,7 +786,7 @@ def test_postgres_reconnects_once_when_its_connections_were_dropped(
         assert killed is not None
         assert killed[0] >= 1
         second = make_record(2)
-        with caplog.at_level("WARNING", logger="compliance.decision_log"):
+        with caplog.at_level("WARNING", logger="compliance.service.decision_log"):
             log.append(
                 second
             )  # the pooled connection is dead: a new one, and the append goes through

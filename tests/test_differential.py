@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from compliance import Reviewer
-from compliance.compiler import compile_ruleset
-from compliance.durable_engine import DurableEngine
+from compliance.engines.compiler import compile_ruleset
+from compliance.engines.durable import DurableEngine
+from compliance.engines.reference import ReferenceEvaluator, proposal_view
 from compliance.errors import RuleError
-from compliance.evaluator import ReferenceEvaluator, proposal_view
-from compliance.intake import read_proposals
-from compliance.model import Proposal
-from compliance.ruleset import RuleSet
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.model import Proposal
+from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES
 from .strategies import proposals, rules

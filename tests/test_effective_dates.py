@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from compliance import tuning
 from compliance.cli import main
-from compliance.compiler import compile_ruleset
+from compliance.engines.compiler import compile_ruleset
 from compliance.errors import RuleError, UsageError
-from compliance.review import Reviewer
-from compliance.rulecache import PLAN_ATTRIBUTE
-from compliance.ruleload import load_rules
-from compliance.rulesdoc import rules_markdown
-from compliance.workers import ReviewJob, ServiceConfig, _Reviews
+from compliance.review.reviewer import Reviewer
+from compliance.rules import tuning
+from compliance.rules.cache import PLAN_ATTRIBUTE
+from compliance.rules.docs import rules_markdown
+from compliance.rules.load import load_rules
+from compliance.service.workers import ReviewJob, ServiceConfig, _Reviews
 from tests.conftest import run_cli
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()

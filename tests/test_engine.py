@@ -11,19 +11,19 @@ from typing import Any
 import pytest
 
 from compliance import Reviewer
-from compliance.compiler import (
+from compliance.engines.compiler import (
     GROUP_BUDGET,
     MAX_FACT_PROPERTIES,
     MAX_GROUPS,
     compile_ruleset,
     fact_plan,
 )
-from compliance.durable_engine import DurableEngine
+from compliance.engines.durable import DurableEngine
+from compliance.engines.reference import TV, proposal_view
 from compliance.errors import EngineError
-from compliance.evaluator import TV, proposal_view
-from compliance.fields import Kind, catalogue
-from compliance.intake import read_proposals
-from compliance.ruleset import RuleSet
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.fields import Kind, catalogue
+from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES, ROOT
 from .strategies import make_rule
@@ -115,8 +115,8 @@ def test_an_engine_error_stops_the_engine_without_crashing() -> None:
     further work. Run in a subprocess so a crash would show as a failure, not kill the suite."""
     script = textwrap.dedent(
         """
-        from compliance.compiler import Form, CompiledRule, Plan, Shard, FactPlan
-        from compliance.durable_engine import DurableEngine
+        from compliance.engines.compiler import Form, CompiledRule, Plan, Shard, FactPlan
+        from compliance.engines.durable import DurableEngine
         from compliance.errors import EngineError
         # 70 distinct engine rules under one group marker, all true for the fact: error 303.
         rules = tuple(
@@ -146,7 +146,7 @@ def test_an_engine_error_stops_the_engine_without_crashing() -> None:
 
 def test_fact_stays_within_the_engine_property_limit() -> None:
     """Even a rule set reading every field of the proposal fits in one engine fact."""
-    from compliance import conditions as c
+    from compliance.rules import conditions as c
 
     root_fields = [
         p for p, s in catalogue().items() if s.list_path is None and s.kind is not Kind.OBJECT
@@ -168,7 +168,7 @@ def test_every_valid_number_reaches_the_engine(
     durable: Reviewer, reference: Reviewer, amount: float
 ) -> None:
     """durable_rules' parser rejects numbers written with an exponent but no fraction."""
-    from compliance.model import Proposal
+    from compliance.proposal.model import Proposal
 
     proposal = Proposal.model_validate(
         {

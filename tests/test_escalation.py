@@ -13,18 +13,18 @@ import yaml
 
 from compliance import Reviewer, load_rules
 from compliance.errors import RuleError
-from compliance.findings import Decision, EscalationOut, Finding
-from compliance.model import Proposal
-from compliance.report_html import render_html
-from compliance.report_markdown import render_markdown
-from compliance.report_sarif import render_sarif
-from compliance.report_text import render
-from compliance.review import ENGINES
-from compliance.rulesdoc import rule_summary, show_text
-from compliance.ruleset import RuleSet
-from compliance.rulespec import Severity
-from compliance.ruletest import run_examples
-from compliance.tuning import Override, Selection, apply
+from compliance.proposal.model import Proposal
+from compliance.reports.html import render_html
+from compliance.reports.markdown import render_markdown
+from compliance.reports.sarif import render_sarif
+from compliance.reports.text import render
+from compliance.review.findings import Decision, EscalationOut, Finding
+from compliance.review.reviewer import ENGINES
+from compliance.rules.docs import rule_summary, show_text
+from compliance.rules.examples import run_examples
+from compliance.rules.ruleset import RuleSet
+from compliance.rules.spec import Severity
+from compliance.rules.tuning import Override, Selection, apply
 
 from .conftest import run_cli
 

@@ -9,10 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compliance import conditions as c
-from compliance import evaluator
-from compliance.errors import EngineError
-from compliance.evaluator import (
+from compliance.engines import reference as evaluator
+from compliance.engines.reference import (
     TV,
     Outcome,
     ReferenceEvaluator,
@@ -24,8 +22,10 @@ from compliance.evaluator import (
     proposal_view,
     subjects,
 )
-from compliance.model import Proposal
-from compliance.ruleset import Rule, RuleSet
+from compliance.errors import EngineError
+from compliance.proposal.model import Proposal
+from compliance.rules import conditions as c
+from compliance.rules.ruleset import Rule, RuleSet
 
 from .strategies import (
     _item_fields,

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from compliance import Reviewer
-from compliance.findings import Decision, Review
-from compliance.intake import read_proposals
-from compliance.model import Sector
-from compliance.rulespec import Severity
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.model import Sector
+from compliance.review.findings import Decision, Review
+from compliance.rules.spec import Severity
 
 from .conftest import FIXTURES
 

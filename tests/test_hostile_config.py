@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from compliance import records
-from compliance.config import CONFIG_MAX_BYTES
-from compliance.waivers import WAIVERS_MAX_BYTES, WAIVERS_MAX_COUNT
-from compliance.yamlfile import DEPTH_MAX, YAML_MAX_BYTES
+from compliance.gate import records
+from compliance.gate.config import CONFIG_MAX_BYTES
+from compliance.gate.waivers import WAIVERS_MAX_BYTES, WAIVERS_MAX_COUNT
+from compliance.intake.yamlfile import DEPTH_MAX, YAML_MAX_BYTES
 from tests.hostile import ROOT, run_bounded
 
 F = "fixtures/exemplary-humanitarian.json"

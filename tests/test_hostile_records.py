@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from compliance import records
 from compliance.errors import UsageError
-from compliance.record_witness import DEPTH_MAX, HEAD_MAX_BYTES, RECORD_MAX_BYTES
+from compliance.gate import records
+from compliance.gate.record_witness import DEPTH_MAX, HEAD_MAX_BYTES, RECORD_MAX_BYTES
 from tests.hostile import run_bounded
 
 

@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from compliance.errors import LINE_MAX, PROBLEMS_MAX, InputError, UsageError, one_line
-from compliance.intake import read_proposals
-from compliance.validation import shown
-from compliance.xlsxtext import set_text
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.validation import shown
+from compliance.workbook.xlsxtext import set_text
 from tests.conftest import FIXTURES
 from tests.hostile import run_bounded
 

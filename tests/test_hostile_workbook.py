@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from compliance import sheetstream
-from compliance.cellformat import ALL_SIGNS, NEGATIVE, ZERO, Hiding, hiding
 from compliance.errors import InputError
-from compliance.intake import read_proposals
-from compliance.workbook_read import validation_filter
+from compliance.intake.proposals import read_proposals
+from compliance.workbook import sheetstream
+from compliance.workbook.cellformat import ALL_SIGNS, NEGATIVE, ZERO, Hiding, hiding
+from compliance.workbook.read import validation_filter
 from tests.hostile import ROOT, run_bounded
 
 BASE = ROOT / "fixtures" / "workbooks" / "register-v2.xlsx"
@@ -781,7 +781,7 @@ def test_a_shared_string_table_reads_as_inline_text(tmp_path: Path) -> None:
 def test_built_in_and_template_formats_hide_nothing() -> None:
     from openpyxl.styles.numbers import BUILTIN_FORMATS
 
-    from compliance.workbook_write import DATE_FORMAT
+    from compliance.workbook.write import DATE_FORMAT
 
     # openpyxl's copy of format 44 lacks its semicolons (Excel's has them): a built-in format is
     # never analysed, only those a workbook defines.

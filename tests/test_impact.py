@@ -14,11 +14,12 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from compliance import Reviewer, load_rules
-from compliance.batch import PARALLEL_MIN
 from compliance.errors import UsageError
-from compliance.findings import Decision
-from compliance.impact import baseline_rules, impact
-from compliance.impact_model import (
+from compliance.intake.proposals import read_proposals
+from compliance.review.batch import PARALLEL_MIN
+from compliance.review.findings import Decision
+from compliance.review.impact import baseline_rules, impact
+from compliance.review.impact_model import (
     DecisionChange,
     FindingChange,
     FindingRef,
@@ -27,11 +28,10 @@ from compliance.impact_model import (
     RuleImpact,
     impact_schema,
 )
-from compliance.impact_render import render
-from compliance.intake import read_proposals
-from compliance.ruleset import RuleSet
-from compliance.rulespec import Severity
-from compliance.tuning import Selection
+from compliance.review.impact_render import render
+from compliance.rules.ruleset import RuleSet
+from compliance.rules.spec import Severity
+from compliance.rules.tuning import Selection
 from tests.conftest import FIXTURES, ROOT, run_cli
 
 RULES = ROOT / "rules"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from compliance.errors import InputError
-from compliance.intake import read_proposals
+from compliance.intake.proposals import read_proposals
 
 MINIMAL = {"schema_version": "1", "id": "P-1", "title": "Minimal"}
 

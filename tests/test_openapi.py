@@ -23,14 +23,15 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from schemathesis.specs.openapi.definitions import OPENAPI_31  # the official 2022-10-07 schema
 
-from compliance import http_app, http_models
 from compliance.errors import InputError
-from compliance.findings import Report
-from compliance.http_openapi import REF, complete, contract_v1, responses
-from compliance.intake import read_text_upload
-from compliance.model import Proposal
-from compliance.ruleload import load_rules
-from compliance.rulesdoc import rule_summary
+from compliance.intake.proposals import read_text_upload
+from compliance.proposal.model import Proposal
+from compliance.review.findings import Report
+from compliance.rules.docs import rule_summary
+from compliance.rules.load import load_rules
+from compliance.service import app as http_app
+from compliance.service import models as http_models
+from compliance.service.openapi import REF, complete, contract_v1, responses
 
 from .conftest import FIXTURES
 from .test_service import TOKEN, XLSX, Server, start_server, stop

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from compliance import __version__, durable_engine
+from compliance import __version__
+from compliance.engines import durable as durable_engine
 from compliance.errors import EngineError
 from compliance.exitcodes import ExitCode
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES, ROOT
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from compliance import records
-from compliance.intake import read_proposals
-from compliance.upgrade import upgrade
-from compliance.workbook_layout import Layout
-from compliance.workbook_write import build, to_bytes
+from compliance.gate import records
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.upgrade import upgrade
+from compliance.workbook.layout import Layout
+from compliance.workbook.write import build, to_bytes
 from tests.conftest import FIXTURES, Run, run_cli
 
 SOUND = FIXTURES / "exemplary-humanitarian.json"

@@ -16,19 +16,19 @@ from typing import Any
 import openpyxl
 import pytest
 
-from compliance import batch
-from compliance.batch_run import review_batch
 from compliance.cli import _render
-from compliance.config import load_config
 from compliance.errors import ConfigError, EngineError, InputError
-from compliance.fields import Kind, catalogue
-from compliance.findings import Report
-from compliance.intake import LoadedProposal
-from compliance.redact import Profile, Redactor, default_profile, label_of, resolve_fields
-from compliance.redact_check import check_output, public_text
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet
-from compliance.waivers import load_waivers
+from compliance.gate.config import load_config
+from compliance.gate.waivers import load_waivers
+from compliance.intake.proposals import LoadedProposal
+from compliance.proposal.fields import Kind, catalogue
+from compliance.reports.redact import Profile, Redactor, default_profile, label_of, resolve_fields
+from compliance.reports.redact_check import check_output, public_text
+from compliance.review import batch
+from compliance.review.batch_run import review_batch
+from compliance.review.findings import Report
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet
 from tests.conftest import FIXTURES, run_cli
 
 FORMATS = ("text", "json", "jsonl", "markdown", "junit", "sarif", "html", "xlsx")

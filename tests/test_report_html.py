@@ -19,8 +19,14 @@ from pathlib import Path
 import pytest
 
 from compliance import __version__
-from compliance.decision import Thresholds
-from compliance.findings import (
+from compliance.gate.waivers import load_waivers
+from compliance.intake.proposals import read_proposals
+from compliance.intake.sourcemap import Location
+from compliance.reports.html import CSP, render_html
+from compliance.reports.html_parts import SEVERITY_COLOUR
+from compliance.reports.summary import WORST_FIRST, item_names
+from compliance.review.decision import Thresholds
+from compliance.review.findings import (
     REPORT_VERSION,
     Decision,
     ReferenceOut,
@@ -30,15 +36,9 @@ from compliance.findings import (
     SeverityChange,
     Summary,
 )
-from compliance.intake import read_proposals
-from compliance.report_html import CSP, render_html
-from compliance.report_html_parts import SEVERITY_COLOUR
-from compliance.report_summary import WORST_FIRST, item_names
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet
-from compliance.rulespec import Severity
-from compliance.sourcemap import Location
-from compliance.waivers import load_waivers
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet
+from compliance.rules.spec import Severity
 
 from .conftest import FIXTURES
 

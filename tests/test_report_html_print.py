@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from compliance.report_html import render_html
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet
+from compliance.reports.html import render_html
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES
 from .test_report_html import _reviewed

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from compliance.findings import Report
-from compliance.intake import read_proposals
-from compliance.report_markdown import code, md, render_markdown
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet
+from compliance.intake.proposals import read_proposals
+from compliance.reports.markdown import code, md, render_markdown
+from compliance.review.findings import Report
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet
 from tests.conftest import FIXTURES, run_cli
 
 

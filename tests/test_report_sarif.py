@@ -21,15 +21,15 @@ import pytest
 from jsonschema.protocols import Validator
 from openpyxl.utils.cell import coordinate_to_tuple
 
-from compliance.decision import Thresholds
-from compliance.findings import Report
-from compliance.intake import read_proposals
-from compliance.report_markdown import md
-from compliance.report_sarif import render_sarif
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet, SeverityOverride
-from compliance.rulespec import Severity
-from compliance.waivers import load_waivers
+from compliance.gate.waivers import load_waivers
+from compliance.intake.proposals import read_proposals
+from compliance.reports.markdown import md
+from compliance.reports.sarif import render_sarif
+from compliance.review.decision import Thresholds
+from compliance.review.findings import Report
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet, SeverityOverride
+from compliance.rules.spec import Severity
 from tests.conftest import FIXTURES, ROOT
 
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-2.1.0.schema.json").read_text("utf-8"))

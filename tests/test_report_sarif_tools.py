@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from compliance.report_sarif import information_uri
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet
+from compliance.reports.sarif import information_uri
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet
 from tests.conftest import ROOT, run_cli
 from tests.test_report_sarif import BIOMETRICS, BIOMETRICS_XLSX, gate, review, sarif
 

@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from compliance import batch
-from compliance.fields import Kind, catalogue
-from compliance.findings import Report
-from compliance.intake import read_proposals
-from compliance.report_summary import (
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.fields import Kind, catalogue
+from compliance.reports.summary import (
     item_label,
     item_names,
     item_tables,
     summarize,
     summary_lines,
 )
-from compliance.report_text import render
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet
+from compliance.reports.text import render
+from compliance.review import batch
+from compliance.review.findings import Report
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet
 
 from .conftest import Run, run_cli
 

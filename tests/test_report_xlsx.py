@@ -22,7 +22,10 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from compliance import Reviewer, __version__
-from compliance.findings import (
+from compliance.intake.proposals import read_proposals
+from compliance.intake.sourcemap import Location
+from compliance.reports.xlsx import render_xlsx
+from compliance.review.findings import (
     REPORT_VERSION,
     Evidence,
     Finding,
@@ -32,11 +35,8 @@ from compliance.findings import (
     SelectionOut,
     SeverityChange,
 )
-from compliance.intake import read_proposals
-from compliance.report_xlsx import render_xlsx
-from compliance.ruleset import RuleSet
-from compliance.rulespec import Severity
-from compliance.sourcemap import Location
+from compliance.rules.ruleset import RuleSet
+from compliance.rules.spec import Severity
 
 from .conftest import FIXTURES
 

@@ -14,11 +14,11 @@ from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.workbook.workbook import Workbook
 
 from compliance import Reviewer
-from compliance.findings import Report
-from compliance.intake import read_proposals
-from compliance.report_xlsx import render_xlsx
-from compliance.report_xlsx_links import link_base, location_link
-from compliance.sourcemap import Location
+from compliance.intake.proposals import read_proposals
+from compliance.intake.sourcemap import Location
+from compliance.reports.xlsx import render_xlsx
+from compliance.reports.xlsx_links import link_base, location_link
+from compliance.review.findings import Report
 from tests.conftest import FIXTURES, run_cli
 
 WORKBOOK = FIXTURES / "workbooks" / "flawed-data-sharing-biometrics-left-behind.xlsx"

@@ -7,12 +7,12 @@ from typing import Literal
 import pytest
 
 from compliance import Reviewer
-from compliance.decision import decide, exit_code
 from compliance.exitcodes import ExitCode
-from compliance.findings import Decision, Finding
-from compliance.intake import read_proposals
-from compliance.rulespec import Severity
-from compliance.templates import parse, render
+from compliance.intake.proposals import read_proposals
+from compliance.review.decision import decide, exit_code
+from compliance.review.findings import Decision, Finding
+from compliance.rules.spec import Severity
+from compliance.rules.templates import parse, render
 
 from .conftest import FIXTURES
 
@@ -341,7 +341,7 @@ def test_a_source_is_required_only_where_it_binds(
     durable: Reviewer, regime: str | None, binding: str
 ) -> None:
     """GDPR articles are cited as binding only when the GDPR governs the processing."""
-    from compliance.model import Proposal
+    from compliance.proposal.model import Proposal
 
     proposal = Proposal.model_validate(
         {

@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 import yaml
 
-from compliance import Reviewer, rulecache
+from compliance import Reviewer
 from compliance.errors import RuleError
-from compliance.intake import read_proposals
-from compliance.ruleload import load_rules
-from compliance.ruleset import RuleSet
-from compliance.sourcemap import column_letter
-from compliance.yamlfile import DEPTH_MAX, YAML_MAX_BYTES, parse_yaml
-from compliance.yamlparse import _fast_parse, _Slow, _StrictLoader
+from compliance.intake.proposals import read_proposals
+from compliance.intake.sourcemap import column_letter
+from compliance.intake.yamlfile import DEPTH_MAX, YAML_MAX_BYTES, parse_yaml
+from compliance.intake.yamlparse import _fast_parse, _Slow, _StrictLoader
+from compliance.rules import cache as rulecache
+from compliance.rules.load import load_rules
+from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES, ROOT
 from .test_ruleload import one_file, rule
@@ -46,7 +47,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times a rule set was built from its files (a cache miss) in the test."""
-    from compliance import rulebuild
+    from compliance.rules import build as rulebuild
 
     real = rulebuild.build_rules
     calls: list[int] = []
@@ -117,7 +118,7 @@ def test_a_hit_gives_the_rule_set_and_the_reviews_of_a_fresh_load(
 def test_a_hit_brings_the_compiled_plan_and_a_tuned_rule_set_compiles_its_own(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from compliance import compiler
+    from compliance.engines import compiler
 
     fresh = compiler.compile_ruleset(uncached())
     load_rules()
@@ -138,7 +139,7 @@ def test_a_hit_brings_the_compiled_plan_and_a_tuned_rule_set_compiles_its_own(
 
 
 def test_a_plan_that_does_not_decode_is_compiled_again(cache: Path) -> None:
-    from compliance import compiler
+    from compliance.engines import compiler
 
     fresh = compiler.compile_ruleset(uncached())
     load_rules()
@@ -193,7 +194,7 @@ def test_an_added_rule_file_is_built_again(tmp_path: Path, cache: Path) -> None:
 def test_a_rule_set_whose_files_changed_while_it_was_built_is_not_stored(
     tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from compliance import rulebuild
+    from compliance.rules import build as rulebuild
 
     org = org_rules(tmp_path)
     real = rulebuild.build_rules
@@ -473,15 +474,15 @@ def imported_by(code: str, env: dict[str, str] | None = None) -> set[str]:
 def test_importing_the_package_imports_none_of_it() -> None:
     modules = imported_by("import compliance")
     assert sorted(m for m in modules if m.startswith("compliance.")) == []
-    assert imported_by("from compliance import Reviewer") >= {"compliance.review"}
+    assert imported_by("from compliance import Reviewer") >= {"compliance.review.reviewer"}
 
 
 def test_a_cached_load_parses_no_yaml_and_builds_no_rule_models(tmp_path: Path) -> None:
     env = {rulecache.ENV: str(tmp_path / "cache")}
     code = "from compliance import load_rules\nload_rules()"
-    assert "yaml" not in imported_by("import compliance.yamlfile, compliance.config")
+    assert "yaml" not in imported_by("import compliance.intake.yamlfile, compliance.gate.config")
     first = imported_by(code, env)
-    assert {"compliance.rulebuild", "compliance.rulespec_models", "yaml"} <= first
+    assert {"compliance.rules.build", "compliance.rules.spec_models", "yaml"} <= first
     again = imported_by(code, env)
-    assert {"compliance.rulebuild", "compliance.rulespec_models", "yaml"} & again == set()
+    assert {"compliance.rules.build", "compliance.rules.spec_models", "yaml"} & again == set()
     assert {"openpyxl", "multiprocessing"} & again == set()

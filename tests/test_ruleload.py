@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from compliance.errors import RuleError
-from compliance.ruleload import load_rules
+from compliance.rules.load import load_rules
 from tests.conftest import run_cli
 
 BASE: dict[str, Any] = {

@@ -24,7 +24,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
 from compliance import __version__
-from compliance.decision_log import open_log
+from compliance.service.decision_log import open_log
 
 from .conftest import FIXTURES, run_cli
 

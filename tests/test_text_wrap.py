@@ -9,7 +9,7 @@ import textwrap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.report_text import WIDTH, _wrapped
+from compliance.reports.text import WIDTH, _wrapped
 
 PIECES = st.sampled_from(
     ["a", "word", " ", "  ", "\t", "\n", "\r", "\x0b", "é", "-", "\u00a0", "\u2003", "x" * 30]

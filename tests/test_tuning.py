@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from compliance import load_rules
-from compliance.config import find_config, load_config
 from compliance.errors import ConfigError, UsageError
 from compliance.exitcodes import ExitCode
-from compliance.ruleset import DisabledRule, RuleSet
-from compliance.rulespec import Severity
-from compliance.tuning import Override, Selection, apply
+from compliance.gate.config import find_config, load_config
+from compliance.rules.ruleset import DisabledRule, RuleSet
+from compliance.rules.spec import Severity
+from compliance.rules.tuning import Override, Selection, apply
 
 from .conftest import ROOT, run_cli
 

@@ -13,13 +13,13 @@ import pytest
 from pydantic import BaseModel
 
 from compliance import docgen
-from compliance.fields import catalogue
-from compliance.intake import LoadedProposal, read_proposals
-from compliance.model import Proposal
-from compliance.model_v2 import since
-from compliance.review import Reviewer
-from compliance.upgrade import upgrade
-from compliance.workbook_layout import Layout
+from compliance.intake.proposals import LoadedProposal, read_proposals
+from compliance.proposal.fields import catalogue
+from compliance.proposal.model import Proposal
+from compliance.proposal.upgrade import upgrade
+from compliance.proposal.v2 import since
+from compliance.review.reviewer import Reviewer
+from compliance.workbook.layout import Layout
 from tests.conftest import FIXTURES, ROOT, Run, plain_review, run_cli
 
 V1_JSON = sorted(

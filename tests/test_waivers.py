@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from compliance.errors import ConfigError
-from compliance.findings import Finding, Report
-from compliance.intake import read_proposals
-from compliance.records import verify
-from compliance.report_text import render
-from compliance.review import Reviewer
-from compliance.ruleset import RuleSet
-from compliance.waivers import Waivers, load_waivers
+from compliance.gate.records import verify
+from compliance.gate.waivers import Waivers, load_waivers
+from compliance.intake.proposals import read_proposals
+from compliance.reports.text import render
+from compliance.review.findings import Finding, Report
+from compliance.review.reviewer import Reviewer
+from compliance.rules.ruleset import RuleSet
 
 from .conftest import ROOT, run_cli
 
@@ -68,7 +68,7 @@ def write(tmp_path: Path, *entries: dict[str, object], name: str = "waivers.yaml
 
 
 def review(ruleset: RuleSet, waivers: Waivers, *paths: str, threshold: str = "high") -> Report:
-    from compliance.rulespec import Severity
+    from compliance.rules.spec import Severity
 
     items = read_proposals([str(ROOT / p) for p in paths])
     with Reviewer(
@@ -796,9 +796,9 @@ def test_a_run_without_as_of_that_crosses_midnight_announces_no_as_of(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import compliance.cli
-    import compliance.settings
+    import compliance.gate.settings
 
-    assert compliance.settings.dt is compliance.cli.datetime  # the datetime module, once
+    assert compliance.gate.settings.dt is compliance.cli.datetime  # the datetime module, once
     monkeypatch.setattr(compliance.cli.datetime, "datetime", _Clock)
     path = write(tmp_path, waiver())
     args = ["review", str(ROOT / BIOMETRICS), "--waivers", str(path), "--no-config"]
@@ -875,7 +875,7 @@ def test_between_a_selector_and_a_position_for_one_item_the_selector_applies(
 
 
 def test_a_waiver_made_in_code_keeps_its_path(ruleset: RuleSet) -> None:
-    from compliance.waivers import Waiver
+    from compliance.gate.waivers import Waiver
 
     fields: dict[str, Any] = {
         "id": "W-api",

@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
-from compliance.decision_log import DecisionRecord, new_id, open_log
+from compliance.service.decision_log import DecisionRecord, new_id, open_log
 
 from .conftest import FIXTURES, run_cli
 from .test_service import OTHER, TOKEN, Server, start_server, stop
@@ -229,8 +229,8 @@ def test_sarif_of_a_narrowed_review_describes_the_rules_that_ran(
 
 
 def test_the_template_is_the_cli_template(server: Server) -> None:
-    from compliance.workbook_layout import Layout
-    from compliance.workbook_write import build, to_bytes  # what `compliance template` writes
+    from compliance.workbook.layout import Layout
+    from compliance.workbook.write import build, to_bytes  # what `compliance template` writes
 
     for layout, name in (
         ("single", "proposal-template.xlsx"),

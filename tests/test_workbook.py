@@ -23,13 +23,13 @@ from openpyxl.chart import BarChart
 from openpyxl.worksheet.formula import ArrayFormula
 
 from compliance.errors import InputError
-from compliance.fields import Kind, catalogue
-from compliance.findings import Review
-from compliance.intake import LoadedProposal, read_proposals
-from compliance.model import Proposal
-from compliance.review import Reviewer
-from compliance.workbook_layout import Layout
-from compliance.workbook_write import build, to_bytes
+from compliance.intake.proposals import LoadedProposal, read_proposals
+from compliance.proposal.fields import Kind, catalogue
+from compliance.proposal.model import Proposal
+from compliance.review.findings import Review
+from compliance.review.reviewer import Reviewer
+from compliance.workbook.layout import Layout
+from compliance.workbook.write import build, to_bytes
 from tests.conftest import FIXTURES, Run, plain_review, run_cli
 
 ALL = sorted(FIXTURES.glob("*.json"))

@@ -10,10 +10,10 @@ import openpyxl
 import pytest
 
 from compliance.errors import InputError
-from compliance.intake import read_proposals
-from compliance.workbook_layout import Layout
-from compliance.workbook_read import Document, iter_workbook, read_workbook
-from compliance.workbook_write import build, to_bytes
+from compliance.intake.proposals import read_proposals
+from compliance.workbook.layout import Layout
+from compliance.workbook.read import Document, iter_workbook, read_workbook
+from compliance.workbook.write import build, to_bytes
 from tests.conftest import FIXTURES
 
 ALL = sorted(FIXTURES.glob("*.json"))

@@ -23,8 +23,8 @@ import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from compliance.errors import InputError
-from compliance.xlsxfile import is_workbook_path, open_workbook, reading
-from compliance.xlsxpackage import decode_xstring
+from compliance.workbook.xlsxfile import is_workbook_path, open_workbook, reading
+from compliance.workbook.xlsxpackage import decode_xstring
 from tests.conftest import Run, run_cli
 
 BOOK = "book.xlsx"

@@ -1,0 +1,2 @@
+"""What governs the gate: the project configuration and effective settings, waivers, and decision
+records."""
