@@ -10,7 +10,6 @@ each disable and override with its reason.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -18,6 +17,7 @@ from compliance.errors import UsageError
 from compliance.rules.cache import PLAN_ATTRIBUTE
 from compliance.rules.ruleset import DisabledRule, NotInForce, RuleSet, SeverityOverride, Tuning
 from compliance.rules.spec import Severity
+from compliance.words import did_you_mean as did_you_mean  # noqa: PLC0414  (commands call it here)
 
 
 @dataclass(frozen=True)
@@ -48,20 +48,6 @@ class Selection:
     @property
     def is_empty(self) -> bool:
         return not (self.domains or self.rules or self.skip or self.disabled or self.overrides)
-
-
-def closest(name: str, known: Sequence[str]) -> str | None:
-    """The known name closest to ``name``, compared without regard to case, or ``None`` when none
-    is close enough."""
-    by_folded = {k.casefold(): k for k in known}
-    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
-    return by_folded[close[0]] if close else None
-
-
-def did_you_mean(name: str, known: Sequence[str]) -> str:
-    """`` (did you mean X?)`` for the closest known name, or nothing."""
-    close = closest(name, known)
-    return f" (did you mean {close}?)" if close else ""
 
 
 def apply(ruleset: RuleSet, selection: Selection) -> RuleSet:

@@ -20,6 +20,7 @@ from openpyxl.utils.datetime import from_excel
 
 from compliance.proposal.fields import FieldSpec, Kind
 from compliance.proposal.validation import shown
+from compliance.words import closest
 from compliance.workbook.layout import LISTED, NO, NONE, UNKNOWN, YES
 
 _TRUE = frozenset({"yes", "y", "true"})
@@ -72,9 +73,6 @@ def _choice(spec: FieldSpec, text: str) -> str | None:
 
 
 def _not_one_of(value: Any, allowed: list[str] | tuple[str, ...]) -> CellProblem:
-    # Only a value that is refused needs the rule-selection module's did-you-mean helper.
-    from compliance.rules.tuning import closest  # noqa: PLC0415
-
     text = str(value)
     near = closest(text, allowed) if len(text) <= _NEAR else None
     hint = f" (did you mean {shown(near)}?)" if near is not None else ""
