@@ -387,7 +387,7 @@ def test_the_json_report_records_why(rules_dir: Path, tmp_path: Path) -> None:
         paths.append(str(path))
     run = run_cli("review", *paths, "--rules", str(rules_dir), "--format", "json")
     report = json.loads(run.out)
-    assert report["report_version"] == "1.4"
+    assert report["report_version"] == "1.5"
     assert [
         (r["proposal_id"], f["severity"], f["escalation"])
         for r in report["reviews"]

@@ -24,7 +24,7 @@ from compliance.intake.proposals import read_proposals
 from compliance.intake.sourcemap import Location
 from compliance.reports.html import CSP, render_html
 from compliance.reports.html_parts import SEVERITY_COLOUR
-from compliance.reports.summary import WORST_FIRST, item_names
+from compliance.reports.summary import WORST_FIRST
 from compliance.review.decision import Thresholds
 from compliance.review.findings import (
     REPORT_VERSION,
@@ -166,11 +166,11 @@ Names = list[dict[str, str]]
 
 
 def _reviewed(reviewer: Reviewer, *paths: Path) -> tuple[Report, Names]:
-    """The report on ``paths``, and the names of the list items each review speaks of."""
+    """The report on ``paths``, and the names of the list items each review speaks of (as the
+    reviews carry them)."""
     loaded = read_proposals([str(p) for p in paths])
     reviews = [reviewer.review(i.proposal, i.source_map) for i in loaded]
-    names = [item_names(i.proposal, r) for i, r in zip(loaded, reviews, strict=True)]
-    return reviewer.report(reviews), names
+    return reviewer.report(reviews), [r.item_names for r in reviews]
 
 
 def _report(reviewer: Reviewer, *paths: Path) -> Report:
@@ -388,10 +388,18 @@ def test_the_summary_opens_the_page_worst_first_linking_to_each_finding(
     assert {t.attrs["id"] for t in targets} == {a.attrs["id"] for a in root.all("article")}
     assert len(targets) == len(review.findings)
     assert items[0].one("span", cls="badge").attrs["class"] == "badge s-high"
-    # without the proposal's names an item is called by its place in its list
-    bare = render_html(reports["reject"], lambda d: d)
-    lines = [li.text() for li in parse(bare).one("div", cls="summary").all("li")]
+    # a review without names (a report made before 1.5) calls an item by its place in its list
+    old = reports["reject"].model_copy(
+        update={
+            "reviews": [r.model_copy(update={"item_names": {}}) for r in reports["reject"].reviews]
+        }
+    )
+    bare = parse(render_html(old, lambda d: d))
+    lines = [li.text() for li in bare.one("div", cls="summary").all("li")]
     assert lines[6].endswith("carries written caveats (data flow 1)")
+    assert [p.text() for p in bare.all("p", cls="item")][:1] == [
+        "Item: data flow 1 data_sharing.flows[0]"
+    ]
 
 
 def test_a_workbook_summary_gives_the_sheet_and_row(reference: Reviewer, ruleset: RuleSet) -> None:

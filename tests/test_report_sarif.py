@@ -477,7 +477,7 @@ def test_the_run_records_the_rule_set_and_the_gate(all_fixtures: tuple[Report, J
     report, log = all_fixtures
     data = report.model_dump(mode="json")
     assert run_of(log)["properties"] == {
-        "report_version": "1.4",
+        "report_version": "1.5",
         "engine": "durable",
         "rule_set": data["rule_set"],
         "threshold": "high",

@@ -11,16 +11,11 @@ import pytest
 
 from compliance.intake.proposals import read_proposals
 from compliance.proposal.fields import Kind, catalogue
-from compliance.reports.summary import (
-    item_label,
-    item_names,
-    item_tables,
-    summarize,
-    summary_lines,
-)
+from compliance.reports.summary import item_label, summarize, summary_lines
 from compliance.reports.text import render
 from compliance.review import batch
 from compliance.review.findings import Report
+from compliance.review.items import item_names, item_tables
 from compliance.review.reviewer import Reviewer
 from compliance.rules.ruleset import RuleSet
 
@@ -96,12 +91,13 @@ def test_a_flawed_proposal_opens_with_a_line_per_finding_worst_first() -> None:
 def test_the_summary_names_each_item_by_what_it_holds(durable: Reviewer) -> None:
     (item,) = read_proposals([BIOMETRICS])
     review = durable.review(item.proposal, item.source_map)
-    names = item_names(item.proposal, review)
-    assert names == {
+    names = {
         "data_sharing.flows[0]": "Host-nation Ministry of Interior",
         "data_sharing.processors[0]": "Biometric device vendor",
     }
-    lines = summary_lines(summarize(review, names))
+    assert review.item_names == names  # the review carries them, so any render has them
+    assert item_names(item.proposal, review.findings, review.unanswered) == names
+    lines = summary_lines(summarize(review))
     assert [line for line in lines if "(" in line] == [
         "needs information  high     DS-018   Personal data passed to another state's security "
         "or enforcement bodies carries written caveats  (data flow "
@@ -112,8 +108,9 @@ def test_the_summary_names_each_item_by_what_it_holds(durable: Reviewer) -> None
         "needs information  medium   DS-020   Processors may use the data only for the "
         'partnership, by contract  (processor "Biometric device vendor")',
     ]
-    # without the proposal, an item is called by its place in its list
-    assert summary_lines(summarize(review))[6].endswith("  (data flow 1)")
+    # a review without names (a report made before 1.5) calls an item by its place in its list
+    unnamed = review.model_copy(update={"item_names": {}})
+    assert summary_lines(summarize(unnamed))[6].endswith("  (data flow 1)")
 
 
 def test_a_workbook_summary_gives_each_finding_its_sheet_and_row() -> None:
@@ -295,14 +292,25 @@ def test_the_streamed_text_report_reads_as_the_whole_report(
     assert run.code == 0, run.err
     brief = run_cli("review", *paths, "--brief", "--quiet", "-o", str(outs[2]))
     assert brief.code == 3
+    # The JSON report read back renders the same text, its items named: the names are in it.
     report = Report.model_validate_json(outs[0].read_text(encoding="utf-8"))
-    names = {}
-    for item in read_proposals(paths):
-        (review,) = [r for r in report.reviews if r.proposal_id == item.proposal.id]
-        names[review.proposal_id] = item_names(item.proposal, review)
-    assert outs[1].read_text(encoding="utf-8") == render(report, ruleset.domain_title, names)
+    assert [r.item_names for r in report.reviews] == [
+        {},
+        {
+            "security_units[0]": "Coast Guard Sector 2 patrol crews",
+            "human_rights.mitigations[0]": "Crews intercept boats and return people to unsafe "
+            "ports",
+        },
+        {
+            "data_sharing.flows[0]": "Host-nation Ministry of Interior",
+            "data_sharing.processors[0]": "Biometric device vendor",
+        },
+        {},
+    ]
+    assert outs[1].read_text(encoding="utf-8") == render(report, ruleset.domain_title)
+    assert 'data flow "Host-nation Ministry of Interior"' in outs[1].read_text(encoding="utf-8")
     assert outs[2].read_text(encoding="utf-8") == render(
-        report, ruleset.domain_title, names, brief=True, failing_only=True
+        report, ruleset.domain_title, brief=True, failing_only=True
     )
 
 
@@ -399,8 +407,11 @@ def test_item_names_come_back_from_review_workers(
     monkeypatch.setattr(batch, "PARALLEL_MIN", 2)  # fork even this small window
     items = read_proposals([BIOMETRICS, APPROVED, INCOMPLETE])
     plan = batch.Plan(durable, (), keep_reviews=True)
-    sequential = [o.names for o in batch.review_window(plan, items, 0, jobs=1)]
-    assert [o.names for o in batch.review_window(plan, items, 0, jobs=2)] == sequential
+    sequential = [
+        o.review.item_names for o in batch.review_window(plan, items, 0, jobs=1) if o.review
+    ]
+    forked = [o.review.item_names for o in batch.review_window(plan, items, 0, jobs=2) if o.review]
+    assert forked == sequential
     assert sequential == [
         {
             "data_sharing.flows[0]": "Host-nation Ministry of Interior",

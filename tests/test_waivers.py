@@ -489,7 +489,7 @@ def test_the_gate_fixture_shows_applied_expired_unused_and_not_reviewed() -> Non
     )
     assert run.code == 3
     report = json.loads(run.out)
-    assert report["report_version"] == "1.4"
+    assert report["report_version"] == "1.5"
     assert report["domain_thresholds"] == {"monitoring": "medium"}
     assert [(u["id"], u["status"]) for u in report["waivers"]["waivers"]] == [
         ("W-2026-031", "applied"),
@@ -796,10 +796,12 @@ def test_a_run_without_as_of_that_crosses_midnight_announces_no_as_of(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import compliance.cli
+    import compliance.commands.review
     import compliance.gate.settings
 
-    assert compliance.gate.settings.dt is compliance.cli.datetime  # the datetime module, once
-    monkeypatch.setattr(compliance.cli.datetime, "datetime", _Clock)
+    # the datetime module, once
+    assert compliance.gate.settings.dt is compliance.commands.review.datetime
+    monkeypatch.setattr(compliance.commands.review.datetime, "datetime", _Clock)
     path = write(tmp_path, waiver())
     args = ["review", str(ROOT / BIOMETRICS), "--waivers", str(path), "--no-config"]
     with pytest.raises(SystemExit) as exited:

@@ -391,9 +391,9 @@ def render_html(
     """The report as one self-contained HTML page (see the module docstring).
 
     ``domain_title`` maps a domain id (``data_sharing``) to its display title, as
-    ``RuleSet.domain_title`` does. ``names``, one per review in report order, name the list
-    items each review speaks of (:func:`compliance.reports.summary.item_names`); without them an
-    item is called by its place in its list (``data flow 2``).
+    ``RuleSet.domain_title`` does. ``names`` is ignored: each review names the list items it
+    speaks of (``Review.item_names``); an item it gives no name is called by its place in its
+    list (``data flow 2``).
     """
     thresholds = Thresholds.of_report(report)
     single = len(report.reviews) == 1
@@ -403,7 +403,7 @@ def render_html(
     else:
         title = f"Compliance review: {plural(report.summary.proposals, 'proposal')}"
     ordered = _worst_first(report)
-    named = dict(zip(_anchors(report), names or [], strict=False))
+    named = {a: r.item_names for r, a in ordered}
     sections = [
         _review(r, a, thresholds, domain_title, named.get(a), single=single) for r, a in ordered
     ]

@@ -146,8 +146,6 @@ class Redactor:
         """Every redacted value met (in :func:`normal` form) with its placeholder."""
         self.met: set[str] = set()
         """The redacted values of the proposal last reviewed (its view, id and input name)."""
-        self.shown: dict[str, Any] = {}
-        """The view of the proposal last reviewed, as redacted."""
         self._public: dict[str, bool] = {}
 
     def is_public(self, value: str, occurs: Callable[[str, str], bool]) -> bool:
@@ -192,8 +190,8 @@ class Redactor:
         for path, value in found:  # numbered in catalogue order, wherever the value is
             if normal(value) in redacted:
                 self.placeholder(label_of(path), value)
-        self.shown = _replaced(view, "", redacted, self._by_value)
-        return self.shown
+        shown: dict[str, Any] = _replaced(view, "", redacted, self._by_value)
+        return shown
 
     # ------------------------------------------------------------------ what the review adds
 

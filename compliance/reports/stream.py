@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
-from compliance.reports.summary import FAILING, WORST_FIRST, decision_rank, item_names
+from compliance.reports.summary import FAILING, WORST_FIRST, decision_rank
 from compliance.reports.text import brief_tail, brief_text, head_text, review_text, tail_text
 from compliance.review.findings import Decision, Report, Review
 
@@ -49,19 +49,19 @@ class Stream:
     """Text: only the reviews that fail the gate (``--quiet``)."""
 
     def chunk(self, review: Review, first: bool, proposal: Any = None) -> str:
-        """The text of one review, as it follows the head (``first``) or the review before;
-        ``proposal`` (the reviewed one) names the list items a text report speaks of. A text
-        chunk starts with its decision's rank, for :class:`DecisionSpools`."""
+        """The text of one review, as it follows the head (``first``) or the review before. A text
+        chunk starts with its decision's rank, for :class:`DecisionSpools`. ``proposal``, the
+        reviewed one, is for streams that need it (an impact comparison); a report's streams
+        read all they show from the review."""
         if self.fmt == "json":
             body = review.model_dump_json(indent=2).replace("\n", "\n    ")
             return ("\n    " if first else ",\n    ") + body
         if self.fmt == "jsonl":
             return '{"review":' + review.model_dump_json() + "}\n"
-        names = item_names(proposal, review) if proposal is not None else None
         rank = str(decision_rank(review.decision))
         if self.brief:
-            return rank + brief_text(review, names)
-        return rank + review_text(review, self.domain_title, names)
+            return rank + brief_text(review)
+        return rank + review_text(review, self.domain_title)
 
     def head(self, shell: Report) -> str:
         """What comes before the reviews. ``shell`` is the report (its reviews, if it holds any,

@@ -11,12 +11,10 @@ decision, worst first.
 The functions here return data (frozen dataclasses); :func:`summary_lines`,
 :func:`checklist_lines` and :func:`counts_line` render it as text.
 
-An item of a table is named by the first text field of its model (a party, unit, processor or
-subcontractor by its ``name``, a funding source by its ``funder``, a data flow by its
-``recipient``, a mitigation by its ``risk``), read from the field catalogue, and called by its
-model's name (``DataFlow``: "data flow"). The name comes from the proposal, which a
-:class:`~compliance.review.findings.Review` does not hold: :func:`item_names` reads it where the
-review is made, and :func:`summarize` takes what it read; without it, an item is called by its place
+An item of a table is called by its model's name (``DataFlow``: "data flow") and named by the
+first text field of its model (see :mod:`compliance.review.items`), as the review recorded it
+(:attr:`~compliance.review.findings.Review.item_names`). An item the review gives no name (its
+name is not answered, or the review was made before report 1.5) is called by its place
 (``data flow 2``).
 """
 
@@ -25,14 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Literal
 
 from compliance.intake.sourcemap import Location
-from compliance.proposal.fields import Kind, catalogue, generic_path
 from compliance.review.findings import Decision, Finding, Review, Summary, UnansweredField
+from compliance.review.items import ITEM, item_of, table_of
 from compliance.rules.spec import Severity
 
 WORST_FIRST: tuple[Decision, ...] = (
@@ -48,8 +43,6 @@ FAILING: frozenset[Decision] = frozenset({Decision.reject, Decision.needs_inform
 
 NAME_MAX = 40
 """An item's name is shown up to this many characters (then cut, with an ellipsis)."""
-
-_ITEM = re.compile(r"^(.*?)\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -117,89 +110,10 @@ class DecisionCounts:
 # ------------------------------------------------------------------------------ item names
 
 
-@dataclass(frozen=True)
-class ItemTable:
-    """A list of items in the proposal (a table of the workbook), as the summary names them."""
-
-    noun: str
-    """What one item is called: ``DataFlow`` -> ``data flow``."""
-    name_field: str | None
-    """The field whose answer names an item: the first text field of the item's model."""
-
-
-@cache
-def item_tables() -> dict[str, ItemTable]:
-    """Every list of items in the proposal (its generic path) with how an item is named."""
-    specs = catalogue()
-    tables: dict[str, ItemTable] = {}
-    for path, spec in specs.items():
-        if spec.kind is not Kind.OBJECT_LIST or spec.model is None:
-            continue
-        texts = [p for p, s in specs.items() if s.list_path == path and s.kind is Kind.TEXT]
-        noun = re.sub(r"(?<!^)(?=[A-Z])", " ", spec.model.__name__).lower()
-        tables[path] = ItemTable(noun, texts[0].rsplit(".", 1)[1] if texts else None)
-    return tables
-
-
-def _table_of(item: str) -> ItemTable | None:
-    match = _ITEM.match(item)
-    return None if match is None else item_tables().get(generic_path(match.group(1)))
-
-
-def item_of(path: str) -> str | None:
-    """The list item a concrete path is in or is (``data_sharing.flows[1].purpose`` ->
-    ``data_sharing.flows[1]``); None when it is in no list of items."""
-    match = _ITEM.match(path)
-    if match is None or generic_path(match.group(1)) not in item_tables():
-        return None
-    return match.group(0)
-
-
-def _read(data: Any, part: str) -> Any:
-    if isinstance(data, BaseModel):
-        return getattr(data, part, None)
-    if isinstance(data, Mapping):
-        return data.get(part)
-    return None
-
-
-def _value_at(proposal: Any, item: str, field: str) -> Any:
-    data = proposal
-    for segment in re.finditer(r"([^.\[\]]+)|\[(\d+)\]", f"{item}.{field}"):
-        if data is None:
-            return None
-        if segment.group(2) is not None:
-            index = int(segment.group(2))
-            data = data[index] if isinstance(data, list) and index < len(data) else None
-        else:
-            data = _read(data, segment.group(1))
-    return data
-
-
-def item_names(proposal: Any, review: Review) -> dict[str, str]:
-    """The name of every list item ``review`` speaks of (by its path), read from ``proposal``
-    (the :class:`~compliance.proposal.model.Proposal`, or the same as plain dicts). Items whose
-    naming field is not answered are left out."""
-    paths = [f.subject for f in review.findings if f.subject is not None]
-    paths += [u.path for u in review.unanswered]
-    names: dict[str, str] = {}
-    for path in paths:
-        item = item_of(path)
-        if item is None or item in names:
-            continue
-        table = _table_of(item)
-        if table is None or table.name_field is None:
-            continue
-        value = _value_at(proposal, item, table.name_field)
-        if isinstance(value, str) and value.strip():
-            names[item] = value
-    return names
-
-
 def item_label(item: str, names: Mapping[str, str]) -> str:
     """``data flow "Ministry of Interior"``, or ``data flow 2`` when the item has no name."""
-    match = _ITEM.match(item)
-    table = _table_of(item)
+    match = ITEM.match(item)
+    table = table_of(item)
     if match is None or table is None:
         return item
     noun = table.noun
@@ -239,7 +153,7 @@ def line_order(line: FindingLine) -> tuple[bool, bool, int, str, int]:
     """Worst first: open violations, then questions, then waived findings; within each, by
     severity, rule id, then item order."""
     index = 0
-    if line.subject is not None and (match := _ITEM.match(line.subject)) is not None:
+    if line.subject is not None and (match := ITEM.match(line.subject)) is not None:
         index = int(match.group(2))
     return (
         line.waived,
@@ -262,9 +176,9 @@ def _question(u: UnansweredField, names: Mapping[str, str]) -> Question:
 
 
 def summarize(review: Review, names: Mapping[str, str] | None = None) -> ReviewSummary:
-    """The summary of one review; ``names`` from :func:`item_names` (without them, items are
-    called by their place in their list)."""
-    names = names or {}
+    """The summary of one review, its items named as the review names them (``names``, when
+    given, instead: kept for callers written before reviews carried their items' names)."""
+    names = review.item_names if names is None else names
     lines = [
         FindingLine(
             outcome=f.outcome,

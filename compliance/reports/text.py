@@ -186,6 +186,7 @@ def waivers_summary(w: WaiversOut) -> str:
 
 
 def _finding(f: Finding, names: Mapping[str, str]) -> list[str]:
+    """One finding in full; ``names``: the review's item names."""
     marker = "VIOLATION" if f.outcome == "violation" else "NEEDS INFORMATION"
     if f.waived:
         marker += ", WAIVED"
@@ -266,13 +267,9 @@ def _checklist(summary: ReviewSummary) -> list[str]:
     return lines
 
 
-def render_review(
-    review: Review, domain_title: Callable[[str], str], names: Mapping[str, str] | None = None
-) -> list[str]:
-    """One review's lines; ``names`` name the list items it speaks of (see
-    :func:`compliance.reports.summary.item_names`)."""
-    names = names or {}
-    summary = summarize(review, names)
+def render_review(review: Review, domain_title: Callable[[str], str]) -> list[str]:
+    """One review's lines, its items named as the review names them."""
+    summary = summarize(review)
     lines = _opening(review, summary)
     if summary.questions_first:
         lines += _checklist(summary)
@@ -280,7 +277,7 @@ def render_review(
         lines.append("")
         lines.append(f"  {domain_title(domain).upper()}")
         for f in findings:
-            lines.extend(_finding(f, names))
+            lines.extend(_finding(f, review.item_names))
     if summary.questions and not summary.questions_first:
         lines += _checklist(summary)
     return lines
@@ -370,16 +367,14 @@ def head_text(report: Report, failing_only: bool = False) -> str:
     return "\n".join(lines)
 
 
-def review_text(
-    review: Review, domain_title: Callable[[str], str], names: Mapping[str, str] | None = None
-) -> str:
+def review_text(review: Review, domain_title: Callable[[str], str]) -> str:
     """One review as it follows the head (or the review before it)."""
-    return "\n\n" + "\n".join(render_review(review, domain_title, names))
+    return "\n\n" + "\n".join(render_review(review, domain_title))
 
 
-def brief_text(review: Review, names: Mapping[str, str] | None = None) -> str:
+def brief_text(review: Review) -> str:
     """One review in brief: its opening lines alone, and a blank line."""
-    return "\n".join(_opening(review, summarize(review, names))) + "\n\n"
+    return "\n".join(_opening(review, summarize(review))) + "\n\n"
 
 
 def tail_text(report: Report, failing_only: bool = False) -> str:
@@ -404,23 +399,20 @@ def _reviewed(report: Report) -> str:
 def render(
     report: Report,
     domain_title: Callable[[str], str],
-    names: Mapping[str, Mapping[str, str]] | None = None,
     *,
     brief: bool = False,
     failing_only: bool = False,
 ) -> str:
-    """The whole text report; ``names``: each proposal's item names, by proposal id. It reads
-    as the streamed report (:mod:`compliance.reports.stream`) of the same batch."""
-    names = names or {}
+    """The whole text report. It reads as the streamed report (:mod:`compliance.reports.stream`)
+    of the same batch, from a report made now or read back (items named as its reviews name
+    them)."""
     reviews = sorted(report.reviews, key=lambda r: decision_rank(r.decision))
     if failing_only:
         reviews = [r for r in reviews if r.decision in FAILING]
     if brief:
-        return "".join(brief_text(r, names.get(r.proposal_id)) for r in reviews) + brief_tail(
-            report, failing_only
-        )
+        return "".join(brief_text(r) for r in reviews) + brief_tail(report, failing_only)
     return (
         head_text(report, failing_only)
-        + "".join(review_text(r, domain_title, names.get(r.proposal_id)) for r in reviews)
+        + "".join(review_text(r, domain_title) for r in reviews)
         + tail_text(report, failing_only)
     )

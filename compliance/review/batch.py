@@ -46,7 +46,6 @@ from compliance.intake.proposals import (
 )
 from compliance.reports.redact_check import check_output
 from compliance.reports.stream import Spool, Stream
-from compliance.reports.summary import item_names
 from compliance.review.findings import Decision, Report, Review
 from compliance.workbook.xlsxfile import is_workbook_path
 
@@ -99,9 +98,6 @@ class Outcome:
     marks: tuple[WaiverMark, ...] = ()
     review: Review | None = None
     review_json: str | None = None
-    names: dict[str, str] | None = None
-    """With a kept review: the names of the list items it speaks of (read from the proposal,
-    which is not kept)."""
     record: dict[str, Any] | None = None
 
 
@@ -172,8 +168,6 @@ def process(plan: Plan, unit: Unit, index: int, keep_object: bool) -> Outcome:
         return Outcome(proposal_id=item.proposal.id)
     review = plan.reviewer.review(item.proposal, item.source_map)
     redaction = plan.reviewer.redaction
-    # A redacted review's item names and text come from the proposal as it was reviewed.
-    shown: Any = item.proposal if redaction is None else redaction.shown
     record = None
     if plan.record_shell is not None and plan.recorded_at is not None:
         record = record_body(review, item, plan.record_shell, plan.recorded_at)
@@ -181,7 +175,7 @@ def process(plan: Plan, unit: Unit, index: int, keep_object: bool) -> Outcome:
             record = redaction.record(record)
             check_output(redaction, "json", json.dumps(record, default=str), redaction.met)
     kept = plan.keep_reviews
-    chunks = tuple(s.chunk(review, index == 0, shown) for s in plan.streams)
+    chunks = tuple(s.chunk(review, index == 0, item.proposal) for s in plan.streams)
     if redaction is not None:
         for stream, chunk in zip(plan.streams, chunks, strict=True):
             check_output(redaction, stream.fmt, chunk, redaction.met)
@@ -192,7 +186,6 @@ def process(plan: Plan, unit: Unit, index: int, keep_object: bool) -> Outcome:
         marks=marks_of(review),
         review=review if kept and keep_object else None,
         review_json=review.model_dump_json() if kept and not keep_object else None,
-        names=item_names(shown, review) if kept else None,
         record=record,
     )
 
@@ -269,8 +262,6 @@ class Result:
     decisions: Counter[Decision] = field(default_factory=Counter)
     tally: WaiverTally | None = None
     reviews: list[Review] = field(default_factory=list)
-    names: list[dict[str, str]] = field(default_factory=list)
-    """Each kept review's item names, in the order of ``reviews``."""
     bodies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -380,7 +371,6 @@ class _State:
             result.tally.add(outcome.proposal_id, outcome.marks)
         if outcome.review is not None:
             result.reviews.append(outcome.review)
-            result.names.append(outcome.names or {})
         if outcome.record is not None:
             result.bodies.append(outcome.record)
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from compliance.intake.sourcemap import Location
 from compliance.rules.spec import Severity
 
-REPORT_VERSION = "1.4"
+REPORT_VERSION = "1.5"
 
 
 class Decision(str, Enum):
@@ -164,6 +164,13 @@ class Review(_Out):
     counts: Counts
     findings: list[Finding]
     unanswered: list[UnansweredField]
+    item_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="The name of each list item the findings judge (subject) or the questions "
+        "are about, by its path: the answer of the item's first text field, e.g. "
+        '{"data_sharing.flows[1]": "Ministry of Home Affairs"} (a data flow by its recipient). '
+        "Items whose name is not answered are left out (since 1.5).",
+    )
 
 
 class RuleSourceOut(_Out):

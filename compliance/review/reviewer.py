@@ -64,6 +64,7 @@ from compliance.review.findings import (
     Summary,
     UnansweredField,
 )
+from compliance.review.items import item_names
 from compliance.rules import templates
 from compliance.rules.escalation import escalation_test
 from compliance.rules.ruleset import Escalation, Rule, RuleSet
@@ -182,6 +183,7 @@ class Reviewer:
         findings.sort(
             key=lambda f: (-f.severity.rank, f.outcome != "violation", f.domain, f.rule_id)
         )
+        unanswered = _unanswered(findings)
         review = Review.made(
             proposal_id=proposal.id,
             title=view["title"],
@@ -189,7 +191,9 @@ class Reviewer:
             decision=decide(findings, self.thresholds),
             counts=_counts(findings),
             findings=findings,
-            unanswered=_unanswered(findings),
+            unanswered=unanswered,
+            # from the view as reviewed: a redacted review names its items by placeholders
+            item_names=item_names(view, findings, unanswered),
         )
         if self.redaction is not None:  # the id still matched waivers; now it is hidden
             review = self.redaction.review(review)
