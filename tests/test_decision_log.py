@@ -38,11 +38,11 @@ from compliance.service.decision_log import (
     DecisionLog,
     DecisionLogError,
     DecisionRecord,
-    PostgresLog,
-    SqliteLog,
     new_id,
     open_log,
 )
+from compliance.service.log_postgres import PostgresLog
+from compliance.service.log_sqlite import SqliteLog
 
 from .conftest import ROOT
 
@@ -806,7 +806,8 @@ def test_postgres_append_committed_just_before_the_connection_dropped_is_kept_on
     retry finds the same record already there and succeeds, without a second copy."""
     with postgres.open() as log:
         assert isinstance(log, PostgresLog)
-        conn = log._pool.acquire()
+        assert log._pool is not None
+        conn = log._pool.getconn()
         real_commit = conn.commit
 
         def commit_then_drop() -> None:
@@ -815,7 +816,7 @@ def test_postgres_append_committed_just_before_the_connection_dropped_is_kept_on
             conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
         conn.commit = commit_then_drop  # type: ignore[method-assign]
-        log._pool.release(conn)
+        log._pool.putconn(conn)
         record = make_record()
         log.append(record)
         assert conn.broken or conn.closed
@@ -824,6 +825,28 @@ def test_postgres_append_committed_just_before_the_connection_dropped_is_kept_on
         other = replace(make_record(), id=record.id, client="someone-else")
         with pytest.raises(DecisionLogError, match="that id is already in the log"):
             log.append(other)
+
+
+def test_postgres_waits_for_a_connection_then_fails_with_the_reason(postgres: Backend) -> None:
+    """The server stops answering after the log was opened: an operation waits ``pool_timeout``
+    for the pool to reconnect, then fails naming what a connection attempt says, no password."""
+    log = PostgresLog(postgres.target, pool_timeout=1.0)
+    try:
+        assert log._pool is not None
+        log._pool.wait(timeout=30)  # its one connection is made: none is on its way
+        gone = {**log._params, "port": "9"}  # nothing listens there: connections are refused
+        log._params = gone
+        log._pool.kwargs = {**gone, "autocommit": False}
+        log._pool.drain()  # the idle connection is closed; its replacement cannot connect
+        with pytest.raises(DecisionLogError) as caught:
+            log.count()
+        message = str(caught.value)
+        assert message.startswith("decision log postgresql://compliance_test:***@")
+        assert ": cannot count decisions: " in message
+        assert "Connection refused" in message
+        assert "compliance_test_loopback" not in message
+    finally:
+        log.close()
 
 
 def test_postgres_errors_never_show_the_password(postgres: Backend) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from compliance.service.decision_log import DecisionLogError, DecisionRecord, SqliteLog, new_id
+from compliance.service.decision_log import DecisionLogError, DecisionRecord, new_id
+from compliance.service.log_sqlite import SqliteLog
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, 0, 123456, tzinfo=dt.timezone.utc)
 
