@@ -8,7 +8,6 @@ import pytest
 
 from compliance.engines.compiler import (
     CompiledRule,
-    FactPlan,
     Form,
     Plan,
     Shard,
@@ -19,6 +18,7 @@ from compliance.engines.compiler import (
     group_peak,
 )
 from compliance.engines.durable import DurableEngine
+from compliance.engines.facts import FactPlan
 from compliance.engines.reference import TV
 from compliance.errors import EngineError, RuleError
 from compliance.rules import conditions as c

@@ -1,4 +1,5 @@
-"""Compile rules to durable_rules rulesets (as JSON data), and proposals to engine facts.
+"""Compile rules to durable_rules rulesets (as JSON data); the facts they match are built by
+:mod:`compliance.engines.facts`.
 
 This module does not import durable_rules; :mod:`compliance.engines.durable` does, and only it.
 
@@ -31,13 +32,20 @@ Limits of the engine this respects (see docs/ENGINE.md)
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from typing import Any
 
+from compliance.engines.facts import (
+    COUNT,
+    EACH,
+    PHANTOM,
+    FactPlan,
+    engine_value,
+    fact_plan,
+    is_list,
+    key_of,
+)
 from compliance.errors import RuleError
-from compliance.proposal.fields import LIST_KINDS, Kind, catalogue, get_in, split_path
 from compliance.rules import conditions as c
 from compliance.rules.ruleset import Rule, RuleSet
 
@@ -47,9 +55,6 @@ MAX_EXPRESSIONS = 31
 MAX_FACT_PROPERTIES = 240
 
 ANCHOR = "#doc"
-PHANTOM = "#ph"
-EACH = "#each"
-COUNT = "#n"
 
 _OPS = {
     c.CompareOp.NE: "$neq",
@@ -58,20 +63,6 @@ _OPS = {
     c.CompareOp.LT: "$lt",
     c.CompareOp.LE: "$lte",
 }
-
-
-def key_of(path: str) -> str:
-    """Engine key of a root field: ``a.b`` -> ``/a/b``."""
-    return "/" + path.replace(".", "/")
-
-
-def engine_value(value: Any) -> Any:
-    """A value as the engine compares it: dates as day numbers, whole numbers as integers."""
-    if isinstance(value, dt.date):
-        return value.toordinal()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 # --------------------------------------------------------------------------- forms
@@ -361,7 +352,7 @@ class _Compiler:
 
     def test(self, node: _Test, want_t: bool, ctx: _Ctx) -> Form:
         if isinstance(node, c.Answered):
-            k = ctx.count_key(node.path) if _is_list(node.path) else ctx.key(node.path)
+            k = ctx.count_key(node.path) if is_list(node.path) else ctx.key(node.path)
             if not node.expected:
                 return _absent(k)
             if not want_t and ctx.copies_root and ctx.in_items(node.path):
@@ -440,10 +431,6 @@ class _Compiler:
         raise TypeError(f"rule {self.rule_id}: cannot compile {node!r}")
 
 
-def _is_list(path: str) -> bool:
-    return catalogue()[path].kind in LIST_KINDS
-
-
 # --------------------------------------------------------------------------- rules
 
 
@@ -474,7 +461,7 @@ def _rule_form(comp: _Compiler, rule: Rule, want_t: bool, ctx: _Ctx) -> Form:
     fact that is unanswered also makes the violation possible."""
     violated = comp.form(rule.violated_when, want_t, False, ctx)
     if not want_t and rule.requires:
-        missing = [_absent(ctx.count_key(p) if _is_list(p) else ctx.key(p)) for p in rule.requires]
+        missing = [_absent(ctx.count_key(p) if is_list(p) else ctx.key(p)) for p in rule.requires]
         violated = _or([violated, *missing], exclusive=False)
     parts = [violated]
     if rule.applies_when is not None:
@@ -511,144 +498,6 @@ def compile_rule(rule: Rule) -> CompiledRule:
             "rules or shorten its any: lists"
         )
     return compiled
-
-
-# --------------------------------------------------------------------------- facts
-
-
-@dataclass
-class _ListPlan:
-    item_keys: dict[str, str] = field(default_factory=dict)  # relative item path -> key
-    root_copies: dict[str, str] = field(default_factory=dict)  # root path -> key
-
-
-@dataclass
-class FactPlan:
-    """Which fields go into the engine fact, under which keys."""
-
-    root: dict[str, str] = field(default_factory=dict)
-    """Root field path -> key (lists also get ``key#n``)."""
-    quantified: dict[str, _ListPlan] = field(default_factory=dict)
-    """Lists of objects tested by quantifiers: item fields sent."""
-    each: dict[str, _ListPlan] = field(default_factory=dict)
-    """Lists of objects that for_each rules run over: item fields and root copies sent."""
-
-    def property_count(self, groups: int) -> int:
-        count = 1 + groups  # anchor and group markers
-        for path in self.root:
-            count += 2 if _is_list(path) else 1
-        for path in self.quantified:
-            if path not in self.root:
-                count += 2
-        return count + len(self.each)
-
-    @cached_property
-    def _steps(self) -> tuple[list[_Put], list[tuple[_Parts, str, list[_Put]]], list[_Each]]:
-        """The plan resolved once: split paths, keys and kinds, ready for every proposal."""
-
-        def puts(paths: dict[str, str], *, relative: bool = False) -> list[_Put]:
-            return [
-                (
-                    split_path(path.rsplit("[].", 1)[1] if relative else path),
-                    key,
-                    catalogue()[path].kind,
-                )
-                for path, key in paths.items()
-            ]
-
-        root = puts(self.root)
-        quantified = [
-            (split_path(path), key_of(path), puts(plan.item_keys, relative=True))
-            for path, plan in self.quantified.items()
-        ]
-        each = [
-            (
-                split_path(path),
-                key_of(path) + EACH,
-                puts(plan.item_keys, relative=True),
-                puts(plan.root_copies),
-            )
-            for path, plan in self.each.items()
-        ]
-        return root, quantified, each
-
-    def build(self, view: dict[str, Any]) -> dict[str, Any]:
-        """The engine fact for a proposal (``view`` as from ``evaluator.proposal_view``)."""
-        root, quantified, each = self._steps
-        fact: dict[str, Any] = {}
-        _put_all(fact, root, view)
-        for parts, key, item_puts in quantified:
-            items = get_in(view, parts)
-            if items is not None:
-                fact[key] = [_put_all({}, item_puts, item) for item in items]
-                fact[key + COUNT] = len(items)
-        for parts, key, item_puts, copies in each:
-            items = get_in(view, parts)
-            shared = _put_all({}, copies, view)
-            if items is None:
-                fact[key] = [{**shared, PHANTOM: 1}]
-            else:
-                fact[key] = [_put_all(dict(shared), item_puts, item) for item in items]
-        return fact
-
-
-_Parts = tuple[str, ...]
-_Put = tuple[_Parts, str, Kind]
-_Each = tuple[_Parts, str, list[_Put], list[_Put]]
-
-
-def _put_all(target: dict[str, Any], puts: list[_Put], source: dict[str, Any]) -> dict[str, Any]:
-    for parts, key, kind in puts:
-        value = get_in(source, parts)
-        if value is None:
-            continue
-        if kind is Kind.TEXT:
-            target[key] = True
-        elif kind is Kind.ENUM_LIST:
-            target[key] = [getattr(v, "value", v) for v in value]
-            target[key + COUNT] = len(value)
-        elif kind is Kind.TEXT_LIST or kind is Kind.OBJECT_LIST:
-            target[key + COUNT] = len(value)
-        else:
-            target[key] = engine_value(getattr(value, "value", value))
-    return target
-
-
-def _item_key(path: str) -> str:
-    return "/" + path.rsplit("[].", 1)[1].replace(".", "/")
-
-
-def fact_plan(rules: list[Rule]) -> FactPlan:
-    """Collect every field the rules read and where in the fact it must go."""
-    plan = FactPlan()
-    for rule in rules:
-        each = plan.each.setdefault(rule.for_each, _ListPlan()) if rule.for_each else None
-        required = c.All(tuple(c.Answered(p, True) for p in rule.requires))
-        for cond in (rule.applies_when, rule.violated_when, required):
-            if cond is None:
-                continue
-            for node, within in c.walk_tests(cond):
-                if isinstance(node, c.Quantified):
-                    plan.quantified.setdefault(node.path, _ListPlan())
-                    continue
-                refs = (
-                    [node.value.path]
-                    if isinstance(node, c.Compare) and isinstance(node.value, c.FieldRef)
-                    else []
-                )
-                for path in [node.path, *refs]:
-                    if within is not None:
-                        plan.quantified[within].item_keys[path] = _item_key(path)
-                    elif each is not None:
-                        if catalogue()[path].list_path == rule.for_each:
-                            each.item_keys[path] = _item_key(path)
-                        else:
-                            each.root_copies[path] = "^" + key_of(path)
-                            if path in refs:  # the comparison reads it with $m at the root
-                                plan.root[path] = key_of(path)
-                    else:
-                        plan.root[path] = key_of(path)
-    return plan
 
 
 # --------------------------------------------------------------------------- plan

@@ -43,7 +43,8 @@ from compliance.rules import ruleset as rs
 from compliance.rules.spec import Severity
 
 if TYPE_CHECKING:
-    from compliance.engines.compiler import Form, Plan, _ListPlan
+    from compliance.engines.compiler import Form, Plan
+    from compliance.engines.facts import _ListPlan
     from compliance.proposal.model import Proposal
 
 ENV = "COMPLIANCE_CACHE_DIR"
@@ -270,7 +271,8 @@ def _plan_data(plan: Plan) -> dict[str, Any]:
 
 def _plan_from(text: bytes) -> Plan | None:
     """The plan stored as ``text`` (see :func:`_plan_data`); None if it does not decode."""
-    from compliance.engines.compiler import CompiledRule, FactPlan, Form, Plan, Shard, _ListPlan  # noqa: PLC0415
+    from compliance.engines.compiler import CompiledRule, Form, Plan, Shard  # noqa: PLC0415
+    from compliance.engines.facts import FactPlan, _ListPlan  # noqa: PLC0415
 
     def form(f: list[Any]) -> Form:
         return Form(*f)
