@@ -90,6 +90,28 @@ def sheets(book: bytes) -> dict[str, list[tuple[Any, ...]]]:
     return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
 
 
+def items_named(html: bytes) -> tuple[list[str], list[str]]:
+    """How an HTML report names the list items: in its one-line findings, then in the details."""
+    page = html.decode()
+    return (
+        re.findall(r'class="about">\(([^<]*)\)', page),
+        re.findall(r'<p class="item">(.*?)</p>', page),
+    )
+
+
+def refugee_items(origin: str, host: str, vendor: str) -> tuple[list[str], list[str]]:
+    """:func:`items_named` of the flawed fixture's HTML report, its recipients and processor
+    (``data_sharing.flows[1]``, ``flows[0]``, ``processors[0]``) called ``origin``, ``host`` and
+    ``vendor``."""
+    lines = [origin] * 3 + [vendor, host] + [origin] * 4 + [vendor]
+    paths = {
+        origin: "data_sharing.flows[1]",
+        host: "data_sharing.flows[0]",
+        vendor: "data_sharing.processors[0]",
+    }
+    return lines, [f"Item: {label} <code>{paths[label]}</code>" for label in lines]
+
+
 # ----------------------------------------------------------------------- the API, over HTTP
 
 
@@ -178,15 +200,14 @@ def test_a_recorded_review_in_every_format_is_the_cli_report(
     assert run.code == 3, run.err
     cli = {fmt: (home / f"cli.{fmt}").read_bytes() for fmt in cli_formats}
     assert got["markdown"].body == cli["markdown"]
-
-    # A record keeps the report, not the proposal: the service names list items by their place
-    # (data flow 2), the CLI by what they hold (data flow "Ministry of ..."); all else is equal.
-    def unnamed(html: bytes) -> str:
-        return re.sub(r'<span class="about">.*?</span>|<p class="item">.*?</p>', "", html.decode())
-
-    assert unnamed(got["html"].body) == unnamed(cli["html"])
-    labels = set(re.findall(r'class="about">\(([^<]*)\)', got["html"].body.decode()))
-    assert labels == {"data flow 1", "data flow 2", "processor 1"}
+    # The record keeps the report, whose reviews name their list items: the service's page names
+    # them by what they hold, as the CLI's does.
+    assert got["html"].body == cli["html"]
+    assert items_named(got["html"].body) == refugee_items(
+        "data flow &quot;Ministry of Home Affairs of the country…&quot;",
+        "data flow &quot;Host Government Refugee Relief Commissi…&quot;",
+        "processor &quot;BioID Systems Ltd&quot;",
+    )
     assert sheets(got["xlsx"].body) == sheets(cli["xlsx"])
     cli_sarif = json.loads(cli["sarif"])
     base = cli_sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]
@@ -299,6 +320,47 @@ def test_a_decision_made_with_other_rules_is_served_as_json_only(server: Server)
         f"(sha256:{'0' * 64}); this service now runs {old.rule_set_name} "
         f"{old.rule_set_version} ({kept.rule_set_hash}): only format=json is served for it"
     )
+
+
+def test_a_decision_recorded_before_reviews_named_their_items_renders_them_by_place(
+    server: Server,
+) -> None:
+    """A record of report 1.4 has no item names: it still renders, each item by its place."""
+    answer = upload(server, FLAWED)
+    log = open_log(str(server.log_path))
+    try:
+        kept = log.get(answer.headers["x-compliance-decision-id"])
+        assert kept is not None
+        report = json.loads(answer.body)
+        assert report["report_version"] == "1.5"
+        assert report["reviews"][0]["item_names"] == {
+            "data_sharing.flows[1]": "Ministry of Home Affairs of the country of origin",
+            "data_sharing.processors[0]": "BioID Systems Ltd",
+            "data_sharing.flows[0]": "Host Government Refugee Relief Commission",
+        }
+        report["report_version"] = "1.4"
+        for review in report["reviews"]:
+            del review["item_names"]
+        old = DecisionRecord(
+            **{
+                **{
+                    k: getattr(kept, k)
+                    for k in kept.__dataclass_fields__
+                    if k not in ("report_json", "report")
+                },
+                "id": new_id(),
+                "report": report,
+            }
+        )
+        log.append(old)
+    finally:
+        log.close()
+    assert report_of(server, old.id, "json").json() == report
+    served = report_of(server, old.id, "html")
+    assert served.status == 200
+    assert items_named(served.body) == refugee_items("data flow 2", "data flow 1", "processor 1")
+    assert "report version 1.4" in served.body.decode()
+    assert report_of(server, old.id, "markdown").status == 200
 
 
 def test_a_review_with_too_many_findings_is_served_as_json_only(server: Server) -> None:

@@ -8,7 +8,9 @@
   writes.
 - ``GET /v1/decisions/{id}/report?format=json|html|markdown|sarif|xlsx``: a recorded review in
   one of the CLI's report formats, rendered from the decision log's record (the report the client
-  received), so every format shows the same decision and no review runs twice.
+  received), so every format shows the same decision and no review runs twice. The report's
+  reviews name the list items they speak of (report 1.5), so the rendering names them as the
+  CLI's does; a record of an earlier report calls them by their place (``data flow 2``).
 
 The ``/v1`` routes need the same bearer token as the rest of the API (:class:`AuthGate` checks it
 before routing). The page keeps the token in memory and sends it only in the ``Authorization``
