@@ -24,6 +24,7 @@ from compliance.review.impact_model import (
     FindingChange,
     FindingRef,
     ImpactReport,
+    LogReplay,
     RuleChanges,
     RuleImpact,
     impact_schema,
@@ -32,7 +33,10 @@ from compliance.review.impact_render import render
 from compliance.rules.ruleset import RuleSet
 from compliance.rules.spec import Severity
 from compliance.rules.tuning import Selection
+from compliance.service.decision_log import DecisionLog
 from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.test_decision_log import Backend, _postgres
+from tests.test_decision_log_kept import served
 
 RULES = ROOT / "rules"
 TODAY = dt.datetime.now(dt.timezone.utc).date()
@@ -337,7 +341,8 @@ def test_the_json_report_validates_against_its_schema(tmp_path: Path) -> None:
     assert schema == impact_schema()
     document = json.loads(out.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(schema).validate(document)
-    assert document["impact_version"] == "1.0"
+    assert document["impact_version"] == "1.1"
+    assert document["decision_log"] is None
     assert document["rule_changes"] == {"added": [], "removed": [], "changed": ["ACC-010"]}
     assert [p["proposal_id"] for p in document["proposals"]] == ["PRP-2026-063", "PRP-2026-047"]
 
@@ -405,3 +410,116 @@ def test_a_rule_adopted_for_a_later_day_is_compared_on_that_day(tmp_path: Path) 
         f"Rules in force on {TODAY}: added none; removed none; changed none\n"
         "Not in force that day (current): ORG-054 (from 2099-01-01)\n"
     ) in text.out
+
+
+# ------------------------------------------------------------------ a decision log replayed
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def log_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield Backend("sqlite", str(tmp_path / "decisions.sqlite"))
+        return
+    with _postgres() as postgres:
+        yield postgres
+
+
+BATCH = ["fixtures/flawed-data-sharing-suspect-data-without-caveats.json", FILES[1]]
+
+
+def filled(log: DecisionLog) -> list[tuple[str, list[str]]]:
+    """A log as a service keeping proposals fills it: each fixture in a request of its own,
+    then one reviewed again by a service not keeping them, then a batch of two. Returns each
+    kept record's id with the files of its proposals."""
+    kept = [(served(log, (ROOT / f).read_bytes(), keep=True).id, [f]) for f in FILES]
+    served(log, (ROOT / FILES[0]).read_bytes(), keep=False)
+    body = json.dumps([json.loads((ROOT / f).read_text(encoding="utf-8")) for f in BATCH])
+    kept.append((served(log, body.encode(), keep=True).id, BATCH))
+    return kept
+
+
+def test_a_decision_log_replayed_names_exactly_the_decisions_a_rule_fires_on(
+    tmp_path: Path, current: Reviewer, log_backend: Backend
+) -> None:
+    assert len(read_proposals(BATCH[:1])) == 1
+    base = baseline_rules([edited(tmp_path / "base", "ACC-054")], Selection())
+    with log_backend.open() as log:
+        kept = filled(log)
+        with Reviewer(base, engine="reference") as baseline:
+            report = impact(current, baseline, [], jobs=1, stored=log.stored_proposals())
+            both = impact(current, baseline, FILES, jobs=1, stored=log.stored_proposals())
+    # Independently: the proposals ACC-054 fires on, named as the log names them.
+    fires = {pid for pid, _ in fired_on(current, "ACC-054")}
+    names: list[tuple[str, str]] = []
+    for record_id, files in kept:
+        for n, item in enumerate(read_proposals(files), 1):
+            if item.proposal.id in fires:
+                names.append(
+                    (record_id if len(files) == 1 else f"{record_id}#{n}", item.proposal.id)
+                )
+    assert [pid for _, pid in names] == [
+        "PRP-2026-213", "PRP-2026-207", "PRP-2026-204", "PRP-2026-205", "PRP-2026-204",
+    ]  # fmt: skip
+    assert names[-1][0] == f"{kept[-1][0]}#1"
+    ids = [name for name, _ in names]
+    assert report.rules == [
+        RuleImpact(
+            rule_id="ACC-054",
+            status="added",
+            newly_fires=5,
+            stops_firing=0,
+            changed=0,
+            newly_fires_on=ids,
+            stops_firing_on=[],
+            changed_on=[],
+        )
+    ]
+    assert [(p.proposal_id, p.source) for p in report.proposals] == names
+    assert [(p.decision_before, p.decision_after) for p in report.proposals] == [
+        (A, AC), (R, R), (R, R), (R, R), (R, R),
+    ]  # fmt: skip
+    assert report.decision_log == LogReplay(
+        decisions=47, replayed=46, proposals=47, without_proposals=1
+    )
+    s = report.summary
+    assert (s.proposals, s.decided_differently, s.findings_differ, s.unchanged) == (47, 1, 5, 42)
+    assert (
+        "47 proposals reviewed with both: 1 decided differently, 5 with different findings, "
+        "42 unchanged\n"
+        "Decision log: 47 decisions read, 46 replayed (47 proposals); "
+        "1 decision has no stored proposal\n"
+    ) in render("text", report)
+    assert (
+        "- Decision log: 47 decisions read, 46 replayed (47 proposals); 1 decision has no "
+        "stored proposal\n"
+    ) in render("markdown", report)
+    # With the paths first: the fixtures by their own ids, then the log's decisions.
+    assert both.rules[0].newly_fires_on == [
+        "PRP-2026-213", "PRP-2026-207", "PRP-2026-204", "PRP-2026-205", *ids,
+    ]  # fmt: skip
+    assert both.summary.proposals == 45 + 47
+    assert both.decision_log == report.decision_log
+
+
+def test_a_decision_log_with_nothing_to_replay_is_a_usage_error(
+    current: Reviewer, log_backend: Backend
+) -> None:
+    base = load_rules()
+    with log_backend.open() as log, Reviewer(base, engine="reference") as baseline:
+        with pytest.raises(UsageError) as empty:
+            impact(current, baseline, [], jobs=1, stored=log.stored_proposals())
+        served(log, (ROOT / FILES[0]).read_bytes(), keep=False)
+        served(log, (ROOT / FILES[1]).read_bytes(), keep=False)
+        with pytest.raises(UsageError) as none_kept:
+            impact(current, baseline, [], jobs=1, stored=log.stored_proposals())
+        with_paths = impact(current, baseline, FILES[:1], jobs=1, stored=log.stored_proposals())
+    assert empty.value.problems == ["--decision-log: the log holds no decision"]
+    assert none_kept.value.problems == [
+        "--decision-log: nothing to compare: 2 decisions have no stored proposal (the service "
+        "keeps them only with --keep-proposals)"
+    ]
+    assert with_paths.summary.proposals == 1
+    assert with_paths.decision_log == LogReplay(
+        decisions=2, replayed=0, proposals=0, without_proposals=2
+    )
+    assert "; 2 decisions have no stored proposal\n" in render("text", with_paths)

@@ -93,6 +93,8 @@ class ProjectConfig:
     """(name, sha256 hex) of the HTTP service's tokens."""
     decision_log: str | None = None
     """The HTTP service's decision log: a SQLite path (resolved) or a PostgreSQL URL."""
+    keep_proposals: bool = False
+    """Whether the decision log keeps the reviewed proposals (personal data)."""
     redaction_profiles: Mapping[str, Profile] = field(default_factory=dict)
     """``[redaction.profiles.NAME]``: what ``--redact NAME`` hides."""
 
@@ -245,6 +247,7 @@ def load_config(path: Path, label: str | None = None, found_by: str = "found") -
         record_dir=base / records if records is not None else None,
         service_tokens=tuple((t.name, t.sha256) for t in parsed.service.tokens),
         decision_log=_log_target(parsed.service.decision_log, base),
+        keep_proposals=parsed.service.keep_proposals,
         redaction_profiles=profiles,
     )
 

@@ -71,6 +71,11 @@ class ServiceSection(_Strict):
     decision_log: Annotated[StrictStr, StringConstraints(min_length=1)] | None = Field(
         None, description="SQLite file (relative to this file) or postgresql:// URL."
     )
+    keep_proposals: StrictBool = Field(
+        False,
+        description="Keep each reviewed proposal in the decision log, for rules impact "
+        "--decision-log: the log then holds personal data (default: no).",
+    )
 
 
 class RedactionProfileEntry(_Strict):

@@ -12,6 +12,10 @@ A finding is identified by its rule id and the list item it judges (a ``for_each
 subject); it is *changed* when its severity or outcome (violation, needs information) differs.
 A rule *fires* on a proposal when it makes at least one finding there, of either outcome.
 
+Proposals a decision log kept (``rules impact --decision-log``) are compared the same way, in
+this process, after those of the paths: each is named by its decision's id (the same proposal
+may have been decided several times), and a decision whose proposals were not kept is counted.
+
 The baseline is judged with the current configuration: the same thresholds, waivers, severity
 overrides, disabled rules and selection (``--domain``, ``--rule``, ``--skip-rule``), as far as
 they name rules or domains the baseline has.
@@ -22,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,7 @@ from typing import Any
 from compliance import __version__
 from compliance.errors import UsageError
 from compliance.gate.settings import RunSettings
+from compliance.proposal.model import Proposal
 from compliance.reports.stream import Stream
 from compliance.review import batch
 from compliance.review.findings import Decision, Review
@@ -40,6 +45,7 @@ from compliance.review.impact_model import (
     FindingRef,
     ImpactReport,
     ImpactSummary,
+    LogReplay,
     NotInForce,
     ProposalImpact,
     RuleChanges,
@@ -56,6 +62,9 @@ Key = tuple[str, str | None]
 """A finding's identity: its rule id and the list item it judges."""
 Grade = tuple[str, Severity]
 """A finding's outcome and severity."""
+Stored = Iterable[tuple[str, Sequence[Proposal] | None]]
+"""Proposals a decision log kept: each decision's id and its proposals, None when they were not
+kept (what ``DecisionLog.stored_proposals`` yields)."""
 
 
 def baseline_rules(directories: Sequence[Path], selection: Selection) -> RuleSet:
@@ -208,7 +217,11 @@ class Tally:
         self.rules: dict[str, _RuleTally] = {}
 
     def write(self, data: bytes, /) -> int:
-        compared = json.loads(data)
+        self.add(json.loads(data))
+        return len(data)
+
+    def add(self, compared: dict[str, Any]) -> None:
+        """One comparison, as :func:`compare` makes it."""
         self.decisions[(Decision(compared["before"]), Decision(compared["after"]))] += 1
         if compared["impact"] is not None:
             impact = ProposalImpact.model_validate(compared["impact"])
@@ -219,7 +232,31 @@ class Tally:
             for rule_id in compared[kind]:
                 tally = self.rules.setdefault(rule_id, _RuleTally())
                 getattr(tally, kind).append(compared["id"])
-        return len(data)
+
+
+def replay(current: Reviewer, baseline: Reviewer, stored: Stored, tally: Tally) -> LogReplay:
+    """Compare the proposals of ``stored`` into ``tally``, each named by its decision's id
+    (``id#1``, ``id#2``, ... for a decision of several), its own id as its source."""
+    decisions = replayed = proposals = 0
+    for record_id, kept in stored:
+        decisions += 1
+        if kept is None:
+            continue
+        replayed += 1
+        for n, proposal in enumerate(kept, 1):
+            compared = compare(baseline.review(proposal), current.review(proposal))
+            name = record_id if len(kept) == 1 else f"{record_id}#{n}"
+            compared["id"] = name
+            if compared["impact"] is not None:
+                compared["impact"].update(proposal_id=name, source=proposal.id)
+            tally.add(compared)
+            proposals += 1
+    return LogReplay(
+        decisions=decisions,
+        replayed=replayed,
+        proposals=proposals,
+        without_proposals=decisions - replayed,
+    )
 
 
 def _definition(rule: Rule) -> Rule:
@@ -239,7 +276,9 @@ def rule_changes(baseline: RuleSet, current: RuleSet) -> RuleChanges:
     )
 
 
-def _report(tally: Tally, current: Reviewer, baseline: Reviewer) -> ImpactReport:
+def _report(
+    tally: Tally, current: Reviewer, baseline: Reviewer, log: LogReplay | None
+) -> ImpactReport:
     now, before = current.report([]), baseline.report([])
     changes = rule_changes(baseline.ruleset, current.ruleset)
     status: dict[str, RuleStatus] = {
@@ -288,20 +327,35 @@ def _report(tally: Tally, current: Reviewer, baseline: Reviewer) -> ImpactReport
         ),
         proposals=tally.proposals,
         rules=rules,
+        decision_log=log,
     )
 
 
 def impact(
-    current: Reviewer, baseline: Reviewer, paths: Sequence[str], jobs: int | None = None
+    current: Reviewer,
+    baseline: Reviewer,
+    paths: Sequence[str],
+    jobs: int | None = None,
+    stored: Stored | None = None,
 ) -> ImpactReport:
-    """Review every proposal of ``paths`` with both reviewers and compare; raises
-    :class:`~compliance.errors.InputError` with every problem of the input (nothing is then
-    reported)."""
-    stream = _Compare("impact", current.ruleset.domain_title, baseline=baseline)
-    plan = batch.Plan(current, (stream,))
+    """Review every proposal of ``paths``, then those ``stored`` (a decision log's), with both
+    reviewers and compare; raises :class:`~compliance.errors.InputError` with every problem of
+    the input (nothing is then reported), :class:`UsageError` when a log alone gives nothing
+    to compare."""
     tally = Tally()
-    batch.run(plan, list(paths), [tally], jobs or batch.default_jobs())
-    return _report(tally, current, baseline)
+    if paths or stored is None:
+        stream = _Compare("impact", current.ruleset.domain_title, baseline=baseline)
+        plan = batch.Plan(current, (stream,))
+        batch.run(plan, list(paths), [tally], jobs or batch.default_jobs())
+    log = None if stored is None else replay(current, baseline, stored, tally)
+    if log is not None and not paths and not log.proposals:
+        raise UsageError(
+            f"--decision-log: nothing to compare: {log.not_replayed()} "
+            "(the service keeps them only with --keep-proposals)"
+            if log.decisions
+            else "--decision-log: the log holds no decision"
+        )
+    return _report(tally, current, baseline, log)
 
 
 def run(
@@ -314,12 +368,14 @@ def run(
     engine: EngineChoice = "auto",
     jobs: int | None = None,
     in_force_on: dt.date | None = None,
+    stored: Stored | None = None,
 ) -> tuple[ImpactReport, str | None]:
     """``rules impact``: the current ``ruleset`` and the baseline in ``baseline_dirs``, both
     judged with ``settings`` (thresholds, waivers), compared over ``paths``. Each rule set runs
     the rules in force on ``in_force_on`` (default: the judgment day, ``settings.as_of``), which
-    may be after today. Returns the report and why the reference evaluator decides, if it does
-    in place of durable_rules."""
+    may be after today. ``stored``: a decision log's kept proposals, compared after ``paths``.
+    Returns the report and why the reference evaluator decides, if it does in place of
+    durable_rules."""
     day = in_force_on or settings.as_of.value
     base = baseline_rules(baseline_dirs, selection)
     try:
@@ -335,4 +391,4 @@ def run(
         from compliance.reports.progress import on_terminal  # noqa: PLC0415 - as review imports it
 
         with on_terminal(enabled=True):
-            return impact(current, baseline, paths, jobs), current.fallback
+            return impact(current, baseline, paths, jobs, stored), current.fallback

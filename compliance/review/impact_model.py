@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field
 from compliance.review.findings import Decision, RuleNotInForceOut, RuleSetOut, _Out
 from compliance.rules.spec import Severity
 
-IMPACT_VERSION = "1.0"
+IMPACT_VERSION = "1.1"
 
 FindingOutcome = Literal["violation", "needs_information"]
 RuleStatus = Literal["added", "removed", "changed", "unchanged"]
@@ -52,8 +52,15 @@ class ProposalImpact(_Out):
     """One proposal whose decision or findings differ between the baseline and the current
     rules."""
 
-    proposal_id: str
-    source: str | None = Field(description="The input file the proposal came from.")
+    proposal_id: str = Field(
+        description="The proposal's id; for a proposal replayed from a decision log, the id of "
+        "the decision that reviewed it (with #1, #2, ... after it when the decision reviewed "
+        "several)."
+    )
+    source: str | None = Field(
+        description="The input file the proposal came from; for a proposal replayed from a "
+        "decision log, the proposal's own id."
+    )
     decision_before: Decision = Field(description="The decision under the baseline rules.")
     decision_after: Decision = Field(description="The decision under the current rules.")
     added: list[FindingRef] = Field(description="Findings only the current rules make.")
@@ -116,6 +123,23 @@ class ImpactSummary(_Out):
     )
 
 
+class LogReplay(_Out):
+    """The decisions of a decision log replayed (``--decision-log``)."""
+
+    decisions: int = Field(description="Decisions read from the log.")
+    replayed: int = Field(description="Decisions whose stored proposals were compared.")
+    proposals: int = Field(description="The proposals of those decisions, compared.")
+    without_proposals: int = Field(
+        description="Decisions with no stored proposal (the service did not keep them then): "
+        "not compared."
+    )
+
+    def not_replayed(self) -> str:
+        """``N decisions have no stored proposal``, as the reports say it."""
+        n = self.without_proposals
+        return f"{n} decision{' has' if n == 1 else 's have'} no stored proposal"
+
+
 class ImpactReport(_Out):
     """The JSON report of ``compliance rules impact --format json``."""
 
@@ -149,6 +173,11 @@ class ImpactReport(_Out):
     )
     rules: list[RuleImpact] = Field(
         description="The rules whose definition or findings differ, by rule id."
+    )
+    decision_log: LogReplay | None = Field(
+        None,
+        description="The decision log replayed, after the proposals of the paths given (1.1); "
+        "null without --decision-log.",
     )
 
 

@@ -91,6 +91,17 @@ def _totals(report: ImpactReport) -> list[str]:
     ]
 
 
+def _log(report: ImpactReport) -> list[str]:
+    """A line on the decision log replayed, if one was."""
+    log = report.decision_log
+    if log is None:
+        return []
+    return [
+        f"Decision log: {counted(log.decisions, 'decision')} read, {log.replayed} replayed "
+        f"({counted(log.proposals, 'proposal')}); {log.not_replayed()}"
+    ]
+
+
 def _changes_line(report: ImpactReport) -> str:
     c = report.rule_changes
     return (
@@ -123,6 +134,7 @@ def text(report: ImpactReport) -> str:
         _changes_line(report),
         *_skipped(report),
         *_totals(report),
+        *_log(report),
         "",
         "Decisions (before -> after: proposals):",
     ]
@@ -158,6 +170,7 @@ def markdown(report: ImpactReport) -> str:
         f"{md(_ids(c.removed))}; changed {md(_ids(c.changed))}",
         *[f"- {md(line)}" for line in _skipped(report)],
         f"- {md(_totals(report)[0])}",
+        *[f"- {md(line)}" for line in _log(report)],
         "",
         "## Decisions",
         "",

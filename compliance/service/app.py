@@ -354,6 +354,7 @@ def _review_and_record(
         proposals=result.proposals,
         report=report,
         report_json=result.report_json,  # stored as sent, not encoded again
+        kept_proposals=result.kept_proposals,  # None unless the service keeps proposals
     )
     service.decisions.append(record)  # committed before the response is sent
     return result.report_json, record

@@ -28,7 +28,7 @@ The schema (the same in both, version :data:`SCHEMA_VERSION`)::
 
     decisions(seq, id UNIQUE, created_at, client, input_sha256, input_kind, rule_set_name,
               rule_set_version, rule_set_hash, tool_version, decision, exit_code,
-              proposals JSON, report JSON)
+              proposals JSON, report JSON, kept_proposals JSON NULL)
     decision_proposals(decision_id, position, proposal_id, decision)   -- PRIMARY KEY (id, position)
 
 ``seq`` is a monotonic sequence (SQLite ``AUTOINCREMENT``, PostgreSQL identity). Lists are newest
@@ -38,7 +38,12 @@ text of fixed width in SQLite (``2026-01-31T09:00:00.000000+00:00``, so text ord
 order) and ``timestamptz`` in PostgreSQL; both keep microseconds. There are indexes on
 ``(created_at, seq)``, ``(client, created_at, seq)``, ``(decision, created_at, seq)`` and
 ``decision_proposals(proposal_id)``. ``proposals`` is kept in the row as well as in the side
-table (which exists to index it), so a record is read back with one query.
+table (which exists to index it), so a record is read back with one query. ``kept_proposals``
+(version 2) holds the reviewed proposals themselves, as validated JSON, only when the service
+keeps them (``compliance serve --keep-proposals``: personal data, off by default); it is NULL
+otherwise, and never read by :meth:`DecisionLog.get` or :meth:`DecisionLog.list` (so never
+served over HTTP): :meth:`DecisionLog.stored_proposals` reads it, for ``rules impact
+--decision-log``.
 
 The report is stored as JSON text: SQLite ``TEXT``; PostgreSQL ``json`` (not ``jsonb``). ``json``
 keeps the exact text, key order included, so the stored report is the one the client received;
@@ -63,20 +68,23 @@ import logging
 import re
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from compliance.errors import ComplianceError, UsageError
 from compliance.exitcodes import ExitCode
 from compliance.review.decision import WORST_FIRST
 
-SCHEMA_VERSION = 1
-"""The version of the tables this module reads and writes."""
+if TYPE_CHECKING:
+    from compliance.proposal.model import Proposal
+
+SCHEMA_VERSION = 2
+"""The version of the tables this module reads and writes (2: ``kept_proposals``)."""
 
 MAX_LIMIT = 500
 DECISIONS = tuple(d.value for d in WORST_FIRST)
@@ -155,6 +163,11 @@ class DecisionRecord:
     """The report as the JSON text the client received, when the caller has it (the service
     does): stored as it is rather than encoded again from ``report``, which it must decode to.
     Records read back from a store leave it ``None``."""
+    kept_proposals: str | None = field(default=None, compare=False, repr=False, kw_only=True)
+    """The reviewed proposals as validated JSON (an array, in the order of ``proposals``; see
+    :func:`proposals_text`), when the service keeps them: personal data. Never part of
+    :meth:`to_dict`; records read back leave it ``None`` (:meth:`DecisionLog.stored_proposals`
+    reads it)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID.match(self.id):
@@ -199,6 +212,8 @@ class DecisionRecord:
             raise ValueError("DecisionRecord.report: expected a JSON object (dict)")
         if self.report_json is not None and not isinstance(self.report_json, str):
             raise ValueError("DecisionRecord.report_json: expected JSON text (str) or None")
+        if self.kept_proposals is not None and not isinstance(self.kept_proposals, str):
+            raise ValueError("DecisionRecord.kept_proposals: expected JSON text (str) or None")
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready, without the report (for lists)."""
@@ -227,6 +242,7 @@ _COLUMNS = (
     "id, created_at, client, input_sha256, input_kind, rule_set_name, rule_set_version, "
     "rule_set_hash, tool_version, decision, exit_code, proposals, report"
 )
+_INSERT_COLUMNS = _COLUMNS + ", kept_proposals"
 
 
 def _record_from_row(row: Sequence[Any]) -> DecisionRecord:
@@ -264,21 +280,49 @@ def _row_values(record: DecisionRecord, created_at: object) -> tuple[object, ...
         record.exit_code,
         _json(record.proposals),
         _report_text(record),
+        None if record.kept_proposals is None else _as_stored(record.kept_proposals),
     )
 
 
 def _report_text(record: DecisionRecord) -> str:
     """The report's JSON text: the caller's own when it gave one that every store keeps (valid
     UTF-8, no NUL), else encoded from the dict."""
-    text = record.report_json
-    if text is not None and "\x00" not in text:
+    if record.report_json is None:
+        return _json(record.report)
+    return _as_stored(record.report_json, record.report)
+
+
+def _as_stored(text: str, value: Any = None) -> str:
+    """JSON ``text`` as it is if every store keeps it (valid UTF-8, no NUL), else encoded again
+    from ``value`` (by default, what ``text`` decodes to)."""
+    if "\x00" not in text:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             pass
         else:
             return text
-    return _json(record.report)
+    return _json(json.loads(text) if value is None else value)
+
+
+def proposals_text(proposals: Sequence[Proposal]) -> str:
+    """The proposals as a decision record keeps them (``kept_proposals``): a JSON array of each
+    proposal as validated (``None`` left out), which the intake reads back to the same
+    proposals."""
+    return _json([p.model_dump(mode="json", exclude_none=True) for p in proposals])
+
+
+class StoredProposals(NamedTuple):
+    """A record's reviewed proposals, as :meth:`DecisionLog.stored_proposals` yields them."""
+
+    record_id: str
+    proposals: list[Proposal] | None
+    """The proposals, in the order of the record's ``proposals``; None when they were not
+    kept."""
+
+
+KEPT_PAGE = 200
+"""Records :meth:`DecisionLog.stored_proposals` reads per query."""
 
 
 @dataclass(frozen=True)
@@ -386,6 +430,32 @@ class DecisionLog(ABC):
     @abstractmethod
     def count(self) -> int:
         """How many records the log holds."""
+
+    def stored_proposals(self) -> Iterator[StoredProposals]:
+        """Every record of the log, oldest first (in insertion order), with the proposals it
+        reviewed as the service kept them, read and validated as the service reads a request
+        (a proposal no longer valid is an :class:`~compliance.errors.InputError` naming its
+        record); ``proposals`` is None for a record whose proposals were not kept. Records are
+        read :data:`KEPT_PAGE` at a time."""
+        from compliance.intake.proposals import read_text_upload  # noqa: PLC0415 - on use
+
+        after = 0
+        while True:
+            page = self._kept_page(after, KEPT_PAGE)
+            for _, record_id, text in page:
+                proposals = None
+                if text is not None:
+                    loaded = read_text_upload(text.encode("utf-8"), f"decision {record_id}")
+                    proposals = [item.proposal for item in loaded]
+                yield StoredProposals(record_id, proposals)
+            if len(page) < KEPT_PAGE:
+                return
+            after = page[-1][0]
+
+    @abstractmethod
+    def _kept_page(self, after: int, limit: int) -> builtins.list[tuple[int, str, str | None]]:
+        """``(seq, id, kept_proposals)`` of up to ``limit`` records after ``seq`` ``after``, by
+        ``seq``."""
 
     @abstractmethod
     def check(self) -> None:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from compliance.errors import UsageError
 from compliance.service.decision_log import (
     _COLUMNS,
+    _INSERT_COLUMNS,
     _SCHEMA_NAME,
     SCHEMA_VERSION,
     DecisionLog,
@@ -77,7 +78,10 @@ _PG_SCHEMA_V1 = (
     "CREATE INDEX IF NOT EXISTS decision_proposals_proposal ON {proposals} (proposal_id)",
 )
 
-_PG_MIGRATIONS: dict[int, tuple[str, ...]] = {0: _PG_SCHEMA_V1}
+_PG_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    0: _PG_SCHEMA_V1,
+    1: ("ALTER TABLE {decisions} ADD COLUMN IF NOT EXISTS kept_proposals json",),
+}
 
 _PG_LOCK_KEY = 0x636F6D70  # "comp": with hashtext(schema), the advisory lock for creating tables
 _PG_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS {version} (
@@ -327,8 +331,8 @@ class PostgresLog(DecisionLog):
         values = _row_values(record, record.created_at)
         proposals = [(record.id, n, p["id"], p["decision"]) for n, p in enumerate(record.proposals)]
         insert = self._q(
-            f"INSERT INTO {{decisions}} ({_COLUMNS}) VALUES "
-            f"({', '.join(['%s'] * 11)}, %s::json, %s::json) "
+            f"INSERT INTO {{decisions}} ({_INSERT_COLUMNS}) VALUES "
+            f"({', '.join(['%s'] * 11)}, %s::json, %s::json, %s::json) "
             "ON CONFLICT (id) DO NOTHING RETURNING seq"
         )
         insert_proposals = self._q(
@@ -397,6 +401,20 @@ class PostgresLog(DecisionLog):
             return 0 if row is None else int(row[0])
 
         return self._run("count decisions", work)
+
+    def _kept_page(self, after: int, limit: int) -> builtins.list[tuple[int, str, str | None]]:
+        def work(conn: _Conn, retrying: bool) -> builtins.list[tuple[int, str, str | None]]:
+            with conn.cursor() as cur:
+                cur.execute(
+                    self._q(
+                        "SELECT seq, id, kept_proposals::text FROM {decisions} "
+                        "WHERE seq > %s ORDER BY seq LIMIT %s"
+                    ),
+                    (after, limit),
+                )
+                return [(int(seq), rid, kept) for seq, rid, kept in cur.fetchall()]
+
+        return self._run("read the kept proposals", work)
 
     def check(self) -> None:
         def work(conn: _Conn, retrying: bool) -> None:

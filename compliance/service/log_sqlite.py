@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from compliance.service.decision_log import (
     _COLUMNS,
+    _INSERT_COLUMNS,
     SCHEMA_VERSION,
     DecisionLog,
     DecisionLogError,
@@ -112,11 +113,14 @@ _SQLITE_SCHEMA_V1 = (
     "CREATE INDEX IF NOT EXISTS decision_proposals_proposal ON decision_proposals (proposal_id)",
 )
 
-_SQLITE_MIGRATIONS: dict[int, tuple[str, ...]] = {0: _SQLITE_SCHEMA_V1}
+_SQLITE_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    0: _SQLITE_SCHEMA_V1,
+    1: ("ALTER TABLE decisions ADD COLUMN kept_proposals TEXT",),
+}
 """Statements that take the schema from a version (the key) to the next."""
 
 
-_SQLITE_INSERT = f"INSERT INTO decisions ({_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+_SQLITE_INSERT = f"INSERT INTO decisions ({_INSERT_COLUMNS}) VALUES ({', '.join('?' * 14)})"
 _SQLITE_INSERT_PROPOSALS = (
     "INSERT INTO decision_proposals (decision_id, position, proposal_id, decision) "
     "VALUES (?, ?, ?, ?)"
@@ -352,6 +356,15 @@ class SqliteLog(DecisionLog):
             return int(n)
 
         return self._read("count decisions", work)
+
+    def _kept_page(self, after: int, limit: int) -> builtins.list[tuple[int, str, str | None]]:
+        def work(conn: sqlite3.Connection) -> builtins.list[tuple[int, str, str | None]]:
+            return conn.execute(
+                "SELECT seq, id, kept_proposals FROM decisions WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit),
+            ).fetchall()
+
+        return self._read("read the kept proposals", work)
 
     def _same_file(self, action: str) -> None:
         """Raise unless the path still names the file that was opened: a record written to a

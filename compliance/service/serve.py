@@ -45,6 +45,7 @@ class ServeOptions:
     no_config: bool = False
     rule_dirs: tuple[Path, ...] = ()
     engine: Literal["auto", "durable", "reference"] = "auto"
+    keep_proposals: bool = False
 
 
 def build(options: ServeOptions) -> Service:
@@ -76,12 +77,18 @@ def build(options: ServeOptions) -> Service:
     ruleset = tuning.apply(loaded, project.selection())
     target = options.decision_log or project.decision_log or DEFAULT_LOG
     decisions = open_log(target)
+    keep = options.keep_proposals or project.keep_proposals
+    if keep:
+        logging.getLogger("compliance.http").warning(
+            "the decision log %s keeps every reviewed proposal (personal data)", decisions.store
+        )
     config = ServiceConfig(
         config_path=options.config_path,
         no_config=options.no_config,
         rule_dirs=options.rule_dirs,
         engine=engine,
         max_proposals=options.max_proposals,
+        keep_proposals=keep,
     )
     try:
         pool = started(config, options.workers)

@@ -41,6 +41,7 @@ from compliance.review.decision import exit_code, worst
 from compliance.review.reviewer import Reviewer
 from compliance.rules import tuning
 from compliance.rules.load import load_rules
+from compliance.service.decision_log import proposals_text
 
 log = logging.getLogger("compliance.service.workers")
 
@@ -57,6 +58,8 @@ class ServiceConfig:
     rule_dirs: tuple[Path, ...] = ()
     engine: Literal["durable", "reference"] = "durable"
     max_proposals: int = 1000
+    keep_proposals: bool = False
+    """Send back the reviewed proposals, for the decision log to keep (personal data)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class JobResult:
     decision: str | None = None
     exit_code: int = int(ExitCode.INTERNAL_ERROR)
     proposals: list[dict[str, str]] = field(default_factory=list)
+    kept_proposals: str | None = None
+    """The proposals as validated JSON, when the service keeps them."""
     problems: list[str] = field(default_factory=list)
     usage: bool = False
     """The problems are with the request's options (as a UsageError), not its input."""
@@ -178,6 +183,9 @@ class _Reviews:
             decision=overall.value,
             exit_code=int(code),
             proposals=[{"id": r.proposal_id, "decision": r.decision.value} for r in reviews],
+            kept_proposals=(
+                proposals_text([i.proposal for i in items]) if self.config.keep_proposals else None
+            ),
         )
 
 

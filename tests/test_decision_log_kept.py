@@ -1,0 +1,218 @@
+"""The reviewed proposals a decision log keeps when the service is told to (personal data, off by
+default): stored with the record by the path the service appends through, never served with it,
+read back and validated by ``stored_proposals``, and the column added to a version 1 store.
+SQLite and PostgreSQL, as in test_decision_log."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from compliance.intake.proposals import read_source
+from compliance.service import decision_log
+from compliance.service.app import _review_and_record
+from compliance.service.decision_log import (
+    SCHEMA_VERSION,
+    DecisionLog,
+    DecisionRecord,
+    StoredProposals,
+    proposals_text,
+)
+from compliance.service.workers import ReviewJob, ServiceConfig, _Reviews
+from tests.conftest import FIXTURES
+from tests.test_decision_log import PG_URL, Backend, _postgres, make_record
+
+FLAWED = FIXTURES / "flawed-refugee-data-sharing.json"
+EXEMPLARY = FIXTURES / "exemplary-humanitarian.json"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield Backend("sqlite", str(tmp_path / "decisions.sqlite"))
+        return
+    with _postgres() as postgres:
+        yield postgres
+
+
+@functools.cache
+def _reviews(keep: bool) -> _Reviews:
+    return _Reviews(ServiceConfig(no_config=True, engine="reference", keep_proposals=keep))
+
+
+def served(log: DecisionLog, body: bytes, *, keep: bool) -> DecisionRecord:
+    """``body`` reviewed as ``POST /v1/reviews`` reviews it (the worker's side in this process)
+    and recorded by the service's own append path, keeping the proposals or not."""
+    reviews = _reviews(keep)
+    service = SimpleNamespace(
+        pool=SimpleNamespace(run=lambda job, _timeout, _wait: reviews.run(job)),
+        decisions=log,
+        timeout=60.0,
+        queue_timeout=60.0,
+    )
+    _, record = _review_and_record(
+        service,
+        ReviewJob(body, "json", "request.json"),
+        "ops-team",
+        "json",
+    )
+    return record
+
+
+def raw_kept(backend: Backend, record_id: str) -> str | None:
+    """The kept_proposals column of a record, read past the log."""
+    if backend.name == "sqlite":
+        conn = sqlite3.connect(backend.target)
+        try:
+            row = conn.execute(
+                "SELECT kept_proposals FROM decisions WHERE id = ?", (record_id,)
+            ).fetchone()
+        finally:
+            conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(PG_URL) as pg:
+            row = pg.execute(
+                f"SELECT kept_proposals::text FROM {backend.schema}.decisions WHERE id = %s",
+                (record_id,),
+            ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def proposals_of(*paths: Path) -> list[object]:
+    return [item.proposal for path in paths for item in read_source(str(path))]
+
+
+def test_off_by_default_nothing_is_kept(backend: Backend) -> None:
+    assert ServiceConfig().keep_proposals is False
+    with backend.open() as log:
+        record = served(log, FLAWED.read_bytes(), keep=False)
+        assert record.kept_proposals is None
+        assert raw_kept(backend, record.id) is None
+        assert list(log.stored_proposals()) == [StoredProposals(record.id, None)]
+
+
+def test_on_the_validated_proposals_are_kept_and_read_back(backend: Backend) -> None:
+    body = json.dumps([json.loads(FLAWED.read_text()), json.loads(EXEMPLARY.read_text())])
+    with backend.open() as log:
+        record = served(log, body.encode(), keep=True)
+        kept = raw_kept(backend, record.id)
+        assert kept == proposals_text(proposals_of(FLAWED, EXEMPLARY))
+        assert [p["id"] for p in json.loads(kept or "")] == [p["id"] for p in record.proposals]
+        assert list(log.stored_proposals()) == [
+            StoredProposals(record.id, proposals_of(FLAWED, EXEMPLARY))
+        ]
+        # Never served: the record read back (what the HTTP API answers) does not carry them.
+        got = log.get(record.id)
+        assert got is not None
+        assert got.kept_proposals is None
+        assert "kept_proposals" not in got.to_dict()
+        assert set(got.to_dict()) == set(record.to_dict())
+
+
+def test_stored_proposals_come_oldest_first_a_page_at_a_time(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(decision_log, "KEPT_PAGE", 2)
+    kept = proposals_text(proposals_of(EXEMPLARY))
+    records = [
+        make_record(n, created_at=make_record().created_at.replace(year=2030 - n)) for n in range(5)
+    ]
+    records = [
+        r if n % 2 else DecisionRecord(**_fields(r), kept_proposals=kept)
+        for n, r in enumerate(records)
+    ]
+    with backend.open() as log:
+        for record in records:
+            log.append(record)
+        got = list(log.stored_proposals())
+    # Insertion order, not time order (the records were made newest first).
+    assert [g.record_id for g in got] == [r.id for r in records]
+    assert [g.proposals is None for g in got] == [False, True, False, True, False]
+    assert got[0].proposals == proposals_of(EXEMPLARY)
+
+
+def _fields(record: DecisionRecord) -> dict[str, object]:
+    names = set(DecisionRecord.__dataclass_fields__) - {"report_json", "kept_proposals"}
+    return {name: getattr(record, name) for name in names}
+
+
+def test_a_kept_proposal_no_longer_valid_names_its_decision(backend: Backend) -> None:
+    record = DecisionRecord(**_fields(make_record()), kept_proposals='[{"id": "PRP-1"}]')
+    with backend.open() as log:
+        log.append(record)
+        with pytest.raises(Exception, match=f"^decision {record.id}") as caught:
+            list(log.stored_proposals())
+    assert type(caught.value).__name__ == "InputError"
+
+
+def test_a_version_1_store_is_migrated_to_keep_proposals(backend: Backend) -> None:
+    """A store written before the column existed: opened, it gains the column (NULL for every
+    record) and keeps its records."""
+    record = make_record()
+    values: Sequence[object] = decision_log._row_values(
+        record, decision_log._iso(record.created_at)
+    )
+    if backend.name == "sqlite":
+        from compliance.service.log_sqlite import _SQLITE_SCHEMA_V1
+
+        conn = sqlite3.connect(backend.target)
+        try:
+            for statement in _SQLITE_SCHEMA_V1:
+                conn.execute(statement)
+            conn.execute(
+                f"INSERT INTO decisions ({decision_log._COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                values[:13],
+            )
+            conn.execute("PRAGMA user_version = 1")
+            conn.commit()
+        finally:
+            conn.close()
+    else:
+        import psycopg
+
+        from compliance.service.log_postgres import _PG_SCHEMA_V1, _PG_VERSION_TABLE
+
+        names = {
+            "decisions": f"{backend.schema}.decisions",
+            "proposals": f"{backend.schema}.decision_proposals",
+            "version": f"{backend.schema}.decision_log_version",
+        }
+        with psycopg.connect(PG_URL, autocommit=True) as pg:
+            pg.execute(f"CREATE SCHEMA {backend.schema}")
+            for statement in (*_PG_SCHEMA_V1, _PG_VERSION_TABLE):
+                pg.execute(statement.format(**names))
+            pg.execute(
+                f"INSERT INTO {names['decisions']} ({decision_log._COLUMNS}) VALUES "
+                f"({', '.join(['%s'] * 11)}, %s::json, %s::json)",
+                values[:13],
+            )
+            pg.execute(f"INSERT INTO {names['version']} (version) VALUES (1)")
+    with backend.open() as log:
+        assert log.get(record.id) == record
+        assert list(log.stored_proposals()) == [StoredProposals(record.id, None)]
+        kept = served(log, EXEMPLARY.read_bytes(), keep=True)
+        assert log.count() == 2
+    assert raw_kept(backend, record.id) is None
+    assert raw_kept(backend, kept.id) == proposals_text(proposals_of(EXEMPLARY))
+    if backend.name == "sqlite":
+        conn = sqlite3.connect(backend.target)
+        try:
+            assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        finally:
+            conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(PG_URL) as pg:
+            assert pg.execute(
+                f"SELECT version FROM {backend.schema}.decision_log_version"
+            ).fetchall() == [(SCHEMA_VERSION,)]
