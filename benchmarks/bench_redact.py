@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from compliance import load_rules
-from compliance.cli import _render
+from compliance.commands.review import _render
 from compliance.reports.redact import Redactor, default_profile
 from compliance.reports.redact_check import public_text
 from compliance.review.batch_run import review_batch

@@ -48,7 +48,8 @@ def rows(result: Run) -> dict[str, dict[str, object]]:
 
 
 def test_every_option_has_one_variable_and_none_is_taken_or_dangerous() -> None:
-    names = envvars.attach(cli)
+    every = {name: cli.load(name) for name in cli.lazy}  # each command's module, imported
+    names = envvars.attach(click.Group(commands=every))
     assert names["COMPLIANCE_REVIEW_FAIL_ON"] == ["review --fail-on"]
     assert names["COMPLIANCE_RULES_LIST_FORMAT"] == ["rules list --format"]
     assert names["COMPLIANCE_VERIFY_RECORDS_EXPECT_HEAD"] == ["verify-records --expect-head"]

@@ -16,7 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from compliance.cli import _render
+from compliance.commands.review import _render
 from compliance.errors import ConfigError, EngineError, InputError
 from compliance.gate.config import load_config
 from compliance.gate.waivers import load_waivers

@@ -796,10 +796,12 @@ def test_a_run_without_as_of_that_crosses_midnight_announces_no_as_of(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import compliance.cli
+    import compliance.commands.review
     import compliance.gate.settings
 
-    assert compliance.gate.settings.dt is compliance.cli.datetime  # the datetime module, once
-    monkeypatch.setattr(compliance.cli.datetime, "datetime", _Clock)
+    # the datetime module, once
+    assert compliance.gate.settings.dt is compliance.commands.review.datetime
+    monkeypatch.setattr(compliance.commands.review.datetime, "datetime", _Clock)
     path = write(tmp_path, waiver())
     args = ["review", str(ROOT / BIOMETRICS), "--waivers", str(path), "--no-config"]
     with pytest.raises(SystemExit) as exited:

@@ -1,0 +1,110 @@
+"""``compliance rules impact``: what a change to the rules does to the decisions on a set of
+proposals, reviewed under the baseline rule set and the current one."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import click
+
+from compliance.commands.files import write
+from compliance.commands.loading import load_all, run_settings
+from compliance.commands.options import (
+    as_of_option,
+    config_options,
+    engine_option,
+    fail_on_option,
+    format_option,
+    jobs_option,
+    rules_option,
+    selection_options,
+    waivers_option,
+)
+from compliance.exitcodes import ExitCode
+from compliance.reports.output import writable
+from compliance.review.reviewer import EngineChoice
+
+
+@click.command("impact")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--baseline",
+    "baseline_dirs",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A rule directory of the rule set before the change (repeatable: the directories "
+    "together, in order, are the baseline; the built-in rules are not added to it).",
+)
+@format_option(("text", "json", "markdown"))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@fail_on_option("The gate threshold both rule sets decide with, as for review.")
+@waivers_option("A waivers file applied under both rule sets, as for review.")
+@as_of_option(
+    "The judgment day, YYYY-MM-DD, as for review: waiver expiry and (unless "
+    "--in-force-on) the rules in force."
+)
+@click.option(
+    "--in-force-on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Compare the rules in force on this day, YYYY-MM-DD, in both rule sets; it may be "
+    "after today, to see what a rule adopted for a later day will change (default: the "
+    "judgment day).",
+)
+@engine_option("As for review.", show_default=False)
+@jobs_option("As for review.")
+@selection_options
+@rules_option
+@config_options
+def rules_impact(
+    paths: tuple[str, ...],
+    baseline_dirs: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: tuple[str, ...],
+    waivers_file: Path | None,
+    as_of: datetime.datetime | None,
+    in_force_on: datetime.datetime | None,
+    engine: EngineChoice,
+    jobs: int | None,
+    domains: tuple[str, ...],
+    only_rules: tuple[str, ...],
+    skip_rules: tuple[str, ...],
+    rule_dirs: tuple[Path, ...],
+    config_path: Path | None,
+    no_config: bool,
+) -> int:
+    """Review PATHS (as review reads them) with a baseline rule set and with the current rules
+    and configuration, and report what the change does: per proposal the decision before and
+    after and the findings added, removed or graded differently; per rule the proposals it newly
+    fires or stops firing on; totals by decision change. A report, not a gate: exit 0 unless
+    the input is invalid."""
+    from compliance.review import impact, impact_render
+
+    if output is not None:
+        writable(output)
+    config, loaded, ruleset = load_all(
+        rule_dirs, config_path, no_config, domains=domains, only=only_rules, skip=skip_rules
+    )
+    run = run_settings(config, loaded, ruleset, fail_on, waivers_file, None, as_of)
+    selection = config.selection(domains, only_rules, skip_rules)
+    report, fallback = impact.run(
+        ruleset,
+        run,
+        baseline_dirs,
+        selection,
+        paths,
+        engine=engine,
+        jobs=jobs,
+        in_force_on=in_force_on.date() if in_force_on is not None else None,
+    )
+    if fallback is not None:
+        click.echo(f"engine: the reference evaluator decides ({fallback})", err=True)
+    write(impact_render.render(fmt, report), output)
+    return int(ExitCode.PASSED)
