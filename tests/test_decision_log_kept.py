@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from compliance.errors import UsageError
 from compliance.intake.proposals import read_source
 from compliance.service import decision_log
 from compliance.service.app import _review_and_record
@@ -22,6 +23,7 @@ from compliance.service.decision_log import (
     DecisionLog,
     DecisionRecord,
     StoredProposals,
+    open_log,
     proposals_text,
 )
 from compliance.service.workers import ReviewJob, ServiceConfig, _Reviews
@@ -154,10 +156,8 @@ def test_a_kept_proposal_no_longer_valid_names_its_decision(backend: Backend) ->
     assert type(caught.value).__name__ == "InputError"
 
 
-def test_a_version_1_store_is_migrated_to_keep_proposals(backend: Backend) -> None:
-    """A store written before the column existed: opened, it gains the column (NULL for every
-    record) and keeps its records."""
-    record = make_record()
+def version_1_store(backend: Backend, record: DecisionRecord) -> None:
+    """A store as a release before ``kept_proposals`` wrote it, holding ``record``."""
     values: Sequence[object] = decision_log._row_values(
         record, decision_log._iso(record.created_at)
     )
@@ -176,26 +176,48 @@ def test_a_version_1_store_is_migrated_to_keep_proposals(backend: Backend) -> No
             conn.commit()
         finally:
             conn.close()
-    else:
-        import psycopg
+        return
+    import psycopg
 
-        from compliance.service.log_postgres import _PG_SCHEMA_V1, _PG_VERSION_TABLE
+    from compliance.service.log_postgres import _PG_SCHEMA_V1, _PG_VERSION_TABLE
 
-        names = {
-            "decisions": f"{backend.schema}.decisions",
-            "proposals": f"{backend.schema}.decision_proposals",
-            "version": f"{backend.schema}.decision_log_version",
-        }
-        with psycopg.connect(PG_URL, autocommit=True) as pg:
-            pg.execute(f"CREATE SCHEMA {backend.schema}")
-            for statement in (*_PG_SCHEMA_V1, _PG_VERSION_TABLE):
-                pg.execute(statement.format(**names))
-            pg.execute(
-                f"INSERT INTO {names['decisions']} ({decision_log._COLUMNS}) VALUES "
-                f"({', '.join(['%s'] * 11)}, %s::json, %s::json)",
-                values[:13],
-            )
-            pg.execute(f"INSERT INTO {names['version']} (version) VALUES (1)")
+    names = {
+        "decisions": f"{backend.schema}.decisions",
+        "proposals": f"{backend.schema}.decision_proposals",
+        "version": f"{backend.schema}.decision_log_version",
+    }
+    with psycopg.connect(PG_URL, autocommit=True) as pg:
+        pg.execute(f"CREATE SCHEMA {backend.schema}")
+        for statement in (*_PG_SCHEMA_V1, _PG_VERSION_TABLE):
+            pg.execute(statement.format(**names))
+        pg.execute(
+            f"INSERT INTO {names['decisions']} ({decision_log._COLUMNS}) VALUES "
+            f"({', '.join(['%s'] * 11)}, %s::json, %s::json)",
+            values[:13],
+        )
+        pg.execute(f"INSERT INTO {names['version']} (version) VALUES (1)")
+
+
+def schema_version(backend: Backend) -> int:
+    if backend.name == "sqlite":
+        conn = sqlite3.connect(backend.target)
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    import psycopg
+
+    with psycopg.connect(PG_URL) as pg:
+        row = pg.execute(f"SELECT version FROM {backend.schema}.decision_log_version").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_version_1_store_is_migrated_to_keep_proposals(backend: Backend) -> None:
+    """A store written before the column existed: opened, it gains the column (NULL for every
+    record) and keeps its records."""
+    record = make_record()
+    version_1_store(backend, record)
     with backend.open() as log:
         assert log.get(record.id) == record
         assert list(log.stored_proposals()) == [StoredProposals(record.id, None)]
@@ -203,16 +225,33 @@ def test_a_version_1_store_is_migrated_to_keep_proposals(backend: Backend) -> No
         assert log.count() == 2
     assert raw_kept(backend, record.id) is None
     assert raw_kept(backend, kept.id) == proposals_text(proposals_of(EXEMPLARY))
-    if backend.name == "sqlite":
-        conn = sqlite3.connect(backend.target)
-        try:
-            assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
-        finally:
-            conn.close()
-    else:
-        import psycopg
+    assert schema_version(backend) == SCHEMA_VERSION == 2
 
-        with psycopg.connect(PG_URL) as pg:
-            assert pg.execute(
-                f"SELECT version FROM {backend.schema}.decision_log_version"
-            ).fetchall() == [(SCHEMA_VERSION,)]
+
+def test_a_reader_neither_creates_nor_migrates_a_store(backend: Backend) -> None:
+    """open_log(migrate=False), as rules impact opens a log: a store that is not there or is at
+    an older version is a usage error, and is left as it was."""
+    with pytest.raises(UsageError) as missing:
+        open_log(backend.target, migrate=False)
+    record = make_record()
+    version_1_store(backend, record)
+    with pytest.raises(UsageError) as older:
+        open_log(backend.target, migrate=False)
+    assert schema_version(backend) == 1
+    with backend.open():  # a service migrates it
+        pass
+    with open_log(backend.target, migrate=False) as log:
+        assert list(log.stored_proposals()) == [StoredProposals(record.id, None)]
+    if backend.name == "sqlite":
+        store = backend.target
+        assert missing.value.problems == [f"decision log {store}: cannot open: no such file"]
+    else:
+        store = decision_log._redact(backend.target)
+        assert store.startswith("postgresql://compliance_test:***@")
+        assert missing.value.problems == [
+            f"decision log {store}: cannot use it: its tables are missing"
+        ]
+    assert older.value.problems == [
+        f"decision log {store}: cannot use it: its schema version 1 is older than this tool's "
+        "(2); a service of this version updates it when it starts"
+    ]

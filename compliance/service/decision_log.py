@@ -482,6 +482,16 @@ class DecisionLog(ABC):
     def _error(self, action: str, detail: object) -> DecisionLogError:
         return DecisionLogError(f"decision log {self.store}: cannot {action}: {detail}")
 
+    def _not_current(self, version: int) -> UsageError:
+        """A store opened without ``migrate`` that is not at this tool's schema version."""
+        problem = (
+            "its tables are missing"
+            if version == 0
+            else f"its schema version {version} is older than this tool's ({SCHEMA_VERSION}); "
+            "a service of this version updates it when it starts"
+        )
+        return UsageError(f"decision log {self.store}: cannot use it: {problem}")
+
     def _unknown_before(self, before: str) -> ValueError:
         # For the client: names no store (a ValueError may become a 400 response).
         return ValueError(f"before: no decision {before!r}")
@@ -505,17 +515,19 @@ def _redact(url: str) -> str:
 # --- Choosing a store ----------------------------------------------------------------------------
 
 
-def open_log(target: str, *, schema: str | None = None) -> DecisionLog:
+def open_log(target: str, *, schema: str | None = None, migrate: bool = True) -> DecisionLog:
     """The decision log at ``target``: ``postgresql://...`` or ``postgres://...`` (a libpq URL;
     ``?schema=NAME`` or ``schema`` picks the PostgreSQL schema), ``sqlite:///abs/path``, or a
     plain file path (its directory is created). A malformed target is a :class:`UsageError`; a
-    store that cannot be opened, a :class:`DecisionLogError`."""
+    store that cannot be opened, a :class:`DecisionLogError`. ``migrate=False`` (a reader, such
+    as ``rules impact``): the store must exist at this tool's schema version, and nothing is
+    created or migrated (a :class:`UsageError` otherwise)."""
     if not isinstance(target, str) or not target.strip():
         raise UsageError("decision log: no target given (a file path or a postgresql:// URL)")
     if target.startswith(("postgresql://", "postgres://")):
         from compliance.service.log_postgres import PostgresLog  # noqa: PLC0415 - psycopg
 
-        return PostgresLog(target, schema=schema)
+        return PostgresLog(target, schema=schema, migrate=migrate)
     if schema is not None:
         raise UsageError(f"decision log {target}: schema= applies only to PostgreSQL")
     from compliance.service.log_sqlite import SqliteLog  # noqa: PLC0415 - it imports this
@@ -526,10 +538,10 @@ def open_log(target: str, *, schema: str | None = None) -> DecisionLog:
             raise UsageError(
                 f"decision log {target}: expected sqlite:///absolute/path (three slashes)"
             )
-        return SqliteLog(path)
+        return SqliteLog(path, migrate=migrate)
     if _URL_SCHEME.match(target):
         raise UsageError(
             f"decision log {_redact(target)}: unsupported; use a file path, sqlite:///path "
             "or postgresql://..."
         )
-    return SqliteLog(Path(target).expanduser())
+    return SqliteLog(Path(target).expanduser(), migrate=migrate)

@@ -109,6 +109,7 @@ class PostgresLog(DecisionLog):
     ``?schema=`` in the URL): the schema holding the tables, created if missing; None: the
     connection's ``search_path`` decides. ``pool_size``: connections kept at most;
     ``connect_timeout`` (unless the URL sets one) and ``pool_timeout`` are in seconds.
+    ``migrate=False``: the tables must exist at this tool's schema version; nothing is created.
     """
 
     def __init__(
@@ -119,6 +120,7 @@ class PostgresLog(DecisionLog):
         pool_size: int = 8,
         connect_timeout: float = 10.0,
         pool_timeout: float = 30.0,
+        migrate: bool = True,
     ) -> None:
         conninfo, url_schema = _split_url(url)
         if schema is not None and url_schema is not None and schema != url_schema:
@@ -132,6 +134,7 @@ class PostgresLog(DecisionLog):
                 "([a-z_][a-z0-9_]*, 63 characters at most)"
             )
         self.schema = schema
+        self._may_migrate = migrate
         self.store = _redact(url) + (
             f" (schema {schema})" if schema is not None and url_schema is None else ""
         )
@@ -299,8 +302,11 @@ class PostgresLog(DecisionLog):
 
     def _migrate(self, conn: _Conn) -> None:
         with conn.cursor() as cur:
-            if self._version(cur) == SCHEMA_VERSION:
+            version = self._version(cur)
+            if version == SCHEMA_VERSION:
                 return
+            if not self._may_migrate:
+                raise self._not_current(version)
             # Replicas starting together: one creates the tables, the others wait, then see them.
             cur.execute(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_PG_LOCK_KEY, self.schema or "")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from compliance.errors import UsageError
 from compliance.service.decision_log import (
     _COLUMNS,
     _INSERT_COLUMNS,
@@ -144,17 +145,23 @@ class SqliteLog(DecisionLog):
     ``busy_timeout`` (seconds) is how long a write waits for another process's write to finish.
     Writes from this object's threads are serialised by a lock, so they never wait on SQLite's
     busy handler among themselves, and grouped: the records appended while one commit is being
-    synced share the next commit (see :meth:`append`).
+    synced share the next commit (see :meth:`append`). ``migrate=False``: the file must exist at
+    this tool's schema version; nothing is created or migrated.
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = 30.0, migrate: bool = True
+    ) -> None:
         self.path = Path(path)
         self.store = str(self.path)
         self._busy_timeout = busy_timeout
+        self._may_migrate = migrate
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._pool = _Connections(self._connect)
+        if not migrate and not self.path.exists():  # connecting would create it
+            raise UsageError(f"decision log {self.store}: cannot open: no such file")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -242,8 +249,11 @@ class SqliteLog(DecisionLog):
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         try:
-            if self._version(conn) == SCHEMA_VERSION:
+            version = self._version(conn)
+            if version == SCHEMA_VERSION:
                 return
+            if not self._may_migrate:
+                raise self._not_current(version)
             with self._write_lock, self._transaction(conn, "BEGIN IMMEDIATE"):
                 version = self._version(conn)  # again, now that no other process can write
                 while version < SCHEMA_VERSION:
