@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from compliance.errors import UsageError
+from compliance.gate import envvars
 from compliance.intake.proposals import read_source
 from compliance.service import decision_log
 from compliance.service.app import _review_and_record
@@ -27,7 +28,7 @@ from compliance.service.decision_log import (
     proposals_text,
 )
 from compliance.service.workers import ReviewJob, ServiceConfig, _Reviews
-from tests.conftest import FIXTURES
+from tests.conftest import CLI_ENV, FIXTURES, run_cli
 from tests.test_decision_log import PG_URL, Backend, _postgres, make_record
 
 FLAWED = FIXTURES / "flawed-refugee-data-sharing.json"
@@ -255,3 +256,44 @@ def test_a_reader_neither_creates_nor_migrates_a_store(backend: Backend) -> None
         f"decision log {store}: cannot use it: its schema version 1 is older than this tool's "
         "(2); a service of this version updates it when it starts"
     ]
+
+
+# ------------------------------------------------------------------ turning it on
+
+
+def test_the_flag_turns_it_on_never_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compliance.service import serve as server
+
+    seen: list[server.ServeOptions] = []
+    monkeypatch.setattr(server, "run", seen.append)
+    monkeypatch.setitem(CLI_ENV, "COMPLIANCE_SERVE_KEEP_PROPOSALS", "1")
+    assert run_cli("serve", "--no-config").code == 0
+    assert run_cli("serve", "--no-config", "--keep-proposals").code == 0
+    assert [options.keep_proposals for options in seen] == [False, True]
+    assert "--keep-proposals" in envvars.NEVER
+
+
+@pytest.mark.parametrize(("setting", "kept"), [("", False), ("keep_proposals = true\n", True)])
+def test_the_config_turns_it_on_and_the_service_says_so(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    setting: str,
+    kept: bool,
+) -> None:
+    from compliance.service import serve as server
+
+    config = tmp_path / "compliance.toml"
+    config.write_text(f'[service]\ndecision_log = "d.sqlite"\n{setting}', encoding="utf-8")
+    started: list[ServiceConfig] = []
+    monkeypatch.setattr(server, "started", lambda c, _n: started.append(c) or SimpleNamespace())
+    with caplog.at_level("WARNING", logger="compliance.http"):
+        service = server.build(server.ServeOptions(no_auth=True, config_path=config))
+    service.decisions.close()
+    assert [c.keep_proposals for c in started] == [kept]
+    warned = [r.getMessage() for r in caplog.records if "personal data" in r.getMessage()]
+    assert warned == (
+        [f"the decision log {tmp_path / 'd.sqlite'} keeps every reviewed proposal (personal data)"]
+        if kept
+        else []
+    )

@@ -523,3 +523,49 @@ def test_a_decision_log_with_nothing_to_replay_is_a_usage_error(
         decisions=2, replayed=0, proposals=0, without_proposals=2
     )
     assert "; 2 decisions have no stored proposal\n" in render("text", with_paths)
+
+
+def test_rules_impact_replays_a_decision_log_from_the_command_line(
+    tmp_path: Path, log_backend: Backend
+) -> None:
+    base = edited(tmp_path / "base", "ACC-054")
+    with log_backend.open() as log:
+        kept = filled(log)
+    fires = ["PRP-2026-213", "PRP-2026-207", "PRP-2026-204", "PRP-2026-205"]
+    ids = [
+        record_id if len(files) == 1 else f"{record_id}#{n}"
+        for record_id, files in kept
+        for n, item in enumerate(read_proposals(files), 1)
+        if item.proposal.id in fires
+    ]
+    given = ["rules", "impact", "--baseline", str(base), "--no-config"]
+    result = run_cli(*given, "--decision-log", log_backend.target)
+    assert (result.code, result.err) == (
+        0,
+        "decision log: 1 decision has no stored proposal (not compared)\n",
+    )
+    assert (
+        "Decision log: 47 decisions read, 46 replayed (47 proposals); 1 decision has no stored "
+        "proposal\n"
+    ) in result.out
+    assert result.out.endswith(
+        f"Rules whose findings differ:\n  ACC-054 (added): newly fires on 5: {', '.join(ids)}\n"
+    )
+    as_json = run_cli(*given, "fixtures", "--decision-log", log_backend.target, "--format", "json")
+    report = ImpactReport.model_validate_json(as_json.out)
+    assert report.rules[0].newly_fires_on == [*fires, *ids]  # the paths' proposals first
+    assert report.decision_log == LogReplay(
+        decisions=47, replayed=46, proposals=47, without_proposals=1
+    )
+
+
+def test_rules_impact_needs_paths_or_a_decision_log_that_exists(tmp_path: Path) -> None:
+    given = ["rules", "impact", "--baseline", str(RULES), "--no-config"]
+    nothing = run_cli(*given)
+    assert (nothing.code, nothing.out) == (2, "")
+    assert nothing.err == "error: rules impact: give PATHS to compare, --decision-log, or both\n"
+    missing = tmp_path / "no-such.sqlite"
+    absent = run_cli(*given, "--decision-log", str(missing))
+    assert (absent.code, absent.out) == (2, "")
+    assert absent.err == f"error: decision log {missing}: cannot open: no such file\n"
+    assert not missing.exists()

@@ -3,6 +3,7 @@ proposals, reviewed under the baseline rule set and the current one."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from pathlib import Path
 
@@ -21,13 +22,14 @@ from compliance.commands.options import (
     selection_options,
     waivers_option,
 )
+from compliance.errors import UsageError
 from compliance.exitcodes import ExitCode
 from compliance.reports.output import writable
 from compliance.review.reviewer import EngineChoice
 
 
 @click.command("impact")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "--baseline",
     "baseline_dirs",
@@ -57,6 +59,14 @@ from compliance.review.reviewer import EngineChoice
     "after today, to see what a rule adopted for a later day will change (default: the "
     "judgment day).",
 )
+@click.option(
+    "--decision-log",
+    "decision_log",
+    metavar="PATH|URL",
+    help="Also compare the proposals a service kept in this decision log (serve "
+    "--keep-proposals), after PATHS: a SQLite file or a postgresql:// URL, as for serve. Each is "
+    "named by its decision's id; decisions with no stored proposal are counted.",
+)
 @engine_option("As for review.", show_default=False)
 @jobs_option("As for review.")
 @selection_options
@@ -71,6 +81,7 @@ def rules_impact(
     waivers_file: Path | None,
     as_of: datetime.datetime | None,
     in_force_on: datetime.datetime | None,
+    decision_log: str | None,
     engine: EngineChoice,
     jobs: int | None,
     domains: tuple[str, ...],
@@ -80,13 +91,15 @@ def rules_impact(
     config_path: Path | None,
     no_config: bool,
 ) -> int:
-    """Review PATHS (as review reads them) with a baseline rule set and with the current rules
-    and configuration, and report what the change does: per proposal the decision before and
-    after and the findings added, removed or graded differently; per rule the proposals it newly
-    fires or stops firing on; totals by decision change. A report, not a gate: exit 0 unless
-    the input is invalid."""
+    """Review PATHS (as review reads them), and the proposals a decision log kept
+    (--decision-log), with a baseline rule set and with the current rules and configuration, and
+    report what the change does: per proposal the decision before and after and the findings
+    added, removed or graded differently; per rule the proposals it newly fires or stops firing
+    on; totals by decision change. A report, not a gate: exit 0 unless the input is invalid."""
     from compliance.review import impact, impact_render
 
+    if not paths and decision_log is None:
+        raise UsageError("rules impact: give PATHS to compare, --decision-log, or both")
     if output is not None:
         writable(output)
     config, loaded, ruleset = load_all(
@@ -94,17 +107,26 @@ def rules_impact(
     )
     run = run_settings(config, loaded, ruleset, fail_on, waivers_file, None, as_of)
     selection = config.selection(domains, only_rules, skip_rules)
-    report, fallback = impact.run(
-        ruleset,
-        run,
-        baseline_dirs,
-        selection,
-        paths,
-        engine=engine,
-        jobs=jobs,
-        in_force_on=in_force_on.date() if in_force_on is not None else None,
-    )
+    with contextlib.ExitStack() as stack:
+        stored = None
+        if decision_log is not None:
+            from compliance.service.decision_log import open_log
+
+            stored = stack.enter_context(open_log(decision_log, migrate=False)).stored_proposals()
+        report, fallback = impact.run(
+            ruleset,
+            run,
+            baseline_dirs,
+            selection,
+            paths,
+            engine=engine,
+            jobs=jobs,
+            in_force_on=in_force_on.date() if in_force_on is not None else None,
+            stored=stored,
+        )
     if fallback is not None:
         click.echo(f"engine: the reference evaluator decides ({fallback})", err=True)
+    if report.decision_log is not None and report.decision_log.without_proposals:
+        click.echo(f"decision log: {report.decision_log.not_replayed()} (not compared)", err=True)
     write(impact_render.render(fmt, report), output)
     return int(ExitCode.PASSED)

@@ -81,6 +81,13 @@ def _limit(name: str, minimum: float, default: float, help: str) -> Callable[[F]
     is_flag=True,
     help="Serve without tokens; refused unless --host is a loopback address.",
 )
+@click.option(
+    "--keep-proposals",
+    is_flag=True,
+    help="Keep each reviewed proposal in the decision log, for rules impact --decision-log: "
+    "the log then holds personal data (also [service] keep_proposals; never from the "
+    "environment).",
+)
 @engine_option("As for review; GET /healthz names the engine that runs.")
 @rules_option
 @config_options
@@ -95,6 +102,7 @@ def serve(
     max_body_mb: float,
     max_proposals: int,
     insecure_no_auth: bool,
+    keep_proposals: bool,
     engine: EngineChoice,
     rule_dirs: tuple[Path, ...],
     config_path: Path | None,
@@ -122,6 +130,7 @@ def serve(
             max_body=int(max_body_mb * 1024 * 1024),
             max_proposals=max_proposals,
             no_auth=insecure_no_auth,
+            keep_proposals=keep_proposals,
             config_path=config_path,
             no_config=no_config,
             rule_dirs=rule_dirs,

@@ -8,7 +8,8 @@ options that several commands share also have a shorter name that applies to eac
 which wins over the default.
 
 A few options are never read from the environment (:data:`NEVER`): one left set in a shell must
-not overwrite a filled-in workbook, turn the gate off or serve without authentication. Variables
+not overwrite a filled-in workbook, turn the gate off, serve without authentication or start
+keeping personal data. Variables
 the tool already reads for other purposes (:data:`RESERVED`) are never an option's name.
 """
 
@@ -33,7 +34,9 @@ SHARED = {
 """Short names for options several commands share; the command's own name comes first."""
 SHOWN = frozenset({*SHARED, "--fail-on"})
 """Options whose variables ``--help`` names (the rule for the others is in the group's help)."""
-NEVER = frozenset({"--force", "--insecure-no-auth", "--no-fail", "--help", "--version"})
+NEVER = frozenset(
+    {"--force", "--insecure-no-auth", "--keep-proposals", "--no-fail", "--help", "--version"}
+)
 RESERVED = frozenset(
     {
         "COMPLIANCE_API_TOKENS",
