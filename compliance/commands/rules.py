@@ -16,7 +16,7 @@ from compliance.exitcodes import ExitCode
 from compliance.gate.config import resolve_config
 from compliance.rules import tuning
 from compliance.rules.load import builtin_rules_dir, load_rules
-from compliance.words import counted
+from compliance.words import counted, did_you_mean
 
 
 @click.group()
@@ -102,7 +102,7 @@ def rules_show(
     wanted = rule_id.strip().upper()  # ids are upper case; accept what a user types
     rule = next((r for r in ruleset.rules if r.id.upper() == wanted), None)
     if rule is None:
-        hint = tuning.did_you_mean(wanted, [r.id for r in ruleset.rules])
+        hint = did_you_mean(wanted, [r.id for r in ruleset.rules])
         raise UsageError(f"{rule_id}: no such rule{hint}; see: compliance rules list")
     disabled = next((d for d in config.disabled if d.rule_id == rule.id), None)
     from compliance.rules.docs import rule_summary, show_text

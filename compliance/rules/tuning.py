@@ -17,7 +17,7 @@ from compliance.errors import UsageError
 from compliance.rules.cache import PLAN_ATTRIBUTE
 from compliance.rules.ruleset import DisabledRule, NotInForce, RuleSet, SeverityOverride, Tuning
 from compliance.rules.spec import Severity
-from compliance.words import did_you_mean as did_you_mean  # noqa: PLC0414  (commands call it here)
+from compliance.words import did_you_mean
 
 
 @dataclass(frozen=True)
