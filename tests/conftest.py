@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,28 @@ from typing import Any
 import pytest
 
 from compliance import Reviewer, load_rules
+from compliance.cli import main
 from compliance.review.findings import Review
 from compliance.rules.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+
+def _temp_in_memory() -> None:
+    """Put the tests' temporary files (``tmp_path``, ``tempfile``) in memory, on ``/dev/shm``,
+    unless ``TMPDIR`` says where: the tests write and rewrite thousands of small files, and on
+    a disk each rewrite waits for the write-back the file system forces on a truncated file. Only
+    where ``/dev/shm`` has room (a container's default 64 MB has not)."""
+    if "TMPDIR" in os.environ or not os.access("/dev/shm", os.W_OK):
+        return
+    room = os.statvfs("/dev/shm")
+    if room.f_bavail * room.f_frsize >= 2 * 1024**3:
+        os.environ["TMPDIR"] = "/dev/shm"
+        tempfile.tempdir = None  # gettempdir() looks again
+
+
+_temp_in_memory()
 
 # One rule-set cache for the whole run, in this process and the commands it starts, apart from
 # the user's own (tests of the cache itself point it elsewhere).
@@ -51,8 +70,15 @@ class Run:
     err: str
 
 
-def run_cli(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> Run:
-    """Run the real ``compliance`` command in a subprocess, as a workflow would."""
+CLI_ENV = {"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8", "COMPLIANCE_CACHE_DIR": RULE_CACHE}
+"""The whole environment the command sees: nothing from the caller's (no COMPLIANCE_* of theirs)."""
+
+
+def run_process(
+    *args: str, stdin: str | None = None, cwd: Path = ROOT, env: Mapping[str, str] = {}
+) -> Run:
+    """Run the real ``compliance`` command in a subprocess, as a workflow would: for what only a
+    process shows (its imports, start-up, ``python -m``, streams closed or killed under it)."""
     proc = subprocess.run(
         [sys.executable, "-m", "compliance", *args],
         input=stdin,
@@ -60,13 +86,63 @@ def run_cli(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> Run:
         text=True,
         cwd=cwd,
         check=False,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "PYTHONIOENCODING": "utf-8",
-            "COMPLIANCE_CACHE_DIR": RULE_CACHE,
-        },
+        env={**CLI_ENV, **env},
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+class _Sink(io.BytesIO):
+    """A process's stdout or stderr: what was written stays readable after the stream is closed."""
+
+    written = b""
+
+    def close(self) -> None:
+        if not self.closed:
+            self.written = self.getvalue()
+        super().close()
+
+    def text(self) -> str:
+        """What was written, as ``subprocess.run(text=True)`` reads it (UTF-8, any newline)."""
+        data = self.written if self.closed else self.getvalue()
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def run_cli(
+    *args: str, stdin: str | None = None, cwd: Path = ROOT, env: Mapping[str, str] = {}
+) -> Run:
+    """Run the ``compliance`` command as :func:`run_process` does, in this process: the entry
+    point ``python -m compliance`` calls (:func:`compliance.cli.main`, which maps every error to
+    its exit code), with the same environment (``env`` added), working directory and stdin, and
+    stdout and stderr buffered as a process's (UTF-8, stderr line by line, both flushed at the
+    end). The process's state (environment, directory, streams, warning filters) is put back."""
+    out, err = _Sink(), _Sink()
+    streams = (
+        io.TextIOWrapper(io.BytesIO((stdin or "").encode("utf-8")), encoding="utf-8"),
+        io.TextIOWrapper(out, encoding="utf-8"),
+        io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace", line_buffering=True),
+    )
+    saved = (sys.stdin, sys.stdout, sys.stderr), dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update({**CLI_ENV, **env})
+    os.chdir(cwd)
+    sys.stdin, sys.stdout, sys.stderr = streams
+    try:
+        with warnings.catch_warnings():
+            main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code
+    else:  # main() always exits
+        raise AssertionError("compliance.cli.main returned")
+    finally:
+        for stream in streams[1:]:
+            if not stream.closed:
+                stream.flush()
+        sys.stdin, sys.stdout, sys.stderr = saved[0]
+        os.environ.clear()
+        os.environ.update(saved[1])
+        os.chdir(saved[2])
+    assert isinstance(code, int), code  # main() exits with an ExitCode's int, never a message
+    return Run(code, out.text(), err.text())
 
 
 def plain_review(review: Review) -> dict[str, Any]:
@@ -100,14 +176,55 @@ SLOW_TESTS = frozenset(
         "test_editing_any_byte_of_a_record_breaks_the_chain_and_names_it",
         "test_a_large_register_reads_in_linear_time",
         "test_a_large_batch_shows_progress_on_a_terminal_only",
+        # Pre-commit's own environment, schemathesis against a live server, generated text
+        # against textwrap, a thousand reviews in one engine.
+        "test_the_hook_fails_a_flawed_proposal_and_passes_a_sound_one",
+        "test_schemathesis_finds_every_answer_documented",
+        "test_blocks_wrap_exactly_as_textwrap_does",
+        "test_many_reviews_leave_no_state_behind",
     }
 )
 """Single tests elsewhere that take tens of seconds or more, marked ``slow`` by name (a test of
 their own checks each name still exists); a new slow test can carry ``@pytest.mark.slow``."""
 
 
+TOGETHER = (
+    "test_generated_proposals_against_the_rule_set",
+    "test_enough_generated_proposals_were_compared",
+)
+"""Tests that share their module's state (the second counts what the first compared): one
+worker runs them, in this order, under ``pytest -n`` (``--dist loadgroup``)."""
+FIRST = (
+    *TOGETHER,
+    "test_large_random_rule_sets_across_groups_and_shards",
+    "test_random_rules",
+    "test_the_hook_fails_a_flawed_proposal_and_passes_a_sound_one",
+    "test_editing_any_byte_of_a_record_breaks_the_chain_and_names_it",
+    "test_many_reviews_leave_no_state_behind",
+    "test_a_large_batch_shows_progress_on_a_terminal_only",
+)
+"""The longest single tests (a minute or more on a busy machine), handed to the workers first
+under ``pytest -n`` so that none is left running alone at the end."""
+FAST_PER_MODULE = 2
+"""``-m fast``: each module's first tests that are not slow, one case of each."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    fast: dict[Path, set[str]] = {}
     for item in items:
         name = getattr(item, "originalname", item.name)
         if item.path.stem in SLOW_MODULES or name in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
+        elif name not in (taken := fast.setdefault(item.path, set())) and (
+            len(taken) < FAST_PER_MODULE
+        ):
+            taken.add(name)
+            item.add_marker(pytest.mark.fast)
+        if name in TOGETHER:
+            item.add_marker(pytest.mark.xdist_group("together"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker collects, in the same order
+        first = sorted(
+            (item for item in items if getattr(item, "originalname", item.name) in FIRST),
+            key=lambda item: FIRST.index(getattr(item, "originalname", item.name)),
+        )
+        items[:] = first + [item for item in items if item not in first]

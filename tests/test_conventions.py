@@ -16,27 +16,14 @@ import pytest
 
 from compliance.cli import cli
 from compliance.gate import envvars
-from tests.conftest import ROOT, RULE_CACHE, Run
+from tests.conftest import ROOT, RULE_CACHE, Run, run_cli
 
 FLAWED = ROOT / "fixtures" / "flawed-data-sharing-processor-breach.json"
 SOUND = ROOT / "fixtures" / "exemplary-humanitarian.json"
 
 
 def run(*args: str, cwd: Path = ROOT, **env: str) -> Run:
-    proc = subprocess.run(
-        [sys.executable, "-m", "compliance", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "PYTHONIOENCODING": "utf-8",
-            "COMPLIANCE_CACHE_DIR": RULE_CACHE,
-            **env,
-        },
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
+    return run_cli(*args, cwd=cwd, env=env)
 
 
 def rows(result: Run) -> dict[str, dict[str, object]]:
