@@ -205,8 +205,32 @@ FIRST = (
 )
 """The longest single tests (a minute or more on a busy machine), handed to the workers first
 under ``pytest -n`` so that none is left running alone at the end."""
-FAST_PER_MODULE = 2
-"""``-m fast``: each module's first tests that are not slow, one case of each."""
+FAST_PER_MODULE = 1
+"""``-m fast``: each module's first test that is not slow (its first case), needs no live server
+and is not one of :data:`NOT_FAST`: a smoke test of every module, for the edit-test loop."""
+NOT_FAST = frozenset(
+    {
+        # Seconds each (many reviews, forked workers, large or hostile inputs): the next test
+        # of their module stands in.
+        "test_parallel_outcomes_equal_sequential_ones",
+        "test_a_hit_gives_the_rule_set_and_the_reviews_of_a_fresh_load",
+        "test_a_register_streams_the_documents_it_reads",
+        "test_hostile_json_is_refused_within_budget",
+        "test_hostile_workbook_is_refused_in_one_line_within_budget",
+        "test_every_pointer_starts_at_its_value",
+        "test_a_baseline_without_one_rule_names_exactly_the_proposals_it_fires_on",
+        "test_no_free_text_survives_in_any_format",
+        "test_rule_files_are_found",
+        "test_a_test_case_per_rule_per_proposal_with_outcomes_as_the_gate_sees_them",
+        "test_generated_documents_are_up_to_date",
+        "test_kept_reviews_come_back_from_workers_whole",
+        "test_a_hit_brings_the_compiled_plan_and_a_tuned_rule_set_compiles_its_own",
+        "test_the_text_report_of_a_removed_rule",
+        "test_a_plan_that_does_not_decode_is_compiled_again",
+        "test_small_windows_stay_in_this_process",
+        "test_a_severity_change_regrades_the_findings_and_the_decisions",
+    }
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -215,8 +239,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         name = getattr(item, "originalname", item.name)
         if item.path.stem in SLOW_MODULES or name in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
-        elif name not in (taken := fast.setdefault(item.path, set())) and (
-            len(taken) < FAST_PER_MODULE
+        elif (
+            name not in (taken := fast.setdefault(item.path, set()))
+            and len(taken) < FAST_PER_MODULE
+            and name not in NOT_FAST
+            and "server" not in getattr(item, "fixturenames", ())
         ):
             taken.add(name)
             item.add_marker(pytest.mark.fast)

@@ -345,13 +345,13 @@ def test_metadata_and_ci_name_the_same_pythons() -> None:
 
 
 def test_every_test_marked_slow_by_name_exists() -> None:
-    from .conftest import SLOW_MODULES, SLOW_TESTS
+    from .conftest import FIRST, NOT_FAST, SLOW_MODULES, SLOW_TESTS
 
     sources = {path.stem: path.read_text(encoding="utf-8") for path in ROOT.glob("tests/test_*.py")}
     assert set(sources) >= SLOW_MODULES
     missing = [
         name
-        for name in sorted(SLOW_TESTS)
+        for name in sorted(SLOW_TESTS | NOT_FAST | set(FIRST))  # and those sorted by name
         if not any(re.search(rf"^def {name}\(", text, re.MULTILINE) for text in sources.values())
     ]
     assert missing == []
