@@ -2,7 +2,7 @@
 
 durable_rules 2.0.28 (its last release) calls ``PyEval_CallObject``, which Python 3.13 removed
 from the C API: its extension builds, with a warning, but fails at import with ``undefined symbol:
-PyEval_CallObject``. The library compiled here defines that symbol; ``compliance.engines.durable``
+PyEval_CallObject``. The library compiled here defines that symbol; ``compliance.rules.durable``
 loads it with ``RTLD_GLOBAL`` before importing durable_rules, so the symbol resolves and the
 extension imports. docs/ENGINE.md says why the symbol stops the process instead of calling.
 

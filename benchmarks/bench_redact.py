@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 from compliance import load_rules
+from compliance.batch.run import review_batch
 from compliance.commands.review import _render
-from compliance.reports.redact import Redactor, default_profile
 from compliance.reports.redact_check import public_text
-from compliance.review.batch_run import review_batch
+from compliance.review.redact import Redactor, default_profile
 from compliance.review.reviewer import Reviewer
 from compliance.rules.ruleset import RuleSet
 

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from compliance import Reviewer, __version__, load_rules
-from compliance.engines.compiler import compile_ruleset
-from compliance.engines.durable import DurableEngine
-from compliance.engines.reference import proposal_view
 from compliance.intake.proposals import read_proposals
 from compliance.proposal.model import Proposal
+from compliance.rules.compiler import compile_ruleset
+from compliance.rules.durable import DurableEngine
+from compliance.rules.reference import proposal_view
 from compliance.rules.ruleset import RuleSet
 
 try:

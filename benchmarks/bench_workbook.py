@@ -44,11 +44,11 @@ from pathlib import Path
 import openpyxl
 
 from compliance import Reviewer, __version__, load_rules
+from compliance.batch.windows import Plan, default_jobs, run
 from compliance.intake.proposals import read_proposals
 from compliance.proposal.fields import get_in, split_path
 from compliance.proposal.model import Proposal
 from compliance.reports.stream import Stream
-from compliance.review.batch import Plan, default_jobs, run
 from compliance.workbook.layout import Layout, tables
 from compliance.workbook.write import build, to_bytes
 

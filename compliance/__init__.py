@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from compliance.errors import ComplianceError, EngineError, InputError, RuleError
-    from compliance.gate.waivers import Waivers, load_waivers
     from compliance.intake.proposals import LoadedProposal, read_proposals
     from compliance.proposal.model import Proposal
     from compliance.review.decision import Thresholds
     from compliance.review.findings import Decision, Finding, Report, Review
     from compliance.review.reviewer import Reviewer
+    from compliance.review.waivers import Waivers, load_waivers
     from compliance.rules.load import load_rules
     from compliance.rules.spec import Severity
 
@@ -47,9 +47,9 @@ _HOMES = {
     "RuleError": "compliance.errors",
     "Severity": "compliance.rules.spec",
     "Thresholds": "compliance.review.decision",
-    "Waivers": "compliance.gate.waivers",
+    "Waivers": "compliance.review.waivers",
     "load_rules": "compliance.rules.load",
-    "load_waivers": "compliance.gate.waivers",
+    "load_waivers": "compliance.review.waivers",
     "read_proposals": "compliance.intake.proposals",
 }
 """Where each public name is defined: importing ``compliance`` (as every command does) imports

@@ -75,7 +75,7 @@ class LazyGroup(click.Group):
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from compliance.engines import durable as durable_engine
+    from compliance.rules import durable as durable_engine
 
     click.echo(f"compliance, version {__version__}")
     click.echo(f"engine: {durable_engine.describe()}")

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from compliance.batch.impact_model import impact_schema
 from compliance.proposal.fields import Kind, catalogue
 from compliance.proposal.model import SCHEMA_VERSION, Proposal
 from compliance.review.findings import Report
-from compliance.review.impact_model import impact_schema
 from compliance.rules import coverage
 from compliance.rules.docs import RULES_DOC, rules_markdown
 from compliance.rules.load import load_rules

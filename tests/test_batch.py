@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from compliance.batch import windows as batch
+from compliance.batch.windows import PARALLEL_MIN, Plan, review_window, run
 from compliance.errors import EngineError, InputError
 from compliance.intake.proposals import LoadedProposal, read_proposals
 from compliance.reports.stream import Stream
-from compliance.review import batch
-from compliance.review.batch import PARALLEL_MIN, Plan, review_window, run
 from compliance.review.reviewer import Reviewer
 from tests.conftest import FIXTURES, run_cli
 

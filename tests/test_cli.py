@@ -281,7 +281,7 @@ def test_an_engine_failure_is_an_internal_error(
             "the rule engine failed on a proposal: Could not assert fact, error code: 303"
         )
 
-    monkeypatch.setattr("compliance.engines.durable.DurableEngine.results", fail)
+    monkeypatch.setattr("compliance.rules.durable.DurableEngine.results", fail)
     with pytest.raises(SystemExit) as info:
         main(["review", str(ROOT / FLAWED)])
     assert info.value.code == ExitCode.INTERNAL_ERROR

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from compliance.engines.compiler import (
+from compliance.errors import EngineError, RuleError
+from compliance.rules import conditions as c
+from compliance.rules.compiler import (
     CompiledRule,
     Form,
     Plan,
@@ -17,11 +19,9 @@ from compliance.engines.compiler import (
     compile_rule,
     group_peak,
 )
-from compliance.engines.durable import DurableEngine
-from compliance.engines.facts import FactPlan
-from compliance.engines.reference import TV
-from compliance.errors import EngineError, RuleError
-from compliance.rules import conditions as c
+from compliance.rules.durable import DurableEngine
+from compliance.rules.facts import FactPlan
+from compliance.rules.reference import TV
 from compliance.rules.ruleset import RuleSet
 
 from .strategies import make_rule
@@ -145,7 +145,7 @@ def test_branching_inside_items_is_judged_right() -> None:
         ),
     )
     ruleset = RuleSet(rules=(rule,), sources=(), hash="x")
-    from compliance.engines.compiler import compile_ruleset
+    from compliance.rules.compiler import compile_ruleset
 
     with DurableEngine(compile_ruleset(ruleset)) as engine:
         denied_first = {"security_units": [{"vetting_status": "denied", "vetting_regime": "leahy"}]}

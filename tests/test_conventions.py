@@ -350,7 +350,7 @@ def test_the_progress_line_is_one_line_of_printable_text(monkeypatch: pytest.Mon
     import io
     import time
 
-    from compliance.reports import progress
+    from compliance.batch import progress
 
     monkeypatch.setenv("COLUMNS", "60")
     out = io.StringIO()

@@ -11,11 +11,11 @@ import pytest
 
 from benchmarks.synth import generate
 from compliance import Reviewer
-from compliance.engines.reference import TV, ReferenceEvaluator, proposal_view
 from compliance.errors import EngineError
 from compliance.intake.proposals import read_proposals
 from compliance.proposal.model import Proposal
 from compliance.review.reviewer import CROSS_CHECKS, SAMPLE_EVERY, CrossCheck, sampled
+from compliance.rules.reference import TV, ReferenceEvaluator, proposal_view
 from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES

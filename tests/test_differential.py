@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from compliance import Reviewer
-from compliance.engines.compiler import compile_ruleset
-from compliance.engines.durable import DurableEngine
-from compliance.engines.reference import ReferenceEvaluator, proposal_view
 from compliance.errors import RuleError
 from compliance.intake.proposals import read_proposals
 from compliance.proposal.model import Proposal
+from compliance.rules.compiler import compile_ruleset
+from compliance.rules.durable import DurableEngine
+from compliance.rules.reference import ReferenceEvaluator, proposal_view
 from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from compliance.cli import main
-from compliance.engines.compiler import compile_ruleset
 from compliance.errors import RuleError, UsageError
 from compliance.review.reviewer import Reviewer
 from compliance.rules import tuning
 from compliance.rules.cache import PLAN_ATTRIBUTE
+from compliance.rules.compiler import compile_ruleset
 from compliance.rules.docs import rules_markdown
 from compliance.rules.load import load_rules
 from compliance.service.workers import ReviewJob, ServiceConfig, _Reviews

@@ -11,18 +11,18 @@ from typing import Any
 import pytest
 
 from compliance import Reviewer
-from compliance.engines.compiler import (
+from compliance.errors import EngineError
+from compliance.intake.proposals import read_proposals
+from compliance.proposal.fields import Kind, catalogue
+from compliance.rules.compiler import (
     GROUP_BUDGET,
     MAX_FACT_PROPERTIES,
     MAX_GROUPS,
     compile_ruleset,
     fact_plan,
 )
-from compliance.engines.durable import DurableEngine
-from compliance.engines.reference import TV, proposal_view
-from compliance.errors import EngineError
-from compliance.intake.proposals import read_proposals
-from compliance.proposal.fields import Kind, catalogue
+from compliance.rules.durable import DurableEngine
+from compliance.rules.reference import TV, proposal_view
 from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES, ROOT
@@ -115,8 +115,8 @@ def test_an_engine_error_stops_the_engine_without_crashing() -> None:
     further work. Run in a subprocess so a crash would show as a failure, not kill the suite."""
     script = textwrap.dedent(
         """
-        from compliance.engines.compiler import Form, CompiledRule, Plan, Shard, FactPlan
-        from compliance.engines.durable import DurableEngine
+        from compliance.rules.compiler import Form, CompiledRule, Plan, Shard, FactPlan
+        from compliance.rules.durable import DurableEngine
         from compliance.errors import EngineError
         # 70 distinct engine rules under one group marker, all true for the fact: error 303.
         rules = tuple(

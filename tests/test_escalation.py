@@ -18,10 +18,10 @@ from compliance.reports.html import render_html
 from compliance.reports.markdown import render_markdown
 from compliance.reports.sarif import render_sarif
 from compliance.reports.text import render
+from compliance.review.examples import run_examples
 from compliance.review.findings import Decision, EscalationOut, Finding
 from compliance.review.reviewer import ENGINES
 from compliance.rules.docs import rule_summary, show_text
-from compliance.rules.examples import run_examples
 from compliance.rules.ruleset import RuleSet
 from compliance.rules.spec import Severity
 from compliance.rules.tuning import Override, Selection, apply

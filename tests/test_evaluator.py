@@ -9,8 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compliance.engines import reference as evaluator
-from compliance.engines.reference import (
+from compliance.errors import EngineError
+from compliance.proposal.model import Proposal
+from compliance.rules import conditions as c
+from compliance.rules import reference as evaluator
+from compliance.rules.reference import (
     TV,
     Outcome,
     ReferenceEvaluator,
@@ -22,9 +25,6 @@ from compliance.engines.reference import (
     proposal_view,
     subjects,
 )
-from compliance.errors import EngineError
-from compliance.proposal.model import Proposal
-from compliance.rules import conditions as c
 from compliance.rules.ruleset import Rule, RuleSet
 
 from .strategies import (

@@ -13,8 +13,8 @@ import pytest
 
 from compliance.gate import records
 from compliance.gate.config import CONFIG_MAX_BYTES
-from compliance.gate.waivers import WAIVERS_MAX_BYTES, WAIVERS_MAX_COUNT
 from compliance.intake.yamlfile import DEPTH_MAX, YAML_MAX_BYTES
+from compliance.review.waivers import WAIVERS_MAX_BYTES, WAIVERS_MAX_COUNT
 from tests.hostile import ROOT, run_bounded
 
 F = "fixtures/exemplary-humanitarian.json"

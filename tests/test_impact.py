@@ -14,12 +14,8 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from compliance import Reviewer, load_rules
-from compliance.errors import UsageError
-from compliance.intake.proposals import read_proposals
-from compliance.review.batch import PARALLEL_MIN
-from compliance.review.findings import Decision
-from compliance.review.impact import baseline_rules, impact
-from compliance.review.impact_model import (
+from compliance.batch.impact import baseline_rules, impact
+from compliance.batch.impact_model import (
     DecisionChange,
     FindingChange,
     FindingRef,
@@ -29,7 +25,11 @@ from compliance.review.impact_model import (
     RuleImpact,
     impact_schema,
 )
-from compliance.review.impact_render import render
+from compliance.batch.impact_render import render
+from compliance.batch.windows import PARALLEL_MIN
+from compliance.errors import UsageError
+from compliance.intake.proposals import read_proposals
+from compliance.review.findings import Decision
 from compliance.rules.ruleset import RuleSet
 from compliance.rules.spec import Severity
 from compliance.rules.tuning import Selection

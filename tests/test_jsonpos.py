@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.intake.jsonpos import (
+from compliance.proposal.jsonpos import (
     LineIndex,
     PointerIndex,
     constant_offset,

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from compliance import __version__
-from compliance.engines import durable as durable_engine
 from compliance.errors import EngineError
 from compliance.exitcodes import ExitCode
 from compliance.review.reviewer import Reviewer
+from compliance.rules import durable as durable_engine
 from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES, ROOT

@@ -11,7 +11,7 @@ import pytest
 
 from compliance.gate import records
 from compliance.intake.proposals import read_proposals
-from compliance.proposal.upgrade import upgrade
+from compliance.intake.upgrade import upgrade
 from compliance.workbook.layout import Layout
 from compliance.workbook.write import build, to_bytes
 from tests.conftest import FIXTURES, Run, run_cli

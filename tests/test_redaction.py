@@ -16,18 +16,18 @@ from typing import Any
 import openpyxl
 import pytest
 
+from compliance.batch import windows as batch
+from compliance.batch.run import review_batch
 from compliance.commands.review import _render
 from compliance.errors import ConfigError, EngineError, InputError
 from compliance.gate.config import load_config
-from compliance.gate.waivers import load_waivers
 from compliance.intake.proposals import LoadedProposal
 from compliance.proposal.fields import Kind, catalogue
-from compliance.reports.redact import Profile, Redactor, default_profile, label_of, resolve_fields
 from compliance.reports.redact_check import check_output, public_text
-from compliance.review import batch
-from compliance.review.batch_run import review_batch
 from compliance.review.findings import Report
+from compliance.review.redact import Profile, Redactor, default_profile, label_of, resolve_fields
 from compliance.review.reviewer import Reviewer
+from compliance.review.waivers import load_waivers
 from compliance.rules.ruleset import RuleSet
 from tests.conftest import FIXTURES, run_cli
 

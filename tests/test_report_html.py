@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 
 from compliance import __version__
-from compliance.gate.waivers import load_waivers
 from compliance.intake.proposals import read_proposals
-from compliance.intake.sourcemap import Location
+from compliance.proposal.sourcemap import Location
 from compliance.reports.html import CSP, render_html
 from compliance.reports.html_parts import SEVERITY_COLOUR
 from compliance.reports.summary import WORST_FIRST
@@ -37,6 +36,7 @@ from compliance.review.findings import (
     Summary,
 )
 from compliance.review.reviewer import Reviewer
+from compliance.review.waivers import load_waivers
 from compliance.rules.ruleset import RuleSet
 from compliance.rules.spec import Severity
 

@@ -21,13 +21,13 @@ import pytest
 from jsonschema.protocols import Validator
 from openpyxl.utils.cell import coordinate_to_tuple
 
-from compliance.gate.waivers import load_waivers
 from compliance.intake.proposals import read_proposals
 from compliance.reports.markdown import md
 from compliance.reports.sarif import render_sarif
 from compliance.review.decision import Thresholds
 from compliance.review.findings import Report
 from compliance.review.reviewer import Reviewer
+from compliance.review.waivers import load_waivers
 from compliance.rules.ruleset import RuleSet, SeverityOverride
 from compliance.rules.spec import Severity
 from tests.conftest import FIXTURES, ROOT

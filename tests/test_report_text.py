@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from compliance.batch import windows as batch
 from compliance.intake.proposals import read_proposals
 from compliance.proposal.fields import Kind, catalogue
 from compliance.reports.summary import item_label, summarize, summary_lines
 from compliance.reports.text import render
-from compliance.review import batch
 from compliance.review.findings import Report
 from compliance.review.items import item_names, item_tables
 from compliance.review.reviewer import Reviewer

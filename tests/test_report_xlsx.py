@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from compliance import Reviewer, __version__
 from compliance.intake.proposals import read_proposals
-from compliance.intake.sourcemap import Location
+from compliance.proposal.sourcemap import Location
 from compliance.reports.xlsx import render_xlsx
 from compliance.review.findings import (
     REPORT_VERSION,

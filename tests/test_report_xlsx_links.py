@@ -15,7 +15,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from compliance import Reviewer
 from compliance.intake.proposals import read_proposals
-from compliance.intake.sourcemap import Location
+from compliance.proposal.sourcemap import Location
 from compliance.reports.xlsx import render_xlsx
 from compliance.reports.xlsx_links import link_base, location_link
 from compliance.review.findings import Report

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from compliance import Reviewer, load_rules
+from compliance.review.examples import check_example
 from compliance.rules.coverage import CATALOGUE
-from compliance.rules.examples import check_example
 from compliance.rules.load import MANIFEST
 from compliance.rules.ruleset import Example, Rule
 
@@ -56,7 +56,7 @@ def test_example(durable: Reviewer, reference: Reviewer, rule: Rule, example: Ex
 
 def test_rules_test_reports_a_failing_example(tmp_path: Path) -> None:
     """`compliance rules test` fails on an example that does not hold."""
-    from compliance.rules.examples import run_examples
+    from compliance.review.examples import run_examples
 
     text = (ROOT / "rules" / "transparency.yaml").read_text(encoding="utf-8")
     broken = text.replace(

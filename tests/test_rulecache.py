@@ -21,9 +21,9 @@ import yaml
 from compliance import Reviewer
 from compliance.errors import RuleError
 from compliance.intake.proposals import read_proposals
-from compliance.intake.sourcemap import column_letter
 from compliance.intake.yamlfile import DEPTH_MAX, YAML_MAX_BYTES, parse_yaml
 from compliance.intake.yamlparse import _fast_parse, _Slow, _StrictLoader
+from compliance.proposal.sourcemap import column_letter
 from compliance.rules import cache as rulecache
 from compliance.rules.load import load_rules
 from compliance.rules.ruleset import RuleSet
@@ -118,7 +118,7 @@ def test_a_hit_gives_the_rule_set_and_the_reviews_of_a_fresh_load(
 def test_a_hit_brings_the_compiled_plan_and_a_tuned_rule_set_compiles_its_own(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from compliance.engines import compiler
+    from compliance.rules import compiler
 
     fresh = compiler.compile_ruleset(uncached())
     load_rules()
@@ -139,7 +139,7 @@ def test_a_hit_brings_the_compiled_plan_and_a_tuned_rule_set_compiles_its_own(
 
 
 def test_a_plan_that_does_not_decode_is_compiled_again(cache: Path) -> None:
-    from compliance.engines import compiler
+    from compliance.rules import compiler
 
     fresh = compiler.compile_ruleset(uncached())
     load_rules()

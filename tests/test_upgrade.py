@@ -14,9 +14,9 @@ from pydantic import BaseModel
 
 from compliance import docgen
 from compliance.intake.proposals import LoadedProposal, read_proposals
+from compliance.intake.upgrade import upgrade
 from compliance.proposal.fields import catalogue
 from compliance.proposal.model import Proposal
-from compliance.proposal.upgrade import upgrade
 from compliance.proposal.v2 import since
 from compliance.review.reviewer import Reviewer
 from compliance.workbook.layout import Layout

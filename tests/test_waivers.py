@@ -17,11 +17,11 @@ import pytest
 
 from compliance.errors import ConfigError
 from compliance.gate.records import verify
-from compliance.gate.waivers import Waivers, load_waivers
 from compliance.intake.proposals import read_proposals
 from compliance.reports.text import render
 from compliance.review.findings import Finding, Report
 from compliance.review.reviewer import Reviewer
+from compliance.review.waivers import Waivers, load_waivers
 from compliance.rules.ruleset import RuleSet
 
 from .conftest import ROOT, run_cli
@@ -877,7 +877,7 @@ def test_between_a_selector_and_a_position_for_one_item_the_selector_applies(
 
 
 def test_a_waiver_made_in_code_keeps_its_path(ruleset: RuleSet) -> None:
-    from compliance.gate.waivers import Waiver
+    from compliance.review.waivers import Waiver
 
     fields: dict[str, Any] = {
         "id": "W-api",

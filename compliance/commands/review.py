@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from compliance.batch import windows as batch
+from compliance.batch.run import review_batch
 from compliance.commands.loading import load_all, run_settings
 from compliance.commands.options import (
     config_options,
@@ -23,8 +25,6 @@ from compliance.gate import records
 from compliance.reports.output import writable
 from compliance.reports.summary import decision_counts, written_line
 from compliance.reports.text import render
-from compliance.review import batch
-from compliance.review.batch_run import review_batch
 from compliance.review.decision import exit_code
 from compliance.review.findings import Report
 from compliance.review.reviewer import CROSS_CHECKS, CrossCheck, EngineChoice, Reviewer
@@ -225,8 +225,8 @@ def review(
     ruleset = tuning.in_force(ruleset, run.as_of.value)  # the rules of the judgment day
     redaction = None
     if redact is not None:
-        from compliance.reports.redact import Redactor, profile_named
         from compliance.reports.redact_check import public_text
+        from compliance.review.redact import Redactor, profile_named
 
         redaction = Redactor(profile_named(redact, config.redaction_profiles), public_text(loaded))
     with Reviewer(
@@ -240,7 +240,7 @@ def review(
         if reviewer.fallback is not None:
             click.echo(f"engine: the reference evaluator decides ({reviewer.fallback})", err=True)
         recording = run.record_dir.value
-        from compliance.reports.progress import on_terminal
+        from compliance.batch.progress import on_terminal
 
         with on_terminal(enabled=not quiet):
             report, result, head = review_batch(

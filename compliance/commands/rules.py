@@ -172,7 +172,7 @@ def rules_docs(directory: Path, check: bool) -> int:
 def rules_test(directories: tuple[Path, ...]) -> int:
     """Run every rule's examples (default: the built-in rules) with both engines."""
     ruleset = load_rules(list(directories), builtin=not directories)
-    from compliance.rules.examples import run_examples
+    from compliance.review.examples import run_examples
 
     results = run_examples(ruleset)
     failed = [r for r in results if r.problem]

@@ -96,7 +96,7 @@ def rules_impact(
     report what the change does: per proposal the decision before and after and the findings
     added, removed or graded differently; per rule the proposals it newly fires or stops firing
     on; totals by decision change. A report, not a gate: exit 0 unless the input is invalid."""
-    from compliance.review import impact, impact_render
+    from compliance.batch import impact, impact_render
 
     if not paths and decision_log is None:
         raise UsageError("rules impact: give PATHS to compare, --decision-log, or both")

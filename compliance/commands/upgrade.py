@@ -25,7 +25,7 @@ def upgrade(paths: tuple[str, ...], output: Path, layout: str | None, force: boo
     """Rewrite contract v1 proposals read from PATHS (JSON, workbooks, directories) in their
     contract v2 form, nothing lost, into OUTPUT: JSON (.json: an object for one proposal, a list
     for several), JSON Lines (.jsonl) or a v2 workbook (.xlsx). Messages go to stderr."""
-    from compliance.proposal import upgrade as upgrading
+    from compliance.intake import upgrade as upgrading
 
     upgrading.output_kind(output)
     target = new_file(output, force)

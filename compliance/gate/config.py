@@ -55,7 +55,7 @@ from compliance.rules.tuning import Override, Selection
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from compliance.reports.redact import Profile
+    from compliance.review.redact import Profile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -173,7 +173,7 @@ def load_config(path: Path, label: str | None = None, found_by: str = "found") -
     from pydantic import ValidationError  # noqa: PLC0415
 
     from compliance.gate import config_schema  # noqa: PLC0415
-    from compliance.reports.redact import DEFAULT_PROFILE, Profile, resolve_fields  # noqa: PLC0415
+    from compliance.review.redact import DEFAULT_PROFILE, Profile, resolve_fields  # noqa: PLC0415
 
     label = label or str(path)
     raw: Any

@@ -27,7 +27,7 @@ from compliance.rules.ruleset import RuleSet, not_in_force_text
 from compliance.rules.spec import Severity
 
 if TYPE_CHECKING:
-    from compliance.gate.waivers import Waivers
+    from compliance.review.waivers import Waivers
 
 T = TypeVar("T")
 
@@ -314,7 +314,7 @@ def resolve(
             if (rule_id := canonical.get(override.rule_id.strip().upper())) is not None:
                 severities[rule_id] = override.severity
         severities.update({r.id: r.severity for r in ruleset.rules})
-        from compliance.gate.waivers import load_waivers  # noqa: PLC0415 - only with a waivers file
+        from compliance.review.waivers import load_waivers  # noqa: PLC0415 - only with a waivers file
 
         waivers = load_waivers(
             waivers_at.value,

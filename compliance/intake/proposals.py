@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from compliance.errors import InputError
 from compliance.intake.boundedfile import read_limited
 from compliance.intake.jsonbudget import MAX_ITEMS, list_items, over_budget, shape_problem
-from compliance.intake.jsonpos import constant_offset, value_offsets
-from compliance.intake.sourcemap import JsonText, SourceMap
+from compliance.proposal.jsonpos import constant_offset, value_offsets
 from compliance.proposal.model import Proposal
+from compliance.proposal.sourcemap import JsonText, SourceMap
 from compliance.proposal.validation import ValidationProblems, shown_path, validate_proposal
 from compliance.workbook.xlsxfile import is_workbook_path
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from compliance.intake.sourcemap import SourceMap
 from compliance.proposal.fields import Kind, catalogue, generic_path, path_from_loc
 from compliance.proposal.model import CONTRACT_VERSION_ERROR, LIST_MAX, TEXT_MAX, Proposal
 from compliance.proposal.scalars import NOT_TEXT, refused_character
+from compliance.proposal.sourcemap import SourceMap
 
 _MAX_SHOWN = 60
 """At most this many characters of a value seen in the input are shown in a message."""

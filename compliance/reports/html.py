@@ -48,7 +48,6 @@ from compliance.reports.html_parts import (
     summary_html,
     unanswered_html,
 )
-from compliance.reports.redact import redaction_line
 from compliance.reports.summary import WORST_FIRST, decision_rank, summarize
 from compliance.reports.text import counts_text, grouped
 from compliance.review.decision import Thresholds, exit_code
@@ -59,6 +58,7 @@ from compliance.review.findings import (
     WaiversOut,
     WaiverStatus,
 )
+from compliance.review.redact import redaction_line
 from compliance.rules.ruleset import effective_text
 from compliance.words import counted
 

@@ -15,7 +15,7 @@ from functools import cache
 from importlib.resources import files
 from urllib.parse import urlsplit
 
-from compliance.intake.sourcemap import Location
+from compliance.proposal.sourcemap import Location
 from compliance.reports.summary import Question, ReviewSummary, item_label, place_text
 from compliance.reports.text import BINDING, clean, value_text
 from compliance.review.decision import Thresholds

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from compliance.reports.redact import redaction_line
 from compliance.reports.text import (
     BINDING,
     STATUS_TEXT,
@@ -26,6 +25,7 @@ from compliance.reports.text import (
     waiver_text,
 )
 from compliance.review.findings import Evidence, Finding, Report, Review
+from compliance.review.redact import redaction_line
 from compliance.rules.ruleset import effective_text
 from compliance.rules.spec import Severity
 from compliance.words import counted

@@ -1,11 +1,11 @@
 """The last check of a redacted report: no redacted answer survives in any rendered output.
 
-Redaction happens at the source (:mod:`compliance.reports.redact`); this check is the safety net,
+Redaction happens at the source (:mod:`compliance.review.redact`); this check is the safety net,
 and it fails closed: an output that still holds a redacted answer is an internal error (exit 6) and
 is never written. Each output is first read back as its reader would see it: JSON string literals
 decoded (JSON, JSON Lines, SARIF), character references undone (HTML, JUnit, the workbook's XML
 parts, Markdown), Markdown's backslash escapes dropped, percent-encoding undone (file URIs), then
-compared in :func:`~compliance.reports.redact.normal` form (Unicode NFKC, case-folded, whitespace
+compared in :func:`~compliance.review.redact.normal` form (Unicode NFKC, case-folded, whitespace
 runs as one space, so a value wrapped across lines is still found) as a whole word or phrase, not
 inside a longer word. A long value is also looked for by its first 60 characters (the text report
 shortens long values).
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 
 from compliance.errors import EngineError
 from compliance.proposal.fields import catalogue
-from compliance.reports.redact import Redactor, free_text_fields, label_of, normal
 from compliance.review.findings import Decision
+from compliance.review.redact import Redactor, free_text_fields, label_of, normal
 from compliance.rules.spec import Severity
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ _WORD = re.compile(r"\w+")
 
 def public_text(ruleset: RuleSet) -> str:
     """Text every report may hold whatever the proposal: the rules' words, the field catalogue
-    and the placeholders' names, in :func:`~compliance.reports.redact.normal` form."""
+    and the placeholders' names, in :func:`~compliance.review.redact.normal` form."""
     parts: list[str] = ["source", "proposal", "waiver justification"]
     # The words every format frames a review in (decisions, severities, outcomes).
     parts += [d.value.replace("_", " ") for d in Decision] + [s.value for s in Severity]

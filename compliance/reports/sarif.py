@@ -82,7 +82,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from compliance.intake.sourcemap import Location
+from compliance.proposal.sourcemap import Location
 from compliance.reports.markdown import md
 from compliance.review.decision import Thresholds
 from compliance.review.findings import Evidence, Finding, Report, Review

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from compliance.intake.sourcemap import Location
+from compliance.proposal.sourcemap import Location
 from compliance.review.findings import Decision, Finding, Review, Summary, UnansweredField
 from compliance.review.items import ITEM, item_of, table_of
 from compliance.rules.spec import Severity

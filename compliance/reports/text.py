@@ -20,7 +20,6 @@ import textwrap
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 
-from compliance.reports.redact import redaction_line
 from compliance.reports.summary import (
     FAILING,
     ReviewSummary,
@@ -41,6 +40,7 @@ from compliance.review.findings import (
     WaiverOnFinding,
     WaiversOut,
 )
+from compliance.review.redact import redaction_line
 from compliance.rules.ruleset import effective_text
 from compliance.rules.spec import Severity
 from compliance.words import counted

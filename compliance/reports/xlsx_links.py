@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import Callable
 
-from compliance.intake.sourcemap import Location
+from compliance.proposal.sourcemap import Location
 
 Linker = Callable[[Location | None], str | None]
 """A location's hyperlink target (see :func:`location_link`)."""

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from compliance.intake.sourcemap import Location
+from compliance.proposal.sourcemap import Location
 from compliance.rules.spec import Severity
 
 REPORT_VERSION = "1.5"

@@ -26,23 +26,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from compliance import __version__
-from compliance.engines import durable as durable_engine
-from compliance.engines.compiler import compile_ruleset
-from compliance.engines.durable import DurableEngine
-from compliance.engines.reference import (
-    TV,
-    Outcome,
-    ReferenceEvaluator,
-    lookup_for_template,
-    outcome_test,
-    plain,
-    proposal_view,
-    worst_by_rule,
-)
 from compliance.errors import EngineError
-from compliance.intake.sourcemap import Location, SourceMap
 from compliance.proposal.fields import catalogue, generic_path
 from compliance.proposal.model import Proposal
+from compliance.proposal.sourcemap import Location, SourceMap
 from compliance.review.decision import DEFAULT_THRESHOLD, Thresholds, decide
 from compliance.review.findings import (
     REPORT_VERSION,
@@ -65,14 +52,27 @@ from compliance.review.findings import (
     UnansweredField,
 )
 from compliance.review.items import item_names
+from compliance.rules import durable as durable_engine
 from compliance.rules import templates
+from compliance.rules.compiler import compile_ruleset
+from compliance.rules.durable import DurableEngine
 from compliance.rules.escalation import escalation_test
+from compliance.rules.reference import (
+    TV,
+    Outcome,
+    ReferenceEvaluator,
+    lookup_for_template,
+    outcome_test,
+    plain,
+    proposal_view,
+    worst_by_rule,
+)
 from compliance.rules.ruleset import Escalation, Rule, RuleSet
 from compliance.rules.spec import Severity
 
 if TYPE_CHECKING:
-    from compliance.gate.waivers import Waivers
-    from compliance.reports.redact import Redactor
+    from compliance.review.redact import Redactor
+    from compliance.review.waivers import Waivers
 
 EngineName = Literal["durable", "reference"]
 ENGINES: tuple[EngineName, ...] = ("durable", "reference")

@@ -43,9 +43,9 @@ from compliance.rules import ruleset as rs
 from compliance.rules.spec import Severity
 
 if TYPE_CHECKING:
-    from compliance.engines.compiler import Form, Plan
-    from compliance.engines.facts import _ListPlan
     from compliance.proposal.model import Proposal
+    from compliance.rules.compiler import Form, Plan
+    from compliance.rules.facts import _ListPlan
 
 ENV = "COMPLIANCE_CACHE_DIR"
 OFF = "off"
@@ -64,7 +64,7 @@ SUFFIX = ".ruleset.json"
 PLAN_ATTRIBUTE = "_cached_plan"
 """A rule set read from the cache (or just stored) holds, under this attribute (not a field: a
 rule set derived from it with ``dataclasses.replace``, as tuning does, has none), a function
-giving its compiled durable_rules plan; :func:`compliance.engines.compiler.compile_ruleset` uses
+giving its compiled durable_rules plan; :func:`compliance.rules.compiler.compile_ruleset` uses
 it."""
 
 _CLASSES: dict[str, type[Any]] = {
@@ -271,8 +271,8 @@ def _plan_data(plan: Plan) -> dict[str, Any]:
 
 def _plan_from(text: bytes) -> Plan | None:
     """The plan stored as ``text`` (see :func:`_plan_data`); None if it does not decode."""
-    from compliance.engines.compiler import CompiledRule, Form, Plan, Shard  # noqa: PLC0415
-    from compliance.engines.facts import FactPlan, _ListPlan  # noqa: PLC0415
+    from compliance.rules.compiler import CompiledRule, Form, Plan, Shard  # noqa: PLC0415
+    from compliance.rules.facts import FactPlan, _ListPlan  # noqa: PLC0415
 
     def form(f: list[Any]) -> Form:
         return Form(*f)
@@ -301,7 +301,7 @@ def _plan_from(text: bytes) -> Plan | None:
 def _plan_text(ruleset: rs.RuleSet) -> bytes:
     """The compiled plan of ``ruleset`` as stored, ``null`` when it does not compile or does not
     read back equal; the plan is kept on ``ruleset`` for its first review."""
-    from compliance.engines.compiler import compile_ruleset  # noqa: PLC0415
+    from compliance.rules.compiler import compile_ruleset  # noqa: PLC0415
 
     try:
         plan = compile_ruleset(ruleset)

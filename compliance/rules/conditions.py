@@ -1,8 +1,8 @@
 """The condition language after validation: a small immutable tree.
 
-Both evaluators read this tree: the reference evaluator (:mod:`compliance.engines.reference`)
+Both evaluators read this tree: the reference evaluator (:mod:`compliance.rules.reference`)
 interprets it directly with three-valued logic, and the durable_rules compiler
-(:mod:`compliance.engines.compiler`) translates it. Paths are generic catalogue paths
+(:mod:`compliance.rules.compiler`) translates it. Paths are generic catalogue paths
 (``data_sharing.flows[].lawful_basis``).
 
 Truth is three-valued: a condition on a field that is not answered is *unknown*, never false.

@@ -18,8 +18,8 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from compliance.engines.reference import TV, Outcome, Scope, evaluate, outcome_test
 from compliance.rules import conditions as c
+from compliance.rules.reference import TV, Outcome, Scope, evaluate, outcome_test
 from compliance.rules.ruleset import Escalation, Rule
 from compliance.rules.spec import Severity
 

@@ -14,9 +14,9 @@ from typing import Literal
 
 import uvicorn
 
-from compliance.engines import durable as durable_engine
 from compliance.errors import UsageError
 from compliance.gate.config import resolve_config
+from compliance.rules import durable as durable_engine
 from compliance.rules import tuning
 from compliance.rules.load import load_rules
 from compliance.service import auth as http_auth

@@ -29,8 +29,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from compliance.errors import InputError
-from compliance.intake.sourcemap import CellRef, SourceMap
 from compliance.proposal.fields import FieldSpec, Kind
+from compliance.proposal.sourcemap import CellRef, SourceMap
 from compliance.proposal.validation import shown
 from compliance.workbook.cellvalues import BLANK, CellProblem, read_cell
 from compliance.workbook.grid import Formula, Grid

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
+from compliance.batch import windows as batch
 from compliance.reports.output import streamed_to, write_parts
 from compliance.reports.redact_check import check_output
 from compliance.reports.stream import STREAMED, DecisionSpools, Stream
-from compliance.review import batch
 from compliance.review.findings import Decision, Report, Summary
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """Proposals to engine facts: which answers go into the fact durable_rules matches, and where.
 
-The rules compiled by :mod:`compliance.engines.compiler` read a proposal through the fact built
+The rules compiled by :mod:`compliance.rules.compiler` read a proposal through the fact built
 here, and only through it. A root field ``a.b`` goes under the key ``/a/b``. Unanswered fields are
 left out, so a test on one is false. Dates become day numbers and whole numbers integers
 (:func:`engine_value`); text is never sent, only whether it was answered (the engine compares

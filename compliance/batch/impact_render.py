@@ -1,4 +1,4 @@
-"""The impact report as text, Markdown or JSON (see :mod:`compliance.review.impact`).
+"""The impact report as text, Markdown or JSON (see :mod:`compliance.batch.impact`).
 
 Both readable forms say the same, in the same order: the two rule sets and how their rules
 differ, the totals by decision change, each proposal that differs (its decisions and findings:
@@ -9,16 +9,16 @@ what would make markup.
 
 from __future__ import annotations
 
-from compliance.reports.markdown import code, md
-from compliance.reports.text import clean
-from compliance.review.findings import Decision, RuleSetOut
-from compliance.review.impact_model import (
+from compliance.batch.impact_model import (
     FindingChange,
     FindingRef,
     ImpactReport,
     ProposalImpact,
     RuleImpact,
 )
+from compliance.reports.markdown import code, md
+from compliance.reports.text import clean
+from compliance.review.findings import Decision, RuleSetOut
 from compliance.rules.ruleset import effective_text
 from compliance.words import counted
 

@@ -32,9 +32,9 @@ import sys
 import threading
 from typing import Any, Literal
 
-from compliance.engines.compiler import Plan
-from compliance.engines.reference import TV
 from compliance.errors import EngineError, RuleError
+from compliance.rules.compiler import Plan
+from compliance.rules.reference import TV
 
 SHIM = "compliance._pyeval_shim"
 """The library that defines ``PyEval_CallObject`` for durable_rules on Python 3.13 and later,

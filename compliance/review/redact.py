@@ -30,7 +30,7 @@ from compliance.proposal.fields import Kind, catalogue
 from compliance.review.findings import RedactionOut
 
 if TYPE_CHECKING:
-    from compliance.intake.sourcemap import Location
+    from compliance.proposal.sourcemap import Location
     from compliance.review.findings import Report, Review
 
 DEFAULT_PROFILE = "default"

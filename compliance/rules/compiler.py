@@ -1,7 +1,7 @@
 """Compile rules to durable_rules rulesets (as JSON data); the facts they match are built by
-:mod:`compliance.engines.facts`.
+:mod:`compliance.rules.facts`.
 
-This module does not import durable_rules; :mod:`compliance.engines.durable` does, and only it.
+This module does not import durable_rules; :mod:`compliance.rules.durable` does, and only it.
 
 Three-valued logic on a two-valued engine
 -----------------------------------------
@@ -35,7 +35,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from compliance.engines.facts import (
+from compliance.errors import RuleError
+from compliance.rules import conditions as c
+from compliance.rules.facts import (
     COUNT,
     EACH,
     PHANTOM,
@@ -45,8 +47,6 @@ from compliance.engines.facts import (
     is_list,
     key_of,
 )
-from compliance.errors import RuleError
-from compliance.rules import conditions as c
 from compliance.rules.ruleset import Rule, RuleSet
 
 GROUP_BUDGET = 48

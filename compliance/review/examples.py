@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compliance.engines.reference import TV
 from compliance.errors import EngineError
 from compliance.review.findings import Review
 from compliance.review.reviewer import ENGINES, Reviewer
+from compliance.rules.reference import TV
 from compliance.rules.ruleset import Example, Rule, RuleSet
 
 EXPECTED: dict[str, TV] = {

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import TextIO
 
-from compliance.review import batch
+from compliance.batch import windows as batch
 
 DELAY = 0.5
 INTERVAL = 0.5

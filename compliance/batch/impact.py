@@ -1,7 +1,7 @@
 """The impact of a rule change: the same proposals reviewed with a baseline rule set and with
 the current one, compared finding by finding.
 
-The batch machinery (:mod:`compliance.review.batch`) reads the proposals, as ``review`` does, and
+The batch machinery (:mod:`compliance.batch.windows`) reads the proposals, as ``review`` does, and
 reviews each with the current rules; the one stream of the batch (:class:`_Compare`) reviews the
 same proposal with the baseline rules straight after, in the same process (a forked worker for
 a large batch), and turns the two reviews into a compact comparison. Neither review is kept: what
@@ -32,13 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from compliance import __version__
-from compliance.errors import UsageError
-from compliance.gate.settings import RunSettings
-from compliance.proposal.model import Proposal
-from compliance.reports.stream import Stream
-from compliance.review import batch
-from compliance.review.findings import Decision, Review
-from compliance.review.impact_model import (
+from compliance.batch import windows as batch
+from compliance.batch.impact_model import (
     IMPACT_VERSION,
     DecisionChange,
     FindingChange,
@@ -52,6 +47,11 @@ from compliance.review.impact_model import (
     RuleImpact,
     RuleStatus,
 )
+from compliance.errors import UsageError
+from compliance.gate.settings import RunSettings
+from compliance.proposal.model import Proposal
+from compliance.reports.stream import Stream
+from compliance.review.findings import Decision, Review
 from compliance.review.reviewer import EngineChoice, Reviewer
 from compliance.rules.load import load_rules
 from compliance.rules.ruleset import Rule, RuleSet
@@ -388,7 +388,7 @@ def run(
         Reviewer(ruleset, engine=engine, threshold=threshold, waivers=waivers) as current,
         Reviewer(base, engine=engine, threshold=threshold, waivers=waivers) as baseline,
     ):
-        from compliance.reports.progress import on_terminal  # noqa: PLC0415 - as review imports it
+        from compliance.batch.progress import on_terminal  # noqa: PLC0415 - as review imports it
 
         with on_terminal(enabled=True):
             return impact(current, baseline, paths, jobs, stored), current.fallback

@@ -53,14 +53,14 @@ from pydantic import (
 )
 
 from compliance.errors import ConfigError
-from compliance.gate.waiver_scope import Scope
-from compliance.gate.waiver_scope import parse as parse_scope
-from compliance.gate.waiver_tally import WaiverTally, marks_of
 from compliance.intake.boundedfile import read_limited
 from compliance.intake.yamlfile import parse_yaml, schema_message
 from compliance.proposal.fields import path_from_loc
 from compliance.proposal.model import ID_PATTERN
 from compliance.review.findings import Finding, Review, WaiverOnFinding, WaiversOut, WaiverUse
+from compliance.review.waiver_scope import Scope
+from compliance.review.waiver_scope import parse as parse_scope
+from compliance.review.waiver_tally import WaiverTally, marks_of
 from compliance.rules.ruleset import RuleSet
 from compliance.rules.spec import Severity
 

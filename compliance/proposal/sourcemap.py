@@ -13,8 +13,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from compliance.intake.jsonpos import LineIndex, PointerIndex
 from compliance.proposal.fields import json_pointer
+from compliance.proposal.jsonpos import LineIndex, PointerIndex
 
 CellRef = tuple[str, tuple[int, int], bool]
 """A workbook answer's sheet, cell (row and column, from 1) and whether it holds a value."""
@@ -49,7 +49,7 @@ class JsonText:
 
     The text holds one or more segments: one per JSON Lines record, per proposal of a list, or
     one for a whole document. Positions are computed on first use, per segment, and only on the
-    paths to the answers shown (see :class:`~compliance.intake.jsonpos.PointerIndex`), so that
+    paths to the answers shown (see :class:`~compliance.proposal.jsonpos.PointerIndex`), so that
     locating answers never costs more than reading the proposal they are in.
     """
 

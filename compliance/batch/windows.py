@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 from compliance.errors import EngineError, InputError
 from compliance.gate.records import record_body
-from compliance.gate.waiver_tally import WaiverMark, WaiverTally, marks_of
 from compliance.intake.jsonlines import RawLine, file_sha256, open_regular, records
 from compliance.intake.proposals import (
     MAX_PROBLEMS,
@@ -47,6 +46,7 @@ from compliance.intake.proposals import (
 from compliance.reports.redact_check import check_output
 from compliance.reports.stream import Spool, Stream
 from compliance.review.findings import Decision, Report, Review
+from compliance.review.waiver_tally import WaiverMark, WaiverTally, marks_of
 from compliance.workbook.xlsxfile import is_workbook_path
 
 if TYPE_CHECKING:
