@@ -32,6 +32,7 @@ import argparse
 import concurrent.futures
 import difflib
 import fnmatch
+import hashlib
 import io
 import json
 import os
@@ -81,8 +82,9 @@ NORMALISATIONS = (
     (
         "record time",
         "a decision record's recorded_at (the wall-clock time of the review) becomes <time>; as "
-        "each record's hash covers it, each record_hash is replaced by <record N> wherever it "
-        "appears (records, HEAD, the review's head line, verify-records' messages)",
+        "each record's hash covers it, each record_hash becomes <record N> and the sha256 of each "
+        "record file (the next record's previous, HEAD, the head line review prints) becomes "
+        "<record N file>, wherever they appear",
     ),
 )
 
@@ -92,7 +94,7 @@ class Outcome:
     """What one tree's run of a case produced, normalised: artifact name to bytes."""
 
     parts: dict[str, bytes]
-    record_hashes: dict[str, int]
+    record_hashes: dict[str, str]
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -132,23 +134,29 @@ class Tree:
 
     def help(self, command: list[str]) -> str:
         """The standard output of ``compliance COMMAND``, to find subcommands in."""
-        return self.run(Case("help-scan", command)).stdout.decode()
+        return self.run(Case("help-scan", command))[0].stdout.decode()
 
-    def run(self, case: Case) -> subprocess.CompletedProcess[bytes]:
+    def run(self, case: Case) -> list[subprocess.CompletedProcess[bytes]]:
+        """The case's command and those that follow it, in order."""
         out = f"out/{case.name}"
         (self.workspace / out).mkdir(parents=True, exist_ok=True)
-        args = [a.replace("{out}", "../" * (case.cwd != ".") + out) for a in case.args]
-        args = [a.replace("<TREE>", str(self.root)) for a in args]
-        return subprocess.run(
-            [self.python, "-m", "compliance", *args],
-            cwd=self.workspace / case.cwd,
-            env={**self.env, **case.env},
-            input=case.stdin.encode() if case.stdin is not None else None,
-            stdin=None if case.stdin is not None else subprocess.DEVNULL,
-            capture_output=True,
-            timeout=600,
-            check=False,
-        )
+        done = []
+        for given in (case.args, *case.then):
+            args = [a.replace("{out}", "../" * (case.cwd != ".") + out) for a in given]
+            args = [a.replace("<TREE>", str(self.root)) for a in args]
+            done.append(
+                subprocess.run(
+                    [self.python, "-m", "compliance", *args],
+                    cwd=self.workspace / case.cwd,
+                    env={**self.env, **case.env},
+                    input=case.stdin.encode() if case.stdin is not None else None,
+                    stdin=None if case.stdin is not None else subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=600,
+                    check=False,
+                )
+            )
+        return done
 
 
 def _files(folder: Path) -> Iterator[tuple[str, bytes]]:
@@ -182,9 +190,10 @@ def _strip(value: Any) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if key == "item_names" and "proposal_id" in value:
+            # a review, a report: their id and version are strings (a schema's are objects)
+            if key == "item_names" and isinstance(value.get("proposal_id"), str):
                 continue  # item_names: added by report 1.5
-            if key == "decision_log" and "impact_version" in value:
+            if key == "decision_log" and isinstance(value.get("impact_version"), str):
                 continue  # impact_version: 1.1's decision_log block
             if key in ("report_version", "impact_version") and isinstance(item, str):
                 out[key] = f"<{key}>"
@@ -246,31 +255,33 @@ def normalise(tree: Tree, name: str, data: bytes) -> bytes:
             data = data.replace(form.encode(), b"<WORK>" if path == tree.workspace else b"<TREE>")
     if name.endswith(":: docProps/core.xml"):  # xlsx timestamps
         data = _CORE_TIME.sub(rb"\1<time>\3", data)
-    if not name.startswith("std") or name == "stdout":  # report_version, as pages show it
+    if not name.endswith("stderr"):  # report_version, as pages show it
         data = _SHOWN_VERSION[0].sub(rb"\1<report_version>", data)
         data = _SHOWN_VERSION[1].sub(rb"\1<report_version>\2", data)
     return normalise_json(data)
 
 
-def outcome(tree: Tree, case: Case, done: subprocess.CompletedProcess[bytes]) -> Outcome:
-    parts = {
-        "exit code": f"{done.returncode}\n".encode(),
-        "stdout": done.stdout,
-        "stderr": done.stderr,
-    }
+def outcome(tree: Tree, case: Case, runs: list[subprocess.CompletedProcess[bytes]]) -> Outcome:
+    parts: dict[str, bytes] = {}
+    for i, done in enumerate(runs):
+        then = f"then {' '.join(case.then[i - 1])}: " if i else ""
+        parts[then + "exit code"] = f"{done.returncode}\n".encode()
+        parts[then + "stdout"] = done.stdout
+        parts[then + "stderr"] = done.stderr
     parts.update(_files(tree.workspace / "out" / case.name))
-    hashes: dict[str, int] = {}  # record time: each record's hash by its sequence number
+    hashes: dict[str, str] = {}  # record time: each record's hashes, by its sequence number
     for name, data in parts.items():
         if name.endswith(".json") and "/records/" in f"/{name}":
             record = json.loads(data)
-            hashes[record["record_hash"]] = record["sequence"]
+            sequence = record["sequence"]
+            hashes[record["record_hash"]] = f"<record {sequence}>"
+            hashes["sha256:" + hashlib.sha256(data).hexdigest()] = f"<record {sequence} file>"
     normalised: dict[str, bytes] = {}
     for name, data in parts.items():
         text = normalise(tree, name, data)
-        for digest, sequence in hashes.items():
-            placeholder = f"<record {sequence}>".encode()
-            text = text.replace(digest.encode(), placeholder)
-            text = text.replace(digest.split(":", 1)[1].encode(), placeholder)
+        for digest, placeholder in hashes.items():
+            text = text.replace(digest.encode(), placeholder.encode())
+            text = text.replace(digest.split(":", 1)[1].encode(), placeholder.encode())
         normalised[name] = text
     return Outcome(normalised, hashes)
 

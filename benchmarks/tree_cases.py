@@ -29,6 +29,8 @@ class Case:
     cwd: str = "."
     stdin: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    then: list[list[str]] = field(default_factory=list)
+    """Commands run after it, in the same place (to check what it wrote)."""
 
 
 # -- the workspace -----------------------------------------------------------------------------
@@ -142,6 +144,10 @@ def cases(workspace: Path, commands: list[list[str]]) -> list[Case]:
         Case(
             "review/record",
             ["review", "fixtures", "--as-of", AS_OF, "--record", "{out}/records", "-q"],
+            then=[
+                ["verify-records", "{out}/records"],
+                ["verify-records", "{out}/records", "--expect-record", "1:sha256:" + "0" * 64],
+            ],
         )
     )
     add(Case("review/errors/missing-file", ["review", "no-such.json", "--as-of", AS_OF]))
