@@ -348,6 +348,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="cases run at once (default: 2)")
     parser.add_argument("--diff-lines", type=int, default=60, help="diff lines shown per output")
     parser.add_argument("--keep", type=Path, help="keep the working directories here")
+    parser.add_argument(
+        "--verbose", action="store_true", help="a line for every case, with its old exit code"
+    )
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="compare-trees-")) if args.keep is None else args.keep
     base.mkdir(parents=True, exist_ok=True)
@@ -379,15 +382,19 @@ def main() -> int:
         print(f"  - {what}: {why}")
     print(f"{len(chosen)} cases, each run with {args.old} and with {args.new}\n", flush=True)
 
-    def both(case: Case) -> tuple[Case, str]:
+    def both(case: Case) -> tuple[Case, str, bytes]:
         a = outcome(old, case, old.run(case))
         b = outcome(new, case, new.run(case))
-        return case, compare(case, a, b, labels, args.diff_lines)
+        return case, compare(case, a, b, labels, args.diff_lines), a.parts["exit code"]
 
     differing: list[str] = []
     expected: list[str] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for case, found in pool.map(both, chosen):
+        for case, found, code in pool.map(both, chosen):
+            if args.verbose:
+                print(
+                    f"{'differs' if found else 'same'}, exit {code.decode().strip()}: {case.name}"
+                )
             if not found:
                 continue
             known = any(fnmatch.fnmatch(case.name, g) for g in args.expect)
