@@ -165,10 +165,8 @@ SLOW_MODULES = frozenset(
 ``pytest -m "not slow"`` (README) leaves out."""
 SLOW_TESTS = frozenset(
     {
-        # Hypothesis: hundreds of generated proposals and rule sets on both engines (the last
-        # counts what the first compared, so they go together).
+        # Hypothesis: hundreds of generated proposals and rule sets on both engines.
         "test_generated_proposals_against_the_rule_set",
-        "test_enough_generated_proposals_were_compared",
         "test_random_rules",
         "test_large_random_rule_sets_across_groups_and_shards",
         # A browser, or large inputs.
@@ -188,14 +186,8 @@ SLOW_TESTS = frozenset(
 their own checks each name still exists); a new slow test can carry ``@pytest.mark.slow``."""
 
 
-TOGETHER = (
-    "test_generated_proposals_against_the_rule_set",
-    "test_enough_generated_proposals_were_compared",
-)
-"""Tests that share their module's state (the second counts what the first compared): one
-worker runs them, in this order, under ``pytest -n`` (``--dist loadgroup``)."""
 FIRST = (
-    *TOGETHER,
+    "test_generated_proposals_against_the_rule_set",
     "test_large_random_rule_sets_across_groups_and_shards",
     "test_random_rules",
     "test_the_hook_fails_a_flawed_proposal_and_passes_a_sound_one",
@@ -247,8 +239,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         ):
             taken.add(name)
             item.add_marker(pytest.mark.fast)
-        if name in TOGETHER:
-            item.add_marker(pytest.mark.xdist_group("together"))
     if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker collects, in the same order
         first = sorted(
             (item for item in items if getattr(item, "originalname", item.name) in FIRST),
