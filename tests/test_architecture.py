@@ -78,9 +78,7 @@ def test_the_table_names_every_package_and_only_packages_that_exist() -> None:
     named = {path.rstrip("/") for paths in LAYERS for path in paths}
     for path in named:
         assert (ROOT / path).exists(), f"docs/architecture.md names {path}, which does not exist"
-    packages = {
-        f"compliance/{p.name}" for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()
-    }
+    packages = {f"compliance/{p.name}" for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
     top = {f"compliance/{p.name}" for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
     assert packages | top <= named, f"not in docs/architecture.md: {sorted(packages | top - named)}"
 
