@@ -569,3 +569,34 @@ def test_rules_impact_needs_paths_or_a_decision_log_that_exists(tmp_path: Path) 
     assert (absent.code, absent.out) == (2, "")
     assert absent.err == f"error: decision log {missing}: cannot open: no such file\n"
     assert not missing.exists()
+
+
+def test_the_packaged_rules_by_name_as_the_baseline_of_a_projects_own_rules(
+    tmp_path: Path,
+) -> None:
+    """``--baseline builtin`` (or the name and version reports show) compares a project's own
+    rule directory against the rules the tool ships: exactly the proposals its rule fires on."""
+    source = next(p for p in sorted(RULES.glob("*.yaml")) if "  - id: ACC-054\n" in p.read_text())
+    header, *blocks = _blocks(source)
+    (block,) = [b for b in blocks if b.startswith("  - id: ACC-054\n")]
+    project = tmp_path / "project-rules"
+    project.mkdir()
+    (project / "own.yaml").write_text(
+        header + block.replace("  - id: ACC-054\n", "  - id: ACC-900\n"), encoding="utf-8"
+    )
+    args = ("rules", "impact", "fixtures", "--rules", str(project), "--no-config", "--format")
+    by_name = run_cli(*args, "json", "--baseline", "builtin")
+    by_version = run_cli(*args, "json", "--baseline", "compliance-core@2.0.0")
+    assert (by_name.code, by_name.err, by_version.code) == (0, "", 0)
+    assert json.loads(by_name.out) == json.loads(by_version.out)
+    report = json.loads(by_name.out)
+    assert report["baseline"]["name"] == "compliance-core"
+    assert report["rule_changes"] == {"added": ["ACC-900"], "removed": [], "changed": []}
+    assert [r["newly_fires_on"] for r in report["rules"]] == [
+        ["PRP-2026-213", "PRP-2026-207", "PRP-2026-204", "PRP-2026-205"]
+    ]
+    other = run_cli(*args, "json", "--baseline", "compliance-core@1.0.0")
+    assert (other.code, other.out) == (2, "")
+    assert other.err.endswith(
+        "Error: Invalid value for '--baseline': Directory 'compliance-core@1.0.0' does not exist.\n"
+    )

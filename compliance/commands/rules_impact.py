@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,6 +27,33 @@ from compliance.errors import UsageError
 from compliance.exitcodes import ExitCode
 from compliance.reports.output import writable
 from compliance.review.reviewer import EngineChoice
+from compliance.rules.load import builtin_rules_dir
+
+BUILTIN = "builtin"
+"""The name ``--baseline`` takes for the rule set this tool ships."""
+
+
+class Baseline(click.Path):
+    """A baseline rule directory, or the packaged rule set by name: ``builtin``, or its name and
+    version as its reports show them (``compliance-core@2.0.0``)."""
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value in packaged_names():
+            return builtin_rules_dir()
+        return super().convert(value, param, ctx)
+
+
+def packaged_names() -> tuple[str, ...]:
+    """What ``--baseline`` accepts for the built-in rules: ``builtin`` and ``NAME@VERSION``
+    from the built-in ``ruleset.yaml``."""
+    from compliance.intake.yamlfile import parse_yaml
+    from compliance.rules.load import MANIFEST
+
+    manifest = parse_yaml((builtin_rules_dir() / MANIFEST).read_text(encoding="utf-8"), MANIFEST)
+    return (BUILTIN, f"{manifest['name']}@{manifest['version']}")
 
 
 @click.command("impact")
@@ -35,9 +63,11 @@ from compliance.review.reviewer import EngineChoice
     "baseline_dirs",
     multiple=True,
     required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=Baseline(),
     help="A rule directory of the rule set before the change (repeatable: the directories "
-    "together, in order, are the baseline; the built-in rules are not added to it).",
+    "together, in order, are the baseline; the built-in rules are not added to it), or the "
+    "rules this tool ships: 'builtin', or their name and version as reports show them "
+    "(compliance-core@2.0.0), to see what a project's own rules and configuration change.",
 )
 @format_option(("text", "json", "markdown"))
 @click.option(
