@@ -33,29 +33,37 @@ run and the waivers, one proposal, one finding, the chart, and small pieces such
 the style in ``html.css``: an organisation restyles the report there, without touching code.
 This module and :mod:`compliance.reports.html_parts` work out what is shown; the templates say
 how. The environment autoescapes: every value a template writes is escaped unless it is markup
-a template made, its control characters shown as escapes first
-(:func:`~compliance.reports.html_parts.shown`); an undefined name is an error, not an empty
-string. Jinja2 is imported when the first page is rendered, never at start-up.
+a template made, its control characters shown as escapes first, by the report's own escaping
+(:func:`~compliance.reports.html_parts.written`, the environment's ``finalize``, which the
+compiled templates call in place of Jinja2's escaping); an undefined name is an error, not an
+empty string. Jinja2 is imported when the first page is rendered, never at start-up; the
+templates are compiled once per process. A batch's views are worked out proposal by proposal as
+the page is written, and a place in a file or a source, cited thousands of times in a batch, is
+written by its macro once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from compliance.exitcodes import ExitCode
+from compliance.proposal.sourcemap import Location
 from compliance.reports.html_chart import chart_of
 from compliance.reports.html_parts import (
     DECISION_TEXT,
     SEVERITIES,
     SEVERITY_COLOUR,
     SEVERITY_INK,
+    Pieces,
+    ProposalView,
+    Source,
     plural,
     proposal_view,
-    quotes_as_written,
-    shown,
     stylesheet,
+    text_of,
+    written,
 )
 from compliance.reports.summary import WORST_FIRST, decision_rank
 from compliance.reports.text import counts_text, value_text
@@ -67,6 +75,8 @@ from compliance.words import counted
 
 if TYPE_CHECKING:
     import jinja2
+
+T = TypeVar("T")
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -99,11 +109,51 @@ _WAIVER_STATUS: dict[WaiverStatus, str] = {
 def environment() -> jinja2.Environment:
     """The templates' environment: they are read from the package alone, once."""
     import jinja2  # noqa: PLC0415
+    from jinja2 import nodes  # noqa: PLC0415
+    from jinja2.compiler import CodeGenerator, Frame  # noqa: PLC0415
 
-    env = jinja2.Environment(
+    class Generator(CodeGenerator):
+        """Code that writes a value with the environment's ``finalize`` alone where autoescaping
+        is on (:func:`~compliance.reports.html_parts.written` escapes it, markup as it is),
+        instead of finalizing it and then escaping it again with :func:`markupsafe.escape`: one
+        call per value, and quotes spelt as the report spells them. Where a template turns
+        autoescaping off, a value is written as text (``text_of``). Values are never folded
+        into the code when it is compiled: each is escaped the same way, when the page is
+        rendered. The hooks are those Jinja2's own native-types generator overrides."""
+
+        def _output_child_to_const(
+            self, node: nodes.Expr, frame: Frame, finalize: CodeGenerator._FinalizeInfo
+        ) -> str:
+            if not isinstance(node, nodes.TemplateData):
+                raise nodes.Impossible()
+            return super()._output_child_to_const(node, frame, finalize)
+
+        def _output_child_pre(
+            self, node: nodes.Expr, frame: Frame, finalize: CodeGenerator._FinalizeInfo
+        ) -> None:
+            if frame.eval_ctx.volatile:
+                self.write(
+                    "(environment.finalize if context.eval_ctx.autoescape "
+                    "else environment.text_of)("
+                )
+            elif frame.eval_ctx.autoescape:
+                self.write("environment.finalize(")
+            else:
+                self.write("environment.text_of(")
+
+        def _output_child_post(
+            self, node: nodes.Expr, frame: Frame, finalize: CodeGenerator._FinalizeInfo
+        ) -> None:
+            self.write(")")
+
+    class Environment(jinja2.Environment):
+        code_generator_class = Generator
+        text_of = staticmethod(text_of)
+
+    env = Environment(
         loader=jinja2.PackageLoader("compliance.reports", "templates"),
         autoescape=True,
-        finalize=shown,
+        finalize=written,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -125,6 +175,57 @@ def environment() -> jinja2.Environment:
         effective_text=effective_text,
     )
     return env
+
+
+@cache
+def _pieces() -> Pieces:
+    """The macros of ``common.html.j2`` that write a place in a file and a source, each called
+    once per distinct value."""
+    common = vars(environment().get_template("common.html.j2").module)
+    return Pieces(
+        place=_Once(common["location"], _location_key),
+        reference=_Once(common["reference"], _source_key),
+    )
+
+
+def _source_key(source: Source) -> tuple[str, ...]:
+    """What ``reference`` writes of a source: not its number."""
+    return (source.binding, source.instrument, source.provision, source.url)
+
+
+def _location_key(location: Location | None) -> tuple[object, ...] | None:
+    if location is None:
+        return None
+    return (
+        location.source,
+        location.pointer,
+        location.line,
+        location.column,
+        location.sheet,
+        location.cell,
+        location.present,
+    )
+
+
+class _Once(Generic[T]):
+    """A macro of one value written once per value (of what it writes: ``key``), the page
+    reusing it thereafter: a batch's page cites the same few hundred sources, and the same
+    places in its files, thousands of times, and a macro call costs more than the markup it
+    writes. What is kept is bounded."""
+
+    def __init__(self, macro: Callable[[T], str], key: Callable[[T], Hashable]) -> None:
+        self._macro = macro
+        self._key = key
+        self._written: dict[Hashable, str] = {}
+
+    def __call__(self, value: T) -> str:
+        key = self._key(value)
+        markup = self._written.get(key)
+        if markup is None:
+            if len(self._written) >= 4096:
+                self._written.clear()
+            markup = self._written[key] = self._macro(value)
+        return markup
 
 
 def _anchors(report: Report) -> list[str]:
@@ -167,6 +268,35 @@ def _worst_first(report: Report) -> list[tuple[Review, str]]:
     return sorted(pairs, key=lambda pair: decision_rank(pair[0].decision))
 
 
+class _Views(Sequence[ProposalView]):
+    """What each proposal's section shows, in the page's order, worked out when the template
+    comes to it, so that a batch's views are not all held at once (and the collector does not
+    walk them over and over while the page is rendered)."""
+
+    def __init__(self, ordered: list[tuple[Review, str]], thresholds: Thresholds) -> None:
+        self._ordered = ordered
+        self._thresholds = thresholds
+        self._pieces = _pieces()
+        self._last: tuple[int, ProposalView] | None = None
+
+    def __len__(self) -> int:
+        return len(self._ordered)
+
+    @overload
+    def __getitem__(self, index: int) -> ProposalView: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ProposalView]: ...
+    def __getitem__(self, index: int | slice) -> ProposalView | list[ProposalView]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        index = range(len(self))[index]
+        if self._last is None or self._last[0] != index:
+            review, anchor = self._ordered[index]
+            view = proposal_view(review, anchor, self._thresholds, review.item_names, self._pieces)
+            self._last = (index, view)
+        return self._last[1]
+
+
 def render_html(
     report: Report,
     domain_title: Callable[[str], str],
@@ -186,7 +316,7 @@ def render_html(
     for review, anchor in ordered:
         anchor_of.setdefault(review.proposal_id, anchor)
     narrowed, warnings = _narrowed(report.selection, len(report.rules_not_in_force))
-    page = (
+    return (
         environment()
         .get_template("report.html.j2")
         .render(
@@ -202,8 +332,8 @@ def render_html(
             narrowed=narrowed,
             chosen=_chosen(report.selection),
             chart=chart_of(report, domain_title),
-            proposals=[proposal_view(r, a, thresholds, r.item_names) for r, a in ordered],
+            ordered=ordered,
+            proposals=_Views(ordered, thresholds),
             anchor_of=anchor_of,
         )
     )
-    return quotes_as_written(page)

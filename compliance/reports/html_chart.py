@@ -27,7 +27,7 @@ _DIGIT_WIDTH = 8
 _MAX_UNIT = 44  # at most this wide per finding: a bar of 2 is not a full-width bar
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
     severity: Severity
     count: int
@@ -37,7 +37,7 @@ class Segment:
     """Where the count is written, as SVG reads it."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bar:
     domain: str
     title: str
@@ -50,7 +50,7 @@ class Bar:
     end: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chart:
     scope: str
     """``all proposals`` or ``this proposal``."""

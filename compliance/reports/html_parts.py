@@ -1,9 +1,10 @@
 """The pieces of the HTML report: escaping, colours, the stylesheet, and what the templates show
 of one proposal (its summary lines, findings and questions, numbered sources).
 
-Every value a template writes is shown by :func:`shown` (control characters and bidirectional
-overrides as escapes, as in the text report), then HTML-escaped by the environment's
-autoescaping, quotes included (:mod:`compliance.reports.html`); only ``http``/``https``
+Every value a template writes is written by :func:`written` (control characters and
+bidirectional overrides as escapes, as in the text report, then HTML-escaped, quotes included,
+as the report has always spelt them; markup as it is): the environment's ``finalize``, called
+in place of autoescaping's escape (:mod:`compliance.reports.html`); only ``http``/``https``
 reference URLs become links (:func:`linkable`). The page's stylesheet is ``html.css`` beside
 this module (package data), with the severity and decision colours written from the tables
 below, so the chart, the badges and the banner cannot disagree. The markup is in
@@ -12,13 +13,15 @@ below, so the chart, the badges and the banner cannot disagree. The markup is in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from html import escape
 from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
+from compliance.proposal.sourcemap import Location
 from compliance.reports.summary import (
     FindingLine,
     ReviewSummary,
@@ -26,10 +29,11 @@ from compliance.reports.summary import (
     place_text,
     summarize,
 )
-from compliance.reports.text import BINDING, clean, grouped
+from compliance.reports.text import BINDING, clean, grouped, value_text
 from compliance.review.decision import Thresholds
 from compliance.review.findings import (
     Decision,
+    Evidence,
     Finding,
     ReferenceOut,
     Review,
@@ -93,30 +97,40 @@ _OUTCOME = {
 # ---------------------------------------------------------------------------- text
 
 
-def shown(value: Any) -> Any:
-    """What a template writes of a value, before autoescaping (the environment's ``finalize``):
-    text with its control characters and bidirectional overrides shown as escapes (as in the
-    text report), so input cannot hide or reorder what the page says; numbers and markup (a
-    macro's output) as they are."""
+def written(value: Any) -> Any:
+    """What a template writes of a value (the environment's ``finalize``, which escapes in
+    place of autoescaping: :mod:`compliance.reports.html`): markup (a macro's output, a value
+    marked ``safe``) as it is; anything else as text with its control characters and
+    bidirectional overrides shown as escapes (as in the text report), so input cannot hide or
+    reorder what the page says, then HTML-escaped, quotes included, as :func:`html.escape`
+    spells them (``&quot;``, ``&#x27;``), as the report always has."""
     kind = type(value)
     if kind is str:
-        return clean(value)
-    if kind is int or hasattr(value, "__html__"):
-        return value
+        return _escaped(value) if len(value) <= _SHORT else escape(clean(value))
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    if kind is int:
+        return str(value)
+    return escape(clean(str(value)))
+
+
+_SHORT = 200
+
+
+@lru_cache(maxsize=2048)
+def _escaped(text: str) -> str:
+    """A short text escaped: the same few (severities, rule ids, titles, sources, the file)
+    are written thousands of times in a batch's page; the cache is bounded, in entries and in
+    their length, so a long-running service does not hold on to proposals' text."""
+    return escape(clean(text))
+
+
+def text_of(value: Any) -> str:
+    """What a template writes of a value where it has turned autoescaping off: the text of
+    :func:`written`, not escaped."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
     return clean(str(value))
-
-
-_QUOTES = (("&#34;", "&quot;"), ("&#39;", "&#x27;"))
-
-
-def quotes_as_written(page: str) -> str:
-    """``page`` with the quotes autoescaping wrote spelt as the report has always spelt them (as
-    :func:`html.escape` does: ``&quot;``, ``&#x27;``), so the same report gives the same bytes.
-    Only escaping writes these references: the templates and the stylesheet hold none, and an
-    ``&`` from the input is itself escaped (``&amp;#34;``)."""
-    for autoescaped, written in _QUOTES:
-        page = page.replace(autoescaped, written)
-    return page
 
 
 @cache
@@ -144,7 +158,7 @@ def _lead(text: str, lead: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------------- what is shown
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gate:
     """Whether a finding holds the proposal back at the threshold: ``kind`` is ``waived``,
     ``blocks``, ``condition`` (a condition of approval) or ``info``."""
@@ -171,7 +185,7 @@ def gate_of(finding: Finding, thresholds: Thresholds) -> Gate:
     return Gate(kind, threshold, own, violation)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FindingView:
     """One finding in full, as ``finding.html.j2`` shows it."""
 
@@ -182,12 +196,16 @@ class FindingView:
     """The item by what it holds (``data flow "Ministry"``), or its path when it has no name."""
     message: tuple[str, str]
     fix: tuple[str, str]
-    references: list[Source]
+    evidence: list[tuple[Evidence, str, str]]
+    """Each piece of evidence with the value seen, as the text report writes it, and where it
+    is (the markup of the ``location`` macro)."""
+    references: list[tuple[Source, str]]
+    """Each source the finding cites, with its markup (the ``reference`` macro's)."""
     bare: bool
     """No evidence item is the violation itself."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineView:
     """One summary line: the line, its outcome's words, what it is about (the item, the
     workbook's sheet and row) and the anchor of the finding's details."""
@@ -198,15 +216,17 @@ class LineView:
     target: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuestionView:
     field: UnansweredField
     item: str | None
     rules: list[tuple[str, str | None]]
     """The rules that need the answer, each with the anchor of its finding, if shown."""
+    where: str
+    """Where the answer goes (the markup of the ``location`` macro)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProposalView:
     """A proposal's section: the review, its anchor (``proposal-3``), its summary lines, its
     questions (first when the proposal is incomplete), its findings grouped by domain and the
@@ -218,10 +238,10 @@ class ProposalView:
     questions: list[QuestionView]
     questions_first: bool
     domains: list[tuple[str, list[FindingView]]]
-    sources: list[Source]
+    sources: list[tuple[Source, str]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """A reference as the page cites it: ``Required by`` or ``Good practice per`` (``words``),
     then the instrument and provision, linked when the URL is an http(s) one (``link``), else
@@ -234,6 +254,16 @@ class Source:
     provision: str
     url: str
     link: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pieces:
+    """The markup of the pieces a page writes thousands of times, by the templates' macros
+    (:mod:`compliance.reports.html` writes each distinct one once): a place in a file
+    (``location``) and a source (``reference``)."""
+
+    place: Callable[[Location | None], str]
+    reference: Callable[[Source], str]
 
 
 class _Sources:
@@ -259,9 +289,8 @@ class _Sources:
             self._cited[key] = source
         return source
 
-    @property
-    def cited(self) -> list[Source]:
-        return list(self._cited.values())
+    def cited(self, markup: Pieces) -> list[tuple[Source, str]]:
+        return [(s, markup.reference(s)) for s in self._cited.values()]
 
 
 def _lines(
@@ -283,7 +312,11 @@ def _lines(
 
 
 def proposal_view(
-    review: Review, anchor: str, thresholds: Thresholds, names: Mapping[str, str] | None
+    review: Review,
+    anchor: str,
+    thresholds: Thresholds,
+    names: Mapping[str, str] | None,
+    markup: Pieces,
 ) -> ProposalView:
     """What a proposal's section shows; the findings in the order of the text report (grouped by
     domain, worst first), each anchored ``{anchor}-finding-{n}``."""
@@ -297,7 +330,9 @@ def proposal_view(
         finding_anchor.setdefault(f.rule_id, own)
         by_line.setdefault((f.rule_id, f.subject), []).append(own)
     questions = [
-        QuestionView(u, q.item, [(r, finding_anchor.get(r)) for r in u.rules])
+        QuestionView(
+            u, q.item, [(r, finding_anchor.get(r)) for r in u.rules], markup.place(u.location)
+        )
         for u, q in zip(review.unanswered, summary.questions, strict=True)
     ]
     sources = _Sources()
@@ -314,7 +349,8 @@ def proposal_view(
                     label=item_label(f.subject, names or {}) if f.subject else "",
                     message=_lead(f.message, ASK),
                     fix=_lead(f.remediation, ANSWER),
-                    references=[sources.cite(r) for r in f.references],
+                    evidence=[(e, value_text(e), markup.place(e.location)) for e in f.evidence],
+                    references=[(s, markup.reference(s)) for s in map(sources.cite, f.references)],
                     bare=not any(e.role == "violation" for e in f.evidence),
                 )
             )
@@ -327,7 +363,7 @@ def proposal_view(
         questions=questions,
         questions_first=summary.questions_first,
         domains=domains,
-        sources=sources.cited,
+        sources=sources.cited(markup),
     )
 
 
