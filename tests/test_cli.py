@@ -255,6 +255,19 @@ def test_usage_errors(args: list[str], code: ExitCode) -> None:
     assert run_cli(*args).code == code
 
 
+@pytest.mark.parametrize(
+    ("args", "suggested"),
+    [(["reveiw"], "review"), (["valdate"], "validate"), (["rules", "lst"], "list")],
+)
+def test_a_mistyped_command_is_answered_with_the_command_meant(
+    args: list[str], suggested: str
+) -> None:
+    """Every command is suggested, loaded or not (commands are imported only when they run)."""
+    run = run_cli(*args)
+    assert (run.code, run.out) == (ExitCode.INVALID_INPUT, "")
+    assert run.err.endswith(f"Error: No such command '{args[-1]}'. Did you mean '{suggested}'?\n")
+
+
 def test_an_unexpected_error_is_an_internal_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -148,7 +148,7 @@ class ImpactReport(_Out):
         frozen=True,
         title="compliance rule impact report",
         json_schema_extra={
-            "$comment": "Generated from compliance.batch.impact_model; do not edit by hand."
+            "$comment": "Generated from the code (compliance docs); do not edit by hand."
         },
     )
 

@@ -537,7 +537,7 @@ class Proposal(_Model):
         extra="forbid",
         title="Partnership proposal",
         json_schema_extra={
-            "$comment": "Generated from compliance.proposal.model; do not edit by hand."
+            "$comment": "Generated from the code (compliance docs); do not edit by hand."
         },
     )
 

@@ -292,7 +292,7 @@ class Report(_Out):
         frozen=True,
         title="compliance review report",
         json_schema_extra={
-            "$comment": "Generated from compliance.review.findings; do not edit by hand."
+            "$comment": "Generated from the code (compliance docs); do not edit by hand."
         },
     )
 
