@@ -49,22 +49,29 @@ from compliance.intake.proposals import read_proposals
 from compliance.proposal.fields import get_in, split_path
 from compliance.proposal.model import Proposal
 from compliance.reports.stream import Stream
-from compliance.workbook.layout import Layout, tables
+from compliance.workbook.layout import Layout, Table, tables
 from compliance.workbook.write import build, to_bytes
 
 from .synth import generate
 
 
 def writable(proposal: Proposal) -> Proposal:
-    """The proposal without list items that have no answer at all (the synthetic drafts drop
-    answers at random; a blank row is not an item, so the export refuses such items)."""
+    """The proposal without list items that have no answer at all, or only notes (the synthetic
+    drafts drop answers at random; a blank row or a row of notes is not an item, so the export
+    refuses such items)."""
     data = proposal.model_dump(mode="json", exclude_none=True)
     for table in tables():
         parent = get_in(data, split_path(table.path)[:-1]) if "." in table.path else data
         name = split_path(table.path)[-1]
         if isinstance(parent, dict) and isinstance(parent.get(name), list):
-            parent[name] = [item for item in parent[name] if item]
+            parent[name] = [item for item in parent[name] if item and not _note(table, item)]
     return Proposal.model_validate(data)
+
+
+def _note(table: Table, item: dict[str, object]) -> bool:
+    """Whether ``item`` answers only free text besides its name (a workbook reads that row back
+    as a note, so the export refuses it)."""
+    return {f"{table.path}[].{key}" for key in item} <= table.notes
 
 
 def bare_read(path: Path) -> int:

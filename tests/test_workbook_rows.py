@@ -17,6 +17,8 @@ from typing import Any
 import openpyxl
 import pytest
 
+from compliance.proposal.fields import split_path
+from compliance.workbook.layout import Table, tables
 from tests.conftest import FIXTURES, run_cli
 
 CASH = FIXTURES / "exemplary-humanitarian.json"  # PRP-2026-077: three data flows, rows 2-4
@@ -108,6 +110,32 @@ def test_a_note_in_a_register_row_without_an_id_is_a_note(tmp_path: Path) -> Non
         "error: book.xlsx, Data sharing flows!G13: text in a row that has no data flow (its "
         "Recipient and other columns are empty); remove the note or fill in the row",
     ]
+
+
+@pytest.mark.parametrize("table", [t for t in tables() if t.notes], ids=lambda t: t.path)
+def test_export_refuses_an_item_the_workbook_would_read_back_as_a_note(
+    tmp_path: Path, table: Table
+) -> None:
+    """What intake refuses as a note, export does not write: an item that answers only free
+    text besides its naming column is refused with its path, not written to be refused later."""
+    data = json.loads(CASH.read_text(encoding="utf-8"))
+    *parents, name = split_path(table.path)
+    holder = data
+    for key in parents:
+        holder = holder.setdefault(key, {})
+    note = sorted(table.notes)[0].rsplit(".", 1)[-1]
+    holder[name] = [{note: NOTE}]
+    source = tmp_path / "proposal.json"
+    source.write_text(json.dumps(data), encoding="utf-8")
+    result = run_cli("export", str(source), str(tmp_path / "book.xlsx"))
+    assert (result.code, result.out) == (2, "")
+    assert table.naming is not None  # every table with notes has a column naming its items
+    assert result.err == (
+        f"error: PRP-2026-077: {table.path}[0]: an item that answers only free text besides its "
+        f"{table.naming.label} would read back as a note typed in an empty row, which intake "
+        f"refuses; answer its {table.naming.label} or another of its fields\n"
+    )
+    assert not (tmp_path / "book.xlsx").exists()
 
 
 def test_a_formula_alone_in_a_row_is_reported_as_a_formula(tmp_path: Path) -> None:

@@ -111,6 +111,13 @@ class Table:
         """The paths of the columns that take free text (a note typed there reads as an answer)."""
         return frozenset(q.path for q in self.columns if q.spec.kind in _FREE_TEXT)
 
+    @property
+    def notes(self) -> frozenset[str]:
+        """The columns whose answers alone make a row a note typed in an empty row, not an item:
+        free text other than the column that names an item (``Purpose``, ``Measure``)."""
+        naming = self.naming
+        return frozenset(p for p in self.free_text if naming is None or p != naming.path)
+
 
 _FREE_TEXT = frozenset({Kind.TEXT, Kind.TEXT_LIST})
 

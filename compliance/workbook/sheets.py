@@ -286,10 +286,9 @@ class _NoteColumns:
     not see is left to the checks that report those."""
 
     def __init__(self, table: Table, placed: list[int]) -> None:
-        free = table.free_text
         naming = table.naming
         self.columns = [
-            (column, question.path in free and question is not naming)
+            (column, question.path in table.notes)
             for question, column in zip(table.columns, placed, strict=True)
         ]
         missing = f"its {naming.label} and other columns are" if naming else "its other columns are"

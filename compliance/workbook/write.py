@@ -425,6 +425,20 @@ def _answers(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]
             yield path, value
 
 
+def _reads_as_note(table: Table) -> str:
+    """Why an item answering only ``table``'s note columns cannot be written."""
+    if table.naming is None:
+        return (
+            "an item that answers only free text would read back as a note typed in an empty "
+            "row, which intake refuses; answer another of its fields"
+        )
+    label = table.naming.label
+    return (
+        f"an item that answers only free text besides its {label} would read back as a note "
+        f"typed in an empty row, which intake refuses; answer its {label} or another of its fields"
+    )
+
+
 def _unwritable_text(text: str) -> str | None:
     """Why ``text`` would not read back from a cell as it is, if it would not."""
     if has_illegal(text):
@@ -444,6 +458,7 @@ def _unwritable_text(text: str) -> str | None:
 def _unwritable(data: dict[str, Any]) -> list[str]:
     """What a workbook cannot hold so that it reads back the same."""
     problems = []
+    by_path = {f"{table.path}[]": table for table in tables()}
     for path, value in _answers(data):
         why = None
         if isinstance(value, dict) and not value:
@@ -451,6 +466,10 @@ def _unwritable(data: dict[str, Any]) -> list[str]:
                 "an item with no answers cannot be written as a row (a blank row is not an "
                 "item); remove it or answer one of its fields"
             )
+        elif isinstance(value, dict) and (table := by_path.get(generic_path(path))) is not None:
+            answered = {f"{table.path}[].{key}" for key in value}
+            if answered <= table.notes:
+                why = _reads_as_note(table)
         elif isinstance(value, str):
             why = _unwritable_text(value)
         elif isinstance(value, list) and catalogue()[generic_path(path)].kind is Kind.TEXT_LIST:
