@@ -9,6 +9,7 @@ and for_each rules, so the durable_rules compiler is tested on shapes no rule fi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from hypothesis import strategies as st
@@ -40,6 +41,7 @@ def _children(prefix: str) -> list[str]:
     return out
 
 
+@functools.cache
 def _scalar(path: str) -> st.SearchStrategy[Any]:
     spec = catalogue()[path]
     kind = spec.kind
@@ -68,6 +70,7 @@ def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), strategy, strategy)
 
 
+@functools.cache
 def _object(prefix: str) -> st.SearchStrategy[dict[str, Any]]:
     fields: dict[str, st.SearchStrategy[Any]] = {}
     for path in _children(prefix):
@@ -106,6 +109,7 @@ _SCALAR_OPS = {
 }
 
 
+@functools.cache
 def _value(path: str) -> st.SearchStrategy[Any]:
     spec = catalogue()[path]
     if spec.kind is Kind.DATE:
@@ -117,8 +121,16 @@ def _value(path: str) -> st.SearchStrategy[Any]:
     return _scalar(path)
 
 
+@functools.cache
+def _test(paths: tuple[str, ...]) -> st.SearchStrategy[c.Condition]:
+    """A leaf test over one of ``paths`` (built once per tuple of paths: hypothesis validates a
+    strategy when first drawn from, and building one per draw made the tests spend most of their
+    time building strategies rather than testing)."""
+    return _leaf(paths)
+
+
 @st.composite
-def _test(draw: st.DrawFn, paths: list[str]) -> c.Condition:
+def _leaf(draw: st.DrawFn, paths: tuple[str, ...]) -> c.Condition:
     path = draw(st.sampled_from(paths))
     spec = catalogue()[path]
     op = draw(st.sampled_from(_SCALAR_OPS[spec.kind]))
@@ -146,6 +158,7 @@ def _test(draw: st.DrawFn, paths: list[str]) -> c.Condition:
     return c.Count(path, draw(st.sampled_from(list(c.CompareOp))), draw(st.integers(0, 3)))
 
 
+@functools.cache
 def _tree(leaf: st.SearchStrategy[c.Condition]) -> st.SearchStrategy[c.Condition]:
     return st.recursive(
         leaf,
@@ -158,20 +171,23 @@ def _tree(leaf: st.SearchStrategy[c.Condition]) -> st.SearchStrategy[c.Condition
     )
 
 
-def _root_fields() -> list[str]:
-    return [
+@functools.cache
+def _root_fields() -> tuple[str, ...]:
+    return tuple(
         p
         for p, s in catalogue().items()
         if s.list_path is None and s.kind is not Kind.OBJECT and not s.required
-    ]
+    )
 
 
-def _item_fields(list_path: str) -> list[str]:
-    return [p for p, s in catalogue().items() if s.list_path == list_path]
+@functools.cache
+def _item_fields(list_path: str) -> tuple[str, ...]:
+    return tuple(p for p, s in catalogue().items() if s.list_path == list_path)
 
 
-def _tables() -> list[str]:
-    return [p for p, s in catalogue().items() if s.kind is Kind.OBJECT_LIST]
+@functools.cache
+def _tables() -> tuple[str, ...]:
+    return tuple(p for p, s in catalogue().items() if s.kind is Kind.OBJECT_LIST)
 
 
 @st.composite
@@ -181,8 +197,10 @@ def _quantified(draw: st.DrawFn) -> c.Condition:
     return c.Quantified(table, draw(st.sampled_from(["any", "all"])), where)
 
 
+@functools.cache
 def root_conditions() -> st.SearchStrategy[c.Condition]:
-    leaf = st.one_of(_test(_root_fields()), _test(_root_fields()), _quantified())
+    # Two root tests to one quantifier (two objects: one_of counts a repeated strategy once).
+    leaf = st.one_of(_leaf(_root_fields()), _leaf(_root_fields()), _quantified())
     return _tree(leaf)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import pytest
@@ -316,12 +317,11 @@ def interpreted(ruleset: RuleSet, root: dict[str, Any]) -> list[Outcome]:
     return out
 
 
-@st.composite
-def _for_each_rules_with_quantifiers(draw: st.DrawFn) -> Rule:
-    """for_each rules whose conditions hold quantifiers, over their own table or another, whose
-    tests may name the for_each item's fields (which a quantifier's scope does not see)."""
-    table = draw(st.sampled_from(_tables()))
-    fields = _item_fields(table) + _root_fields()
+@functools.cache
+def _for_each_conditions(table: str) -> st.SearchStrategy[c.Condition]:
+    """Condition trees of a for_each rule over ``table``: tests of its item's and the root's
+    fields, and quantifiers over any table whose tests may name the for_each item's fields (which
+    a quantifier's scope does not see). Built once per table, not once per draw."""
 
     @st.composite
     def quantified(draw: st.DrawFn) -> c.Condition:
@@ -329,10 +329,18 @@ def _for_each_rules_with_quantifiers(draw: st.DrawFn) -> Rule:
         where = draw(_tree(_test(_item_fields(inner) + _item_fields(table) + _root_fields())))
         return c.Quantified(inner, draw(st.sampled_from(["any", "all"])), where)
 
-    leaf = st.one_of(_test(fields), quantified())
+    return _tree(st.one_of(_test(_item_fields(table) + _root_fields()), quantified()))
+
+
+@st.composite
+def _for_each_rules_with_quantifiers(draw: st.DrawFn) -> Rule:
+    """for_each rules whose conditions hold quantifiers, over their own table or another."""
+    table = draw(st.sampled_from(_tables()))
+    fields = _item_fields(table) + _root_fields()
+    conditions = _for_each_conditions(table)
     return make_rule(
-        applies_when=draw(st.one_of(st.none(), _tree(leaf))),
-        violated_when=draw(_tree(leaf)),
+        applies_when=draw(st.one_of(st.none(), conditions)),
+        violated_when=draw(conditions),
         for_each=table,
         requires=tuple(draw(st.lists(st.sampled_from(fields), max_size=2, unique=True))),
     )
