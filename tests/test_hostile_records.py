@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from compliance.errors import UsageError
-from compliance.gate import records
+from compliance.gate import record_witness, records
 from compliance.gate.record_witness import DEPTH_MAX, HEAD_MAX_BYTES, RECORD_MAX_BYTES
 from tests.hostile import run_bounded
 
@@ -171,3 +171,23 @@ def test_a_record_too_big_to_verify_is_not_written(tmp_path: Path) -> None:
         "00000001-P-1.json"
     ]
     assert records.verify(directory).problem is None
+
+
+@pytest.mark.parametrize(
+    ("text", "deep"),
+    [
+        ("[" * DEPTH_MAX + "]" * DEPTH_MAX, False),
+        ('{"a":' + "[" * (DEPTH_MAX - 1) + "]" * (DEPTH_MAX - 1) + "}", False),
+        ('{"a":' + "[" * DEPTH_MAX + "]" * DEPTH_MAX + "}", True),
+        # Brackets and escaped quotes inside strings are text, not nesting.
+        ('{"[[[": "' + "[{" * DEPTH_MAX + '\\"[", "b": ["]]]\\\\", {"c": "}"}]}', False),
+        ("[" * DEPTH_MAX + '"\\"]"' + "]" * DEPTH_MAX, False),
+        ("[" * DEPTH_MAX + '{"k": "]"}' + "]" * DEPTH_MAX, True),
+    ],
+)
+def test_nesting_is_counted_outside_strings(text: str, deep: bool) -> None:
+    if deep:
+        with pytest.raises(record_witness.Damaged, match=f"nested deeper than {DEPTH_MAX} levels"):
+            record_witness.parse_json(text.encode())
+    else:
+        assert record_witness.parse_json(text.encode()) is not None
