@@ -84,8 +84,21 @@ def test_random_rules(rule_list: list[Any], docs: list[dict[str, Any]]) -> None:
     _check_random(rule_list, docs)
 
 
+def _compiles_alone(rule: Any) -> bool:
+    """Whether the compiler takes ``rule`` on its own (one rule too complex for the engine in a
+    set of 30 to 60 refused nine sets in ten: filtered one rule at a time, not one set at a time)."""
+    try:
+        compile_ruleset(RuleSet(rules=(rule,), sources=(), hash="generated"))
+    except RuleError:
+        return False
+    return True
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.lists(rules(), min_size=30, max_size=60), st.lists(proposals(), min_size=2, max_size=4))
+@given(
+    st.lists(rules().filter(_compiles_alone), min_size=30, max_size=60),
+    st.lists(proposals(), min_size=2, max_size=4),
+)
 def test_large_random_rule_sets_across_groups_and_shards(
     rule_list: list[Any], docs: list[dict[str, Any]]
 ) -> None:
