@@ -44,7 +44,7 @@ def _round(ruleset: RuleSet, loaded: RuleSet, redact: bool) -> tuple[float, floa
                 [str(ROOT / "fixtures")],
                 targets,
                 1,
-                lambda fmt, whole, names: _render(fmt, whole, ruleset, where[fmt], None, names),
+                lambda fmt, whole: _render(fmt, whole, ruleset, where[fmt], None),
             )
         return time.process_time() - cpu, time.perf_counter() - wall
 

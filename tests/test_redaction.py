@@ -114,7 +114,7 @@ def _run(
         [str(path)],
         list(targets),
         1,
-        lambda fmt, whole, names: _render(fmt, whole, ruleset, dict(targets)[fmt], None, names),
+        lambda fmt, whole: _render(fmt, whole, ruleset, dict(targets)[fmt], None),
     )
     return report, {fmt: out.read_bytes() for fmt, out in targets}
 

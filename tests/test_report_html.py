@@ -162,19 +162,10 @@ def parse(page: str) -> Node:
 # ---------------------------------------------------------------------------- reports
 
 
-Names = list[dict[str, str]]
-
-
-def _reviewed(reviewer: Reviewer, *paths: Path) -> tuple[Report, Names]:
-    """The report on ``paths``, and the names of the list items each review speaks of (as the
-    reviews carry them)."""
-    loaded = read_proposals([str(p) for p in paths])
-    reviews = [reviewer.review(i.proposal, i.source_map) for i in loaded]
-    return reviewer.report(reviews), [r.item_names for r in reviews]
-
-
 def _report(reviewer: Reviewer, *paths: Path) -> Report:
-    return _reviewed(reviewer, *paths)[0]
+    """The report on ``paths`` (each review names the list items it speaks of)."""
+    loaded = read_proposals([str(p) for p in paths])
+    return reviewer.report([reviewer.review(i.proposal, i.source_map) for i in loaded])
 
 
 INPUTS = {
@@ -188,21 +179,13 @@ INPUTS = {
 
 
 @pytest.fixture(scope="module")
-def reviewed(reference: Reviewer) -> dict[str, tuple[Report, Names]]:
-    return {name: _reviewed(reference, *paths) for name, paths in INPUTS.items()}
+def reports(reference: Reviewer) -> dict[str, Report]:
+    return {name: _report(reference, *paths) for name, paths in INPUTS.items()}
 
 
 @pytest.fixture(scope="module")
-def reports(reviewed: dict[str, tuple[Report, Names]]) -> dict[str, Report]:
-    return {name: report for name, (report, _) in reviewed.items()}
-
-
-@pytest.fixture(scope="module")
-def pages(reviewed: dict[str, tuple[Report, Names]], ruleset: RuleSet) -> dict[str, str]:
-    return {
-        name: render_html(report, ruleset.domain_title, names)
-        for name, (report, names) in reviewed.items()
-    }
+def pages(reports: dict[str, Report], ruleset: RuleSet) -> dict[str, str]:
+    return {name: render_html(report, ruleset.domain_title) for name, report in reports.items()}
 
 
 def _section(root: Node, review: Review) -> Node:
@@ -404,8 +387,8 @@ def test_the_summary_opens_the_page_worst_first_linking_to_each_finding(
 
 def test_a_workbook_summary_gives_the_sheet_and_row(reference: Reviewer, ruleset: RuleSet) -> None:
     workbook = FIXTURES / "workbooks" / "flawed-data-sharing-biometrics-left-behind.xlsx"
-    report, names = _reviewed(reference, workbook)
-    root = parse(render_html(report, ruleset.domain_title, names))
+    report = _report(reference, workbook)
+    root = parse(render_html(report, ruleset.domain_title))
     lines = [li.text() for li in root.one("div", cls="summary").all("li")]
     assert lines[:2] == [
         "high violation DS-004 Impact assessment before sharing sensitive or vulnerable people's "
@@ -681,10 +664,11 @@ def test_the_page_loads_nothing_and_is_one_document(pages: dict[str, str], name:
 
 
 def test_the_page_depends_on_the_report_alone(
-    reviewed: dict[str, tuple[Report, Names]], ruleset: RuleSet, pages: dict[str, str]
+    reports: dict[str, Report], ruleset: RuleSet, pages: dict[str, str]
 ) -> None:
-    report, names = reviewed["batch"]
-    assert render_html(report, ruleset.domain_title, names) == pages["batch"]
+    """A report read back from its JSON (stored, piped, served) renders to the same page."""
+    stored = Report.model_validate_json(reports["batch"].model_dump_json())
+    assert render_html(stored, ruleset.domain_title) == pages["batch"]
 
 
 # ---------------------------------------------------------------------------- the run
@@ -766,7 +750,7 @@ def test_hostile_text_stays_text(tmp_path: Path, reference: Reviewer, ruleset: R
     data["security_units"][0]["name"] = HOSTILE_UNIT
     path = tmp_path / 'odd "name" <i>.json'
     path.write_text(json.dumps(data), encoding="utf-8")
-    report, names = _reviewed(reference, path)
+    report = _report(reference, path)
     # a reference whose URL is not http(s) is shown, never linked
     (review,) = report.reviews
     first = review.findings[0]
@@ -780,7 +764,7 @@ def test_hostile_text_stays_text(tmp_path: Path, reference: Reviewer, ruleset: R
     report = report.model_copy(
         update={"reviews": [review.model_copy(update={"findings": [first, *review.findings[1:]]})]}
     )
-    page = render_html(report, ruleset.domain_title, names)
+    page = render_html(report, ruleset.domain_title)
 
     for raw in ("<script", "<img", "<b>", "<i>", "<policy>", 'href="javascript'):
         assert raw not in page, raw

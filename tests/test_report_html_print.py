@@ -16,7 +16,7 @@ from compliance.review.reviewer import Reviewer
 from compliance.rules.ruleset import RuleSet
 
 from .conftest import FIXTURES
-from .test_report_html import _reviewed
+from .test_report_html import _report
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAWED = sorted(FIXTURES.glob("flawed-*.json"))
@@ -81,9 +81,9 @@ def printed(
     tab = browser.new_page()
     counts: dict[str, tuple[int, int]] = {}
     for path in FLAWED:
-        report, names = _reviewed(reference, path)
+        report = _report(reference, path)
         page = folder / f"{path.stem}.html"
-        page.write_text(render_html(report, ruleset.domain_title, names), encoding="utf-8")
+        page.write_text(render_html(report, ruleset.domain_title), encoding="utf-8")
         tab.goto(page.as_uri())
         a4, letter = (tab.pdf(format=size) for size in ("A4", "Letter"))
         assert a4.startswith(b"%PDF-")
@@ -110,9 +110,9 @@ def test_print_folds_the_details_and_keeps_the_facts(
     browser: Any, reference: Reviewer, ruleset: RuleSet, tmp_path: Path
 ) -> None:
     path = FIXTURES / "flawed-data-sharing-biometrics-left-behind.json"
-    report, names = _reviewed(reference, path)
+    report = _report(reference, path)
     page = tmp_path / "report.html"
-    page.write_text(render_html(report, ruleset.domain_title, names), encoding="utf-8")
+    page.write_text(render_html(report, ruleset.domain_title), encoding="utf-8")
     tab = browser.new_page()
     tab.goto(page.as_uri())
 

@@ -36,7 +36,7 @@ def review_batch(
     paths: list[str],
     targets: list[Target],
     jobs: int | None,
-    render: Callable[[str, Report, list[dict[str, str]]], str | bytes],
+    render: Callable[[str, Report], str | bytes],
     record: Callable[[list[dict[str, object]]], T] | None = None,
     *,
     brief: bool = False,
@@ -44,9 +44,8 @@ def review_batch(
 ) -> tuple[Report, batch.Result, T | None]:
     """Review ``paths`` and write each target's report; ``record`` (when recording) gets every
     review's decision-record body before anything is reported and returns what the caller wants
-    back. ``render`` gets a whole-report format, the report and each review's item names (as the
-    reviews carry them: ``Review.item_names``). ``brief`` and ``failing_only`` shape the text
-    report (see :mod:`compliance.reports.text`). Returns the report (its reviews
+    back. ``render`` gets a whole-report format and the report. ``brief`` and ``failing_only``
+    shape the text report (see :mod:`compliance.reports.text`). Returns the report (its reviews
     only when a whole-report format was asked for), the batch's counts and what ``record``
     returned."""
     shell = reviewer.report([])
@@ -80,8 +79,7 @@ def review_batch(
                 sinks.append(stack.enter_context(tempfile.TemporaryFile()))
         result = batch.run(plan, paths, sinks, jobs or batch.default_jobs())
         report = _counted(shell, reviewer, result)
-        names = [r.item_names for r in report.reviews]
-        whole = {fmt: render(fmt, report, names) for fmt, _ in targets if fmt not in STREAMED}
+        whole = {fmt: render(fmt, report) for fmt, _ in targets if fmt not in STREAMED}
         if redaction is not None:  # fails closed: nothing is written if an answer survived
             for fmt, output in whole.items():
                 check_output(redaction, fmt, output)

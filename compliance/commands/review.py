@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -74,7 +73,6 @@ def _render(
     ruleset: RuleSet,
     output: Path | None = None,
     source_root: Path | None = None,
-    names: Sequence[Mapping[str, str]] = (),
 ) -> str | bytes:
     if fmt == "json":
         return report.model_dump_json(indent=2) + "\n"
@@ -98,7 +96,7 @@ def _render(
     if fmt == "html":
         from compliance.reports.html import render_html
 
-        return render_html(report, ruleset.domain_title, names)
+        return render_html(report, ruleset.domain_title)
     return render(report, ruleset.domain_title)
 
 
@@ -248,9 +246,7 @@ def review(
                 list(paths),
                 targets,
                 jobs,
-                lambda fmt, whole, names: _render(
-                    fmt, whole, ruleset, dict(targets)[fmt], source_root, names
-                ),
+                lambda fmt, whole: _render(fmt, whole, ruleset, dict(targets)[fmt], source_root),
                 None if recording is None else lambda bodies: records.append(recording, bodies),
                 brief=brief,
                 failing_only=quiet,

@@ -44,7 +44,7 @@ written by its macro once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
@@ -300,14 +300,13 @@ class _Views(Sequence[ProposalView]):
 def render_html(
     report: Report,
     domain_title: Callable[[str], str],
-    names: Sequence[Mapping[str, str] | None] | None = None,
 ) -> str:
     """The report as one self-contained HTML page (see the module docstring).
 
     ``domain_title`` maps a domain id (``data_sharing``) to its display title, as
-    ``RuleSet.domain_title`` does. ``names`` is ignored: each review names the list items it
-    speaks of (``Review.item_names``); an item it gives no name is called by its place in its
-    list (``data flow 2``).
+    ``RuleSet.domain_title`` does. Each review names the list items it speaks of
+    (``Review.item_names``); an item it gives no name is called by its place in its list
+    (``data flow 2``).
     """
     thresholds = Thresholds.of_report(report)
     ordered = _worst_first(report)

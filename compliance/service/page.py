@@ -125,8 +125,7 @@ def _render(service: Service, report_data: dict[str, Any], fmt: str) -> bytes:
     report = Report.model_validate(report_data)
     ruleset = service.ruleset
     if fmt == "html":
-        names = [r.item_names for r in report.reviews]  # as the CLI renders it
-        return render_html(report, ruleset.domain_title, names).encode("utf-8")
+        return render_html(report, ruleset.domain_title).encode("utf-8")
     if fmt == "markdown":
         return render_markdown(report, ruleset.domain_title).encode("utf-8")
     if fmt == "sarif":
