@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compliance.errors import EngineError
-from compliance.review.findings import Review
 from compliance.review.reviewer import ENGINES, Reviewer
 from compliance.rules.reference import TV
 from compliance.rules.ruleset import Example, Rule, RuleSet
@@ -41,12 +40,15 @@ class ExampleResult:
         return f"{self.rule.id} {self.example.kind}[{self.index}] ({self.example.note})"
 
 
-def check_example(rule: Rule, example: Example, review: Review) -> str | None:
-    """Why ``example`` fails for ``rule`` given the review of its proposal, or None if it holds.
+def check_example(rule: Rule, example: Example, reviewer: Reviewer) -> str | None:
+    """Why ``example`` fails for ``rule`` when ``reviewer`` reviews its proposal, or None if it
+    holds.
 
-    The whole review is run, so a message or remediation that cannot be written fails too.
+    Every rule is evaluated (both engines, checked against each other) and the rule's findings
+    are written as a review writes them, so a message or remediation that cannot be written
+    fails too.
     """
-    mine = [f for f in review.findings if f.rule_id == rule.id]
+    mine = reviewer.findings_of(example.proposal, rule.id)
     if any(f.outcome == "violation" for f in mine):
         got = TV.TRUE
     elif mine:
@@ -92,8 +94,7 @@ def run_examples(ruleset: RuleSet) -> list[ExampleResult]:
                 problems: list[str] = []
                 for engine in ENGINES:
                     try:
-                        review = reviewers[engine].review(example.proposal)
-                        problem = check_example(rule, example, review)
+                        problem = check_example(rule, example, reviewers[engine])
                     except EngineError as exc:
                         problem = str(exc)
                         reviewers[engine].close()

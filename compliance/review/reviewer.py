@@ -169,17 +169,37 @@ class Reviewer:
 
     # ------------------------------------------------------------------ findings
 
-    def review(self, proposal: Proposal, source_map: SourceMap | None = None) -> Review:
+    def _view(self, proposal: Proposal) -> dict[str, Any]:
         view = proposal_view(proposal)
-        if self.redaction is not None:
-            view = self.redaction.view(view)
+        return view if self.redaction is None else self.redaction.view(view)
+
+    def _findings(
+        self,
+        proposal_id: str,
+        view: dict[str, Any],
+        outcomes: list[Outcome],
+        source_map: SourceMap | None,
+    ) -> list[Finding]:
         findings = [
             self._finding(outcome, view, source_map)
-            for outcome in self._outcomes(view, proposal.id)
+            for outcome in outcomes
             if outcome.result is TV.TRUE or outcome.rule.when_unanswered == "needs_information"
         ]
         if self.waivers is not None:
-            findings = [self.waivers.apply(proposal.id, f, view) for f in findings]
+            findings = [self.waivers.apply(proposal_id, f, view) for f in findings]
+        return findings
+
+    def findings_of(self, proposal: Proposal, rule_id: str) -> list[Finding]:
+        """The findings of one rule on ``proposal``, as :meth:`review` gives them, with every
+        rule evaluated (and the engines checked against each other) but only this rule's
+        findings written: what a rule's own examples need (``rules test``)."""
+        view = self._view(proposal)
+        mine = [o for o in self._outcomes(view, proposal.id) if o.rule.id == rule_id]
+        return self._findings(proposal.id, view, mine, None)
+
+    def review(self, proposal: Proposal, source_map: SourceMap | None = None) -> Review:
+        view = self._view(proposal)
+        findings = self._findings(proposal.id, view, self._outcomes(view, proposal.id), source_map)
         findings.sort(
             key=lambda f: (-f.severity.rank, f.outcome != "violation", f.domain, f.rule_id)
         )
