@@ -803,9 +803,9 @@ def test_postgres_append_committed_just_before_the_connection_dropped_is_kept_on
     postgres: Backend,
 ) -> None:
     """The commit reached the server but the connection died before the client heard back: the
-    retry finds the same record already there and succeeds, without a second copy."""
-    with postgres.open() as log:
-        assert isinstance(log, PostgresLog)
+    retry finds the same record already there and succeeds, without a second copy. (A pool of
+    one: the append must get the connection patched here, not another one the pool opened.)"""
+    with PostgresLog(postgres.target, pool_size=1) as log:
         assert log._pool is not None
         conn = log._pool.getconn()
         real_commit = conn.commit
