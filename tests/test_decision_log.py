@@ -22,6 +22,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -473,13 +474,18 @@ def test_2000_appends_from_16_threads_are_all_there_exactly_once(log: DecisionLo
 
 
 def test_sqlite_shared_by_several_processes(tmp_path: Path) -> None:
-    """Four processes open a new file at once (all racing to create the schema) and append."""
+    """Four processes open a new file at the same instant (all racing to switch it to WAL and
+    create the schema) and append. Without waiting for the WAL switch's lock, about one open in
+    sixty failed with "database is locked"."""
     path = tmp_path / "shared.sqlite"
+    start = time.time() + 2.0  # after every process has imported: they open together
     script = textwrap.dedent(
         """
-        import datetime as dt, sys
+        import datetime as dt, sys, time
         from compliance.service.decision_log import open_log
         from tests.test_decision_log import make_record
+        while time.time() < float(sys.argv[3]):
+            pass
         with open_log(sys.argv[1]) as log:
             for n in range(50):
                 log.append(make_record(n, client=sys.argv[2], created_at=dt.datetime.now(dt.timezone.utc)))
@@ -487,7 +493,7 @@ def test_sqlite_shared_by_several_processes(tmp_path: Path) -> None:
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, str(path), f"proc-{p}"],
+            [sys.executable, "-c", script, str(path), f"proc-{p}", str(start)],
             cwd=ROOT,
             stderr=subprocess.PIPE,
             text=True,

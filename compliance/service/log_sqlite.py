@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -196,7 +197,7 @@ class SqliteLog(DecisionLog):
             raise self._error("open", exc) from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            (mode,) = self._journal_wal(conn)
             if str(mode).lower() != "wal":
                 raise self._error("open", f"WAL mode is not available (journal mode {mode})")
             conn.execute("PRAGMA synchronous = FULL")
@@ -208,6 +209,20 @@ class SqliteLog(DecisionLog):
             conn.close()
             raise
         return conn
+
+    def _journal_wal(self, conn: sqlite3.Connection) -> tuple[str]:
+        """Switch to WAL, waiting up to the busy timeout for the lock that takes: SQLite answers
+        "database is locked" at once, without its busy handler, while another process is
+        creating or switching the same new file (several replicas starting together)."""
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                row: tuple[str] = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                return row
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
