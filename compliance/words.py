@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 
@@ -15,6 +14,8 @@ def closest(name: str, known: Sequence[str]) -> str | None:
     """The known name closest to ``name``, compared without regard to case, or ``None`` when none
     is close enough."""
     by_folded = {k.casefold(): k for k in known}
+    import difflib  # noqa: PLC0415 - only when a name is not known
+
     close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
     return by_folded[close[0]] if close else None
 

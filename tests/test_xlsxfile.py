@@ -23,7 +23,8 @@ import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from compliance.errors import InputError
-from compliance.workbook.xlsxfile import is_workbook_path, open_workbook, reading
+from compliance.workbook.suffixes import is_workbook_path
+from compliance.workbook.xlsxfile import open_workbook, reading
 from compliance.workbook.xlsxpackage import decode_xstring
 from tests.conftest import Run, run_cli
 

@@ -19,7 +19,6 @@ from typing import IO, TYPE_CHECKING, TypeVar
 
 from compliance.batch import windows as batch
 from compliance.reports.output import streamed_to, write_parts
-from compliance.reports.redact_check import check_output
 from compliance.reports.stream import STREAMED, DecisionSpools, Stream
 from compliance.review.findings import Decision, Report, Summary
 
@@ -50,6 +49,8 @@ def review_batch(
     returned."""
     shell = reviewer.report([])
     redaction = reviewer.redaction
+    if redaction is not None:  # imported only for a redacted review
+        from compliance.reports.redact_check import check_output  # noqa: PLC0415
 
     def checked(fmt: str, output: str) -> str:
         if redaction is not None:

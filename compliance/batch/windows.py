@@ -43,11 +43,10 @@ from compliance.intake.proposals import (
     read_file,
     workbook_items,
 )
-from compliance.reports.redact_check import check_output
 from compliance.reports.stream import Spool, Stream
 from compliance.review.findings import Decision, Report, Review
 from compliance.review.waiver_tally import WaiverMark, WaiverTally, marks_of
-from compliance.workbook.xlsxfile import is_workbook_path
+from compliance.workbook.suffixes import is_workbook_path
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -168,6 +167,8 @@ def process(plan: Plan, unit: Unit, index: int, keep_object: bool) -> Outcome:
         return Outcome(proposal_id=item.proposal.id)
     review = plan.reviewer.review(item.proposal, item.source_map)
     redaction = plan.reviewer.redaction
+    if redaction is not None:  # imported only for a redacted review
+        from compliance.reports.redact_check import check_output  # noqa: PLC0415
     record = None
     if plan.record_shell is not None and plan.recorded_at is not None:
         record = record_body(review, item, plan.record_shell, plan.recorded_at)

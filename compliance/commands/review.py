@@ -23,7 +23,6 @@ from compliance.exitcodes import ExitCode
 from compliance.gate import records
 from compliance.reports.output import writable
 from compliance.reports.summary import decision_counts, written_line
-from compliance.reports.text import render
 from compliance.review.decision import exit_code
 from compliance.review.findings import Report
 from compliance.review.reviewer import CROSS_CHECKS, CrossCheck, EngineChoice, Reviewer
@@ -97,6 +96,8 @@ def _render(
         from compliance.reports.html import render_html
 
         return render_html(report, ruleset.domain_title)
+    from compliance.reports.text import render
+
     return render(report, ruleset.domain_title)
 
 

@@ -57,10 +57,6 @@ if TYPE_CHECKING:
 
     from compliance.review.redact import Profile
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 only; tomli is the library tomllib was made from
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 CONFIG_NAME = "compliance.toml"
 PYPROJECT = "pyproject.toml"
@@ -138,6 +134,11 @@ def find_config(start: Path) -> Path | None:
 
 
 def _read_toml(path: Path, label: str) -> dict[str, Any]:
+    # Imported when a file is read: a review with no configuration file needs no TOML parser.
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415
+    else:  # pragma: no cover - Python 3.10 only; tomli is the library tomllib was made from
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
     text = read_text(path, label, ConfigError, CONFIG_MAX_BYTES)
     try:
         parsed: dict[str, Any] = tomllib.loads(text)

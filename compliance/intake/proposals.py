@@ -25,7 +25,7 @@ from compliance.proposal.jsonpos import constant_offset, value_offsets
 from compliance.proposal.model import Proposal
 from compliance.proposal.sourcemap import JsonText, SourceMap
 from compliance.proposal.validation import ValidationProblems, shown_path, validate_proposal
-from compliance.workbook.xlsxfile import is_workbook_path
+from compliance.workbook.suffixes import is_workbook_path
 
 if TYPE_CHECKING:
     from compliance.workbook.layout import Layout

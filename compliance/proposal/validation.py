@@ -7,7 +7,6 @@ allowed. The whole error list of a proposal is reported at once, never only the 
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from typing import Any
@@ -91,6 +90,8 @@ def _unknown_field(key: object, parent: str) -> str:
     members = _members(parent)
     if not members:  # Never an empty suggestion: every object of the contract has fields.
         return "unknown field"
+    import difflib  # noqa: PLC0415 - only when a key is unknown
+
     close = difflib.get_close_matches(str(key)[:_MAX_KEY], members, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"unknown field ({hint}allowed here: {', '.join(members)})"

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from compliance.reports.summary import FAILING, WORST_FIRST, decision_rank
-from compliance.reports.text import brief_tail, brief_text, head_text, review_text, tail_text
 from compliance.review.findings import Decision, Report, Review
 
 STREAMED = ("text", "json", "jsonl")
@@ -58,6 +57,9 @@ class Stream:
             return ("\n    " if first else ",\n    ") + body
         if self.fmt == "jsonl":
             return '{"review":' + review.model_dump_json() + "}\n"
+        # The text report's module is imported when a text report is written, not for JSON.
+        from compliance.reports.text import brief_text, review_text  # noqa: PLC0415
+
         rank = str(decision_rank(review.decision))
         if self.brief:
             return rank + brief_text(review)
@@ -74,6 +76,8 @@ class Stream:
         if self.fmt == "jsonl":
             run = shell.model_dump(mode="json", exclude={"summary", "waivers", "reviews"})
             return json.dumps({"run": run}, ensure_ascii=False, separators=(",", ":")) + "\n"
+        from compliance.reports.text import head_text  # noqa: PLC0415
+
         return "" if self.brief else head_text(shell, self.failing_only)
 
     def tail(self, shell: Report) -> str:
@@ -82,6 +86,8 @@ class Stream:
         if self.fmt == "jsonl":
             waivers = "null" if shell.waivers is None else shell.waivers.model_dump_json()
             return '{"summary":' + shell.summary.model_dump_json() + ',"waivers":' + waivers + "}\n"
+        from compliance.reports.text import brief_tail, tail_text  # noqa: PLC0415
+
         if self.brief:
             return brief_tail(shell, self.failing_only)
         return tail_text(shell, self.failing_only)

@@ -21,7 +21,6 @@ recorded in docs/ENGINE.md):
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib.metadata
 import importlib.util
 import itertools
@@ -30,11 +29,13 @@ import platform
 import re
 import sys
 import threading
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from compliance.errors import EngineError, RuleError
-from compliance.rules.compiler import Plan
 from compliance.rules.reference import TV
+
+if TYPE_CHECKING:
+    from compliance.rules.compiler import Plan
 
 SHIM = "compliance._pyeval_shim"
 """The library that defines ``PyEval_CallObject`` for durable_rules on Python 3.13 and later,
@@ -52,6 +53,8 @@ def _load_shim() -> None:
             "library that supplies it was not built: reinstall compliance (pip install .) with "
             "a C compiler"
         )
+    import ctypes  # noqa: PLC0415 - Python 3.13 and later only
+
     try:
         ctypes.CDLL(spec.origin, mode=ctypes.RTLD_GLOBAL)
     except OSError as exc:

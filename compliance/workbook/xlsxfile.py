@@ -37,7 +37,6 @@ from compliance.workbook.xlsxwhere import step_of as _step_of
 if TYPE_CHECKING:
     import openpyxl
 
-WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xls"})
 #: The suffixes openpyxl accepts (it refuses any other name before reading a byte).
 _OPENPYXL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm"})
 
@@ -82,12 +81,6 @@ PASSWORD = (
 NOT_A_WORKBOOK = "is not an Excel workbook (.xlsx)"
 ZIP_NOT_A_WORKBOOK = "is a zip file but not an Excel workbook (no xl/workbook.xml)"
 ZIP_BOMB = "refused as a possible zip bomb"
-
-
-def is_workbook_path(path: Path | str) -> bool:
-    """True if ``path`` is named like an Excel workbook or template (.xlsx, .xlsm, .xltx,
-    .xltm or .xls, any case)."""
-    return Path(path).suffix.lower() in WORKBOOK_SUFFIXES
 
 
 def open_workbook(
