@@ -136,12 +136,12 @@ def _flip(path: Path, offset: int) -> None:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A sound, a rejected and an incomplete proposal's records. The rejected one has a single
-    finding: the byte-editing test verifies the chain once per edited byte, and a record of
-    140 KB (a proposal with many findings) only made that slower, not more thorough."""
+    """A sound, a rejected and an incomplete proposal's records. The first two have one finding
+    each: the byte-editing test verifies the chain once per edited byte, and records of 25 and
+    140 KB (proposals with many findings) only made that slower, not more thorough."""
     return _recorded(
         tmp_path_factory.mktemp("chain"),
-        SOUND,
+        SOUND.parent / "exemplary-technology-border-identity-due-diligence.json",
         SOUND.parent / "flawed-financial-integrity-transporter-checkpoint-payments.json",
         SOUND.parent / "incomplete-coast-guard-training.json",
     )
