@@ -145,6 +145,16 @@ def _sparse_rows(count: int) -> bytes:
     )
 
 
+def _made(name: str, make: Callable[[int], bytes], count: int) -> Callable[[Members], Members]:
+    """Replace ``name`` with ``make(count)``, made when the case runs: not at import, where every
+    test worker would build hundreds of thousands of rows for a case it may never run."""
+
+    def change(members: Members) -> Members:
+        return _replace(name, make(count))(members)
+
+    return change
+
+
 def _many_sheets(count: int) -> Callable[[Members], Members]:
     sheets = "".join(
         f'<sheet name="S{n}" sheetId="{n + 20}" r:id="rIdS{n}"/>' for n in range(count)
@@ -159,13 +169,13 @@ PAST_ROWS = "book.xlsx, {}: is past row 50000, the last row intake reads; split 
 CASES: list[tuple[str, Callable[[Members], Members], str]] = [
     (
         "a sheet with no dimension unpacking past the read limit",
-        _replace(PARTIES, _no_dimension_rows(600_000)),
+        _made(PARTIES, _no_dimension_rows, 600_000),
         "book.xlsx: the sheets intake reads and their strings unpack to 41.1 MiB, more than "
         "32 MiB; split the workbook",
     ),
     (
         "a sheet with no dimension and more rows than intake reads",
-        _replace(PARTIES, _no_dimension_rows(60_000)),
+        _made(PARTIES, _no_dimension_rows, 60_000),
         PAST_ROWS.format("Parties!A50001"),
     ),
     (
@@ -189,13 +199,13 @@ CASES: list[tuple[str, Callable[[Members], Members], str]] = [
     ("thousands of sheets", _many_sheets(1_000), "book.xlsx: has more than 1000 sheets"),
     (
         "one value at column XFD in 99,000 rows",
-        _replace(PARTIES, _far_right_rows(99_000)),
+        _made(PARTIES, _far_right_rows, 99_000),
         "book.xlsx, Parties!XFD2: is past column AMJ, the last column intake reads; move or "
         "delete it",
     ),
     (
         "3,000 sparse rows",
-        _replace(PARTIES, _sparse_rows(3_000)),
+        _made(PARTIES, _sparse_rows, 3_000),
         PAST_ROWS.format("Parties!A50258"),
     ),
     (
