@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -77,6 +78,7 @@ def _is_uri(value: object) -> bool:
     )
 
 
+@functools.cache
 def _validator() -> Validator:
     """The schema's own validator class (draft 2020-12), checking formats too. jsonschema checks
     ``uri`` and ``uri-reference`` only when optional packages are installed, so those two are
@@ -90,11 +92,8 @@ def _validator() -> Validator:
     return validator
 
 
-VALIDATOR = _validator()
-
-
 def schema_errors(log: Json) -> list[str]:
-    return [f"{e.json_path}: {e.message}" for e in VALIDATOR.iter_errors(log)]
+    return [f"{e.json_path}: {e.message}" for e in _validator().iter_errors(log)]
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -207,7 +206,7 @@ def test_the_validator_is_strict(path: str, value: object, keyword: str, biometr
     for key in parents:
         node = node[key]
     node[last] = value
-    errors = {(e.json_path, str(e.validator)) for e in VALIDATOR.iter_errors(broken)}
+    errors = {(e.json_path, str(e.validator)) for e in _validator().iter_errors(broken)}
     # the error is where the log was broken: an unknown key is reported on its parent object
     where = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in parents)
     at = f"${where}" if keyword == "additionalProperties" else f"${where}.{last}"
