@@ -75,3 +75,23 @@ def test_rules_test_reports_a_failing_example(tmp_path: Path) -> None:
             "durable engine: expected a pass, got a violation; reference engine: expected a pass, got a violation",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    "name", ["flawed-refugee-data-sharing.json", "exemplary-humanitarian.json"]
+)
+def test_one_rules_findings_are_those_of_the_whole_review(
+    durable: Reviewer, reference: Reviewer, name: str
+) -> None:
+    """``findings_of`` (what ``rules test`` uses) gives exactly the review's findings of that
+    rule, on both engines, for every rule of the set."""
+    from compliance.intake.proposals import read_proposals
+
+    (item,) = read_proposals([str(ROOT / "fixtures" / name)])
+    for reviewer in (durable, reference):
+        review = reviewer.review(item.proposal)
+        assert review.findings
+        for rule in RULESET.rules:
+            whole = [f for f in review.findings if f.rule_id == rule.id]
+            alone = reviewer.findings_of(item.proposal, rule.id)
+            assert sorted(alone, key=repr) == sorted(whole, key=repr), rule.id
