@@ -95,7 +95,8 @@ _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 def _too_deep(data: bytes) -> bool:
     """Whether the valid JSON ``data`` nests arrays and objects more than :data:`DEPTH_MAX` deep,
-    counted on its brackets outside strings (four times as fast as walking the parsed value)."""
+    counted on its brackets outside strings (about 1.5 times as fast as walking the parsed value,
+    measured on a 140 KB record)."""
     syntax = _ESCAPE.sub(b"", data).translate(None, _NOT_SYNTAX)
     brackets = b"".join(syntax.split(b'"')[::2])
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > DEPTH_MAX

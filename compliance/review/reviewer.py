@@ -190,9 +190,11 @@ class Reviewer:
         return findings
 
     def findings_of(self, proposal: Proposal, rule_id: str) -> list[Finding]:
-        """The findings of one rule on ``proposal``, as :meth:`review` gives them, with every
-        rule evaluated (and the engines checked against each other) but only this rule's
-        findings written: what a rule's own examples need (``rules test``)."""
+        """The findings of one rule on ``proposal``, as :meth:`review` gives them (waivers
+        applied; no source map, and not passed through redaction, which a redacting review
+        applies to the whole review afterwards), with every rule evaluated and the engines
+        checked against each other but only this rule's findings written: what a rule's own
+        examples need (``rules test``)."""
         view = self._view(proposal)
         mine = [o for o in self._outcomes(view, proposal.id) if o.rule.id == rule_id]
         return self._findings(proposal.id, view, mine, None)
