@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from openpyxl.utils.datetime import from_excel
-
 from compliance.proposal.fields import FieldSpec, Kind
 from compliance.proposal.validation import shown
 from compliance.words import closest
+from compliance.workbook.excelvalues import from_excel
 from compliance.workbook.layout import LISTED, NO, NONE, UNKNOWN, YES
 
 _TRUE = frozenset({"yes", "y", "true"})

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl.utils import get_column_letter
+from compliance.workbook.excelvalues import get_column_letter
 
 MAX_ROWS = 50_000
 """The last row intake reads: a value below it is refused (a styled, empty row is ignored). The

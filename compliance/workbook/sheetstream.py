@@ -20,10 +20,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.utils.datetime import from_excel, from_ISO8601
-
 from compliance.errors import InputError
 from compliance.workbook.cellformat import NEGATIVE, POSITIVE, ZERO, rgb, unseen_colour
+from compliance.workbook.excelvalues import from_excel, from_iso8601
 from compliance.workbook.grid import (
     MAX_CELLS,
     MAX_COLUMNS,
@@ -165,7 +164,7 @@ def _value(package: Package, cell: _Cell, style: int) -> Any:
         return text
     if kind == "d":
         try:
-            return from_ISO8601(text)
+            return from_iso8601(text)
         except (ValueError, TypeError, OverflowError):
             raise _Malformed(f"{_one_line(repr(text), 40)} is not a date") from None
     raise _Malformed(f"an unknown cell type {_one_line(repr(kind), 20)}")

@@ -29,9 +29,6 @@ from dataclasses import dataclass, field
 from typing import cast
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
-
 from compliance.errors import InputError
 from compliance.workbook.cellformat import (
     WHITE,
@@ -40,6 +37,13 @@ from compliance.workbook.cellformat import (
     rgb,
     unseen_colour,
     white_in_format,
+)
+from compliance.workbook.excelvalues import (
+    BUILTIN_FORMATS,
+    CALENDAR_MAC_1904,
+    CALENDAR_WINDOWS_1900,
+    is_date_format,
+    is_timedelta_format,
 )
 from compliance.workbook.xlsxfile import (
     _DAMAGE_ERRORS,
