@@ -1,4 +1,4 @@
-from compliance.cli import main
+from compliance.launch import main
 
 if __name__ == "__main__":  # not when a worker process imports it
     main()

@@ -36,6 +36,7 @@ COMMANDS = {
     "schema": "compliance.commands.schema:schema",
     "docs": "compliance.commands.docs:docs",
     "rules": "compliance.commands.rules:rules",
+    "daemon": "compliance.commands.daemon:daemon_group",
 }
 """Each command and the ``module:name`` that defines it; ``--help`` lists them sorted."""
 

@@ -70,8 +70,14 @@ class Run:
     err: str
 
 
-CLI_ENV = {"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8", "COMPLIANCE_CACHE_DIR": RULE_CACHE}
-"""The whole environment the command sees: nothing from the caller's (no COMPLIANCE_* of theirs)."""
+CLI_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "PYTHONIOENCODING": "utf-8",
+    "COMPLIANCE_CACHE_DIR": RULE_CACHE,
+    "COMPLIANCE_DAEMON": "off",
+}
+"""The whole environment the command sees: nothing from the caller's (no COMPLIANCE_* of theirs,
+and never a daemon of theirs: each command runs in its own process)."""
 
 
 def run_process(

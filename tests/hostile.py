@@ -84,6 +84,7 @@ def run_bounded(*args: str, stdin: bytes | None = None, cwd: Path = ROOT) -> Bou
                 "PATH": "/usr/bin:/bin",
                 "PYTHONIOENCODING": "utf-8",
                 "COMPLIANCE_CACHE_DIR": os.environ.get("COMPLIANCE_CACHE_DIR", "off"),
+                "COMPLIANCE_DAEMON": "off",  # its limits bound this process, not a daemon's
             },
             start_new_session=True,
         )

@@ -55,4 +55,4 @@ def test_the_environment_is_the_clean_one_and_comes_back(
     assert (sys.stdin, sys.stdout, sys.stderr) == streams
     given = run_cli("review", FLAWED, "--no-fail", env={"COMPLIANCE_REVIEW_FORMAT": "json"})
     assert given.out.startswith("{")
-    assert set(CLI_ENV) == {"PATH", "PYTHONIOENCODING", "COMPLIANCE_CACHE_DIR"}
+    assert set(CLI_ENV) == {"PATH", "PYTHONIOENCODING", "COMPLIANCE_CACHE_DIR", "COMPLIANCE_DAEMON"}

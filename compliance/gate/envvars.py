@@ -41,13 +41,14 @@ RESERVED = frozenset(
     {
         "COMPLIANCE_API_TOKENS",
         "COMPLIANCE_CACHE_DIR",
+        "COMPLIANCE_DAEMON",
         "COMPLIANCE_DEBUG",
         "COMPLIANCE_SCREENSHOT_DIR",
         "COMPLIANCE_TEST_POSTGRES_URL",
     }
 )
-"""Variables read for other purposes: the service's tokens, the rule-set cache, tracebacks, and
-the test suite's."""
+"""Variables read for other purposes: the service's tokens, the rule-set cache, the daemon's
+socket, tracebacks, and the test suite's."""
 
 
 def _commands(

@@ -95,6 +95,13 @@ _CLASSES: dict[str, type[Any]] = {
     )
 }
 _ENUMS: dict[str, type[Enum]] = {"Severity": Severity, "CompareOp": c.CompareOp}
+DECODED_KEPT = 4
+_DECODED: dict[str, rs.RuleSet] = {}
+"""The rule sets this process decoded from entries, by the sha256 of the entry's payload (the
+last :data:`DECODED_KEPT`). A later load of the same entry reads and checks it as the first did,
+then shares the rule set (frozen, like everything in it) instead of decoding it again: a library
+that loads the rules for each batch, and each command the daemon runs (whose daemon read them
+before listening), skip the decoding, most of a load."""
 
 
 class _Unstorable(Exception):
@@ -330,13 +337,16 @@ def load(key: str) -> rs.RuleSet | None:
             return None
         head, _, payload = data.partition(b"\n")
         header = json.loads(head)
-        if header != {
-            "format": FORMAT,
-            "key": key,
-            "payload_sha256": hashlib.sha256(payload).hexdigest(),
-        }:
+        digest = hashlib.sha256(payload).hexdigest()
+        if header != {"format": FORMAT, "key": key, "payload_sha256": digest}:
             return None
-        return _decode(payload)
+        ruleset = _DECODED.get(digest)
+        if ruleset is None:
+            ruleset = _decode(payload)
+            while len(_DECODED) >= DECODED_KEPT:
+                del _DECODED[next(iter(_DECODED))]
+            _DECODED[digest] = ruleset
+        return ruleset
     except Exception:  # a damaged entry is a missing one
         return None
 

@@ -1,0 +1,292 @@
+"""``compliance daemon``: commands run by a warm daemon give exactly what they give alone.
+
+A real daemon on a socket in the test's own directory, real ``python -m compliance`` processes
+as a workflow starts them; the daemon's count of commands served proves it ran each one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compliance import launch
+from compliance.exitcodes import ExitCode
+from compliance.rules import cache as rulecache
+from compliance.rules import durable
+from compliance.rules.compiler import compile_ruleset
+from compliance.rules.ruleset import RuleSet
+from tests.conftest import CLI_ENV, FIXTURES, ROOT, Run
+
+pytestmark = pytest.mark.slow
+
+
+def _env(socket_path: Path | str) -> dict[str, str]:
+    env = {**CLI_ENV, launch.ENV: str(socket_path)}
+    if "PYTHONPATH" in os.environ:  # a checkout other than the installed one
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
+
+
+def _run(env: dict[str, str], *args: str, stdin: str = "", cwd: Path = ROOT) -> Run:
+    done = subprocess.run(
+        [sys.executable, "-m", "compliance", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def _served(env: dict[str, str]) -> int:
+    shown = _run(env, "daemon", "status")
+    assert shown.code == 0, shown.err
+    found = re.search(r"(\d+) commands served", shown.out)
+    assert found, shown.out
+    return int(found.group(1))
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A daemon of its own, started as a user starts one; stopped at the end."""
+    home = tmp_path_factory.mktemp("daemon")
+    home.chmod(0o700)
+    env = _env(home / "d.sock")
+    started = _run(env, "daemon", "start")
+    assert started.code == 0, started.err
+    assert started.out.startswith(f"compliance daemon: listening on {home / 'd.sock'} (pid ")
+    yield env
+    stopped = _run(env, "daemon", "stop")
+    assert (stopped.code, stopped.out) == (0, "compliance daemon: stopped\n")
+    assert not (home / "d.sock").exists()
+
+
+COMMANDS = [
+    ("review", "fixtures/exemplary-community-policing.json"),
+    ("review", "fixtures/flawed-refugee-data-sharing.json"),
+    ("review", "fixtures/incomplete-coast-guard-training.json", "--format", "json"),
+    ("review", "fixtures/workbooks/flawed-data-sharing-biometrics-left-behind.xlsx", "--brief"),
+    ("review", "fixtures/no-such-file.json"),
+    ("review", "fixtures/exemplary-community-policing.json", "--fail-on", "nonsense"),
+    ("validate", "fixtures/flawed-refugee-data-sharing.json"),
+    ("--version",),
+    ("rules", "list"),
+    ("no-such-command",),
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_a_command_run_by_the_daemon_gives_what_it_gives_alone(
+    daemon: dict[str, str], args: tuple[str, ...]
+) -> None:
+    before = _served(daemon)
+    warm = _run(daemon, *args)
+    assert _served(daemon) == before + 1  # the daemon ran it
+    alone = _run({**daemon, launch.ENV: "off"}, *args)
+    assert (warm.code, warm.out, warm.err) == (alone.code, alone.out, alone.err)
+
+
+def test_standard_input_files_written_and_the_environment_are_the_callers(
+    daemon: dict[str, str], tmp_path: Path
+) -> None:
+    proposal = (FIXTURES / "flawed-refugee-data-sharing.json").read_text(encoding="utf-8")
+    before = _served(daemon)
+    env = {**daemon, "COMPLIANCE_REVIEW_FAIL_ON": "blocker"}
+    args = ("review", "-", "--format", "json", "-o", "report.json", "--format", "text")
+    warm = _run(env, *args, "-o", "report.txt", stdin=proposal, cwd=tmp_path)
+    assert _served(daemon) == before + 1
+    alone_dir = tmp_path / "alone"
+    alone_dir.mkdir()
+    alone = _run(
+        {**env, launch.ENV: "off"}, *args, "-o", "report.txt", stdin=proposal, cwd=alone_dir
+    )
+    assert (warm.code, warm.out, warm.err) == (alone.code, alone.out, alone.err)
+    for name in ("report.json", "report.txt"):
+        ours, theirs = (d / name for d in (tmp_path, alone_dir))
+        assert ours.read_bytes() == theirs.read_bytes()
+    assert (
+        json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["threshold"] == "blocker"
+    )
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def _daemon_pid(env: dict[str, str]) -> int:
+    found = re.search(r"pid (\d+)", _run(env, "daemon", "status").out)
+    assert found
+    return int(found.group(1))
+
+
+def _waiting_review(env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+    """A review reading standard input that stays open, and the daemon's child running it."""
+    daemon_pid = _daemon_pid(env)
+    before = set(_children(daemon_pid))
+    caller = subprocess.Popen(
+        [sys.executable, "-m", "compliance", "review", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        new = set(_children(daemon_pid)) - before
+        if new:
+            return caller, new.pop()
+        time.sleep(0.02)
+    caller.kill()
+    raise AssertionError("the daemon started no child")
+
+
+def test_a_child_killed_mid_command_is_an_internal_error_never_a_pass(
+    daemon: dict[str, str],
+) -> None:
+    caller, child = _waiting_review(daemon)
+    os.kill(child, signal.SIGKILL)
+    out, err = caller.communicate(timeout=30)
+    assert caller.returncode == ExitCode.INTERNAL_ERROR
+    assert err == "error: the compliance daemon stopped before the command ended\n"
+    assert out == ""
+
+
+def test_a_caller_that_goes_away_ends_its_child(daemon: dict[str, str]) -> None:
+    caller, child = _waiting_review(daemon)
+    caller.kill()
+    caller.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not Path(f"/proc/{child}").exists()
+
+
+def test_memory_does_not_grow_with_the_commands_served(daemon: dict[str, str]) -> None:
+    def rss_kb() -> int:
+        status = Path(f"/proc/{_daemon_pid(daemon)}/status").read_text()
+        found = re.search(r"VmRSS:\s+(\d+) kB", status)
+        assert found
+        return int(found.group(1))
+
+    _run(daemon, "review", "fixtures/flawed-refugee-data-sharing.json")
+    before = rss_kb()
+    for _ in range(10):
+        _run(daemon, "review", "fixtures/flawed-refugee-data-sharing.json")
+    assert rss_kb() - before < 1024  # each command's memory was its child's
+
+
+def test_another_installation_is_refused_and_the_daemon_stops(tmp_path: Path) -> None:
+    tmp_path.chmod(0o700)
+    env = _env(tmp_path / "d.sock")
+    assert _run(env, "daemon", "start").code == 0
+    message = {"op": "run", "argv": ["--version"], "cwd": str(ROOT), "env": {}, "streams": []}
+    message |= {"package": "/elsewhere/compliance", "executable": sys.executable}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(str(tmp_path / "d.sock"))
+        socket.send_fds(sock, [launch.frame(message)], [0, 1, 2])
+        assert sock.makefile("rb").readline() == launch.STALE
+    deadline = time.monotonic() + 10
+    while (tmp_path / "d.sock").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not (tmp_path / "d.sock").exists()
+    # ... and commands run in their own process, as if there were none
+    assert _run(env, "--version").code == 0
+
+
+def test_a_socket_in_a_directory_others_can_enter_is_never_used(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    env = _env(tmp_path / "d.sock")
+    refused = _run(env, "daemon", "start")
+    assert refused.code == ExitCode.INVALID_INPUT
+    assert refused.err == (
+        f"error: {tmp_path}: must be a directory of yours that no one else can enter\n"
+    )
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as planted:
+        planted.bind(str(tmp_path / "d.sock"))  # someone's socket where ours would be
+        planted.listen(1)
+        assert not launch.private(str(tmp_path / "d.sock"))
+        assert launch.delegate(str(tmp_path / "d.sock"), ["--version"]) is None
+
+
+def test_status_and_stop_without_a_daemon(tmp_path: Path) -> None:
+    tmp_path.chmod(0o700)
+    env = _env(tmp_path / "d.sock")
+    assert _run(env, "daemon", "status") == Run(
+        int(ExitCode.INVALID_INPUT),
+        "",
+        f"error: no compliance daemon is running on {tmp_path / 'd.sock'}\n",
+    )
+    assert _run(env, "daemon", "stop") == Run(0, "compliance daemon: not running\n", "")
+    off = _run({**env, launch.ENV: "off"}, "daemon", "start")
+    assert off.code == ExitCode.INVALID_INPUT
+    assert off.err.startswith("error: no daemon here: COMPLIANCE_DAEMON is off")
+
+
+def test_the_socket_path(tmp_path: Path) -> None:
+    uid = os.getuid()
+    assert launch.socket_path({"COMPLIANCE_DAEMON": "OFF"}) is None
+    assert launch.socket_path({"COMPLIANCE_DAEMON": "/x/d.sock"}) == "/x/d.sock"
+    assert launch.socket_path({"XDG_RUNTIME_DIR": "/run/user/7"}) == (
+        "/run/user/7/compliance/daemon.sock"
+    )
+    assert launch.socket_path({"TMPDIR": "/scratch"}) == f"/scratch/compliance-{uid}/daemon.sock"
+    assert launch.socket_path({}) == f"/tmp/compliance-{uid}/daemon.sock"
+    assert launch.INTERNAL_ERROR == ExitCode.INTERNAL_ERROR
+    assert CLI_ENV[launch.ENV] == "off"  # no test's command meets a developer's own daemon
+
+
+def test_a_kept_engine_is_taken_by_the_next_of_the_same_rules(
+    ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(durable, "_keeping", True)
+    monkeypatch.setattr(durable, "_KEPT", {})
+    plan = compile_ruleset(ruleset)
+    view = json.loads((FIXTURES / "flawed-refugee-data-sharing.json").read_text(encoding="utf-8"))
+    first = durable.DurableEngine(plan)
+    expected = first.results(view)
+    first.close()
+    assert len(durable._KEPT) == 1
+    second = durable.DurableEngine(plan)
+    assert durable._KEPT == {}  # taken, not shared
+    assert second._host is first._host
+    assert second.results(view) == expected
+    third = durable.DurableEngine(plan)  # none kept: built anew
+    assert third._host is not second._host
+    assert third.results(view) == expected
+    third.close()
+    second.close()
+    assert len(durable._KEPT) == 1
+
+
+def test_a_cache_entry_read_again_is_checked_again_and_decoded_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ruleset: RuleSet
+) -> None:
+    monkeypatch.setenv(rulecache.ENV, str(tmp_path))
+    monkeypatch.setattr(rulecache, "_DECODED", {})
+    rulecache.store("k" * 64, ruleset)
+    first = rulecache.load("k" * 64)
+    assert first is not None
+    assert first == ruleset
+    assert rulecache.load("k" * 64) is first
+    entry = next(tmp_path.glob("*.ruleset.json"))
+    entry.write_bytes(entry.read_bytes()[:-2] + b"x\n")  # damaged: not trusted, even if decoded
+    assert rulecache.load("k" * 64) is None
