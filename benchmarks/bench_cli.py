@@ -8,7 +8,9 @@ Measured in one run, through the installed ``compliance`` command (default engin
 in a fresh process:
 
 1. **Latency**: ``compliance review`` of one proposal, as JSON and as a workbook made from it by
-   ``compliance export``, beside ``python -c pass`` and beside Checkov on a ten-line Kubernetes
+   ``compliance export``, each alone (``COMPLIANCE_DAEMON=off``) and with a daemon of the
+   benchmark's own running (``compliance daemon start``, untimed, before the first round),
+   beside ``python -c pass`` and beside Checkov on a ten-line Kubernetes
    manifest (``checkov -f``, as a user types it, its update check turned off), interleaved in
    rounds (A, B, C, D, A, B, ...) after an untimed warm-up round, so load affects them alike.
    Checkov is no dependency: it is installed on demand from the package index into its own
@@ -171,16 +173,35 @@ def latency(tmp: Path, args: argparse.Namespace) -> list[Latency]:
     )
     manifest = tmp / "deploy.yaml"
     manifest.write_text(MANIFEST, encoding="utf-8")
-    commands: list[tuple[Latency, list[str]]] = [
+    # Each review alone (no daemon, whatever the caller runs) and with a daemon of its own
+    # started in the same directory (`compliance daemon start`), as a user would keep one.
+    home = tmp / "daemon"
+    home.mkdir(mode=0o700)
+    alone = dict(os.environ, COMPLIANCE_DAEMON="off")
+    warm = dict(os.environ, COMPLIANCE_DAEMON=str(home / "d.sock"))
+    subprocess.run([cli, "daemon", "start"], check=True, capture_output=True, cwd=tmp, env=warm)
+    commands: list[tuple[Latency, list[str], dict[str, str]]] = [
         (
             Latency("review, JSON", f"compliance review {FIXTURE.name}"),
             [cli, "review", str(FIXTURE)],
+            alone,
         ),
         (
             Latency("review, workbook", "compliance review proposal.xlsx"),
             [cli, "review", str(workbook)],
+            alone,
         ),
-        (Latency("python -c pass", "python -c pass"), [sys.executable, "-c", "pass"]),
+        (
+            Latency("review, JSON, daemon running", f"compliance review {FIXTURE.name}"),
+            [cli, "review", str(FIXTURE)],
+            warm,
+        ),
+        (
+            Latency("review, workbook, daemon running", "compliance review proposal.xlsx"),
+            [cli, "review", str(workbook)],
+            warm,
+        ),
+        (Latency("python -c pass", "python -c pass"), [sys.executable, "-c", "pass"], alone),
     ]
     cmd_checkov = ["-f", str(manifest), "--quiet", "--compact", "--skip-download"]
     note = "Checkov left out (--no-checkov)"
@@ -189,13 +210,29 @@ def latency(tmp: Path, args: argparse.Namespace) -> list[Latency]:
         if exe is not None:
             version = output([str(exe), "--version"])
             shown = f"checkov {' '.join(cmd_checkov).replace(str(manifest), 'deploy.yaml')}"
-            commands.append((Latency(f"Checkov {version}", shown), [str(exe), *cmd_checkov]))
+            # CKV_SKIP_PACKAGE_UPDATE_CHECK: no look-up on the package index
+            checkov_env = dict(os.environ, CKV_SKIP_PACKAGE_UPDATE_CHECK="true")
+            commands.append(
+                (Latency(f"Checkov {version}", shown), [str(exe), *cmd_checkov], checkov_env)
+            )
     if note:
         log(note)
+    try:
+        _time_rounds(commands, tmp, args)
+    finally:
+        subprocess.run([cli, "daemon", "stop"], check=False, capture_output=True, env=warm)
+    results = [entry for entry, _, _ in commands]
+    if note:
+        results.append(Latency("Checkov", "", note=note))
+    return results
+
+
+def _time_rounds(
+    commands: list[tuple[Latency, list[str], dict[str, str]]], tmp: Path, args: argparse.Namespace
+) -> None:
     ok_codes = {0, 1}  # checkov exits 1 when a check fails, as on this manifest
-    env = dict(os.environ, CKV_SKIP_PACKAGE_UPDATE_CHECK="true")  # no look-up on the index
     for round_no in range(args.rounds + 1):
-        for entry, cmd in commands:
+        for entry, cmd, env in commands:
             start = time.perf_counter()
             done = subprocess.run(
                 cmd,
@@ -216,10 +253,6 @@ def latency(tmp: Path, args: argparse.Namespace) -> list[Latency]:
                 entry.times.append(took)
         if round_no:
             log(f"  latency round {round_no}/{args.rounds}")
-    results = [entry for entry, _ in commands]
-    if note:
-        results.append(Latency("Checkov", "", note=note))
-    return results
 
 
 # -- 2. batches ---------------------------------------------------------------------------------
