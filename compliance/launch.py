@@ -24,6 +24,7 @@ import socket
 import stat
 import struct
 import sys
+import zlib
 from typing import Any, NoReturn
 
 ENV = "COMPLIANCE_DAEMON"
@@ -37,24 +38,34 @@ MAX_MESSAGE = 4 * 1024 * 1024
 INTERNAL_ERROR = 6
 """``ExitCode.INTERNAL_ERROR``, without importing :mod:`compliance.exitcodes` on the fast path
 (``tests/test_daemon.py`` checks that they are equal)."""
-_HANDSHAKE_SECONDS = 10.0
+_CONNECT_SECONDS = 10.0
 _PEER = struct.Struct("3i")
+#: Arguments and option values that name one of this process's own descriptors: the daemon's
+#: child has only the standard three, so a command naming another one runs here.
+_OWN_DESCRIPTORS = ("/dev/fd/", "/proc/")
+
+
+def installation() -> str:
+    """This installation: the package's directory and the interpreter running it."""
+    return f"{os.path.dirname(os.path.abspath(__file__))}\n{sys.executable}"
 
 
 def socket_path(environ: Any = os.environ) -> str | None:
-    """Where the daemon listens: ``$COMPLIANCE_DAEMON``, else ``compliance/daemon.sock`` in
-    ``$XDG_RUNTIME_DIR``, else in ``$TMPDIR/compliance-<uid>``; None for ``off`` or where Unix
-    sockets or fork are missing."""
+    """Where the daemon of this installation listens: ``$COMPLIANCE_DAEMON`` (made absolute),
+    else ``compliance/daemon-<id>.sock`` in ``$XDG_RUNTIME_DIR``, else in
+    ``$TMPDIR/compliance-<uid>`` (``<id>``: a checksum of :func:`installation`, so that two
+    installations keep apart); None for ``off`` or where Unix sockets or fork are missing."""
     given = environ.get(ENV, "")
     if given.lower() == "off" or not supported():
         return None
     if given:
-        return str(given)
+        return os.path.abspath(str(given))
+    name = f"daemon-{zlib.crc32(installation().encode('utf-8')):08x}.sock"
     runtime = environ.get("XDG_RUNTIME_DIR", "")
     if runtime:
-        return os.path.join(runtime, "compliance", "daemon.sock")
+        return os.path.join(runtime, "compliance", name)
     temp = environ.get("TMPDIR", "") or "/tmp"
-    return os.path.join(temp, f"compliance-{os.getuid()}", "daemon.sock")
+    return os.path.join(temp, f"compliance-{os.getuid()}", name)
 
 
 def supported() -> bool:
@@ -103,14 +114,26 @@ def _streams() -> list[list[Any]]:
                 getattr(stream, "encoding", None) or "utf-8",
                 getattr(stream, "errors", None) or "strict",
                 bool(getattr(stream, "line_buffering", False)),
+                bool(getattr(stream, "write_through", False)),
             ]
         )
     return made
 
 
+def interpreter() -> list[Any]:
+    """The interpreter's settings that change how code runs (``-X``, ``-W``, ``-O``, UTF-8
+    mode, ...): the daemon runs a command only for a caller whose settings are its own."""
+    return [list(sys.flags), list(sys.warnoptions), sorted(map(str, sys._xoptions.items()))]
+
+
+def _names_own_descriptor(argv: list[str]) -> bool:
+    values = [*argv, *(v for k, v in os.environ.items() if k.startswith("COMPLIANCE_"))]
+    return any(mark in value for value in values for mark in _OWN_DESCRIPTORS)
+
+
 def delegate(path: str, argv: list[str]) -> int | None:
     """The exit code of ``argv`` run by the daemon at ``path``; None when it did not take it."""
-    if not private(path):
+    if not private(path) or _names_own_descriptor(argv):
         return None
     try:
         for fd in (0, 1, 2):
@@ -120,32 +143,36 @@ def delegate(path: str, argv: list[str]) -> int | None:
         return None
     with sock:
         try:
-            sock.settimeout(_HANDSHAKE_SECONDS)
+            sock.settimeout(_CONNECT_SECONDS)
             sock.connect(path)
             if peer_uid(sock) != os.getuid():
                 return None
+            mask = os.umask(0o077)
+            os.umask(mask)
             message = {
                 "op": "run",
                 "argv": argv,
                 "cwd": os.getcwd(),
                 "env": dict(os.environ),
+                "umask": mask,
                 "streams": _streams(),
-                "package": os.path.dirname(os.path.abspath(__file__)),
-                "executable": sys.executable,
+                "interpreter": interpreter(),
+                "installation": installation(),
             }
             data = frame(message)
             if len(data) > MAX_MESSAGE:
                 return None
             sent = socket.send_fds(sock, [data], [0, 1, 2])
             sock.sendall(data[sent:])
+            # Sent: from here the daemon may run the command, so this process must not run it
+            # too. Its first line says whether it does (waited for as long as it takes).
+            sock.settimeout(None)
             reader = sock.makefile("rb")
             if reader.readline(64) != STARTED:
-                return None
+                return None  # refused, or ended before its child took the command
         except (OSError, ValueError):
             return None
-        # From here the command runs in the daemon: wait for it as long as it takes.
         try:
-            sock.settimeout(None)
             line = reader.readline(64)
         except KeyboardInterrupt:  # closing the socket ends the daemon's child
             sys.stderr.write("\naborted\n")

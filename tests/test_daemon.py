@@ -11,9 +11,12 @@ import os
 import re
 import signal
 import socket
+import stat
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +40,9 @@ def _env(socket_path: Path | str) -> dict[str, str]:
     return env
 
 
-def _run(env: dict[str, str], *args: str, stdin: str = "", cwd: Path = ROOT) -> Run:
+def _run(
+    env: dict[str, str], *args: str, stdin: str = "", cwd: Path = ROOT, umask: int = 0o022
+) -> Run:
     done = subprocess.run(
         [sys.executable, "-m", "compliance", *args],
         input=stdin,
@@ -47,6 +52,7 @@ def _run(env: dict[str, str], *args: str, stdin: str = "", cwd: Path = ROOT) -> 
         env=env,
         timeout=120,
         check=False,
+        umask=umask,
     )
     return Run(done.returncode, done.stdout, done.stderr)
 
@@ -65,9 +71,16 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     home = tmp_path_factory.mktemp("daemon")
     home.chmod(0o700)
     env = _env(home / "d.sock")
-    started = _run(env, "daemon", "start")
+    # Started from a project whose configuration keeps decision records, with a report file in
+    # the environment and a module Python could import: the daemon runs and writes none of it.
+    project = tmp_path_factory.mktemp("project")
+    (project / "compliance.toml").write_text('[records]\ndirectory = "records"\n', encoding="utf-8")
+    (project / "yaml.py").write_text("open('planted-ran', 'w').close()\n", encoding="utf-8")
+    started = _run({**env, "COMPLIANCE_REVIEW_OUTPUT": "warm.txt"}, "daemon", "start", cwd=project)
     assert started.code == 0, started.err
     assert started.out.startswith(f"compliance daemon: listening on {home / 'd.sock'} (pid ")
+    assert sorted(p.name for p in project.iterdir()) == ["compliance.toml", "yaml.py"]
+    assert sorted(p.name for p in home.iterdir()) == ["d.sock", "d.sock.lock", "daemon.log"]
     yield env
     stopped = _run(env, "daemon", "stop")
     assert (stopped.code, stopped.out) == (0, "compliance daemon: stopped\n")
@@ -106,17 +119,17 @@ def test_standard_input_files_written_and_the_environment_are_the_callers(
     before = _served(daemon)
     env = {**daemon, "COMPLIANCE_REVIEW_FAIL_ON": "blocker"}
     args = ("review", "-", "--format", "json", "-o", "report.json", "--format", "text")
-    warm = _run(env, *args, "-o", "report.txt", stdin=proposal, cwd=tmp_path)
+    warm = _run(env, *args, "-o", "report.txt", stdin=proposal, cwd=tmp_path, umask=0o077)
     assert _served(daemon) == before + 1
     alone_dir = tmp_path / "alone"
     alone_dir.mkdir()
-    alone = _run(
-        {**env, launch.ENV: "off"}, *args, "-o", "report.txt", stdin=proposal, cwd=alone_dir
-    )
+    off = {**env, launch.ENV: "off"}
+    alone = _run(off, *args, "-o", "report.txt", stdin=proposal, cwd=alone_dir, umask=0o077)
     assert (warm.code, warm.out, warm.err) == (alone.code, alone.out, alone.err)
     for name in ("report.json", "report.txt"):
         ours, theirs = (d / name for d in (tmp_path, alone_dir))
         assert ours.read_bytes() == theirs.read_bytes()
+        assert stat.S_IMODE(ours.stat().st_mode) == stat.S_IMODE(theirs.stat().st_mode) == 0o600
     assert (
         json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["threshold"] == "blocker"
     )
@@ -179,6 +192,84 @@ def test_a_caller_that_goes_away_ends_its_child(daemon: dict[str, str]) -> None:
     assert not Path(f"/proc/{child}").exists()
 
 
+def test_a_file_descriptor_of_the_callers_own_is_read_by_the_caller(
+    daemon: dict[str, str],
+) -> None:
+    """``<(...)`` in a shell names /dev/fd/N, which only the caller has: it runs the command."""
+    before = _served(daemon)
+    proposal = (FIXTURES / "exemplary-community-policing.json").read_bytes()
+    read, write = os.pipe()
+    os.write(write, proposal)
+    os.close(write)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "compliance", "review", f"/dev/fd/{read}", "--brief"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=daemon,
+            pass_fds=(read,),
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(read)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "decision: APPROVE" in done.stdout
+    assert _served(daemon) == before
+
+
+def test_a_caller_killed_mid_batch_ends_the_batch_workers_too(
+    daemon: dict[str, str], tmp_path: Path
+) -> None:
+    text = (FIXTURES / "flawed-refugee-data-sharing.json").read_text(encoding="utf-8")
+    line = json.dumps(json.loads(text))
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(
+        "".join(line.replace('"id": "', f'"id": "N{n}-', 1) + "\n" for n in range(3000)),
+        encoding="utf-8",
+    )
+    daemon_pid = _daemon_pid(daemon)
+    caller = subprocess.Popen(
+        [sys.executable, "-m", "compliance", "review", str(batch), "--jobs", "2", "--no-fail"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=daemon,
+    )
+    deadline = time.monotonic() + 60
+    group: list[int] = []
+    while time.monotonic() < deadline and len(group) < 3:  # the child and its two workers
+        group = [pid for child in _children(daemon_pid) for pid in [child, *_children(child)]]
+        time.sleep(0.05)
+    assert len(group) >= 3, group
+    caller.kill()
+    caller.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in group) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not [pid for pid in group if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_message_no_caller_sends_leaves_the_daemon_serving(daemon: dict[str, str]) -> None:
+    path = daemon[launch.ENV]
+    nested = b"[" * 300_000 + b"]" * 300_000
+    for data in [
+        launch.frame({"op": "run", "argv": "review", "env": {}}),
+        launch.frame({"op": "run", "argv": [1, 2], "cwd": 3}),
+        struct.pack("!I", len(nested)) + nested,
+        struct.pack("!I", 10**9),
+        b"\xff\xff",
+    ]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(path)
+            socket.send_fds(sock, [data], [0, 1, 2])
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.makefile("rb").readline() == b""
+    assert _run(daemon, "daemon", "status").code == 0
+
+
 def test_memory_does_not_grow_with_the_commands_served(daemon: dict[str, str]) -> None:
     def rss_kb() -> int:
         status = Path(f"/proc/{_daemon_pid(daemon)}/status").read_text()
@@ -193,23 +284,43 @@ def test_memory_does_not_grow_with_the_commands_served(daemon: dict[str, str]) -
     assert rss_kb() - before < 1024  # each command's memory was its child's
 
 
-def test_another_installation_is_refused_and_the_daemon_stops(tmp_path: Path) -> None:
-    tmp_path.chmod(0o700)
-    env = _env(tmp_path / "d.sock")
-    assert _run(env, "daemon", "start").code == 0
-    message = {"op": "run", "argv": ["--version"], "cwd": str(ROOT), "env": {}, "streams": []}
-    message |= {"package": "/elsewhere/compliance", "executable": sys.executable}
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(30)
-        sock.connect(str(tmp_path / "d.sock"))
-        socket.send_fds(sock, [launch.frame(message)], [0, 1, 2])
-        assert sock.makefile("rb").readline() == launch.STALE
-    deadline = time.monotonic() + 10
-    while (tmp_path / "d.sock").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not (tmp_path / "d.sock").exists()
-    # ... and commands run in their own process, as if there were none
-    assert _run(env, "--version").code == 0
+def test_another_installation_or_other_interpreter_settings_run_alone(
+    daemon: dict[str, str],
+) -> None:
+    base = {"op": "run", "argv": ["--version"], "cwd": str(ROOT), "env": {}, "umask": 0o22}
+    base |= {"streams": [["utf-8", "strict", False, False]] * 3}
+    elsewhere = "/elsewhere/compliance\n" + sys.executable
+    for differs in [
+        {"installation": elsewhere, "interpreter": launch.interpreter()},
+        {"installation": launch.installation(), "interpreter": [[0] * 18, [], []]},
+    ]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(daemon[launch.ENV])
+            socket.send_fds(sock, [launch.frame(base | differs)], [0, 1, 2])
+            assert sock.makefile("rb").readline() == launch.STALE
+    before = _served(daemon)  # still serving
+    warned = _run({**daemon, "PYTHONWARNINGS": "error"}, "--version")
+    assert warned.code == 0
+    assert _served(daemon) == before  # -W error: its own process
+
+
+def test_a_daemon_whose_code_changed_refuses_and_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process: a snapshot that no longer matches is code or a library changed."""
+    from compliance.commands import daemon as server
+
+    snapshots = iter([["before"], ["after"]])
+    monkeypatch.setattr(server, "_snapshot", lambda: next(snapshots))
+    message = {"op": "run", "argv": ["--version"], "cwd": "/", "env": {}, "umask": 0o22}
+    message |= {"streams": [["utf-8", "strict", False, False]] * 3}
+    left, right = socket.socketpair()
+    with left, right:
+        state = {"pid": 1, "started": 0.0, "served": 0}
+        snapshot = server._snapshot()
+        socket.send_fds(right, [launch.frame(message)], [0, 1, 2])
+        assert server._handle(left, left, snapshot, state) == "stop"
+        assert right.recv(64) == launch.STALE
+        assert state["served"] == 0
 
 
 def test_a_socket_in_a_directory_others_can_enter_is_never_used(tmp_path: Path) -> None:
@@ -245,11 +356,13 @@ def test_the_socket_path(tmp_path: Path) -> None:
     uid = os.getuid()
     assert launch.socket_path({"COMPLIANCE_DAEMON": "OFF"}) is None
     assert launch.socket_path({"COMPLIANCE_DAEMON": "/x/d.sock"}) == "/x/d.sock"
+    assert launch.socket_path({"COMPLIANCE_DAEMON": "d.sock"}) == str(Path.cwd() / "d.sock")
+    name = f"daemon-{zlib.crc32(launch.installation().encode()):08x}.sock"
     assert launch.socket_path({"XDG_RUNTIME_DIR": "/run/user/7"}) == (
-        "/run/user/7/compliance/daemon.sock"
+        f"/run/user/7/compliance/{name}"
     )
-    assert launch.socket_path({"TMPDIR": "/scratch"}) == f"/scratch/compliance-{uid}/daemon.sock"
-    assert launch.socket_path({}) == f"/tmp/compliance-{uid}/daemon.sock"
+    assert launch.socket_path({"TMPDIR": "/scratch"}) == f"/scratch/compliance-{uid}/{name}"
+    assert launch.socket_path({}) == f"/tmp/compliance-{uid}/{name}"
     assert launch.INTERNAL_ERROR == ExitCode.INTERNAL_ERROR
     assert CLI_ENV[launch.ENV] == "off"  # no test's command meets a developer's own daemon
 

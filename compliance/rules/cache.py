@@ -99,9 +99,11 @@ DECODED_KEPT = 4
 _DECODED: dict[str, rs.RuleSet] = {}
 """The rule sets this process decoded from entries, by the sha256 of the entry's payload (the
 last :data:`DECODED_KEPT`). A later load of the same entry reads and checks it as the first did,
-then shares the rule set (frozen, like everything in it) instead of decoding it again: a library
-that loads the rules for each batch, and each command the daemon runs (whose daemon read them
-before listening), skip the decoding, most of a load."""
+then returns the same rule set instead of decoding it again: a library that loads the rules for
+each batch, and each command the daemon runs (whose daemon read them before listening), skip the
+decoding, most of a load. The rule set and its rules are frozen dataclasses; the tool changes
+nothing reachable from them (an example's proposal is made once, on first use, and then only
+read), and a caller must not either."""
 
 
 class _Unstorable(Exception):
