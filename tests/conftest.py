@@ -165,9 +165,15 @@ def plain_review(review: Review) -> dict[str, Any]:
 
 
 SLOW_MODULES = frozenset(
-    {"test_service", "test_hostile_service", "test_webpage", "test_report_html_print"}
+    {
+        "test_service",
+        "test_hostile_service",
+        "test_webpage",
+        "test_report_html_print",
+        "test_daemon",
+    }
 )
-"""Modules whose every test needs a live server or a browser: marked ``slow``, which
+"""Modules whose every test needs a live server, daemon or browser: marked ``slow``, which
 ``pytest -m "not slow"`` (README) leaves out."""
 SLOW_TESTS = frozenset(
     {

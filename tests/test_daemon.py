@@ -30,8 +30,6 @@ from compliance.rules.compiler import compile_ruleset
 from compliance.rules.ruleset import RuleSet
 from tests.conftest import CLI_ENV, FIXTURES, ROOT, Run
 
-pytestmark = pytest.mark.slow
-
 
 def _env(socket_path: Path | str) -> dict[str, str]:
     env = {**CLI_ENV, launch.ENV: str(socket_path)}
