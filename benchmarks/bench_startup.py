@@ -64,7 +64,9 @@ def main() -> None:
     out = Path(tempfile.mkdtemp()) / "review.json"
     command = [sys.executable, "-m", "compliance", "review", str(args.fixture.resolve())]
     command += ["--format", "json", "-o", str(out)]
-    envs = {name: {**os.environ, "PYTHONPATH": str(tree)} for name, tree in trees.items()}
+    # Each tree starts on its own: never handed to a daemon the caller may have running.
+    base = {**os.environ, "COMPLIANCE_DAEMON": "off"}
+    envs = {name: {**base, "PYTHONPATH": str(tree)} for name, tree in trees.items()}
     for env in envs.values():
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         for _ in range(2):
