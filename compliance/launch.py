@@ -8,12 +8,13 @@ process's standard streams themselves (their file descriptors), and exits with t
 daemon sends back. The daemon forks a child for each command, which runs what
 :func:`compliance.cli.main` would run here, reading and writing those streams directly.
 
-Whenever the daemon does not take a command (none is running, it is another installation's or
-its code changed since it started, the socket or its directory is not this user's alone), the
-command runs in this process instead, with nothing said: the daemon changes how soon an answer
-comes, never the answer. Once the daemon has started the command, an end without an exit code
-(its child killed) is an internal error, exit 6, never a pass; this process ending first (Ctrl-C)
-ends the child too.
+Whenever the daemon does not take a command (none is running, the socket or its directory is
+not this user's alone, the daemon is another installation's or runs with other interpreter
+settings, its code or a library changed since it started, or the command names a file
+descriptor of this process's own, such as ``/dev/fd/63``), the command runs in this process
+instead, with nothing said: the daemon changes how soon an answer comes, never the answer. Once
+the daemon has taken the command, an end without an exit code (its child killed) is an internal
+error, exit 6, never a pass; this process ending first (Ctrl-C) ends the child and its workers.
 """
 
 from __future__ import annotations
