@@ -6,6 +6,7 @@ as a workflow starts them; the daemon's count of commands served proves it ran e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -147,7 +148,10 @@ def _daemon_pid(env: dict[str, str]) -> int:
 
 
 def _waiting_review(env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
-    """A review reading standard input that stays open, and the daemon's child running it."""
+    """A review reading standard input that stays open, and the daemon's child running it, once
+    it has taken the command (a child killed before that never ran it: its caller runs the
+    command itself). The child starts the thread that watches its caller right after telling
+    the caller it took the command: a second thread is the sign."""
     daemon_pid = _daemon_pid(env)
     before = set(_children(daemon_pid))
     caller = subprocess.Popen(
@@ -161,12 +165,13 @@ def _waiting_review(env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        new = set(_children(daemon_pid)) - before
-        if new:
-            return caller, new.pop()
+        for child in set(_children(daemon_pid)) - before:
+            with contextlib.suppress(OSError):
+                if len(list(Path(f"/proc/{child}/task").iterdir())) >= 2:
+                    return caller, child
         time.sleep(0.02)
     caller.kill()
-    raise AssertionError("the daemon started no child")
+    raise AssertionError("no child of the daemon took the command")
 
 
 def test_a_child_killed_mid_command_is_an_internal_error_never_a_pass(
