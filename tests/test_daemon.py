@@ -7,6 +7,7 @@ as a workflow starts them; the daemon's count of commands served proves it ran e
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -391,6 +392,10 @@ def test_a_kept_engine_is_taken_by_the_next_of_the_same_rules(
     third.close()
     second.close()
     assert len(durable._KEPT) == 1
+    monkeypatch.setattr(durable, "KEPT_MAX", 1)
+    fewer = dataclasses.replace(ruleset, rules=ruleset.rules[:3])
+    durable.DurableEngine(compile_ruleset(fewer)).close()
+    assert len(durable._KEPT) == 1  # full: another rule set's engine is deleted, not kept
 
 
 def test_a_cache_entry_read_again_is_checked_again_and_decoded_once(

@@ -205,6 +205,8 @@ class _QuietHost(_durable.Host if _IMPORT_ERROR is None else object):  # type: i
 
 
 _keeping = False
+KEPT_MAX = 4
+"""At most this many engines are kept (one per distinct rule set); others are deleted."""
 _KEPT: dict[str, tuple[_QuietHost, list[Any], itertools.count[int]]] = {}
 """Engines closed while :func:`keep_closed_engines` is on, by their compiled definitions, with
 the counter of their session ids (never reused): the next engine made of the same definitions
@@ -323,7 +325,8 @@ class DurableEngine:
             if self._closed:
                 return
             self._closed = True
-            if _keeping and self._broken is None and self._key not in _KEPT:
+            room = len(_KEPT) < KEPT_MAX and self._key not in _KEPT
+            if _keeping and self._broken is None and room:
                 _KEPT[self._key] = (self._host, self._rulesets, self._sids)
                 return
             for ruleset in self._rulesets:
