@@ -411,3 +411,26 @@ def test_a_cache_entry_read_again_is_checked_again_and_decoded_once(
     entry = next(tmp_path.glob("*.ruleset.json"))
     entry.write_bytes(entry.read_bytes()[:-2] + b"x\n")  # damaged: not trusted, even if decoded
     assert rulecache.load("k" * 64) is None
+
+
+def test_a_second_start_finds_the_first_and_an_idle_daemon_stops(tmp_path: Path) -> None:
+    tmp_path.chmod(0o700)
+    env = _env(tmp_path / "d.sock")
+    assert _run(env, "daemon", "start", "--idle-timeout", "2").code == 0
+    again = _run(env, "daemon", "start")
+    assert again == Run(0, f"compliance daemon: already running on {tmp_path / 'd.sock'}\n", "")
+    deadline = time.monotonic() + 30
+    while (tmp_path / "d.sock").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (tmp_path / "d.sock").exists()  # idle for 2 s: stopped, its socket removed
+    assert _run(env, "daemon", "status").code == ExitCode.INVALID_INPUT
+
+
+def test_a_socket_path_too_long_to_bind_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / ("d" * 120 + ".sock")
+    refused = _run(_env(path), "daemon", "start")
+    assert refused == Run(
+        int(ExitCode.INVALID_INPUT),
+        "",
+        f"error: {path}: a socket path may be at most 107 bytes long\n",
+    )
