@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from . import hostile
 from .conftest import CLI_ENV, FIXTURES, ROOT, run_cli, run_process
 
 FLAWED = "fixtures/flawed-refugee-data-sharing.json"
@@ -56,3 +57,37 @@ def test_the_environment_is_the_clean_one_and_comes_back(
     given = run_cli("review", FLAWED, "--no-fail", env={"COMPLIANCE_REVIEW_FORMAT": "json"})
     assert given.out.startswith("{")
     assert set(CLI_ENV) == {"PATH", "PYTHONIOENCODING", "COMPLIANCE_CACHE_DIR", "COMPLIANCE_DAEMON"}
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (("review", FLAWED, "--format", "json", "--no-fail"), None),
+        (("review", WORKBOOK, "--format", "markdown"), None),
+        (("review", "-", "--format", "sarif"), (FIXTURES / "incomplete-coast-guard-training.json")),
+        (("review", "-"), "{not json"),
+        (("review", "fixtures/missing.json"), None),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else None,
+)
+def test_a_bounded_run_is_what_the_process_gives(
+    args: tuple[str, ...], stdin: Path | str | None
+) -> None:
+    """The hostile-input tests' runs, forked from a warm process, give exactly what the command
+    gives in a process of its own, and read back a CPU time and a peak memory."""
+    text = stdin.read_text(encoding="utf-8") if isinstance(stdin, Path) else stdin
+    bounded = hostile.run_bounded(*args, stdin=None if text is None else text.encode("utf-8"))
+    alone = run_process(*args, stdin=text)
+    assert (bounded.code, bounded.out, bounded.err) == (alone.code, alone.out, alone.err)
+    assert 0 < bounded.cpu < hostile.CPU_SECONDS
+    assert 20 < bounded.peak_mb < hostile.PEAK_MB
+
+
+def test_a_bounded_run_past_its_deadline_is_killed_and_the_next_one_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hostile, "_WALL_SECONDS", 0.05)
+    with pytest.raises(AssertionError, match=r"still running after 0.05 s: \('review', 'fixtures'"):
+        hostile.run_bounded("review", "fixtures", "--format", "json", "--jobs", "2")
+    monkeypatch.undo()
+    assert hostile.run_bounded("review", FLAWED).code == 3

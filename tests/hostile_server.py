@@ -1,0 +1,127 @@
+"""A warm process that runs each hostile-input command in a child forked from it (run as a script
+by :mod:`tests.hostile`, one per test process).
+
+It starts as ``compliance daemon`` does: it imports every command's modules and reviews a bundled
+fixture once, so the rule set is decoded and its engine built and kept, then forks a child per
+request. The child caps its address space, takes the request's files as its standard streams,
+its directory and its environment, and runs exactly ``compliance.cli.main(argv)``, as the
+daemon's children do. This process reaps it with ``wait4`` and reports its exit status, CPU time
+and peak resident memory. The child's CPU time is the command's own work (the imports are done);
+its peak memory counts what it inherited (the kernel starts a forked child's high-water mark at
+its parent's resident size), as a fresh process counts its imports.
+
+Requests and answers are JSON lines on standard input and output: the child's pid is sent as soon
+as it exists (so that the test can kill it at its deadline), the usage when it has ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import locale
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from compliance import cli, launch
+from compliance.commands import daemon
+from compliance.exitcodes import ExitCode
+from compliance.rules import durable
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def warm() -> None:
+    """What the daemon's warm-up does, in this process's environment (the tests' rule cache)."""
+    for name, target in cli.COMMANDS.items():
+        if name not in launch.NOT_DELEGATED:
+            importlib.import_module(target.partition(":")[0])
+    for module in daemon._WARM_MODULES:
+        importlib.import_module(module)
+    durable.keep_closed_engines()
+    fixture = ROOT / "fixtures" / "exemplary-community-policing.json"
+    with tempfile.TemporaryDirectory() as empty:
+        os.chdir(empty)
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            contextlib.suppress(SystemExit),
+        ):
+            cli.main(["review", str(fixture), "--no-config", "--format", "json"])
+        os.chdir(ROOT)
+
+
+def child(request: dict[str, Any]) -> NoReturn:
+    code = int(ExitCode.INTERNAL_ERROR)
+    try:
+        os.setsid()  # its batch workers with it: the test kills the whole group at the deadline
+        limit = int(request["address_space"])
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        modes = (os.O_RDONLY, os.O_WRONLY, os.O_WRONLY)
+        for target, name in enumerate(("stdin", "stdout", "stderr")):
+            fd = os.open(request[name], modes[target])
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        time.tzset()
+        with contextlib.suppress(locale.Error):
+            locale.setlocale(locale.LC_CTYPE, "")
+        # The streams as an interpreter started with PYTHONIOENCODING=utf-8 and no terminal has them
+        sys.stdin, sys.stdout, sys.stderr = daemon._streams(
+            [
+                ["utf-8", "strict", False, False],
+                ["utf-8", "strict", False, False],
+                ["utf-8", "backslashreplace", True, False],
+            ]
+        )
+        sys.argv = ["compliance", *request["argv"]]
+        try:
+            cli.main(list(request["argv"]))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(ExitCode.INTERNAL_ERROR)
+    except BaseException:
+        code = int(ExitCode.INTERNAL_ERROR)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        os._exit(code)
+
+
+def main() -> None:
+    warm()
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            answers.close()
+            child(request)
+        answers.write(json.dumps({"pid": pid}) + "\n")
+        answers.flush()
+        _, status, usage = os.wait4(pid, 0)
+        answers.write(
+            json.dumps(
+                {
+                    "status": status,
+                    "cpu": usage.ru_utime + usage.ru_stime,
+                    "peak_kb": usage.ru_maxrss,
+                }
+            )
+            + "\n"
+        )
+        answers.flush()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in pytest: the test process ends it
+    main()
