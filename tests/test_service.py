@@ -539,13 +539,13 @@ def test_timeouts_and_a_record_that_outlives_a_kill(tmp_path: Path) -> None:
 def test_serving_without_safe_auth_is_refused(
     tmp_path: Path, args: list[str], tokens: str, message: str
 ) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "compliance", "serve", "--port", str(free_port()), "--no-config", *args],
-        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "COMPLIANCE_API_TOKENS": tokens},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 2
-    assert proc.stderr.startswith(message)
+    run = run_cli(
+        *("serve", "--port", str(free_port()), "--no-config", *args),
+        cwd=tmp_path,
+        env={"COMPLIANCE_API_TOKENS": tokens},
+    )
+    assert (run.code, run.out) == (2, "")
+    assert run.err.startswith(message)
 
 
 def test_without_auth_on_loopback_the_log_says_anonymous(tmp_path: Path) -> None:
