@@ -17,6 +17,7 @@ import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -25,12 +26,13 @@ from pathlib import Path
 import pytest
 
 from compliance import launch
+from compliance.commands import daemon as daemon_command
 from compliance.exitcodes import ExitCode
 from compliance.rules import cache as rulecache
 from compliance.rules import durable
 from compliance.rules.compiler import compile_ruleset
 from compliance.rules.ruleset import RuleSet
-from tests.conftest import CLI_ENV, FIXTURES, ROOT, Run
+from tests.conftest import CLI_ENV, FIXTURES, ROOT, Run, run_cli
 
 
 def _env(socket_path: Path | str) -> dict[str, str]:
@@ -434,3 +436,38 @@ def test_a_socket_path_too_long_to_bind_is_one_line(tmp_path: Path) -> None:
         "",
         f"error: {path}: a socket path may be at most 107 bytes long\n",
     )
+
+
+def test_a_daemon_that_does_not_stop_when_asked_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``stop`` waits for the socket to go; one that answers and stays is an error, never a
+    "stopped" (a second daemon started after it would find the first still serving)."""
+    tmp_path.chmod(0o700)
+    path = tmp_path / "d.sock"
+    request = launch.frame({"op": "stop"})
+    asked: list[bytes] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stubborn:
+        stubborn.bind(str(path))
+        path.chmod(0o600)
+        stubborn.listen(1)
+
+        def answer() -> None:
+            conn, _ = stubborn.accept()
+            with conn, conn.makefile("rb") as reader:
+                asked.append(reader.read(len(request)))
+                conn.sendall(b"stopping\n")  # and does not
+
+        server = threading.Thread(target=answer)
+        server.start()
+        monkeypatch.setattr(daemon_command, "_ANSWER_SECONDS", 0.5)
+        started = time.monotonic()
+        got = run_cli("daemon", "stop", env={launch.ENV: str(path)})
+        server.join()
+    assert asked == [request]
+    assert got == Run(
+        int(ExitCode.INVALID_INPUT),
+        "",
+        f"error: the daemon on {path} was asked to stop but has not\n",
+    )
+    assert 0.5 <= time.monotonic() - started < 10
