@@ -185,7 +185,7 @@ class PointerIndex:
         if walk is None:
             if text[container] not in "{[":
                 return None
-            begin = _WS.match(text, container + 1, stop).end()  # type: ignore[union-attr]
+            begin = _skip(text, container + 1, stop)
             walk = ({}, begin, False, text[container] == "{", 0)
         members, pos, pending, is_object, index = walk
         if part in members or pos < 0:
@@ -198,16 +198,16 @@ class PointerIndex:
                     pos = _STRING.match(text, pos, stop).end()  # type: ignore[union-attr]
                 else:
                     _, pos = decode(text, pos)
-                pos = _WS.match(text, pos, stop).end()  # type: ignore[union-attr]
+                pos = _skip(text, pos, stop)
                 if pos < stop and text[pos] == ",":
-                    pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]
+                    pos = _skip(text, pos + 1, stop)
             if pos >= stop or text[pos] in "}]":
                 pos = -1
                 break
             if is_object:
                 key, pos = decode(text, pos)
-                pos = _WS.match(text, pos, stop).end()  # type: ignore[union-attr]
-                pos = _WS.match(text, pos + 1, stop).end()  # type: ignore[union-attr]  # ":"
+                pos = _skip(text, pos, stop)
+                pos = _skip(text, pos + 1, stop)  # ":"
             else:
                 key = str(index)
             index += 1
@@ -218,6 +218,14 @@ class PointerIndex:
                 break
         self._walks[container] = (members, pos, pending, is_object, index)
         return found
+
+
+def _skip(text: str, pos: int, stop: int) -> int:
+    """The first position from ``pos`` that is not JSON whitespace (most JSON, and every JSON
+    Lines record a program writes, has none between tokens: no pattern is run then)."""
+    if pos < stop and text[pos] in " \t\r\n":
+        return _WS.match(text, pos, stop).end()  # type: ignore[union-attr]
+    return pos
 
 
 _DECODER = json.JSONDecoder()
