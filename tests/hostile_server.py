@@ -20,13 +20,11 @@ import contextlib
 import importlib
 import io
 import json
-import locale
 import os
 import resource
 import signal
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -69,31 +67,15 @@ def child(request: dict[str, Any]) -> NoReturn:
             fd = os.open(request[name], modes[target])
             os.dup2(fd, target)
             os.close(fd)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        time.tzset()
-        with contextlib.suppress(locale.Error):
-            locale.setlocale(locale.LC_CTYPE, "")
         # The streams as an interpreter started with PYTHONIOENCODING=utf-8 and no terminal has them
-        sys.stdin, sys.stdout, sys.stderr = daemon._streams(
-            [
-                ["utf-8", "strict", False, False],
-                ["utf-8", "strict", False, False],
-                ["utf-8", "backslashreplace", True, False],
-            ]
-        )
-        sys.argv = ["compliance", *request["argv"]]
-        try:
-            cli.main(list(request["argv"]))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else int(ExitCode.INTERNAL_ERROR)
-    except BaseException:
-        code = int(ExitCode.INTERNAL_ERROR)
+        streams: list[list[Any]] = [
+            ["utf-8", "strict", False, False],  # stdin
+            ["utf-8", "strict", False, False],  # stdout
+            ["utf-8", "backslashreplace", True, False],  # stderr, line by line
+        ]
+        daemon.become(request["cwd"], request["env"], streams)
+        code = daemon.run_command(list(request["argv"]))
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(BaseException):
-                stream.flush()
         os._exit(code)
 
 

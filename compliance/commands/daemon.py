@@ -320,36 +320,55 @@ def _child(
         for fd in fds:
             if fd > 2:
                 os.close(fd)
-        os.chdir(message["cwd"])
-        os.umask(message["umask"])
-        os.environ.clear()
-        os.environ.update(message["env"])
-        time.tzset()
-        with contextlib.suppress(locale.Error):
-            locale.setlocale(locale.LC_CTYPE, "")
-        sys.stdin, sys.stdout, sys.stderr = _streams(message["streams"])[:3]
-        argv = list(message["argv"])
-        sys.argv = ["compliance", *argv]
+        become(message["cwd"], message["env"], message["streams"], message["umask"])
         conn.settimeout(None)
         conn.sendall(launch.STARTED)
         threading.Thread(target=_watch, args=(conn,), daemon=True).start()
-        from compliance.cli import main
-
-        try:
-            main(argv)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else int(ExitCode.INTERNAL_ERROR)
+        code = run_command(list(message["argv"]))
     except BaseException:
         code = int(ExitCode.INTERNAL_ERROR)
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except BaseException:
-                code = code or int(ExitCode.INTERNAL_ERROR)
         with contextlib.suppress(BaseException):
             conn.sendall(f"exit {code}\n".encode("ascii"))
         os._exit(0)
+
+
+def run_command(argv: list[str]) -> int:
+    """Run one command as ``compliance`` does in a process of its own (``compliance.cli.main``,
+    which maps every error to its exit code), flush its standard streams and return its exit
+    code: an internal error for anything else, and for a pass whose output was not written."""
+    sys.argv = ["compliance", *argv]
+    code = int(ExitCode.INTERNAL_ERROR)
+    try:
+        from compliance.cli import main
+
+        main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else int(ExitCode.INTERNAL_ERROR)
+    except BaseException:
+        code = int(ExitCode.INTERNAL_ERROR)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            code = code or int(ExitCode.INTERNAL_ERROR)
+    return code
+
+
+def become(
+    cwd: str, env: dict[str, str], streams: list[list[Any]], umask: int | None = None
+) -> None:
+    """Take the caller's working directory, environment (with its time zone and locale), umask
+    and standard streams (on descriptors 0 to 2, already in place) in a forked child."""
+    os.chdir(cwd)
+    if umask is not None:
+        os.umask(umask)
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    with contextlib.suppress(locale.Error):
+        locale.setlocale(locale.LC_CTYPE, "")
+    sys.stdin, sys.stdout, sys.stderr = _streams(streams)[:3]
 
 
 def _watch(conn: socket.socket) -> None:

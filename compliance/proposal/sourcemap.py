@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from compliance.proposal.fields import json_pointer
 from compliance.proposal.jsonpos import LineIndex, PointerIndex
+from compliance.proposal.unvalidated import instance
 
 CellRef = tuple[str, tuple[int, int], bool]
 """A workbook answer's sheet, cell (row and column, from 1) and whether it holds a value."""
@@ -46,22 +47,12 @@ class Location(BaseModel):
         fields = {**_DEFAULTS, **given}
         if fields.keys() != _DEFAULTS.keys():
             raise TypeError(f"Location.made: unknown {sorted(fields.keys() - _DEFAULTS.keys())}")
-        made = cls.__new__(cls)
-        object.__setattr__(made, "__dict__", fields)
-        object.__setattr__(made, "__pydantic_fields_set__", set(given))
-        object.__setattr__(made, "__pydantic_extra__", None)
-        object.__setattr__(made, "__pydantic_private__", None)
-        return made
+        return instance(cls, fields, set(given))
 
     def absent(self) -> Location:
         """This location marked ``present=False``: where an absent answer would be added."""
         fields = dict(self.__dict__, present=False)
-        made = type(self).__new__(type(self))
-        object.__setattr__(made, "__dict__", fields)
-        object.__setattr__(made, "__pydantic_fields_set__", {*self.model_fields_set, "present"})
-        object.__setattr__(made, "__pydantic_extra__", None)
-        object.__setattr__(made, "__pydantic_private__", None)
-        return made
+        return instance(type(self), fields, {*self.model_fields_set, "present"})
 
     def __str__(self) -> str:
         if self.sheet is not None:
