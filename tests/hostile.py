@@ -66,16 +66,20 @@ _servers: list[subprocess.Popen[bytes]] = []
 _pending = bytearray()
 """What the server sent that is not yet read as an answer."""
 _lock = threading.Lock()
+_log = tempfile.TemporaryFile()  # noqa: SIM115 (open while this test process lives)
+"""The server's own standard error, shown if it ends (a warm-up that failed, say)."""
 
 
 def _started() -> subprocess.Popen[bytes]:
     """This test process's warm server (:mod:`tests.hostile_server`), started on first use."""
     if not _servers or _servers[-1].poll() is not None:
+        _log.seek(0)
+        _log.truncate()
         server = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("hostile_server.py"))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=_log,  # its own errors: each command's go to that command's file
             cwd=ROOT,
             env=_ENV,
             bufsize=0,
@@ -104,7 +108,9 @@ def _answer(server: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
             raise TimeoutError
         chunk = os.read(fd, 65536)
         if not chunk:
-            raise AssertionError("the hostile-input server ended")
+            _log.seek(0)
+            said = _log.read().decode("utf-8", "replace")[-2000:]
+            raise AssertionError(f"the hostile-input server ended: {said}")
         _pending.extend(chunk)
     line, _, rest = bytes(_pending).partition(b"\n")
     _pending[:] = rest

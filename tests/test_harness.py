@@ -91,3 +91,12 @@ def test_a_bounded_run_past_its_deadline_is_killed_and_the_next_one_runs(
         hostile.run_bounded("review", "fixtures", "--format", "json", "--jobs", "2")
     monkeypatch.undo()
     assert hostile.run_bounded("review", FLAWED).code == 3
+
+
+def test_a_bounded_run_after_its_server_ended_starts_another() -> None:
+    assert hostile.run_bounded("review", FLAWED).code == 3
+    ended = hostile._servers[-1]
+    ended.kill()
+    ended.wait()
+    assert hostile.run_bounded("review", FLAWED).code == 3
+    assert hostile._servers[-1] is not ended and hostile._servers[-1].poll() is None
