@@ -99,4 +99,5 @@ def test_a_bounded_run_after_its_server_ended_starts_another() -> None:
     ended.kill()
     ended.wait()
     assert hostile.run_bounded("review", FLAWED).code == 3
-    assert hostile._servers[-1] is not ended and hostile._servers[-1].poll() is None
+    assert hostile._servers[-1] is not ended
+    assert hostile._servers[-1].poll() is None
