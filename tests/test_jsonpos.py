@@ -6,7 +6,6 @@ import json
 import tracemalloc
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +16,6 @@ from compliance.proposal.jsonpos import (
     pointer_offset,
     value_offsets,
 )
-from compliance.proposal.sourcemap import Location
 
 KEYS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6)
 SCALARS = st.one_of(
@@ -158,33 +156,3 @@ def test_constant_offset() -> None:
     text = '{"a": "NaN", "b": [1, -Infinity]}'
     assert constant_offset(text) == text.index("-Infinity")
     assert constant_offset('{"a": "Infinity"}') is None
-
-
-@given(
-    st.fixed_dictionaries(
-        {"source": st.text(max_size=8)},
-        optional={
-            "pointer": st.text(max_size=8),
-            "line": st.integers(1, 10**6),
-            "column": st.integers(1, 10**6),
-            "sheet": st.text(max_size=8),
-            "cell": st.text(max_size=4),
-            "present": st.booleans(),
-        },
-    )
-)
-def test_a_location_made_is_the_validated_one(fields: dict[str, Any]) -> None:
-    """The source map's locations, made without validation, are those validation makes: equal,
-    with the same fields set, serialised and shown alike; and so is one marked absent."""
-    made, validated = Location.made(**fields), Location(**fields)
-    absent, copied = made.absent(), validated.model_copy(update={"present": False})
-    for ours, theirs in ((made, validated), (absent, copied)):
-        assert ours == theirs
-        assert ours.model_fields_set == theirs.model_fields_set
-        assert ours.model_dump_json() == theirs.model_dump_json()
-        assert (repr(ours), str(ours), hash(ours)) == (repr(theirs), str(theirs), hash(theirs))
-
-
-def test_a_location_made_with_an_unknown_field_is_refused() -> None:
-    with pytest.raises(TypeError, match=r"Location.made: unknown \['row'\]"):
-        Location.made(source="book.xlsx", row=3)

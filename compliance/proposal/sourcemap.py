@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from compliance.proposal.fields import json_pointer
 from compliance.proposal.jsonpos import LineIndex, PointerIndex
-from compliance.proposal.unvalidated import instance
 
 CellRef = tuple[str, tuple[int, int], bool]
 """A workbook answer's sheet, cell (row and column, from 1) and whether it holds a value."""
@@ -38,35 +36,12 @@ class Location(BaseModel):
         description="False when the field is absent and this is where it would be added.",
     )
 
-    @classmethod
-    def made(cls, **given: Any) -> Location:
-        """A location of values this module made itself (a file name as given, a pointer, line
-        and column it computed, or a sheet and cell), not validated again: equal to
-        ``Location(**given)`` and serialised alike, at a tenth of the cost (a proposal shows
-        dozens of answers)."""
-        fields = {**_DEFAULTS, **given}
-        if fields.keys() != _DEFAULTS.keys():
-            raise TypeError(f"Location.made: unknown {sorted(fields.keys() - _DEFAULTS.keys())}")
-        return instance(cls, fields, set(given))
-
-    def absent(self) -> Location:
-        """This location marked ``present=False``: where an absent answer would be added."""
-        fields = dict(self.__dict__, present=False)
-        return instance(type(self), fields, {*self.model_fields_set, "present"})
-
     def __str__(self) -> str:
         if self.sheet is not None:
             return f"{self.source}, {self.sheet}!{self.cell}" if self.cell else self.source
         if self.line is not None:
             return f"{self.source}:{self.line}:{self.column}"
         return self.source
-
-
-_DEFAULTS: dict[str, Any] = {
-    name: None if name == "source" else info.default for name, info in Location.model_fields.items()
-}
-"""Every field of a :class:`Location`, in order, with its default (``source`` has none: it is
-always given)."""
 
 
 class JsonText:
@@ -108,7 +83,7 @@ class JsonText:
             self._lines = LineIndex(self.text)
         line, column = self._lines.line_column(offset)
         prefix = self._segments[segment][2]
-        return Location.made(
+        return Location(
             source=self.source,
             pointer=prefix + pointer,
             line=line + self.first_line - 1,
@@ -160,7 +135,7 @@ class SourceMap:
                 return None
             sheet, (row, column), present = found
             cell = f"{column_letter(column)}{row}"
-            return Location.made(source=source, sheet=sheet, cell=cell, present=present)
+            return Location(source=source, sheet=sheet, cell=cell, present=present)
 
         return cls(source, resolve)
 
@@ -180,8 +155,8 @@ class SourceMap:
             current = _parent(current)
             loc = self._resolve(current)
             if loc is not None:
-                return loc.absent()
-        return Location.made(source=self.source, present=False)
+                return loc.model_copy(update={"present": False})
+        return Location(source=self.source, present=False)
 
 
 _pointer = lru_cache(maxsize=4096)(json_pointer)

@@ -15,7 +15,6 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from compliance.proposal.sourcemap import Location
-from compliance.proposal.unvalidated import instance
 from compliance.rules.spec import Severity
 
 REPORT_VERSION = "1.5"
@@ -46,7 +45,12 @@ class _Out(BaseModel):
             missing = sorted(cls.__pydantic_fields__.keys() - fields.keys())
             unknown = sorted(fields.keys() - cls.__pydantic_fields__.keys())
             raise TypeError(f"{cls.__name__}.made: missing {missing}, unknown {unknown}")
-        return instance(cls, fields, set(fields))
+        made = cls.__new__(cls)
+        object.__setattr__(made, "__dict__", fields)
+        object.__setattr__(made, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(made, "__pydantic_extra__", None)
+        object.__setattr__(made, "__pydantic_private__", None)
+        return made
 
 
 class Evidence(_Out):
