@@ -36,11 +36,14 @@ class _Out(BaseModel):
     @classmethod
     def made(cls: type[_M], **fields: Any) -> _M:
         """An instance of values the review made itself, already of their fields' types, not
-        validated again (validation costs more than the rest of building a finding).
+        validated again.
 
         Every field is given, defaults too, so the instance equals and serialises exactly as the
         validated one would. Unlike ``model_construct`` (which is slower than validating these
-        small models) it fills in nothing: a missing or unknown field is a ``TypeError``."""
+        small models) it fills in nothing: a missing or unknown field is a ``TypeError``. On
+        pydantic 2.14 it saves little (measured with ``timeit``: a ``Finding`` 3.2 µs against
+        4.3 µs validated, an ``Evidence`` 1.8 µs against 1.6 µs); it was written when validating
+        cost more than the rest of building a finding."""
         if fields.keys() != cls.__pydantic_fields__.keys():
             missing = sorted(cls.__pydantic_fields__.keys() - fields.keys())
             unknown = sorted(fields.keys() - cls.__pydantic_fields__.keys())
