@@ -1,9 +1,9 @@
 """A warm process that runs each hostile-input command in a child forked from it (run as a script
 by :mod:`tests.hostile`, one per test process).
 
-It starts as ``compliance daemon`` does: it imports every command's modules and reviews a bundled
-fixture once, so the rule set is decoded and its engine built and kept, then forks a child per
-request. The child caps its address space, takes the request's files as its standard streams,
+It warms up as ``compliance daemon`` does (:func:`compliance.commands.daemon.warm`: every
+command's modules imported, one review made so the rule set is decoded and its engine built and
+kept, warnings' registries cleared), then forks a child per request. The child caps its address space, takes the request's files as its standard streams,
 its directory and its environment, and runs exactly ``compliance.cli.main(argv)``, as the
 daemon's children do. This process reaps it with ``wait4`` and reports its exit status, CPU time
 and peak resident memory. The child's CPU time is the command's own work (the imports are done);
@@ -16,9 +16,6 @@ as it exists (so that the test can kill it at its deadline), the usage when it h
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import io
 import json
 import os
 import resource
@@ -28,32 +25,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
-from compliance import cli, launch
 from compliance.commands import daemon
 from compliance.exitcodes import ExitCode
-from compliance.rules import durable
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def warm() -> None:
-    """What the daemon's warm-up does, in this process's environment (the tests' rule cache)."""
-    for name, target in cli.COMMANDS.items():
-        if name not in launch.NOT_DELEGATED:
-            importlib.import_module(target.partition(":")[0])
-    for module in daemon._WARM_MODULES:
-        importlib.import_module(module)
-    durable.keep_closed_engines()
-    fixture = ROOT / "fixtures" / "exemplary-community-policing.json"
-    with tempfile.TemporaryDirectory() as empty:
-        os.chdir(empty)
-        with (
-            contextlib.redirect_stdout(io.StringIO()),
-            contextlib.redirect_stderr(io.StringIO()),
-            contextlib.suppress(SystemExit),
-        ):
-            cli.main(["review", str(fixture), "--no-config", "--format", "json"])
-        os.chdir(ROOT)
 
 
 def child(request: dict[str, Any]) -> NoReturn:
@@ -80,7 +55,10 @@ def child(request: dict[str, Any]) -> NoReturn:
 
 
 def main() -> None:
-    warm()
+    # As the daemon warms up, with the tests' rule cache (not the user's)
+    with tempfile.TemporaryDirectory() as scratch:
+        daemon.warm(Path(scratch), keep=("COMPLIANCE_CACHE_DIR",))
+        os.chdir(ROOT)  # warm() ends in the directory it was given
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     for line in sys.stdin:
         request = json.loads(line)

@@ -176,7 +176,7 @@ def serve(path: str, idle_timeout: float) -> None:
     os.chdir(directory)
     if os.path.lexists(path):
         os.unlink(path)  # the lock is ours: a daemon that died left it
-    _warm(directory)
+    warm(directory)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     mask = os.umask(0o177)
     try:
@@ -469,11 +469,12 @@ def _snapshot() -> object:
     return found
 
 
-def _warm(directory: Path) -> None:
+def warm(directory: Path, keep: tuple[str, ...] = ()) -> None:
     """Before listening: import what commands use, and review one of the built-in rules' own
     examples (the default rules and settings: no configuration file, no ``COMPLIANCE_*``
-    variable, in an empty directory, nothing written) so that the rule set is read and its
-    engine built and kept for the children to take."""
+    variable but those named in ``keep``, in an empty directory made in ``directory``, nothing
+    written) so that the rule set is read and its engine built and kept for the children to
+    take."""
     from compliance import cli
     from compliance.rules import durable
     from compliance.rules.load import load_rules
@@ -490,7 +491,9 @@ def _warm(directory: Path) -> None:
         sample = Path(empty) / "warm-up.json"
         sample.write_text(example.proposal.model_dump_json(exclude_unset=True), encoding="utf-8")
         os.environ.clear()
-        os.environ.update({k: v for k, v in saved.items() if not k.startswith("COMPLIANCE_")})
+        os.environ.update(
+            {k: v for k, v in saved.items() if k in keep or not k.startswith("COMPLIANCE_")}
+        )
         try:
             os.chdir(empty)
             with (

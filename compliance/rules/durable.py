@@ -244,7 +244,7 @@ class DurableEngine:
         self._key = json.dumps(texts)
         self._names = list(texts)
         kept = _KEPT.pop(self._key, None)
-        if kept is not None:  # closed by its last user (the daemon's warm-up review)
+        if kept is not None:  # closed by its last user (the daemon's warm-up, a command before)
             self._host, self._rulesets, self._sids = kept
             return
         self._host = _QuietHost()
