@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import re
@@ -471,3 +472,21 @@ def test_a_daemon_that_does_not_stop_when_asked_is_one_line(
         f"error: the daemon on {path} was asked to stop but has not\n",
     )
     assert 0.5 <= time.monotonic() - started < 10
+
+
+def test_a_second_daemon_starting_on_a_locked_socket_is_one_line(tmp_path: Path) -> None:
+    """Two starts at once: the one that does not hold the socket's lock says so and exits 2
+    (it never unlinks the socket of the one that does)."""
+    tmp_path.chmod(0o700)
+    path = tmp_path / "d.sock"
+    with (tmp_path / "d.sock.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        got = run_cli(
+            "daemon", "start", "--foreground", "--idle-timeout", "1", env={launch.ENV: str(path)}
+        )
+    assert got == Run(
+        int(ExitCode.INVALID_INPUT),
+        "",
+        f"error: a daemon is already running or starting on {path}\n",
+    )
+    assert not path.exists()
