@@ -475,6 +475,26 @@ def _ended(pid: int) -> bool:
     return stat.rpartition(b")")[2].split()[:1] in ([b"Z"], [b"X"])
 
 
+def _cpu_ticks(pid: int) -> int:
+    """The process's user and system CPU time so far, in clock ticks (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()
+    except FileNotFoundError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of stat
+
+
+def _wait_busy(pids: list[int]) -> None:
+    """Wait until the workers have spent a fifth of a second of CPU since the call: a review is
+    running in one of them. (A fixed sleep was a guess that a loaded machine could outrun.)"""
+    ticks = os.sysconf("SC_CLK_TCK") // 5
+    before = sum(_cpu_ticks(pid) for pid in pids)
+    deadline = time.monotonic() + 60
+    while sum(_cpu_ticks(pid) for pid in pids) - before < ticks:
+        assert time.monotonic() < deadline, "no worker began the review within 60 s"
+        time.sleep(0.02)
+
+
 def test_a_killed_worker_fails_its_request_and_the_next_succeeds(server: Server) -> None:
     before = server.records()
     pids = server.worker_pids()
@@ -484,7 +504,7 @@ def test_a_killed_worker_fails_its_request_and_the_next_succeeds(server: Server)
     assert len(body) < 8 * 1024 * 1024
     request = threading.Thread(target=lambda: answers.append(server.review(body)))
     request.start()
-    time.sleep(0.8)  # the batch takes seconds: the worker is mid-review
+    _wait_busy(pids)  # the batch takes seconds: a worker is mid-review
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
     request.join(timeout=120)
@@ -682,7 +702,7 @@ def test_a_stopped_worker_is_replaced_and_a_stop_mid_review_times_out(tmp_path: 
         request = threading.Thread(target=lambda: answers.append(s.review(_batch(900))))
         started = time.monotonic()
         request.start()
-        time.sleep(1.0)
+        _wait_busy([second])
         os.kill(second, signal.SIGSTOP)  # stopped mid-review
         request.join(timeout=60)
         (answer,) = answers
