@@ -50,18 +50,19 @@ DENIED_UNIT = FIXTURES / "flawed-accountability-un-support-denied-unit.json"  # 
 ALL = sorted(FIXTURES.glob("*.json"))
 BATCH_ORDER = [  # the fixtures in a batch: rejected, needing information, approved with
     # conditions, approved; within a decision, in input (file name) order
-    "PRP-2026-209", "PRP-2026-061", "HO-F4-LIBYA-LCG", "PRP-2026-202", "PRP-2026-207",
-    "HO-F6-SSR-UNITS", "PRP-2026-208", "HO-F8-JOINT-SEA-OP", "PRP-2026-117", "PRP-2026-210",
-    "HO-F3-BIOMETRIC-ID", "HO-F2-FAMILY-LINKS", "HO-F1-ROHINGYA", "PRP-2026-204",
-    "PRP-2026-104", "HO-F7-SYRIA-NW", "PRP-2026-203", "PRP-2026-206", "PRP-2026-201",
-    "PRP-2026-183", "HO-F5-PREVENT-SCHOOLS", "PRP-2026-095", "PRP-2026-205", "PRP-2026-136",
-    "PRP-2026-034", "PRP-2026-072",
+    "PRP-2026-216", "PRP-2026-217", "PRP-2026-209", "PRP-2026-061", "HO-F4-LIBYA-LCG",
+    "PRP-2026-202", "PRP-2026-215", "PRP-2026-207", "HO-F6-SSR-UNITS", "PRP-2026-208",
+    "HO-F8-JOINT-SEA-OP", "PRP-2026-117", "PRP-2026-210", "HO-F3-BIOMETRIC-ID",
+    "HO-F2-FAMILY-LINKS", "HO-F1-ROHINGYA", "PRP-2026-204", "PRP-2026-104", "HO-F7-SYRIA-NW",
+    "PRP-2026-203", "PRP-2026-206", "PRP-2026-201", "PRP-2026-183", "HO-F5-PREVENT-SCHOOLS",
+    "PRP-2026-218", "PRP-2026-095", "PRP-2026-205", "PRP-2026-136", "PRP-2026-034",
+    "PRP-2026-072",
     "PRP-2026-129", "PRP-2026-047",
-    "PRP-2026-083", "PRP-2026-063", "PRP-2026-052", "HO-S4-YEMEN-FOOD", "HO-S3-NL-GANG-EXIT",
-    "PRP-2026-077", "HO-S6-US-POLICE-HN", "HO-S5-UNODC-MARITIME", "PRP-2026-214",
-    "PRP-2026-071", "PRP-2026-058", "HO-S2-EU-RADICAL-RESEARCH", "HO-S1-UNDP-PRISONS",
-    "PRP-2026-213",
-    "PRP-2026-212", "PRP-2026-021", "PRP-2026-211",
+    "PRP-2026-083", "PRP-2026-219", "PRP-2026-063", "PRP-2026-052", "HO-S4-YEMEN-FOOD",
+    "HO-S3-NL-GANG-EXIT", "PRP-2026-077", "HO-S6-US-POLICE-HN", "HO-S5-UNODC-MARITIME",
+    "PRP-2026-214", "PRP-2026-071", "PRP-2026-058", "HO-S2-EU-RADICAL-RESEARCH",
+    "HO-S1-UNDP-PRISONS", "PRP-2026-213",
+    "PRP-2026-220", "PRP-2026-212", "PRP-2026-021", "PRP-2026-211", "PRP-2026-221",
 ]  # fmt: skip
 
 
@@ -681,7 +682,7 @@ def test_the_run_facts_are_listed(pages: dict[str, str], reports: dict[str, Repo
     assert facts == {
         "Tool": f"compliance {__version__} (report version {REPORT_VERSION})",
         "Engine": "reference",
-        "Rule set": f"compliance-core {report.rule_set.version} (118 rules)",
+        "Rule set": f"compliance-core {report.rule_set.version} (122 rules)",
         "Rule set hash": report.rule_set.hash,
         "Threshold": "high: findings at or above it block",
     }

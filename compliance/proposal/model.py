@@ -429,7 +429,8 @@ class HumanRights(_Model):
     )
     selection_by_protected_traits: YesNo = _v2(
         "Are areas, communities or people for cameras, patrols, programmes or outreach chosen by "
-        "religion, ethnicity or nationality?"
+        "religion, ethnicity or nationality (singled out for who they are, not on evidence of "
+        "conduct or need; including every community in balanced numbers is not this)?"
     )
 
 
