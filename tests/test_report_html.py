@@ -53,7 +53,8 @@ BATCH_ORDER = [  # the fixtures in a batch: rejected, needing information, appro
     "PRP-2026-216", "PRP-2026-217", "PRP-2026-209", "PRP-2026-061", "HO-F4-LIBYA-LCG",
     "PRP-2026-202", "PRP-2026-215", "PRP-2026-207", "HO-F6-SSR-UNITS", "PRP-2026-208",
     "HO-F8-JOINT-SEA-OP", "PRP-2026-117", "PRP-2026-210", "HO-F3-BIOMETRIC-ID",
-    "HO-F2-FAMILY-LINKS", "HO-F1-ROHINGYA", "PRP-2026-204", "PRP-2026-104", "HO-F7-SYRIA-NW",
+    "HO-F2-FAMILY-LINKS", "HO-F1-ROHINGYA", "PRP-2026-222", "PRP-2026-204", "PRP-2026-104",
+    "HO-F7-SYRIA-NW",
     "PRP-2026-203", "PRP-2026-206", "PRP-2026-201", "PRP-2026-183", "HO-F5-PREVENT-SCHOOLS",
     "PRP-2026-218", "PRP-2026-095", "PRP-2026-205", "PRP-2026-136", "PRP-2026-034",
     "PRP-2026-072",
@@ -682,7 +683,7 @@ def test_the_run_facts_are_listed(pages: dict[str, str], reports: dict[str, Repo
     assert facts == {
         "Tool": f"compliance {__version__} (report version {REPORT_VERSION})",
         "Engine": "reference",
-        "Rule set": f"compliance-core {report.rule_set.version} (122 rules)",
+        "Rule set": f"compliance-core {report.rule_set.version} (123 rules)",
         "Rule set hash": report.rule_set.hash,
         "Threshold": "high: findings at or above it block",
     }
