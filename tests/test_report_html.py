@@ -55,7 +55,8 @@ BATCH_ORDER = [  # the fixtures in a batch: rejected, needing information, appro
     "HO-F8-JOINT-SEA-OP", "PRP-2026-117", "PRP-2026-210", "HO-F3-BIOMETRIC-ID",
     "HO-F2-FAMILY-LINKS", "HO-F1-ROHINGYA", "PRP-2026-222", "PRP-2026-204", "PRP-2026-104",
     "HO-F7-SYRIA-NW",
-    "PRP-2026-203", "PRP-2026-206", "PRP-2026-201", "PRP-2026-183", "HO-F5-PREVENT-SCHOOLS",
+    "PRP-2026-203", "PRP-2026-206", "PRP-2026-201", "PRP-2026-223", "PRP-2026-183",
+    "HO-F5-PREVENT-SCHOOLS",
     "PRP-2026-218", "PRP-2026-095", "PRP-2026-205", "PRP-2026-136", "PRP-2026-034",
     "PRP-2026-072",
     "PRP-2026-129", "PRP-2026-047",
@@ -683,7 +684,7 @@ def test_the_run_facts_are_listed(pages: dict[str, str], reports: dict[str, Repo
     assert facts == {
         "Tool": f"compliance {__version__} (report version {REPORT_VERSION})",
         "Engine": "reference",
-        "Rule set": f"compliance-core {report.rule_set.version} (123 rules)",
+        "Rule set": f"compliance-core {report.rule_set.version} (124 rules)",
         "Rule set hash": report.rule_set.hash,
         "Threshold": "high: findings at or above it block",
     }
