@@ -436,7 +436,7 @@ def test_rules_show_prints_one_rule_in_full() -> None:
     missing = run_cli("rules", "show", "HR-02")
     assert (missing.code, missing.err) == (
         ExitCode.INVALID_INPUT,
-        "error: HR-02: no such rule (did you mean HR-021?); see: compliance rules list\n",
+        "error: HR-02: no such rule (did you mean HR-022?); see: compliance rules list\n",
     )
 
 

@@ -40,13 +40,18 @@ def view_of(path: Any) -> dict[str, Any]:
 def test_many_reviews_leave_no_state_behind(ruleset: RuleSet) -> None:
     """Well past the engine's cap of 1024 live sessions, every review gives the same result."""
     flawed, exemplary = view_of(FLAWED), view_of(EXEMPLARY)
+    # A rule that asks nothing (when_unanswered: ignore) may be unknown on the sound fixture: the
+    # review drops that, and it is all the engine may hold for it.
+    ignored = {r.id for r in ruleset.rules if r.when_unanswered == "ignore"}
     with DurableEngine(compile_ruleset(ruleset)) as engine:
         first = engine.results(flawed)
         assert first  # the flawed fixture fires rules
-        assert engine.results(exemplary) == {}
+        clean = engine.results(exemplary)
+        assert set(clean) <= ignored
+        assert set(clean.values()) <= {TV.UNKNOWN}
         for _ in range(1500):
             assert engine.results(flawed) == first
-            assert engine.results(exemplary) == {}
+            assert engine.results(exemplary) == clean
 
 
 def test_engines_are_independent(ruleset: RuleSet) -> None:
