@@ -228,7 +228,7 @@ def test_config_show_gives_each_value_and_its_origin() -> None:
         "built-in rules           yes  [default]",
         "rule directories         (none)  [default]",
         "rule set                 compliance-core 2.0.0  [default]",
-        "rules run                124 of 124  [default]",
+        "rules run                125 of 125  [default]",
         "disabled rules           (none)  [default]",
         "severity overrides       (none)  [default]",
         "threshold                high  [compliance.toml]",

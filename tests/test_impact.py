@@ -141,13 +141,13 @@ def test_a_baseline_without_one_rule_names_exactly_the_proposals_it_fires_on(
         for s in (Severity.medium, Severity.medium, Severity.high, Severity.high)
     ]
     s = report.summary
-    assert (s.proposals, s.decided_differently, s.findings_differ, s.unchanged) == (54, 1, 4, 50)
+    assert (s.proposals, s.decided_differently, s.findings_differ, s.unchanged) == (56, 1, 4, 52)
     assert s.decisions == [
-        DecisionChange(before=A, after=A, proposals=5),
+        DecisionChange(before=A, after=A, proposals=6),
         DecisionChange(before=A, after=AC, proposals=1),
         DecisionChange(before=AC, after=AC, proposals=14),
         DecisionChange(before=NI, after=NI, proposals=2),
-        DecisionChange(before=R, after=R, proposals=32),
+        DecisionChange(before=R, after=R, proposals=33),
     ]
 
 
@@ -158,18 +158,18 @@ def test_the_text_report_of_a_removed_rule(tmp_path: Path) -> None:
     assert (result.code, result.err) == (0, "")
     assert result.out == (
         "Impact of the rule change\n"
-        f"  baseline: compliance-core 2.0.0, 123 rules, {old.hash[:19]}\n"
-        f"  current:  compliance-core 2.0.0, 124 rules, {new.hash[:19]}\n"
+        f"  baseline: compliance-core 2.0.0, 124 rules, {old.hash[:19]}\n"
+        f"  current:  compliance-core 2.0.0, 125 rules, {new.hash[:19]}\n"
         f"Rules in force on {TODAY}: added ACC-054; removed none; changed none\n"
-        "54 proposals reviewed with both: 1 decided differently, 4 with different findings, "
-        "50 unchanged\n"
+        "56 proposals reviewed with both: 1 decided differently, 4 with different findings, "
+        "52 unchanged\n"
         "\n"
         "Decisions (before -> after: proposals):\n"
-        "  approve -> approve: 5 (unchanged)\n"
+        "  approve -> approve: 6 (unchanged)\n"
         "  approve -> approve with conditions: 1\n"
         "  approve with conditions -> approve with conditions: 14 (unchanged)\n"
         "  needs information -> needs information: 2 (unchanged)\n"
-        "  reject -> reject: 32 (unchanged)\n"
+        "  reject -> reject: 33 (unchanged)\n"
         "\n"
         "Proposals that differ:\n"
         "  PRP-2026-213 (fixtures/exemplary-technology-border-identity-due-diligence.json): "
@@ -285,7 +285,7 @@ def test_identical_rule_sets_change_nothing(tmp_path: Path, current: Reviewer) -
     assert report.baseline.hash == report.current.hash
     assert (report.proposals, report.rules) == ([], [])
     assert report.rule_changes == RuleChanges(added=[], removed=[], changed=[])
-    assert report.summary.unchanged == report.summary.proposals == 54
+    assert report.summary.unchanged == report.summary.proposals == 56
     assert all(d.before is d.after for d in report.summary.decisions)
     assert render("markdown", report).endswith(
         "## Proposals that differ\n\nNone.\n\n## Rules whose findings differ\n\nNone.\n"
@@ -479,25 +479,25 @@ def test_a_decision_log_replayed_names_exactly_the_decisions_a_rule_fires_on(
         (A, AC), (R, R), (R, R), (R, R), (R, R),
     ]  # fmt: skip
     assert report.decision_log == LogReplay(
-        decisions=56, replayed=55, proposals=56, without_proposals=1
+        decisions=58, replayed=57, proposals=58, without_proposals=1
     )
     s = report.summary
-    assert (s.proposals, s.decided_differently, s.findings_differ, s.unchanged) == (56, 1, 5, 51)
+    assert (s.proposals, s.decided_differently, s.findings_differ, s.unchanged) == (58, 1, 5, 53)
     assert (
-        "56 proposals reviewed with both: 1 decided differently, 5 with different findings, "
-        "51 unchanged\n"
-        "Decision log: 56 decisions read, 55 replayed (56 proposals); "
+        "58 proposals reviewed with both: 1 decided differently, 5 with different findings, "
+        "53 unchanged\n"
+        "Decision log: 58 decisions read, 57 replayed (58 proposals); "
         "1 decision has no stored proposal\n"
     ) in render("text", report)
     assert (
-        "- Decision log: 56 decisions read, 55 replayed (56 proposals); 1 decision has no "
+        "- Decision log: 58 decisions read, 57 replayed (58 proposals); 1 decision has no "
         "stored proposal\n"
     ) in render("markdown", report)
     # With the paths first: the fixtures by their own ids, then the log's decisions.
     assert both.rules[0].newly_fires_on == [
         "PRP-2026-213", "PRP-2026-207", "PRP-2026-204", "PRP-2026-205", *ids,
     ]  # fmt: skip
-    assert both.summary.proposals == 54 + 56
+    assert both.summary.proposals == 56 + 58
     assert both.decision_log == report.decision_log
 
 
@@ -545,7 +545,7 @@ def test_rules_impact_replays_a_decision_log_from_the_command_line(
         "decision log: 1 decision has no stored proposal (not compared)\n",
     )
     assert (
-        "Decision log: 56 decisions read, 55 replayed (56 proposals); 1 decision has no stored "
+        "Decision log: 58 decisions read, 57 replayed (58 proposals); 1 decision has no stored "
         "proposal\n"
     ) in result.out
     assert result.out.endswith(
@@ -555,7 +555,7 @@ def test_rules_impact_replays_a_decision_log_from_the_command_line(
     report = ImpactReport.model_validate_json(as_json.out)
     assert report.rules[0].newly_fires_on == [*fires, *ids]  # the paths' proposals first
     assert report.decision_log == LogReplay(
-        decisions=56, replayed=55, proposals=56, without_proposals=1
+        decisions=58, replayed=57, proposals=58, without_proposals=1
     )
 
 

@@ -51,7 +51,8 @@ ALL = sorted(FIXTURES.glob("*.json"))
 BATCH_ORDER = [  # the fixtures in a batch: rejected, needing information, approved with
     # conditions, approved; within a decision, in input (file name) order
     "PRP-2026-216", "PRP-2026-217", "PRP-2026-209", "PRP-2026-061", "HO-F4-LIBYA-LCG",
-    "PRP-2026-202", "PRP-2026-215", "PRP-2026-207", "HO-F6-SSR-UNITS", "PRP-2026-208",
+    "PRP-2026-202", "PRP-2026-215", "PRP-2026-207", "HO-F6-SSR-UNITS", "PRP-2026-224",
+    "PRP-2026-208",
     "HO-F8-JOINT-SEA-OP", "PRP-2026-117", "PRP-2026-210", "HO-F3-BIOMETRIC-ID",
     "HO-F2-FAMILY-LINKS", "HO-F1-ROHINGYA", "PRP-2026-222", "PRP-2026-204", "PRP-2026-104",
     "HO-F7-SYRIA-NW",
@@ -64,7 +65,8 @@ BATCH_ORDER = [  # the fixtures in a batch: rejected, needing information, appro
     "HO-S3-NL-GANG-EXIT", "PRP-2026-077", "HO-S6-US-POLICE-HN", "HO-S5-UNODC-MARITIME",
     "PRP-2026-214", "PRP-2026-071", "PRP-2026-058", "HO-S2-EU-RADICAL-RESEARCH",
     "HO-S1-UNDP-PRISONS", "PRP-2026-213",
-    "PRP-2026-220", "PRP-2026-212", "PRP-2026-021", "PRP-2026-211", "PRP-2026-221",
+    "PRP-2026-220", "PRP-2026-212", "PRP-2026-021", "PRP-2026-211", "PRP-2026-225",
+    "PRP-2026-221",
 ]  # fmt: skip
 
 
@@ -684,7 +686,7 @@ def test_the_run_facts_are_listed(pages: dict[str, str], reports: dict[str, Repo
     assert facts == {
         "Tool": f"compliance {__version__} (report version {REPORT_VERSION})",
         "Engine": "reference",
-        "Rule set": f"compliance-core {report.rule_set.version} (124 rules)",
+        "Rule set": f"compliance-core {report.rule_set.version} (125 rules)",
         "Rule set hash": report.rule_set.hash,
         "Threshold": "high: findings at or above it block",
     }

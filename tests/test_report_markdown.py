@@ -33,7 +33,7 @@ def test_the_memo_opens_with_the_run_and_a_decision_table(
         "# Compliance review",
         "",
         f"2 proposals: 1 approve, 1 reject. compliance {report.tool_version}, rules "
-        f"compliance-core {ruleset.version} (124 rules, `{ruleset.hash[:19]}`), engine durable, "
+        f"compliance-core {ruleset.version} (125 rules, `{ruleset.hash[:19]}`), engine durable, "
         "threshold high.",
         "",
         "| Proposal | Decision | blocker | high | medium | low | info | Needs information | Waived |",
@@ -153,5 +153,5 @@ def test_a_narrowed_run_says_so_up_front() -> None:
     lines = result.out.splitlines()
     assert lines[3:5] == [
         "",
-        "> Only 25 of 124 rules ran: the decisions cover those rules alone.",
+        "> Only 25 of 125 rules ran: the decisions cover those rules alone.",
     ]
